@@ -1,0 +1,35 @@
+"""The reciprocal borrowing policy engine: agreements in, decisions out.
+
+Pure: no web framework, no database. The caller gathers the facts about a patron and asks::
+
+    import policies
+    agreements = policies.load("policies/examples")
+    decision = agreements.decide(policies.BorrowRequest(
+        lender="monash", home_library="rmit", category="undergraduate", on=date(2026, 11, 22)))
+    decision.to_dict()   # the eligibility answer of SPEC section 5
+"""
+
+from policies.agreements import Agreements
+from policies.decision import BorrowRequest, Code, Decision, Reason
+from policies.errors import InvalidAgreements, PolicyError, Problem
+from policies.loader import load, load_sources
+from policies.model import FLAGS, Bilateral, Consortium, Library, Suspension, Terms
+
+__all__ = [
+    "FLAGS",
+    "Agreements",
+    "Bilateral",
+    "BorrowRequest",
+    "Code",
+    "Consortium",
+    "Decision",
+    "InvalidAgreements",
+    "Library",
+    "PolicyError",
+    "Problem",
+    "Reason",
+    "Suspension",
+    "Terms",
+    "load",
+    "load_sources",
+]

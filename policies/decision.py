@@ -1,0 +1,107 @@
+"""What a caller asks (``BorrowRequest``) and what it gets back (``Decision`` with its reasons).
+
+The JSON form of a decision, ``Decision.to_dict()``, is the eligibility answer of SPEC section 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from policies.model import Terms
+
+
+class Code(StrEnum):
+    """Stable reason codes. A lender's system may branch on them; their wording may change."""
+
+    #: no agreement in force covers this lender, home library and category (default deny)
+    NO_AGREEMENT = "no_agreement"
+    #: an agreement covers the two libraries but not the patron's category
+    CATEGORY_NOT_COVERED = "category_not_covered"
+    #: an agreement covers the patron but its ``effective.from`` is after the date asked about
+    NOT_YET_IN_FORCE = "not_yet_in_force"
+    #: an agreement covers the patron but its ``effective.until`` is before the date asked about
+    ENDED = "ended"
+    #: a suspension in force for this lender and home library
+    SUSPENDED = "suspended"
+    #: the card expired before the date asked about, and the agreement requires a valid card
+    CARD_EXPIRED = "card_expired"
+    #: fines owed exceed the agreement's ``max_fines``
+    FINES_OVER_LIMIT = "fines_over_limit"
+    #: the home library flags the patron with one of the agreement's ``blocking_flags``
+    BLOCKING_FLAG = "blocking_flag"
+    #: the requested material is in the agreement's ``excluded_material``
+    MATERIAL_EXCLUDED = "material_excluded"
+    #: the lender or the home library is not in the agreements
+    UNKNOWN_LIBRARY = "unknown_library"
+    #: the category is not a hub category of any library's category map
+    UNKNOWN_CATEGORY = "unknown_category"
+    #: lender and home library are the same: the library's own rules apply, not an agreement
+    OWN_LIBRARY = "own_library"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BorrowRequest:
+    """May ``lender`` lend to this patron of ``home_library`` on ``on``?
+
+    ``category`` is the hub category (map a home ILS code with ``Library.hub_category``);
+    ``fines``, ``flags`` and ``card_expires`` are what the home library says about the card.
+    ``card_expires=None`` means the card does not expire.
+    """
+
+    lender: str
+    home_library: str
+    category: str
+    on: date
+    material: str | None = None
+    fines: Decimal = Decimal(0)
+    flags: frozenset[str] = frozenset()
+    card_expires: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why not: a stable ``code``, the agreement it comes from (if any) and a sentence for people."""
+
+    code: Code
+    agreement: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code.value, "agreement": self.agreement, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer, carrying its explanation.
+
+    ``agreements`` lists every agreement that admitted the patron, the one whose ``terms`` apply
+    first; or, when none did, every agreement considered. ``reasons`` is empty when eligible.
+    """
+
+    eligible: bool
+    lender: str
+    home_library: str
+    patron_category: str
+    terms: Terms | None
+    agreements: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    valid_until: date | None
+    decided_at: datetime = field(default_factory=lambda: datetime.now(UTC), compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of SPEC section 5."""
+        return {
+            "eligible": self.eligible,
+            "lender": self.lender,
+            "home_library": self.home_library,
+            "patron_category": self.patron_category,
+            "terms": None if self.terms is None else self.terms.to_dict(),
+            "agreements": list(self.agreements),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "valid_until": None if self.valid_until is None else self.valid_until.isoformat(),
+            "decided_at": self.decided_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }

@@ -1,0 +1,44 @@
+"""Errors raised by the policies package.
+
+    PolicyError
+     └── InvalidAgreements      one or more problems in agreement files or data (``.problems``)
+
+Deciding never raises: an unknown library or category is a "not eligible" decision with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the agreements, located as precisely as the input allows."""
+
+    file: str
+    line: int | None
+    column: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class PolicyError(Exception):
+    """Base class of every error the policies package raises."""
+
+
+class InvalidAgreements(PolicyError):
+    """The agreements could not be loaded; ``problems`` lists every problem found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        summary = "\n".join(str(p) for p in problems[:20])
+        more = f"\n… and {count - 20} more" if count > 20 else ""
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the agreements:\n{summary}{more}")

@@ -1,0 +1,254 @@
+"""The agreement file format of SPEC section 6: libraries and agreements, as pydantic models.
+
+Every model forbids unknown keys (a typo is an error, never ignored) and is strict about types
+(``max_items: true`` is not 1). Files are YAML 1.2: ``no`` and ``on`` are strings, not booleans.
+"""
+
+from __future__ import annotations
+
+import codecs
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
+
+#: The patron status flags of SPEC section 7: the 14 SIP2 patron status flags, in SIP2 order,
+#: plus ``blocked`` for a manual block in the hub's own registry.
+FLAGS: tuple[str, ...] = (
+    "charge_denied",
+    "renewal_denied",
+    "recall_denied",
+    "hold_denied",
+    "card_lost",
+    "too_many_charged",
+    "too_many_overdue",
+    "too_many_renewals",
+    "too_many_claims_returned",
+    "too_many_lost",
+    "excessive_fines",
+    "excessive_fees",
+    "recall_overdue",
+    "too_many_billed",
+    "blocked",
+)
+
+Flag = Literal[
+    "charge_denied",
+    "renewal_denied",
+    "recall_denied",
+    "hold_denied",
+    "card_lost",
+    "too_many_charged",
+    "too_many_overdue",
+    "too_many_renewals",
+    "too_many_claims_returned",
+    "too_many_lost",
+    "excessive_fines",
+    "excessive_fees",
+    "recall_overdue",
+    "too_many_billed",
+    "blocked",
+]
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+#: Library, agreement and hub-category identifiers: lower-case letters, digits, ``.``, ``_``, ``-``.
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+
+T = TypeVar("T")
+
+
+def _no_duplicates(items: tuple[T, ...]) -> tuple[T, ...]:
+    seen: set[T] = set()
+    for item in items:
+        if item in seen:
+            raise ValueError(f"{item!r} is listed twice")
+        seen.add(item)
+    return items
+
+
+def _money(value: object) -> object:
+    """Read YAML numbers as exact decimals: ``10.10`` is 10.10, not the float nearest to it."""
+    if isinstance(value, bool):
+        return value  # refused by the strict Decimal type
+    if isinstance(value, int | float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value
+
+
+def _encoding(value: str) -> str:
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise ValueError(f"unknown character encoding {value!r}") from None
+
+
+Ids = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
+Flags = Annotated[tuple[Flag, ...], AfterValidator(_no_duplicates)]
+Texts = Annotated[tuple[Text, ...], AfterValidator(_no_duplicates)]
+Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
+Count = Annotated[StrictInt, Field(ge=0)]
+#: A date written as a YAML date (``2026-03-01``), not a number or a quoted string.
+Day = Annotated[date, Field(strict=True)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; integers and booleans must be written as such (see Count, Day)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- libraries -----------------------------------------------------------------------------
+
+
+class RegistryConnector(Strict):
+    """Patrons held by the hub itself, imported from CSV."""
+
+    kind: Literal["registry"]
+
+
+class Sip2Connector(Strict):
+    """The home ILS, asked over SIP2 2.00. Secrets never appear here: only the variable's name."""
+
+    kind: Literal["sip2"]
+    host: Text
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
+    institution: Text
+    user: Text | None = None
+    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    tls: StrictBool = False
+    encoding: Annotated[str, AfterValidator(_encoding)] = "cp850"
+    expiry_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PA"
+    category_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PC"
+    timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
+
+
+Connector = Annotated[RegistryConnector | Sip2Connector, Field(discriminator="kind")]
+
+
+class Library(Strict):
+    """A library: its directory entry, how its cards look, its category map and its connector."""
+
+    id: Id
+    name: Text
+    card_prefixes: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+$")], ...],
+        AfterValidator(_no_duplicates),
+    ] = ()
+    #: home ILS category code -> hub category
+    categories: dict[Text, Id] = Field(default_factory=dict)
+    connector: Connector = RegistryConnector(kind="registry")
+
+    def hub_category(self, code: str) -> str | None:
+        """The hub category that this library's ILS code ``code`` maps to, if any."""
+        return self.categories.get(code)
+
+
+# --- agreements ----------------------------------------------------------------------------
+
+
+class Effective(Strict):
+    """Inclusive dates; either may be absent (open-ended)."""
+
+    model_config = ConfigDict(populate_by_name=False)
+
+    from_: Day | None = Field(default=None, alias="from")
+    until: Day | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Effective:
+        if self.from_ is not None and self.until is not None and self.until < self.from_:
+            raise ValueError(f"'until' {self.until} is before 'from' {self.from_}")
+        return self
+
+
+class Standing(Strict):
+    """What the patron's home record must show: fines at most ``max_fines``, a card not expired,
+    none of ``blocking_flags``."""
+
+    max_fines: Money | None = None
+    card_must_be_valid: StrictBool = True
+    blocking_flags: Flags = ()
+
+
+class Terms(Strict):
+    """What the lender offers a patron admitted under the agreement."""
+
+    max_items: Annotated[StrictInt, Field(ge=1)]
+    loan_days: Annotated[StrictInt, Field(ge=1)]
+    renewals: Count = 0
+    holds: Count = 0
+    excluded_material: Texts = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "max_items": self.max_items,
+            "loan_days": self.loan_days,
+            "renewals": self.renewals,
+            "holds": self.holds,
+            "excluded_material": list(self.excluded_material),
+        }
+
+
+class _Agreement(Strict):
+    id: Id
+    name: Text | None = None
+    effective: Effective = Effective()
+
+
+class Consortium(_Agreement):
+    """Every member lends to every other member."""
+
+    kind: Literal["consortium"]
+    members: Annotated[Ids, Field(min_length=2)]
+    categories: Annotated[Ids, Field(min_length=1)]
+    standing: Standing = Standing()
+    terms: Terms
+
+
+class Bilateral(_Agreement):
+    """One way: ``lender`` lends to patrons of each library in ``borrowers_from``."""
+
+    kind: Literal["bilateral"]
+    lender: Id
+    borrowers_from: Annotated[Ids, Field(min_length=1)]
+    categories: Annotated[Ids, Field(min_length=1)]
+    standing: Standing = Standing()
+    terms: Terms
+
+
+class Suspension(_Agreement):
+    """``lender`` stops lending to patrons of ``borrowers_from`` (only ``categories``, if listed)."""
+
+    kind: Literal["suspension"]
+    lender: Id
+    borrowers_from: Annotated[Ids, Field(min_length=1)]
+    categories: Annotated[Ids, Field(min_length=1)] | None = None
+    reason: Text
+
+
+Agreement = Annotated[Consortium | Bilateral | Suspension, Field(discriminator="kind")]
+
+LIBRARY = TypeAdapter(Library)
+AGREEMENT: TypeAdapter[Consortium | Bilateral | Suspension] = TypeAdapter(Agreement)
+#: The keys a file may have at its top level.
+FILE_KEYS = ("libraries", "agreements")
