@@ -281,18 +281,21 @@ class Agreements:
     def _refuse_outright(self, lender: str, home: str, category: str) -> Reason | None:
         for library in (lender, home):
             if library not in self._libraries:
-                return Reason(Code.UNKNOWN_LIBRARY, None, f"No library {library!r} in the agreements")
+                return Reason(
+                    Code.UNKNOWN_LIBRARY, None, f"No library {library!r} in the agreements"
+                )
         if lender == home:
             return Reason(
                 Code.OWN_LIBRARY,
                 None,
-                f"{home} patrons borrow at {lender} under its own rules, not a reciprocal agreement",
+                f"{home} patrons borrow at {lender} under its own rules, not an agreement",
             )
         if category not in self._categories:
             return Reason(
                 Code.UNKNOWN_CATEGORY,
                 None,
-                f"{category!r} is not a hub category (known: {', '.join(sorted(self._categories))})",
+                f"{category!r} is not a hub category "
+                f"(known: {', '.join(sorted(self._categories))})",
             )
         return None
 
@@ -318,7 +321,9 @@ class Agreements:
         return self._deny(request, (), tuple(reasons))
 
     @staticmethod
-    def _deny(request: BorrowRequest, agreements: tuple[str, ...], reasons: tuple[Reason, ...]) -> Decision:
+    def _deny(
+        request: BorrowRequest, agreements: tuple[str, ...], reasons: tuple[Reason, ...]
+    ) -> Decision:
         return Decision(
             False,
             request.lender,

@@ -64,7 +64,7 @@ class BorrowRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why not: a stable ``code``, the agreement it comes from (if any) and a sentence for people."""
+    """Why not: a stable ``code``, the agreement it comes from (if any), a sentence for people."""
 
     code: Code
     agreement: str | None

@@ -41,4 +41,6 @@ class InvalidAgreements(PolicyError):
         count = len(problems)
         summary = "\n".join(str(p) for p in problems[:20])
         more = f"\n… and {count - 20} more" if count > 20 else ""
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the agreements:\n{summary}{more}")
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the agreements:\n{summary}{more}"
+        )

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 import yaml_rs
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from policies.agreements import Agreements, AnyAgreement
 from policies.errors import InvalidAgreements, Problem
@@ -69,9 +70,12 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> Agreements:
             also_known_categories={x for f in files for x in f.invalid_library_categories},
         )
         for issue in issues:
-            owner, index, item = (libraries if issue.section == "libraries" else agreements)[issue.index]
+            owner, index, item = (libraries if issue.section == "libraries" else agreements)[
+                issue.index
+            ]
             owner.problem(
-                (issue.section, index, *issue.path), f"{_label(issue.section, item)}: {issue.message}"
+                (issue.section, index, *issue.path),
+                f"{_label(issue.section, item)}: {issue.message}",
             )
         problems = [p for f in files for p in sorted(f.problems, key=_by_position)]
         if problems:
@@ -187,7 +191,7 @@ class _File:
             self.problem(
                 (section, index, *path),
                 f"{_label(section, item)}: {where + ': ' if where else ''}{message}",
-                at_key=at_key,
+                at_key=at_key or error["type"] == "extra_forbidden",
             )
 
     def problem(self, path: ItemPath, message: str, *, at_key: bool = False) -> None:
@@ -220,7 +224,11 @@ class _File:
                     break
                 mark = (pair[0] if last and at_key else pair[1]).start_mark
                 node = pair[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(part, int)
+                and part < len(node.value)
+            ):
                 node = node.value[part]
                 mark = node.start_mark
             else:
@@ -234,7 +242,12 @@ class _File:
             if duplicate is not None:
                 key, mark = duplicate
                 self.problems.append(
-                    Problem(self.name, mark.line + 1, mark.column + 1, f"key {key!r} appears twice in one mapping")
+                    Problem(
+                        self.name,
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"key {key!r} appears twice in one mapping",
+                    )
                 )
                 return
         found = re.search(r"line (\d+), column (\d+)", first)
@@ -321,7 +334,7 @@ def _unknown_key(key: object, allowed: Iterable[str]) -> str:
     return f"unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
 
 
-def _message(section: str, item: Any, path: ItemPath, error: Any) -> str:
+def _message(section: str, item: Any, path: ItemPath, error: ErrorDetails) -> str:
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         model = _model_at(section, item, path[:-1])
@@ -329,7 +342,8 @@ def _message(section: str, item: Any, path: ItemPath, error: Any) -> str:
     if kind == "missing":
         return f"missing required key {path[-1]!r}" if path else "missing required key"
     if kind == "union_tag_invalid":
-        return f"unknown kind {error['ctx']['tag']!r}; expected {error['ctx']['expected_tags']}"
+        ctx = error.get("ctx", {})
+        return f"unknown kind {ctx.get('tag')!r}; expected {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return "missing required key 'kind'"
     if kind == "literal_error" and len(path) >= 2 and path[-2] == "blocking_flags":
@@ -343,7 +357,9 @@ def _message(section: str, item: Any, path: ItemPath, error: Any) -> str:
 
 def _label(section: str, item: Any) -> str:
     noun = "library" if section == "libraries" else "agreement"
-    identifier = getattr(item, "id", None) or (item.get("id") if isinstance(item, dict) else None)
+    identifier: object = getattr(item, "id", None)
+    if identifier is None and isinstance(item, dict):
+        identifier = item.get("id")
     return f"{noun} {identifier}" if isinstance(identifier, str) else noun
 
 

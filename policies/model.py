@@ -134,7 +134,9 @@ class Sip2Connector(Strict):
     port: Annotated[StrictInt, Field(ge=1, le=65535)]
     institution: Text
     user: Text | None = None
-    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = (
+        None
+    )
     tls: StrictBool = False
     encoding: Annotated[str, AfterValidator(_encoding)] = "cp850"
     expiry_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PA"
@@ -237,7 +239,7 @@ class Bilateral(_Agreement):
 
 
 class Suspension(_Agreement):
-    """``lender`` stops lending to patrons of ``borrowers_from`` (only ``categories``, if listed)."""
+    """``lender`` stops lending to patrons of ``borrowers_from`` (only ``categories``, if given)."""
 
     kind: Literal["suspension"]
     lender: Id

@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## demo: check the example network and explain a few decisions on it
+demo: $(STAMP)
+	$(BIN)/hub agreements check policies/examples
+	@echo
+	$(BIN)/hub agreements explain policies/examples --lender monash --home rmit --ils-category UG --on 2026-11-22
+	@echo
+	$(BIN)/hub agreements explain policies/examples --lender monash --home rmit --category staff --on 2026-11-22 --card-expires 2027-01-31
+	@echo
+	$(BIN)/hub agreements explain policies/examples --lender latrobe --home rmit --category staff --on 2026-11-22
+	@echo
+	$(BIN)/hub agreements explain policies/examples --lender deakin --home monash --category alumni --material thesis --on 2026-11-22 --json
+
+## test: lint, type-check and run the whole suite
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## bench: the policy engine benchmark (several minutes; prints JSON)
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_policies.py --out bench-policies.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,18 @@
+"""The ``hub`` command of SPEC section 3. Each group of subcommands lives in its own module."""
+
+import typer
+
+from identity.cli import agreements
+
+app = typer.Typer(
+    name="hub",
+    help="Reciprocal-borrowing patron identity hub.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(agreements.app, name="agreements")
+
+
+def main() -> None:
+    app()

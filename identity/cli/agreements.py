@@ -1,0 +1,171 @@
+"""``hub agreements check`` and ``hub agreements explain``: the policy engine from the shell.
+
+Exit codes: 0 done (whatever the decision), 1 the agreement files have problems, 2 bad usage.
+"""
+
+import json
+from collections import Counter
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import policies
+
+app = typer.Typer(help="Check agreement files and explain decisions.", no_args_is_help=True)
+
+Paths = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Agreement files, or directories of *.yaml files, read as one set.", metavar="PATH..."
+    ),
+]
+
+
+def _load(paths: list[Path]) -> policies.Agreements:
+    try:
+        return policies.load(*paths)
+    except policies.InvalidAgreements as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        count = len(exc.problems)
+        typer.echo(f"{count} problem{'s' if count != 1 else ''}; nothing loaded.", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def check(paths: Paths) -> None:
+    """Validate agreement files: every problem with file, line and column, or what was loaded."""
+    agreements = _load(paths)
+    kinds = Counter(a.kind for a in agreements.agreements.values())
+    by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("consortium", "bilateral", "suspension"))
+    files = sorted({agreements.source(a) or "" for a in agreements.agreements})
+    typer.echo(
+        f"OK: {len(agreements.libraries)} libraries, {len(agreements)} agreements ({by_kind}) "
+        f"from {len(files)} file{'s' if len(files) != 1 else ''}; "
+        f"categories: {', '.join(sorted(agreements.categories))}"
+    )
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a date like 2026-11-22, got {value!r}", param_hint=option
+        ) from None
+
+
+def _usage(message: str, option: str) -> typer.BadParameter:
+    return typer.BadParameter(message, param_hint=option)
+
+
+@app.command()
+def explain(
+    paths: Paths,
+    lender: Annotated[str, typer.Option(help="The library asked to lend.")],
+    home: Annotated[str, typer.Option(help="The patron's home library.")],
+    category: Annotated[
+        str | None, typer.Option(help="The patron's hub category, e.g. undergraduate.")
+    ] = None,
+    ils_category: Annotated[
+        str | None,
+        typer.Option(help="Or the home ILS's category code, mapped by the home library's map."),
+    ] = None,
+    material: Annotated[str | None, typer.Option(help="Material asked for, e.g. book.")] = None,
+    on: Annotated[str | None, typer.Option(help="Date to decide for (default: today).")] = None,
+    fines: Annotated[str, typer.Option(help="Fines the patron owes at home.")] = "0",
+    flags: Annotated[
+        str, typer.Option(help="Comma-separated status flags, e.g. charge_denied,card_lost.")
+    ] = "",
+    card_expires: Annotated[str | None, typer.Option(help="Card expiry date.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the decision as the eligibility API's JSON.")
+    ] = False,
+) -> None:
+    """Decide whether LENDER may lend to a patron of HOME, and say why."""
+    agreements = _load(paths)
+    for option, library in (("--lender", lender), ("--home", home)):
+        if library not in agreements.libraries:
+            known = ", ".join(agreements.libraries)
+            raise _usage(f"unknown library {library!r}; known: {known}", option)
+    if (category is None) == (ils_category is None):
+        raise _usage("give exactly one of --category and --ils-category", "--category")
+    if ils_category is not None:
+        category = agreements.libraries[home].hub_category(ils_category)
+        if category is None:
+            codes = ", ".join(agreements.libraries[home].categories) or "none"
+            raise _usage(
+                f"{home} has no category code {ils_category!r}; its codes: {codes}",
+                "--ils-category",
+            )
+    assert category is not None
+    try:
+        owed = Decimal(fines)
+    except InvalidOperation:
+        raise _usage(f"expected an amount like 12.50, got {fines!r}", "--fines") from None
+    flag_set = frozenset(f.strip() for f in flags.split(",") if f.strip())
+    unknown = sorted(flag_set - set(policies.FLAGS))
+    if unknown:
+        raise _usage(
+            f"unknown flag {unknown[0]!r}; the flags are: {', '.join(policies.FLAGS)}", "--flags"
+        )
+
+    request = policies.BorrowRequest(
+        lender=lender,
+        home_library=home,
+        category=category,
+        on=_date(on, "--on") or date.today(),
+        material=material,
+        fines=owed,
+        flags=flag_set,
+        card_expires=_date(card_expires, "--card-expires"),
+    )
+    decision = agreements.decide(request)
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2))
+    else:
+        typer.echo(_describe(agreements, request, decision))
+
+
+def _describe(
+    agreements: policies.Agreements, request: policies.BorrowRequest, decision: policies.Decision
+) -> str:
+    libs = agreements.libraries
+    lines = [
+        f"Lender:       {request.lender} ({libs[request.lender].name})",
+        f"Home library: {request.home_library} ({libs[request.home_library].name})",
+        f"Category:     {request.category}",
+        f"Material:     {request.material or '(any)'}",
+        f"On:           {request.on.isoformat()}",
+        "",
+    ]
+    if decision.eligible:
+        deciding = decision.agreements[0]
+        kind = agreements.agreements[deciding].kind
+        lines.append(f"ELIGIBLE under {deciding} ({kind}, {agreements.source(deciding)})")
+        if len(decision.agreements) > 1:
+            lines.append(f"  also admitted by: {', '.join(decision.agreements[1:])}")
+        terms = decision.terms
+        assert terms is not None
+        lines.append(
+            f"  terms: up to {terms.max_items} items for {terms.loan_days} days, "
+            f"{terms.renewals} renewals, {terms.holds} holds"
+            + (
+                f"; excluded: {', '.join(terms.excluded_material)}"
+                if terms.excluded_material
+                else ""
+            )
+        )
+        until = decision.valid_until
+        lines.append(f"  valid until: {until.isoformat() if until else 'no end date'}")
+    else:
+        lines.append("NOT ELIGIBLE")
+        if decision.agreements:
+            lines.append(f"  considered: {', '.join(decision.agreements)}")
+        lines.extend(f"  - {reason.message} [{reason.code.value}]" for reason in decision.reasons)
+    return "\n".join(lines)

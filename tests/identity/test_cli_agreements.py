@@ -1,0 +1,203 @@
+"""``hub agreements check`` and ``hub agreements explain``, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import policies
+
+EXAMPLES = Path(policies.__file__).parent / "examples"
+HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+
+
+def hub(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HUB, *args], capture_output=True, text=True, check=False)
+
+
+def test_check_reports_what_it_loaded() -> None:
+    result = hub("agreements", "check", str(EXAMPLES))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "OK: 7 libraries, 10 agreements (2 consortium, 6 bilateral, 2 suspension) from 3 files"
+    )
+
+
+def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "agreements:\n"
+        "  - id: caval\n"
+        "    kind: consortium\n"
+        "    members: [rmit, monash, latrobbe]\n"
+        "    categories: [staff]\n"
+        "    terms: {max_items: 3, loan_days: 14, loan_dayz: 3}\n"
+    )
+    result = hub("agreements", "check", str(EXAMPLES), str(bad))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:6:42: agreement caval: terms.loan_dayz: unknown key 'loan_dayz'; "
+        "did you mean 'loan_days'? allowed: max_items, loan_days, renewals, holds, "
+        "excluded_material",
+    ]
+    assert "1 problem; nothing loaded." in result.stderr
+    bad.write_text(bad.read_text().replace(", loan_dayz: 3", ""))
+    result = hub("agreements", "check", str(EXAMPLES), str(bad))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:4:29: agreement caval: unknown library 'latrobbe'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "request_"),
+    [
+        pytest.param(
+            ["--lender", "monash", "--home", "rmit", "--ils-category", "UG", "--fines", "25.50"],
+            policies.BorrowRequest(
+                lender="monash",
+                home_library="rmit",
+                category="undergraduate",
+                on=date(2026, 11, 22),
+                fines=Decimal("25.50"),
+            ),
+            id="fines",
+        ),
+        pytest.param(
+            [
+                "--lender",
+                "monash",
+                "--home",
+                "rmit",
+                "--category",
+                "staff",
+                "--material",
+                "av",
+                "--card-expires",
+                "2027-01-31",
+            ],
+            policies.BorrowRequest(
+                lender="monash",
+                home_library="rmit",
+                category="staff",
+                on=date(2026, 11, 22),
+                material="av",
+                card_expires=date(2027, 1, 31),
+            ),
+            id="bilateral-staff",
+        ),
+        pytest.param(
+            [
+                "--lender",
+                "latrobe",
+                "--home",
+                "rmit",
+                "--category",
+                "staff",
+                "--flags",
+                "charge_denied,card_lost",
+            ],
+            policies.BorrowRequest(
+                lender="latrobe",
+                home_library="rmit",
+                category="staff",
+                on=date(2026, 11, 22),
+                flags=frozenset({"charge_denied", "card_lost"}),
+            ),
+            id="suspended",
+        ),
+    ],
+)
+def test_explain_json_is_the_decision_of_the_python_api(
+    args: list[str], request_: policies.BorrowRequest
+) -> None:
+    result = hub("agreements", "explain", str(EXAMPLES), *args, "--on", "2026-11-22", "--json")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    expected = policies.load(EXAMPLES).decide(request_).to_dict()
+    assert printed.pop("decided_at").endswith("Z")
+    expected.pop("decided_at")
+    assert printed == expected
+
+
+def test_explain_in_words() -> None:
+    result = hub(
+        "agreements",
+        "explain",
+        str(EXAMPLES),
+        "--lender",
+        "monash",
+        "--home",
+        "rmit",
+        "--category",
+        "staff",
+        "--on",
+        "2026-11-22",
+        "--card-expires",
+        "2027-01-31",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-3:] == [
+        f"ELIGIBLE under monash-rmit-staff (bilateral, {EXAMPLES / 'bilateral.yaml'})",
+        "  terms: up to 10 items for 28 days, 2 renewals, 5 holds",
+        "  valid until: 2027-01-31",
+    ]
+    denied = hub(
+        "agreements",
+        "explain",
+        str(EXAMPLES),
+        "--lender",
+        "latrobe",
+        "--home",
+        "rmit",
+        "--category",
+        "staff",
+        "--on",
+        "2026-11-22",
+    )
+    assert denied.stdout.splitlines()[-3:] == [
+        "NOT ELIGIBLE",
+        "  considered: latrobe-suspends-rmit",
+        "  - latrobe has suspended lending to patrons of rmit: Unpaid lost-item invoices"
+        " [suspended]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lender", "monsh", "--home", "rmit", "--category", "staff"], "unknown library 'monsh'"),
+        (
+            ["--lender", "monash", "--home", "rmit"],
+            "give exactly one of --category and --ils-category",
+        ),
+        (
+            ["--lender", "monash", "--home", "rmit", "--ils-category", "XX"],
+            "rmit has no category code 'XX'",
+        ),
+        (
+            ["--lender", "monash", "--home", "rmit", "--category", "staff", "--flags", "lost"],
+            "unknown flag 'lost'",
+        ),
+        (
+            ["--lender", "monash", "--home", "rmit", "--category", "staff", "--on", "22/11/2026"],
+            "expected a date like 2026-11-22",
+        ),
+        (
+            ["--lender", "monash", "--home", "rmit", "--category", "staff", "--fines", "lots"],
+            "expected an amount like 12.50",
+        ),
+    ],
+)
+def test_explain_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = hub("agreements", "explain", str(EXAMPLES), *args)
+    assert result.returncode == 2
+    plain = " ".join(result.stderr.replace("│", " ").split())  # typer may draw a box around it
+    assert message in plain

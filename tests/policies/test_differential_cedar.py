@@ -1,0 +1,326 @@
+"""The hub and an independent Cedar encoding of SPEC 6 (tests/policies/cedar.py) agree on who is
+eligible, on random networks loaded from YAML text and on a table of fixed cases."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import policies
+from policies import BorrowRequest, Code
+from tests.policies.cedar import CedarModel
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
+
+BASE = date(2026, 6, 15)
+CATEGORIES = ("staff", "postgraduate", "undergraduate", "alumni")
+BLOCKING = ("charge_denied", "card_lost", "excessive_fines", "blocked")
+MATERIAL = ("av", "reserve", "rare")
+#: window ends near the request days, and far from them
+EDGES = (-400, -2, -1, 0, 1, 2, 400)
+#: request days: on, just inside and just outside the window ends above
+DAYS = (-401, -400, -399, -3, -2, -1, 0, 1, 2, 3, 399, 400, 401)
+LIMITS = ("0.00", "4.99", "5.00", "5.01", "10.00")
+FINES = ("0.00", "0.01", "4.99", "5.00", "5.01", "9.99", "10.00", "10.01", "250.00")
+
+
+def day(offset: int) -> date:
+    return BASE + timedelta(days=offset)
+
+
+# --- random networks ---------------------------------------------------------------------------
+
+
+def subset(draw: st.DrawFn, items: tuple[str, ...] | list[str], min_size: int = 0) -> list[str]:
+    return draw(st.lists(st.sampled_from(items), min_size=min_size, max_size=len(items), unique=True))
+
+
+@st.composite
+def effective(draw: st.DrawFn) -> dict[str, date]:
+    ends = sorted(draw(st.lists(st.sampled_from(EDGES), min_size=2, max_size=2)))
+    out: dict[str, date] = {}
+    if draw(st.booleans()):
+        out["from"] = day(ends[0])
+    if draw(st.booleans()):
+        out["until"] = day(ends[1])
+    return out
+
+
+@st.composite
+def standing(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out["max_fines"] = float(draw(st.sampled_from(LIMITS)))  # a YAML number, like 10.00
+    if draw(st.booleans()):  # else the default
+        out["card_must_be_valid"] = draw(st.booleans())
+    flags = subset(draw, BLOCKING)
+    if flags:
+        out["blocking_flags"] = flags
+    return out
+
+
+@st.composite
+def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, Any]:
+    kind = draw(st.sampled_from(("consortium", "bilateral", "bilateral", "suspension")))
+    out: dict[str, Any] = {"id": f"a{index}", "kind": kind}
+    if kind == "consortium":
+        out["members"] = subset(draw, libraries, min_size=2)
+    else:
+        out["lender"] = lender = draw(st.sampled_from(libraries))
+        out["borrowers_from"] = subset(draw, [x for x in libraries if x != lender], min_size=1)
+    window = draw(effective())
+    if window:
+        out["effective"] = window
+    if kind == "suspension":
+        if draw(st.booleans()):
+            out["categories"] = subset(draw, CATEGORIES, min_size=1)
+        out["reason"] = "Unpaid invoices"
+        return out
+    out["categories"] = subset(draw, CATEGORIES, min_size=1)
+    rules = draw(standing())
+    if rules:
+        out["standing"] = rules
+    terms: dict[str, Any] = {
+        "max_items": draw(st.integers(1, 5)),
+        "loan_days": draw(st.sampled_from((7, 14, 28))),
+    }
+    excluded = subset(draw, MATERIAL)
+    if excluded:
+        terms["excluded_material"] = excluded
+    out["terms"] = terms
+    return out
+
+
+@st.composite
+def request(draw: st.DrawFn, libraries: list[str]) -> BorrowRequest:
+    places = [*libraries, "nowhere"]
+    on = day(draw(st.sampled_from(DAYS)))
+    expires = draw(st.sampled_from((None, -1, 0, 1, 500)))
+    return BorrowRequest(
+        lender=draw(st.sampled_from(places)),
+        home_library=draw(st.sampled_from(places)),
+        category=draw(st.sampled_from((*CATEGORIES, "visitor"))),
+        on=on,
+        material=draw(st.sampled_from((None, *MATERIAL, "book"))),
+        fines=Decimal(draw(st.sampled_from(FINES))),
+        flags=frozenset(subset(draw, (*BLOCKING, "hold_denied"))),
+        card_expires=None if expires is None else on + timedelta(days=expires),
+    )
+
+
+@dataclass
+class Case:
+    sources: list[tuple[str, str]]
+    requests: list[BorrowRequest]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    libraries = [f"lib{i}" for i in range(draw(st.integers(2, 5)))]
+    # the first library maps every hub category, so any agreement category is a known one
+    maps = [dict(zip(("S", "P", "U", "A"), CATEGORIES, strict=True))]
+    maps += [{c[:2].upper(): c for c in subset(draw, CATEGORIES)} for _ in libraries[1:]]
+    lib_data = [
+        {"id": lib, "name": f"Library {lib}", "categories": m}
+        for lib, m in zip(libraries, maps, strict=True)
+    ]
+    count = draw(st.integers(0, 10))
+    agreements = [draw(agreement(i, libraries)) for i in range(count)]
+    # libraries in one file, agreements split across up to two more: the loader joins them
+    split = draw(st.integers(0, count))
+    sources = [("libraries.yaml", yaml.safe_dump({"libraries": lib_data}, sort_keys=False))]
+    for name, part in (("one.yaml", agreements[:split]), ("two.yaml", agreements[split:])):
+        if part:
+            sources.append((name, yaml.safe_dump({"agreements": part}, sort_keys=False)))
+    requests = draw(st.lists(request(libraries), min_size=1, max_size=20))
+    return Case(sources, requests)
+
+
+def outcome(agreements: policies.Agreements, decision: policies.Decision) -> list[str]:
+    """What a decision exercised: its reason codes, or which kind admitted the patron."""
+    if decision.eligible:
+        return [f"eligible:{agreements.agreements[decision.agreements[0]].kind}"]
+    return [f"denied:{r.code.value}" for r in decision.reasons]
+
+
+def test_hub_and_cedar_agree_on_random_networks() -> None:
+    seen: Counter[str] = Counter()
+
+    @settings(deadline=None, max_examples=250, derandomize=True, database=None)
+    @given(cases())
+    def check(case: Case) -> None:
+        agreements = policies.load_sources(case.sources)
+        indexed, wide = CedarModel(agreements), CedarModel(agreements, wide=True)
+        for req in case.requests:
+            decision = agreements.decide(req)
+            seen.update(outcome(agreements, decision))
+            for cedar in (indexed, wide):
+                verdict = cedar.verdict(req)
+                assert verdict.eligible == decision.eligible, (
+                    f"hub says {decision.eligible}, Cedar ({'wide' if cedar.wide else 'indexed'}) "
+                    f"says {verdict.eligible}\nrequest: {req}\nhub: {decision.to_dict()}\n"
+                    f"cedar: applies {sorted(verdict.applies)}, admits {sorted(verdict.admits)}\n"
+                    + "\n".join(f"--- {name}\n{text}" for name, text in case.sources)
+                )
+
+    check()
+    # the generator must reach every outcome, or agreement proves little
+    expected = ["eligible:bilateral", "eligible:consortium"] + [
+        f"denied:{code.value}" for code in Code
+    ]
+    missing = [name for name in expected if seen[name] == 0]
+    assert not missing, f"random networks never produced {missing}; saw {dict(seen)}"
+
+
+# --- fixed cases -------------------------------------------------------------------------------
+
+
+NO_FALLBACK = """
+libraries:
+  - id: north
+    name: North Library
+    categories: {ST: staff, UG: undergraduate}
+  - id: south
+    name: South Library
+    categories: {ST: staff, UG: undergraduate}
+  - id: east
+    name: East Library
+    categories: {ST: staff, UG: undergraduate}
+agreements:
+  - id: compass
+    kind: consortium
+    members: [north, south, east]
+    categories: [staff, undergraduate]
+    standing: {max_fines: 100.00, card_must_be_valid: false}
+    terms: {max_items: 3, loan_days: 14}
+  # covers staff only, and is stricter than the consortium: it decides for staff (no fallback)
+  - id: north-south-staff
+    kind: bilateral
+    lender: north
+    borrowers_from: [south]
+    effective: {from: 2026-01-01, until: 2026-06-30}
+    categories: [staff]
+    standing: {max_fines: 0.00, blocking_flags: [blocked]}
+    terms: {max_items: 10, loan_days: 28, excluded_material: [av]}
+  - id: east-suspends-south-undergrad
+    kind: suspension
+    lender: east
+    borrowers_from: [south]
+    categories: [undergraduate]
+    effective: {until: 2026-06-30}
+    reason: Audit
+"""
+
+
+def req(lender: str, home: str, category: str, on: str, **facts: Any) -> BorrowRequest:
+    if "fines" in facts:
+        facts["fines"] = Decimal(facts["fines"])
+    if "card_expires" in facts:
+        facts["card_expires"] = date.fromisoformat(facts["card_expires"])
+    if "flags" in facts:
+        facts["flags"] = frozenset(facts["flags"])
+    return BorrowRequest(
+        lender=lender, home_library=home, category=category, on=date.fromisoformat(on), **facts
+    )
+
+
+EXAMPLE_CASES = [
+    # rule 3: the bilateral covering the category decides
+    ("bilateral admits staff", req("monash", "rmit", "staff", "2026-11-22"), True),
+    ("consortium for undergraduates", req("monash", "rmit", "undergraduate", "2026-11-22"), True),
+    ("bilateral fines limit 50", req("monash", "rmit", "staff", "2026-11-22", fines="50.00"), True),
+    ("over bilateral limit", req("monash", "rmit", "staff", "2026-11-22", fines="50.01"), False),
+    # rule 5: fines equal to max_fines pass; more fail
+    ("fines at limit", req("latrobe", "deakin", "staff", "2026-11-22", fines="10.00"), True),
+    ("fines over limit", req("latrobe", "deakin", "staff", "2026-11-22", fines="10.01"), False),
+    # rule 5: a card expiring on the day asked about is still valid
+    ("card expires today", req("vu", "rmit", "staff", "2026-11-22", card_expires="2026-11-22"), True),
+    ("card expired", req("vu", "rmit", "staff", "2026-11-22", card_expires="2026-11-21"), False),
+    ("blocking flag", req("vu", "rmit", "staff", "2026-11-22", flags={"card_lost"}), False),
+    ("harmless flag", req("vu", "rmit", "staff", "2026-11-22", flags={"hold_denied"}), True),
+    ("material excluded", req("vu", "rmit", "staff", "2026-11-22", material="av"), False),
+    ("material allowed", req("vu", "rmit", "staff", "2026-11-22", material="book"), True),
+    # rule 5: inclusive effective dates, and the year before has ended
+    ("first day of caval-2026", req("vu", "rmit", "staff", "2026-03-01"), True),
+    ("last day of caval-2025", req("vu", "rmit", "staff", "2026-02-28"), True),
+    ("after caval-2026", req("vu", "rmit", "staff", "2027-03-01"), False),
+    # rule 2: suspensions, with and without categories
+    ("suspended", req("latrobe", "rmit", "staff", "2026-11-01"), False),
+    ("before the suspension", req("latrobe", "rmit", "staff", "2026-10-31"), True),
+    ("reverse not suspended", req("rmit", "latrobe", "staff", "2026-11-22"), True),
+    ("undergrads suspended", req("vu", "swinburne", "undergraduate", "2026-12-31"), False),
+    ("staff not suspended", req("vu", "swinburne", "staff", "2026-12-31"), True),
+    ("suspension over", req("vu", "swinburne", "undergraduate", "2027-01-01"), True),
+    # a bilateral not yet in force does not apply, so the consortium decides
+    ("bilateral not in force", req("swinburne", "vu", "postgraduate", "2026-12-31"), True),
+    ("alumni bilateral", req("deakin", "rmit", "alumni", "2026-11-22", fines="0.00"), True),
+    ("alumni with fines", req("deakin", "rmit", "alumni", "2026-11-22", fines="0.01"), False),
+    ("no alumni agreement", req("latrobe", "rmit", "alumni", "2026-10-22"), False),
+    ("one-way only", req("rmit", "deakin", "alumni", "2026-11-22"), False),
+    ("own library", req("rmit", "rmit", "staff", "2026-11-22"), False),
+    ("unknown library", req("nowhere", "rmit", "staff", "2026-11-22"), False),
+    ("unknown category", req("monash", "rmit", "visitor", "2026-11-22"), False),
+]
+
+NO_FALLBACK_CASES = [
+    # the bilateral covers staff and decides even though the patron fails it (no fallback)
+    ("bilateral fails on fines", req("north", "south", "staff", "2026-03-01", fines="0.01"), False),
+    ("bilateral fails on material", req("north", "south", "staff", "2026-03-01", material="av"), False),
+    ("bilateral admits", req("north", "south", "staff", "2026-03-01", material="book"), True),
+    # the bilateral does not cover undergraduates, so the consortium decides
+    ("consortium for undergraduates", req("north", "south", "undergraduate", "2026-03-01",
+                                          fines="0.01", material="av"), True),
+    # once the bilateral has ended, the consortium decides for staff too
+    ("bilateral ended", req("north", "south", "staff", "2026-07-01", fines="0.01"), True),
+    ("bilateral's last day", req("north", "south", "staff", "2026-06-30", fines="0.01"), False),
+    ("expired card, consortium", req("south", "north", "staff", "2026-03-01",
+                                     card_expires="2020-01-01"), True),
+    ("suspended undergraduate", req("east", "south", "undergraduate", "2026-06-30"), False),
+    ("after the suspension", req("east", "south", "undergraduate", "2026-07-01"), True),
+    ("suspension spares staff", req("east", "south", "staff", "2026-06-30"), True),
+]
+
+
+@pytest.fixture(scope="module")
+def example_network() -> tuple[policies.Agreements, CedarModel]:
+    agreements = policies.load(EXAMPLES)
+    return agreements, CedarModel(agreements)
+
+
+@pytest.fixture(scope="module")
+def no_fallback_network() -> tuple[policies.Agreements, CedarModel]:
+    agreements = policies.load_sources([("no-fallback.yaml", NO_FALLBACK)])
+    return agreements, CedarModel(agreements)
+
+
+@pytest.mark.parametrize(("name", "request_", "eligible"), EXAMPLE_CASES, ids=[c[0] for c in EXAMPLE_CASES])
+def test_example_network(
+    example_network: tuple[policies.Agreements, CedarModel],
+    name: str,
+    request_: BorrowRequest,
+    eligible: bool,
+) -> None:
+    agreements, cedar = example_network
+    assert (agreements.decide(request_).eligible, cedar.eligible(request_)) == (eligible, eligible)
+
+
+@pytest.mark.parametrize(
+    ("name", "request_", "eligible"), NO_FALLBACK_CASES, ids=[c[0] for c in NO_FALLBACK_CASES]
+)
+def test_bilateral_decides_without_fallback(
+    no_fallback_network: tuple[policies.Agreements, CedarModel],
+    name: str,
+    request_: BorrowRequest,
+    eligible: bool,
+) -> None:
+    agreements, cedar = no_fallback_network
+    assert (agreements.decide(request_).eligible, cedar.eligible(request_)) == (eligible, eligible)

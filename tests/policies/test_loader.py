@@ -1,0 +1,465 @@
+"""The loader and validator: valid sets load; every problem is reported with file, line, column."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import policies
+from policies import BorrowRequest, InvalidAgreements
+
+EXAMPLES = Path(policies.__file__).parent / "examples"
+
+LIBRARIES = """\
+libraries:
+  - id: rmit
+    name: RMIT University Library
+    card_prefixes: ["2111"]
+    categories: {STAFF: staff, UG: undergraduate}
+  - id: monash
+    name: Monash University Library
+    card_prefixes: ["2222"]
+    categories: {ST: staff, UGRD: undergraduate}
+"""
+
+
+def problems(*sources: tuple[str, str]) -> list[tuple[str, int | None, int | None, str]]:
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.load_sources(sources)
+    return [(p.file, p.line, p.column, p.message) for p in caught.value.problems]
+
+
+def one_file(body: str) -> list[tuple[int | None, int | None, str]]:
+    """Problems of LIBRARIES followed by ``body`` (so ``body`` starts on line 10)."""
+    return [(line, col, msg) for _, line, col, msg in problems(("net.yaml", LIBRARIES + body))]
+
+
+def test_the_example_network_loads() -> None:
+    agreements = policies.load(EXAMPLES)
+    assert list(agreements.libraries) == [
+        "rmit",
+        "monash",
+        "latrobe",
+        "deakin",
+        "swinburne",
+        "vu",
+        "slv",
+    ]
+    assert len(agreements) == 10
+    assert agreements.source("caval-2026") == str(EXAMPLES / "caval.yaml")
+    assert agreements.libraries["monash"].hub_category("HDR") == "postgraduate"
+
+
+def test_files_combine_into_one_set() -> None:
+    consortium = """\
+agreements:
+  - id: pair
+    kind: consortium
+    members: [rmit, monash]
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14}
+"""
+    agreements = policies.load_sources([("libs.yaml", LIBRARIES), ("pair.yaml", consortium)])
+    decision = agreements.decide(
+        BorrowRequest(lender="rmit", home_library="monash", category="staff", on=date(2026, 1, 1))
+    )
+    assert decision.eligible
+    assert decision.agreements == ("pair",)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            """\
+agreements:
+  - id: caval
+    kind: consortium
+    members: [rmit, monash, latrobe]
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(13, 29, "agreement caval: unknown library 'latrobe'")],
+            id="unknown-library-in-members",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: caval
+    kind: consortium
+    members: [rmit, monash]
+    categories: [staff, postgradute]
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(14, 25, "agreement caval: unknown category 'postgradute'; the hub categories,")],
+            id="unknown-category",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: self
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash, rmit]
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(14, 30, "agreement self: the lender 'rmit' cannot be in its own borrowers_from")],
+            id="lender-in-own-borrowers-from",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: backwards
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash]
+    effective: {from: 2026-03-01, until: 2026-02-28}
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(15, 16, "agreement backwards: effective: 'until' 2026-02-28 is before 'from'")],
+            id="until-before-from",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: typo
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash]
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14, renewal: 1}
+""",
+            [
+                (
+                    16,
+                    42,
+                    "agreement typo: terms.renewal: unknown key 'renewal'; did you mean 'renewals'?",
+                )
+            ],
+            id="unknown-key-with-suggestion",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: typo
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash]
+    categories: [staff]
+    term: {max_items: 3, loan_days: 14}
+""",
+            [
+                (11, 5, "agreement typo: terms: missing required key 'terms'"),
+                (16, 5, "agreement typo: term: unknown key 'term'; did you mean 'terms'?"),
+            ],
+            id="misspelt-section",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: types
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash]
+    categories: [staff]
+    standing: {card_must_be_valid: yes}
+    terms: {max_items: true, loan_days: "14"}
+""",
+            [
+                (16, 36, "agreement types: standing.card_must_be_valid: Input should be a valid"),
+                (17, 24, "agreement types: terms.max_items: Input should be a valid integer"),
+                (17, 41, "agreement types: terms.loan_days: Input should be a valid integer"),
+            ],
+            id="wrong-types",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: flags
+    kind: bilateral
+    lender: rmit
+    borrowers_from: [monash]
+    categories: [staff]
+    standing: {blocking_flags: [charge_denied, lost_card]}
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(16, 48, "agreement flags: standing.blocking_flags.1: unknown flag 'lost_card'")],
+            id="unknown-flag",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: kinds
+    kind: bilatral
+""",
+            [(11, 5, "agreement kinds: unknown kind 'bilatral'")],
+            id="unknown-kind",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: one
+    kind: suspension
+    lender: rmit
+    borrowers_from: [monash]
+    reason: unpaid invoices
+  - id: one
+    kind: suspension
+    lender: monash
+    borrowers_from: [rmit]
+    reason: unpaid invoices
+""",
+            [(16, 9, "agreement one: agreement id 'one' is defined twice")],
+            id="duplicate-agreement-id",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: dup
+    kind: consortium
+    members: [rmit, monash, rmit]
+    categories: [staff]
+    terms: {max_items: 3, loan_days: 14}
+""",
+            [(13, 14, "agreement dup: members: 'rmit' is listed twice")],
+            id="duplicate-member",
+        ),
+        pytest.param(
+            """\
+agreements:
+  - id: Caval 2026
+    kind: suspension
+    lender: rmit
+    borrowers_from: [monash]
+""",
+            [
+                (11, 5, "agreement Caval 2026: reason: missing required key 'reason'"),
+                (11, 9, "agreement Caval 2026: id: String should match pattern"),
+            ],
+            id="bad-id-and-missing-reason",
+        ),
+        pytest.param(
+            """\
+agreement:
+  - id: top
+""",
+            [(10, 1, "unknown key 'agreement'; did you mean 'agreements'?")],
+            id="unknown-top-level-key",
+        ),
+    ],
+)
+def test_problems_are_located(body: str, expected: list[tuple[int, int, str]]) -> None:
+    found = one_file(body)
+    assert [(line, col) for line, col, _ in found] == [(line, col) for line, col, _ in expected]
+    for (_, _, message), (_, _, start) in zip(found, expected, strict=True):
+        assert message.startswith(start), message
+
+
+def test_library_problems_are_located() -> None:
+    text = """\
+libraries:
+  - id: rmit
+    name: RMIT
+    card_prefixes: ["2111"]
+    categories: {UG: undergraduate}
+    connector: {kind: sip2, host: sip.rmit.example, port: 70000, institution: RMIT}
+  - id: monash
+    name: Monash
+    card_prefixes: ["2111"]
+    categories: {UG: undergraduate}
+    connector:
+      kind: sip2
+      host: sip.monash.example
+      port: 6001
+      institution: MON
+      password: hunter2
+"""
+    found = problems(("libs.yaml", text))
+    assert [(line, col) for _, line, col, _ in found] == [(6, 59), (16, 7)]
+    assert found[0][3] == (
+        "library rmit: connector.port: Input should be less than or equal to 65535 (got 70000)"
+    )
+    assert "secrets never go in agreement files" in found[1][3]
+    assert "password_env" in found[1][3]
+
+
+def test_a_library_defined_in_two_files_and_a_shared_card_prefix() -> None:
+    other = """\
+libraries:
+  - id: rmit
+    name: RMIT again
+  - id: latrobe
+    name: La Trobe
+    card_prefixes: ["2222"]
+"""
+    found = problems(("libs.yaml", LIBRARIES), ("other.yaml", other))
+    assert found == [
+        ("other.yaml", 2, 9, "library rmit: library id 'rmit' is defined twice"),
+        (
+            "other.yaml",
+            6,
+            21,
+            "library latrobe: card prefix '2222' is already used by library 'monash'",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "agreements:\n  - id: a\n    id: b\n",
+            [(3, 5, "key 'id' appears twice in one mapping")],
+            id="duplicate-key",
+        ),
+        pytest.param(
+            "agreements:\n  - id: [a\n  kind: x\n",
+            [(3, 7, "YAML syntax error: illegal placement of ':' indicator")],
+            id="syntax-error",
+        ),
+        pytest.param(
+            "# nothing here\n",
+            [(None, None, "no libraries or agreements in this file")],
+            id="empty",
+        ),
+        pytest.param(
+            "- just a list\n",
+            [(1, 1, "expected a mapping with 'libraries' and/or 'agreements' at the top")],
+            id="not-a-mapping",
+        ),
+    ],
+)
+def test_yaml_problems(text: str, expected: list[tuple[int | None, int | None, str]]) -> None:
+    assert [(line, col, msg) for _, line, col, msg in problems(("f.yaml", text))] == expected
+
+
+def test_problems_in_several_files_are_all_reported_in_file_order(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("agreements:\n  - id: a\n    id: b\n")
+    (tmp_path / "b.yaml").write_text(LIBRARIES + "agreements:\n  - id: x\n    kind: nope\n")
+    (tmp_path / "notes.txt").write_text("not an agreement file")
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.load(tmp_path, tmp_path / "missing.yaml")
+    assert [(Path(p.file).name, p.line) for p in caught.value.problems] == [
+        ("a.yaml", 3),
+        ("b.yaml", 11),
+        ("missing.yaml", None),
+    ]
+    assert "cannot read" in caught.value.problems[-1].message
+
+
+def test_a_directory_without_agreement_files_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(InvalidAgreements, match="no libraries or agreements"):
+        policies.load(tmp_path)
+
+
+def test_yaml_1_2_keeps_no_and_on_as_strings() -> None:
+    text = """\
+libraries:
+  - id: "no"
+    name: Norway Public Library
+    categories: {NO: staff, ON: undergraduate}
+  - id: "on"
+    name: Ontario Library
+    categories: {Y: staff}
+agreements:
+  - id: pair
+    kind: consortium
+    members: [no, on]
+    categories: [staff, undergraduate]
+    terms: {max_items: 1, loan_days: 7}
+"""
+    agreements = policies.load_sources([("f.yaml", text)])
+    assert agreements.libraries["no"].hub_category("NO") == "staff"
+    decision = agreements.decide(
+        BorrowRequest(lender="on", home_library="no", category="staff", on=date(2026, 1, 1))
+    )
+    assert decision.eligible
+
+
+@pytest.mark.parametrize(
+    ("limit", "fines", "eligible"),
+    [
+        ("10.10", "10.10", True),
+        ("10.10", "10.11", False),
+        ("0.1", "0.10", True),
+        ("7", "7.00", True),
+    ],
+)
+def test_money_limits_are_exact_decimals(limit: str, fines: str, eligible: bool) -> None:
+    text = LIBRARIES + (
+        "agreements:\n  - id: pair\n    kind: consortium\n    members: [rmit, monash]\n"
+        f"    categories: [staff]\n    standing: {{max_fines: {limit}}}\n"
+        "    terms: {max_items: 1, loan_days: 7}\n"
+    )
+    agreements = policies.load_sources([("f.yaml", text)])
+    request = BorrowRequest(
+        lender="rmit",
+        home_library="monash",
+        category="staff",
+        on=date(2026, 1, 1),
+        fines=Decimal(fines),
+    )
+    assert agreements.decide(request).eligible is eligible
+
+
+def test_building_from_models_checks_the_set_too() -> None:
+    library = policies.Library(id="rmit", name="RMIT", categories={"UG": "undergraduate"})
+    bilateral = policies.Bilateral.model_validate(
+        {
+            "id": "b",
+            "kind": "bilateral",
+            "lender": "rmit",
+            "borrowers_from": ["monash"],
+            "categories": ["undergraduate"],
+            "terms": {"max_items": 1, "loan_days": 7},
+        }
+    )
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.Agreements([library], [bilateral])
+    assert [str(p) for p in caught.value.problems] == [
+        "<data>: agreements[0].borrowers_from[0]: unknown library 'monash'"
+    ]
+
+
+def test_home_library_is_inferred_from_the_longest_card_prefix() -> None:
+    text = """\
+libraries:
+  - id: city
+    name: City Libraries
+    card_prefixes: ["29"]
+  - id: city-branch
+    name: City Libraries, Branch
+    card_prefixes: ["2901", "2902"]
+agreements: []
+"""
+    agreements = policies.load_sources([("f.yaml", text)])
+    assert [
+        getattr(agreements.library_for_card(card), "id", None)
+        for card in ("29010000001", "29990000001", "30000000001")
+    ] == ["city-branch", "city", None]
+
+
+def test_a_large_file_with_one_mistake_names_its_line() -> None:
+    items = "".join(
+        f"  - id: a{i}\n    kind: bilateral\n    lender: rmit\n    borrowers_from: [monash]\n"
+        f"    categories: [staff]\n    terms: {{max_items: 3, loan_days: 14}}\n"
+        for i in range(2000)
+    )
+    broken = items.replace(
+        "  - id: a1500\n    kind: bilateral\n    lender: rmit\n",
+        "  - id: a1500\n    kind: bilateral\n    lender: rmitt\n",
+    )
+    found = one_file("agreements:\n" + broken)
+    assert found == [(11 + 1500 * 6 + 2, 13, "agreement a1500: unknown library 'rmitt'")]
+
+
+def test_problem_text_is_file_line_column_message() -> None:
+    problem = policies.Problem("net.yaml", 12, 5, "unknown library 'x'")
+    assert str(problem) == "net.yaml:12:5: unknown library 'x'"
+    assert textwrap.dedent(str(policies.Problem("net.yaml", None, None, "m"))) == "net.yaml: m"
