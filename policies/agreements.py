@@ -1,15 +1,16 @@
 """The evaluator: a validated set of libraries and agreements, and the decision rules of SPEC 6.
 
 ``Agreements.decide`` is pure and its cost does not depend on how many agreements there are:
-agreements are indexed by (lender, home library) for bilateral agreements and suspensions, and by
-member library for consortia, then compiled into small rule objects at construction.
+agreements are compiled into small rule objects at construction and indexed by lender, then by
+home library (a consortium under each ordered pair of its members).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from time import time
 from types import MappingProxyType
 
 from policies.decision import BorrowRequest, Code, Decision, Reason
@@ -71,65 +72,70 @@ class _Rule:
         # most generous first: most items, then longest loan, then by id for a stable answer
         self.rank = (-terms.max_items, -terms.loan_days, self.id)
 
+    def admits(self, request: BorrowRequest) -> bool:
+        """Standing checks pass and the material is not excluded. ``failures`` says why not."""
+        expires = request.card_expires
+        return (
+            (not self.must_be_valid or expires is None or expires >= request.on)
+            and (self.max_fines is None or request.fines <= self.max_fines)
+            and not (request.flags and request.flags & self.blocking)
+            and (request.material is None or request.material not in self.excluded)
+        )
+
     def failures(self, request: BorrowRequest) -> list[Reason]:
-        """Why this agreement does not admit the patron; empty when it does."""
+        """Why this agreement does not admit the patron; empty exactly when ``admits``."""
         out: list[Reason] = []
         expires = request.card_expires
         if self.must_be_valid and expires is not None and expires < request.on:
-            out.append(
-                Reason(
-                    Code.CARD_EXPIRED,
-                    self.id,
-                    f"Card expired on {expires.isoformat()}; {self.id} requires a valid card",
-                )
-            )
+            out.append(Reason(Code.CARD_EXPIRED, self.id, (expires,)))
         if self.max_fines is not None and request.fines > self.max_fines:
-            out.append(
-                Reason(
-                    Code.FINES_OVER_LIMIT,
-                    self.id,
-                    f"Fines owed {request.fines:.2f} exceed the limit {self.max_fines:.2f} "
-                    f"set by {self.id}",
-                )
-            )
-        if request.flags and self.blocking:
-            for flag in sorted(request.flags & self.blocking):
-                out.append(
-                    Reason(
-                        Code.BLOCKING_FLAG,
-                        self.id,
-                        f"The home library reports {flag}, which {self.id} treats as blocking",
-                    )
-                )
+            out.append(Reason(Code.FINES_OVER_LIMIT, self.id, (request.fines, self.max_fines)))
+        for flag in sorted(request.flags & self.blocking):
+            out.append(Reason(Code.BLOCKING_FLAG, self.id, (flag,)))
         if request.material is not None and request.material in self.excluded:
-            out.append(
-                Reason(
-                    Code.MATERIAL_EXCLUDED,
-                    self.id,
-                    f"{self.id} excludes {request.material} from reciprocal loans",
-                )
-            )
+            out.append(Reason(Code.MATERIAL_EXCLUDED, self.id, (request.material,)))
         return out
 
     def why_not_applicable(self, category: str, on: date) -> Reason:
         """For an agreement covering the two libraries that does not apply to this request."""
         if not self.all_categories and category not in self.categories:
-            covered = ", ".join(sorted(self.categories))
-            return Reason(
-                Code.CATEGORY_NOT_COVERED,
-                self.id,
-                f"{self.id} does not cover the category {category} (it covers {covered})",
-            )
+            return Reason(Code.CATEGORY_NOT_COVERED, self.id, (category, self.categories))
         if on < self.start:
-            return Reason(
-                Code.NOT_YET_IN_FORCE,
-                self.id,
-                f"{self.id} comes into force on {self.start.isoformat()}",
-            )
-        return Reason(Code.ENDED, self.id, f"{self.id} ended on {self.end.isoformat()}")
+            return Reason(Code.NOT_YET_IN_FORCE, self.id, (self.start,))
+        return Reason(Code.ENDED, self.id, (self.end,))
 
 
-_NONE: tuple[_Rule, ...] = ()
+#: Consortia with more members are not expanded into (lender, home) pairs, which would take
+#: memory in the square of their size; each member scans its few large consortia instead.
+EXPAND_CONSORTIA_UP_TO = 256
+
+
+class _Pair:
+    """What one lender has agreed with one home library."""
+
+    __slots__ = ("suspensions", "bilateral", "consortia")
+
+    def __init__(self) -> None:
+        self.suspensions: list[_Rule] = []
+        self.bilateral: list[_Rule] = []
+        self.consortia: list[_Rule] = []
+
+
+def _pair(homes: dict[str, _Pair], home: str) -> _Pair:
+    pair = homes.get(home)
+    if pair is None:
+        pair = homes[home] = _Pair()
+    return pair
+
+
+class _Lender:
+    """What one library has agreed as a lender, by home library; and its large consortia."""
+
+    __slots__ = ("homes", "large_consortia")
+
+    def __init__(self) -> None:
+        self.homes: dict[str, _Pair] = {}
+        self.large_consortia: list[_Rule] = []
 
 
 class Agreements:
@@ -162,21 +168,29 @@ class Agreements:
         self._prefixes: dict[str, Library] = {p: lib for lib in libs for p in lib.card_prefixes}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
 
-        suspensions: dict[tuple[str, str], list[_Rule]] = {}
-        bilateral: dict[tuple[str, str], list[_Rule]] = {}
-        consortia: dict[str, list[_Rule]] = {}
+        # lender -> what it has agreed, so that deciding hashes nothing but the two library ids
+        self._lenders: dict[str, _Lender] = {lib.id: _Lender() for lib in libs}
         for agreement in ags:
             rule = _Rule(agreement)
             if isinstance(agreement, Consortium):
-                for member in agreement.members:
-                    consortia.setdefault(member, []).append(rule)
-            else:
-                index = suspensions if isinstance(agreement, Suspension) else bilateral
-                for home in agreement.borrowers_from:
-                    index.setdefault((agreement.lender, home), []).append(rule)
-        self._suspensions = {k: tuple(v) for k, v in suspensions.items()}
-        self._bilateral = {k: tuple(v) for k, v in bilateral.items()}
-        self._consortia = {k: tuple(v) for k, v in consortia.items()}
+                members = agreement.members
+                if len(members) > EXPAND_CONSORTIA_UP_TO:
+                    for member in members:
+                        self._lenders[member].large_consortia.append(rule)
+                    continue
+                for lender in members:
+                    homes = self._lenders[lender].homes
+                    for home in members:
+                        if home != lender:
+                            _pair(homes, home).consortia.append(rule)
+                continue
+            homes = self._lenders[agreement.lender].homes
+            for home in agreement.borrowers_from:
+                pair = _pair(homes, home)
+                if isinstance(agreement, Suspension):
+                    pair.suspensions.append(rule)
+                else:
+                    pair.bilateral.append(rule)
 
     # --- what is in the set ---------------------------------------------------------------
 
@@ -222,102 +236,94 @@ class Agreements:
            are the most generous admitting agreement's (most items, then longest loan).
         """
         lender, home, category = request.lender, request.home_library, request.category
-        refusal = self._refuse_outright(lender, home, category)
-        if refusal is not None:
-            return self._deny(request, (), (refusal,))
+        agreed = self._lenders.get(lender)
+        if (
+            agreed is None
+            or lender == home
+            or home not in self._libraries
+            or category not in self._categories
+        ):
+            return self._deny(request, (), (self._refusal(lender, home, category),))
         on = request.on
-        pair = (lender, home)
 
-        suspensions = self._suspensions.get(pair)
-        if suspensions is not None:
-            in_force = [
-                s
-                for s in suspensions
-                if s.start <= on <= s.end and (s.all_categories or category in s.categories)
-            ]
-            if in_force:
-                reasons = tuple(
-                    Reason(
-                        Code.SUSPENDED,
-                        s.id,
-                        f"{lender} has suspended lending to patrons of {home}: {s.reason}",
-                    )
-                    for s in in_force
-                )
-                return self._deny(request, tuple(s.id for s in in_force), reasons)
-
-        considered = [
-            r
-            for r in self._bilateral.get(pair, _NONE)
-            if r.start <= on <= r.end and category in r.categories
-        ]
-        if not considered:
+        considered = None
+        pair = agreed.homes.get(home)
+        if pair is not None:
+            if pair.suspensions:
+                in_force = [
+                    s
+                    for s in pair.suspensions
+                    if s.start <= on <= s.end and (s.all_categories or category in s.categories)
+                ]
+                if in_force:
+                    return self._suspended(request, in_force)
+            if pair.bilateral:
+                considered = [
+                    r for r in pair.bilateral if r.start <= on <= r.end and category in r.categories
+                ]
+            if not considered:
+                considered = [
+                    r for r in pair.consortia if r.start <= on <= r.end and category in r.categories
+                ]
+        if not considered and agreed.large_consortia:
             considered = [
                 r
-                for r in self._consortia.get(lender, _NONE)
+                for r in agreed.large_consortia
                 if home in r.members and r.start <= on <= r.end and category in r.categories
             ]
-            if not considered:
-                return self._nothing_applies(request)
+        if not considered:
+            return self._nothing_applies(request, agreed)
 
-        admitted: list[_Rule] = []
-        reasons_: list[Reason] = []
-        for rule in considered:
-            failures = rule.failures(request)
-            if failures:
-                reasons_.extend(failures)
-            else:
-                admitted.append(rule)
+        admitted = [r for r in considered if r.admits(request)]
         if not admitted:
-            return self._deny(request, tuple(r.id for r in considered), tuple(reasons_))
+            reasons = tuple(reason for r in considered for reason in r.failures(request))
+            return self._deny(request, tuple([r.id for r in considered]), reasons)
         if len(admitted) > 1:
             admitted.sort(key=_rank)
         best = admitted[0]
-        valid_until = _earliest(request.card_expires, best.until)
+        # valid until the earlier of the card's expiry and the agreement's end; a card already
+        # expired (admitted by an agreement that does not require a valid card) sets no bound
+        until, expires = best.until, request.card_expires
+        if expires is None or expires < on or (until is not None and until < expires):
+            expires = until
         return Decision(
-            True, lender, home, category, best.terms, tuple(r.id for r in admitted), (), valid_until
+            True,
+            lender,
+            home,
+            category,
+            best.terms,
+            (best.id,) if len(admitted) == 1 else tuple([r.id for r in admitted]),
+            (),
+            expires,
+            time(),
         )
 
-    def _refuse_outright(self, lender: str, home: str, category: str) -> Reason | None:
+    def _suspended(self, request: BorrowRequest, in_force: list[_Rule]) -> Decision:
+        facts = (request.lender, request.home_library)
+        reasons = tuple([Reason(Code.SUSPENDED, s.id, (*facts, s.reason)) for s in in_force])
+        return self._deny(request, tuple([s.id for s in in_force]), reasons)
+
+    def _refusal(self, lender: str, home: str, category: str) -> Reason:
         for library in (lender, home):
             if library not in self._libraries:
-                return Reason(
-                    Code.UNKNOWN_LIBRARY, None, f"No library {library!r} in the agreements"
-                )
+                return Reason(Code.UNKNOWN_LIBRARY, None, (library,))
         if lender == home:
-            return Reason(
-                Code.OWN_LIBRARY,
-                None,
-                f"{home} patrons borrow at {lender} under its own rules, not an agreement",
-            )
-        if category not in self._categories:
-            return Reason(
-                Code.UNKNOWN_CATEGORY,
-                None,
-                f"{category!r} is not a hub category "
-                f"(known: {', '.join(sorted(self._categories))})",
-            )
-        return None
+            return Reason(Code.OWN_LIBRARY, None, (lender,))
+        return Reason(Code.UNKNOWN_CATEGORY, None, (category, self._categories))
 
-    def _nothing_applies(self, request: BorrowRequest) -> Decision:
+    def _nothing_applies(self, request: BorrowRequest, agreed: _Lender) -> Decision:
+        """Default deny: say so, then why each agreement between the two libraries did not apply."""
         lender, home, category, on = (
             request.lender,
             request.home_library,
             request.category,
             request.on,
         )
-        near_misses: Sequence[_Rule] = self._bilateral.get((lender, home), _NONE) + tuple(
-            r for r in self._consortia.get(lender, _NONE) if home in r.members
-        )
-        reasons = [
-            Reason(
-                Code.NO_AGREEMENT,
-                None,
-                f"No agreement in force lets {lender} lend to {category} patrons of {home} "
-                f"on {on.isoformat()}",
-            )
-        ]
-        reasons.extend(r.why_not_applicable(category, on) for r in near_misses)
+        reasons = [Reason(Code.NO_AGREEMENT, None, (lender, home, category, on))]
+        pair = agreed.homes.get(home)
+        near_misses = [*pair.bilateral, *pair.consortia] if pair is not None else []
+        near_misses.extend(r for r in agreed.large_consortia if home in r.members)
+        reasons.extend(rule.why_not_applicable(category, on) for rule in near_misses)
         return self._deny(request, (), tuple(reasons))
 
     @staticmethod
@@ -333,16 +339,9 @@ class Agreements:
             agreements,
             reasons,
             None,
+            time(),
         )
 
 
 def _rank(rule: _Rule) -> tuple[int, int, str]:
     return rule.rank
-
-
-def _earliest(a: date | None, b: date | None) -> date | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)

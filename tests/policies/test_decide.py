@@ -555,8 +555,11 @@ def test_bilateral_decides_even_when_less_generous() -> None:
         pytest.param(
             ("caval", "staff-ended", "staff-next"),
             Ask(category="staff", on=date(2026, 6, 30)),
-            Yes(["monash-rmit-staff-2025"], {**STAFF_TERMS, "excluded_material": []},
-                date(2026, 6, 30)),
+            Yes(
+                ["monash-rmit-staff-2025"],
+                {**STAFF_TERMS, "excluded_material": []},
+                date(2026, 6, 30),
+            ),
             id="ended-bilateral-decides-on-its-last-day",
         ),
         pytest.param(
@@ -713,19 +716,30 @@ def test_home_ils_codes_map_to_hub_categories(
     ("lender", "home", "code", "expected"),
     [
         pytest.param(
-            "monash", "rmit", "UG", Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            "monash",
+            "rmit",
+            "UG",
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="rmit-UG-at-monash",
         ),
         pytest.param(
-            "monash", "rmit", "STAFF", Yes(["monash-rmit-staff"], STAFF_TERMS, None),
+            "monash",
+            "rmit",
+            "STAFF",
+            Yes(["monash-rmit-staff"], STAFF_TERMS, None),
             id="rmit-STAFF-at-monash",
         ),
         pytest.param(
-            "rmit", "monash", "S", Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            "rmit",
+            "monash",
+            "S",
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="monash-S-at-rmit",
         ),
         pytest.param(
-            "monash", "rmit", "ALUM",
+            "monash",
+            "rmit",
+            "ALUM",
             NothingApplies(
                 [
                     (Code.CATEGORY_NOT_COVERED, "caval-2026"),
@@ -755,7 +769,8 @@ def test_mapped_category_decides(lender: str, home: str, code: str, expected: Ex
         pytest.param(Ask(home="nowhere"), Code.UNKNOWN_LIBRARY, id="unknown-home"),
         pytest.param(Ask(lender="rmit", home="rmit"), Code.OWN_LIBRARY, id="own-library"),
         pytest.param(
-            Ask(lender="monash", home="monash", category="staff"), Code.OWN_LIBRARY,
+            Ask(lender="monash", home="monash", category="staff"),
+            Code.OWN_LIBRARY,
             id="own-library-staff",
         ),
         pytest.param(Ask(category="visitor"), Code.UNKNOWN_CATEGORY, id="unknown-category"),
@@ -774,19 +789,24 @@ def test_refused_before_any_agreement(ask: Ask, code: Code) -> None:
     [
         pytest.param(None, Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)), id="no-expiry"),
         pytest.param(
-            date(2026, 12, 31), Yes(["caval-2026"], CAVAL_TERMS, date(2026, 12, 31)),
+            date(2026, 12, 31),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2026, 12, 31)),
             id="card-expires-first",
         ),
         pytest.param(
-            date(2027, 2, 28), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            date(2027, 2, 28),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="card-and-agreement-same-day",
         ),
         pytest.param(
-            date(2027, 6, 30), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            date(2027, 6, 30),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="agreement-ends-first",
         ),
         pytest.param(
-            ON, Yes(["caval-2026"], CAVAL_TERMS, ON), id="card-expires-on-the-day-passes",
+            ON,
+            Yes(["caval-2026"], CAVAL_TERMS, ON),
+            id="card-expires-on-the-day-passes",
         ),
         pytest.param(
             date(2026, 11, 21),
@@ -840,15 +860,18 @@ def test_card_need_not_be_valid(ask: Ask, expected: Expected) -> None:
     ("ask", "expected"),
     [
         pytest.param(
-            Ask(fines="10.00"), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            Ask(fines="10.00"),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="fines-at-limit",
         ),
         pytest.param(
-            Ask(fines="10"), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            Ask(fines="10"),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="fines-at-limit-other-scale",
         ),
         pytest.param(
-            Ask(fines="9.99"), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            Ask(fines="9.99"),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="fines-under-limit",
         ),
         pytest.param(
@@ -892,11 +915,13 @@ def test_card_need_not_be_valid(ask: Ask, expected: Expected) -> None:
             id="other-material-excluded",
         ),
         pytest.param(
-            Ask(material="book"), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            Ask(material="book"),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="material-not-excluded",
         ),
         pytest.param(
-            Ask(material=None), Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
+            Ask(material=None),
+            Yes(["caval-2026"], CAVAL_TERMS, date(2027, 2, 28)),
             id="no-material-given",
         ),
         pytest.param(
@@ -989,14 +1014,33 @@ GENEROUS = ("gen-a", "gen-b", "gen-c")
     ("ask", "first", "admitting", "terms", "valid_until"),
     [
         # gen-a and gen-b both lend 5 items; gen-b lends longer. gen-c lends longest but fewer.
-        pytest.param(Ask(), "gen-b", {"gen-a", "gen-b", "gen-c"}, GEN_B, date(2027, 6, 30),
-                     id="all-admit-most-items-then-longest-loan"),
-        pytest.param(Ask(home="monash", lender="rmit"), "gen-b", {"gen-a", "gen-b", "gen-c"},
-                     GEN_B, date(2027, 6, 30), id="all-admit-other-direction"),
-        pytest.param(Ask(fines="10.00"), "gen-a", {"gen-a", "gen-c"}, GEN_A, date(2027, 12, 31),
-                     id="most-generous-refuses"),
-        pytest.param(Ask(fines="50.00"), "gen-c", {"gen-c"}, GEN_C, None,
-                     id="only-least-generous-admits"),
+        pytest.param(
+            Ask(),
+            "gen-b",
+            {"gen-a", "gen-b", "gen-c"},
+            GEN_B,
+            date(2027, 6, 30),
+            id="all-admit-most-items-then-longest-loan",
+        ),
+        pytest.param(
+            Ask(home="monash", lender="rmit"),
+            "gen-b",
+            {"gen-a", "gen-b", "gen-c"},
+            GEN_B,
+            date(2027, 6, 30),
+            id="all-admit-other-direction",
+        ),
+        pytest.param(
+            Ask(fines="10.00"),
+            "gen-a",
+            {"gen-a", "gen-c"},
+            GEN_A,
+            date(2027, 12, 31),
+            id="most-generous-refuses",
+        ),
+        pytest.param(
+            Ask(fines="50.00"), "gen-c", {"gen-c"}, GEN_C, None, id="only-least-generous-admits"
+        ),
     ],
 )
 def test_most_generous_admitting_agreement(
@@ -1016,11 +1060,13 @@ def test_none_admits_lists_every_considered_with_reasons_from_each() -> None:
     run(
         GENEROUS,
         Ask(fines="500.00"),
-        No([
-            (Code.FINES_OVER_LIMIT, "gen-a"),
-            (Code.FINES_OVER_LIMIT, "gen-b"),
-            (Code.FINES_OVER_LIMIT, "gen-c"),
-        ]),
+        No(
+            [
+                (Code.FINES_OVER_LIMIT, "gen-a"),
+                (Code.FINES_OVER_LIMIT, "gen-b"),
+                (Code.FINES_OVER_LIMIT, "gen-c"),
+            ]
+        ),
     )
     answer = network(*GENEROUS).decide(Ask(fines="500.00").request()).to_dict()
     assert sorted(answer["agreements"]) == ["gen-a", "gen-b", "gen-c"]

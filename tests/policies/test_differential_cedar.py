@@ -70,7 +70,8 @@ def standing(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, Any]:
-    kind = draw(st.sampled_from(("consortium", "bilateral", "bilateral", "suspension")))
+    kinds = ("consortium", "consortium", "bilateral", "bilateral", "bilateral", "suspension")
+    kind = draw(st.sampled_from(kinds))
     out: dict[str, Any] = {"id": f"a{index}", "kind": kind}
     if kind == "consortium":
         out["members"] = subset(draw, libraries, min_size=2)
@@ -100,19 +101,41 @@ def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, An
     return out
 
 
+def rarely(draw: st.DrawFn) -> bool:
+    return draw(st.integers(0, 9)) == 0
+
+
 @st.composite
-def request(draw: st.DrawFn, libraries: list[str]) -> BorrowRequest:
-    places = [*libraries, "nowhere"]
+def request(
+    draw: st.DrawFn, libraries: list[str], agreements: list[dict[str, Any]]
+) -> BorrowRequest:
+    """Mostly a request some agreement is about; now and then an odd one."""
+    categories: tuple[str, ...] = (*CATEGORIES, "visitor")
+    if agreements and not rarely(draw):
+        chosen = draw(st.sampled_from(agreements))
+        if "members" in chosen:
+            lender, home = draw(st.lists(st.sampled_from(chosen["members"]), min_size=2,
+                                         max_size=2, unique=True))
+        else:
+            lender, home = chosen["lender"], draw(st.sampled_from(chosen["borrowers_from"]))
+        if not rarely(draw):
+            categories = tuple(chosen.get("categories", CATEGORIES))
+    else:
+        lender = draw(st.sampled_from(libraries))
+        home = draw(st.sampled_from([x for x in libraries if x != lender]))
+    if rarely(draw):
+        lender, home = draw(st.sampled_from(((lender, lender), ("nowhere", home), (lender, "x"))))
     on = day(draw(st.sampled_from(DAYS)))
     expires = draw(st.sampled_from((None, -1, 0, 1, 500)))
+    flags = subset(draw, (*BLOCKING, "hold_denied")) if rarely(draw) else []
     return BorrowRequest(
-        lender=draw(st.sampled_from(places)),
-        home_library=draw(st.sampled_from(places)),
-        category=draw(st.sampled_from((*CATEGORIES, "visitor"))),
+        lender=lender,
+        home_library=home,
+        category=draw(st.sampled_from(categories)),
         on=on,
-        material=draw(st.sampled_from((None, *MATERIAL, "book"))),
+        material=draw(st.sampled_from((None, None, None, *MATERIAL, "book"))),
         fines=Decimal(draw(st.sampled_from(FINES))),
-        flags=frozenset(subset(draw, (*BLOCKING, "hold_denied"))),
+        flags=frozenset(flags),
         card_expires=None if expires is None else on + timedelta(days=expires),
     )
 
@@ -141,15 +164,29 @@ def cases(draw: st.DrawFn) -> Case:
     for name, part in (("one.yaml", agreements[:split]), ("two.yaml", agreements[split:])):
         if part:
             sources.append((name, yaml.safe_dump({"agreements": part}, sort_keys=False)))
-    requests = draw(st.lists(request(libraries), min_size=1, max_size=20))
+    requests = draw(st.lists(request(libraries, agreements), min_size=5, max_size=20))
     return Case(sources, requests)
 
 
-def outcome(agreements: policies.Agreements, decision: policies.Decision) -> list[str]:
-    """What a decision exercised: its reason codes, or which kind admitted the patron."""
-    if decision.eligible:
-        return [f"eligible:{agreements.agreements[decision.agreements[0]].kind}"]
-    return [f"denied:{r.code.value}" for r in decision.reasons]
+def outcome(
+    agreements: policies.Agreements, request_: BorrowRequest, decision: policies.Decision
+) -> list[str]:
+    """What a decision exercised: its reason codes, or which kind admitted the patron and whether
+    it did so at the edge of a limit (fines equal to max_fines, card expiring that day, the first
+    or last day of the agreement)."""
+    if not decision.eligible:
+        return [f"denied:{r.code.value}" for r in decision.reasons]
+    out = [f"eligible:{agreements.agreements[decision.agreements[0]].kind}"]
+    for agreement_id in decision.agreements:
+        agreement = agreements.agreements[agreement_id]
+        assert not isinstance(agreement, policies.Suspension)
+        if agreement.standing.max_fines == request_.fines:
+            out.append("edge:fines_at_limit")
+        if agreement.standing.card_must_be_valid and request_.card_expires == request_.on:
+            out.append("edge:card_expires_that_day")
+        if request_.on in (agreement.effective.from_, agreement.effective.until):
+            out.append("edge:first_or_last_day")
+    return out
 
 
 def test_hub_and_cedar_agree_on_random_networks() -> None:
@@ -162,7 +199,7 @@ def test_hub_and_cedar_agree_on_random_networks() -> None:
         indexed, wide = CedarModel(agreements), CedarModel(agreements, wide=True)
         for req in case.requests:
             decision = agreements.decide(req)
-            seen.update(outcome(agreements, decision))
+            seen.update(outcome(agreements, req, decision))
             for cedar in (indexed, wide):
                 verdict = cedar.verdict(req)
                 assert verdict.eligible == decision.eligible, (
@@ -174,8 +211,13 @@ def test_hub_and_cedar_agree_on_random_networks() -> None:
 
     check()
     # the generator must reach every outcome, or agreement proves little
-    expected = ["eligible:bilateral", "eligible:consortium"] + [
-        f"denied:{code.value}" for code in Code
+    expected = [
+        "eligible:bilateral",
+        "eligible:consortium",
+        "edge:fines_at_limit",
+        "edge:card_expires_that_day",
+        "edge:first_or_last_day",
+        *(f"denied:{code.value}" for code in Code),
     ]
     missing = [name for name in expected if seen[name] == 0]
     assert not missing, f"random networks never produced {missing}; saw {dict(seen)}"
