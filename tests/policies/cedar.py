@@ -1,4 +1,4 @@
-"""A second opinion on SPEC section 6, written in Cedar: the agreements as data, the rules as policies.
+"""A second opinion on SPEC section 6 in Cedar: the agreements as data, the rules as policies.
 
 Every agreement becomes one entity ``Agreement::"<id>"`` whose attributes carry its data; the rules
 are the handful of policies in ``POLICIES``, the same for every network. For each borrow request the
@@ -179,16 +179,28 @@ class Verdict:
 class CedarModel:
     """SPEC 6 eligibility decided by Cedar over ``agreements``.
 
-    The policy set and the entities are parsed once, here, and reused for every request.
+    The policy set is parsed once, here. How the agreements reach Cedar:
+
+    * ``feed="all"`` (default): every agreement, parsed once here into one ``Entities`` handle
+      that every request reuses.
+    * ``feed="per-pair"``: for each (lender, home) pair asked about, only its candidate agreements,
+      parsed on first use into a handle cached for that pair (``prepare`` parses them ahead of
+      time, so that timing ``verdict`` measures no parsing). For networks too big for one handle.
+
     ``wide=True`` asks Cedar about every agreement for every request, so that Cedar alone decides
     what applies; otherwise the candidates come from a simple index: (lender, home) for bilateral
     agreements and suspensions, the consortia that list both libraries.
     """
 
-    def __init__(self, agreements: policies.Agreements, *, wide: bool = False) -> None:
+    def __init__(
+        self, agreements: policies.Agreements, *, wide: bool = False, feed: str = "all"
+    ) -> None:
+        if feed not in ("all", "per-pair") or (wide and feed != "all"):
+            raise ValueError(f"unsupported feed {feed!r} (wide={wide})")
         items = list(agreements.agreements.values())
         self.kinds: dict[str, str] = {a.id: a.kind for a in items}
         self.wide = wide
+        self.feed = feed
         self.by_pair: dict[tuple[str, str], list[str]] = {}
         self.consortia_of: dict[str, set[str]] = {}
         for a in items:
@@ -199,9 +211,16 @@ class CedarModel:
                 for home in a.borrowers_from:
                     self.by_pair.setdefault((a.lender, home), []).append(a.id)
         self.policy_set = cedarpy.PolicySet.from_str(POLICIES)
-        start = time.perf_counter_ns()
-        self.entities = cedarpy.Entities.from_json_str(entities_json(items))
-        self.entities_parse_ns = time.perf_counter_ns() - start
+        self.entities_parse_ns = 0
+        self.entities: cedarpy.Entities | None = None
+        self.pair_entities: dict[tuple[str, str], cedarpy.Entities] = {}
+        self.agreements: dict[str, AnyAgreement] = {}
+        if feed == "all":
+            start = time.perf_counter_ns()
+            self.entities = cedarpy.Entities.from_json_str(entities_json(items))
+            self.entities_parse_ns = time.perf_counter_ns() - start
+        else:
+            self.agreements = dict(agreements.agreements)
 
     def candidates(self, request: BorrowRequest) -> list[str]:
         """The agreements worth asking Cedar about; Cedar itself decides which apply."""
@@ -210,6 +229,26 @@ class CedarModel:
         lender, home = request.lender, request.home_library
         shared = self.consortia_of.get(lender, set()) & self.consortia_of.get(home, set())
         return self.by_pair.get((lender, home), []) + sorted(shared)
+
+    def entities_for(self, request: BorrowRequest, candidates: list[str]) -> cedarpy.Entities:
+        """The entity handle to ask about ``request``: all agreements, or those of its pair."""
+        if self.entities is not None:
+            return self.entities
+        pair = (request.lender, request.home_library)
+        handle = self.pair_entities.get(pair)
+        if handle is None:
+            start = time.perf_counter_ns()
+            text = entities_json(self.agreements[a] for a in candidates)
+            handle = self.pair_entities[pair] = cedarpy.Entities.from_json_str(text)
+            self.entities_parse_ns += time.perf_counter_ns() - start
+        return handle
+
+    def prepare(self, requests: Iterable[BorrowRequest]) -> None:
+        """Parse ahead of time the entities that ``verdict`` will need for ``requests``."""
+        for request in requests:
+            candidates = self.candidates(request)
+            if candidates:
+                self.entities_for(request, candidates)
 
     def verdict(self, request: BorrowRequest) -> Verdict:
         """Ask Cedar whether each candidate applies and admits, then combine per SPEC 6."""
@@ -228,8 +267,9 @@ class CedarModel:
             for agreement_id in candidates
             for action in (APPLIES, ADMITS)
         ]
+        entities = self.entities_for(request, candidates)
         start = time.perf_counter_ns()
-        results = cedarpy.is_authorized_batch(batch, self.policy_set, self.entities)
+        results = cedarpy.is_authorized_batch(batch, self.policy_set, entities)
         call_ns = time.perf_counter_ns() - start
         applies = frozenset(a for a, r in zip(candidates, results[0::2], strict=True) if r.allowed)
         admits = frozenset(a for a, r in zip(candidates, results[1::2], strict=True) if r.allowed)
@@ -248,4 +288,3 @@ class CedarModel:
             if deciding:
                 return any(a in admits for a in deciding)  # rule 4
         return False  # rule 1: default deny
-
