@@ -139,7 +139,8 @@ agreements:
                 (
                     16,
                     42,
-                    "agreement typo: terms.renewal: unknown key 'renewal'; did you mean 'renewals'?",
+                    "agreement typo: terms.renewal: unknown key 'renewal'; "
+                    "did you mean 'renewals'?",
                 )
             ],
             id="unknown-key-with-suggestion",
