@@ -50,7 +50,7 @@ def load(*paths: str | Path) -> Agreements:
 
     Raises ``InvalidAgreements`` listing every problem, each with file, line and column.
     """
-    return load_sources(_read(paths))
+    return load_sources(read(*paths))
 
 
 def load_sources(sources: Iterable[tuple[str, str]]) -> Agreements:
@@ -86,6 +86,13 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> Agreements:
             sources={a.id: f.name for f, _, a in agreements},
             checked=True,
         )
+
+
+def read(*paths: str | Path) -> list[tuple[str, str]]:
+    """The ``(name, text)`` sources that ``load`` reads: each file, and every ``*.yaml``/``*.yml``
+    in each directory, sorted. A file that cannot be read becomes a source that
+    ``load_sources`` reports as a problem, so reading never raises."""
+    return list(_read(paths))
 
 
 def _read(paths: Iterable[str | Path]) -> Iterator[tuple[str, str]]:

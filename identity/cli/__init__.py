@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements
+from identity.cli import agreements, audit, db
 
 app = typer.Typer(
     name="hub",
@@ -12,6 +12,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(agreements.app, name="agreements")
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

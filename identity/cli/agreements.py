@@ -1,6 +1,7 @@
-"""``hub agreements check`` and ``hub agreements explain``: the policy engine from the shell.
+"""``hub agreements check|load|explain``: the policy engine from the shell.
 
-Exit codes: 0 done (whatever the decision), 1 the agreement files have problems, 2 bad usage.
+Exit codes: 0 done (whatever the decision), 1 the agreement files have problems (or nothing is
+published yet), 2 bad usage.
 """
 
 import json
@@ -11,8 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 import policies
+from identity import publishing
+from identity.cli import context
+from identity.db import transaction
 
 app = typer.Typer(help="Check agreement files and explain decisions.", no_args_is_help=True)
 
@@ -22,31 +27,79 @@ Paths = Annotated[
         help="Agreement files, or directories of *.yaml files, read as one set.", metavar="PATH..."
     ),
 ]
+OptionalPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Agreement files or directories; without any, the set published in the database.",
+        metavar="[PATH...]",
+        show_default=False,
+    ),
+]
+
+
+def _report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
+    for problem in exc.problems:
+        typer.echo(str(problem))
+    count = len(exc.problems)
+    typer.echo(f"{count} problem{'s' if count != 1 else ''}; {outcome}.", err=True)
+    return typer.Exit(1)
 
 
 def _load(paths: list[Path]) -> policies.Agreements:
     try:
         return policies.load(*paths)
     except policies.InvalidAgreements as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem))
-        count = len(exc.problems)
-        typer.echo(f"{count} problem{'s' if count != 1 else ''}; nothing loaded.", err=True)
-        raise typer.Exit(1) from None
+        raise _report(exc, "nothing loaded") from None
+
+
+def _published() -> policies.Agreements:
+    with Session(context.engine()) as session:
+        found = publishing.in_force(session=session)
+    if found is None:
+        typer.echo("Nothing is published yet: run `hub agreements load PATH...`.", err=True)
+        raise typer.Exit(1)
+    return found[1]
 
 
 @app.command()
 def check(paths: Paths) -> None:
     """Validate agreement files: every problem with file, line and column, or what was loaded."""
-    agreements = _load(paths)
+    sources = policies.read(*paths)
+    try:
+        agreements = policies.load_sources(sources)
+    except policies.InvalidAgreements as exc:
+        raise _report(exc, "nothing loaded") from None
     kinds = Counter(a.kind for a in agreements.agreements.values())
     by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("consortium", "bilateral", "suspension"))
-    files = sorted({agreements.source(a) or "" for a in agreements.agreements})
     typer.echo(
         f"OK: {len(agreements.libraries)} libraries, {len(agreements)} agreements ({by_kind}) "
-        f"from {len(files)} file{'s' if len(files) != 1 else ''}; "
+        f"from {len(sources)} file{'s' if len(sources) != 1 else ''}; "
         f"categories: {', '.join(sorted(agreements.categories))}"
     )
+
+
+@app.command()
+def load(
+    paths: Paths,
+    note: Annotated[str | None, typer.Option(help="Why, for the audit log.")] = None,
+) -> None:
+    """Validate, then publish the files to the database as one new version (all or nothing)."""
+    sources = policies.read(*paths)
+    try:
+        with transaction(context.engine()) as session:
+            version, new = publishing.publish(
+                session=session, sources=sources, actor=context.actor(), note=note
+            )
+            number, libraries, agreements = version.id, version.libraries, version.agreements
+    except policies.InvalidAgreements as exc:
+        raise _report(exc, "nothing published") from None
+    if new:
+        typer.echo(
+            f"Published version {number}: {libraries} libraries, {agreements} agreements "
+            f"from {len(sources)} file{'s' if len(sources) != 1 else ''}."
+        )
+    else:
+        typer.echo(f"Unchanged: version {number} is already these files.")
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -66,9 +119,9 @@ def _usage(message: str, option: str) -> typer.BadParameter:
 
 @app.command()
 def explain(
-    paths: Paths,
     lender: Annotated[str, typer.Option(help="The library asked to lend.")],
     home: Annotated[str, typer.Option(help="The patron's home library.")],
+    paths: OptionalPaths = None,
     category: Annotated[
         str | None, typer.Option(help="The patron's hub category, e.g. undergraduate.")
     ] = None,
@@ -88,7 +141,7 @@ def explain(
     ] = False,
 ) -> None:
     """Decide whether LENDER may lend to a patron of HOME, and say why."""
-    agreements = _load(paths)
+    agreements = _load(paths) if paths else _published()
     for option, library in (("--lender", lender), ("--home", home)):
         if library not in agreements.libraries:
             known = ", ".join(agreements.libraries)

@@ -26,7 +26,7 @@ def test_check_reports_what_it_loaded() -> None:
     result = hub("agreements", "check", str(EXAMPLES))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(
-        "OK: 7 libraries, 10 agreements (2 consortium, 6 bilateral, 2 suspension) from 3 files"
+        "OK: 7 libraries, 10 agreements (2 consortium, 6 bilateral, 2 suspension) from 4 files"
     )
 
 

@@ -1,0 +1,81 @@
+"""Publishing agreement sets to the database, and reading back the set in force.
+
+A set is published whole: validated by the same loader as ``hub agreements check``, stored as one
+new version with its files, and recorded in the audit log, in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+import policies
+from identity import audit
+from identity.models import AgreementVersion
+
+
+def publish(
+    *, session: Session, sources: Sequence[tuple[str, str]], actor: str, note: str | None = None
+) -> tuple[AgreementVersion, bool]:
+    """Publish ``(name, yaml_text)`` files as a new version, or keep the current one when the
+    files are the same. Returns the version in force and whether it is new. Raises
+    ``policies.InvalidAgreements`` (and publishes nothing) when the set has problems."""
+    agreements = policies.load_sources(sources)
+    sha = _sha256(sources)
+    current = latest(session=session)
+    if current is not None and current.sha256 == sha:
+        return current, False
+    version = AgreementVersion(
+        published_by=actor,
+        note=note,
+        sha256=sha,
+        files=[{"name": name, "text": text} for name, text in sources],
+        libraries=len(agreements.libraries),
+        agreements=len(agreements),
+    )
+    session.add(version)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="agreements.publish",
+        subject=f"agreement-version:{version.id}",
+        before=None if current is None else _summary(current),
+        after=_summary(version),
+    )
+    return version, True
+
+
+def latest(*, session: Session) -> AgreementVersion | None:
+    query = select(AgreementVersion).order_by(col(AgreementVersion.id).desc()).limit(1)
+    return session.exec(query).first()
+
+
+def in_force(*, session: Session) -> tuple[AgreementVersion, policies.Agreements] | None:
+    """The latest published version and its agreements, or None when nothing is published."""
+    version = latest(session=session)
+    if version is None:
+        return None
+    return version, policies.load_sources([(f["name"], f["text"]) for f in version.files])
+
+
+def _sha256(sources: Sequence[tuple[str, str]]) -> str:
+    digest = hashlib.sha256()
+    for name, text in sources:
+        for part in (name, text):
+            data = part.encode()
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+def _summary(version: AgreementVersion) -> dict[str, object]:
+    return {
+        "version": version.id,
+        "sha256": version.sha256,
+        "files": [f["name"] for f in version.files],
+        "libraries": version.libraries,
+        "agreements": version.agreements,
+        "note": version.note,
+    }

@@ -1,0 +1,36 @@
+"""Configuration from ``HUB_`` environment variables (SPEC section 3), read only when asked.
+
+Nothing here runs at import time: the command line builds ``Settings()`` and passes it on.
+"""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The secret key used when none is configured. Accepted only in demo mode.
+DEVELOPMENT_SECRET = "development-only-not-secret"
+
+
+class Settings(BaseSettings):
+    """Every setting of the hub; each may be given as ``HUB_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./hub.db"
+    issuer: str = "http://127.0.0.1:8000"
+    secret_key: str = DEVELOPMENT_SECRET
+    demo: bool = False
+
+    def secret(self) -> str:
+        """The secret key, refused when it is the development value (or short) outside demo mode.
+        Asked for by what signs or encrypts, so commands that do neither work without one."""
+        if not self.demo:
+            if self.secret_key == DEVELOPMENT_SECRET:
+                raise ValueError(
+                    "HUB_SECRET_KEY is unset or left at the development value; set it to a long "
+                    "random string, e.g. from python -c "
+                    "'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
+        return self.secret_key

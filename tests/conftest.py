@@ -1,0 +1,48 @@
+"""Fixtures shared by the suites. Database tests (marked ``db``) run on a fresh SQLite file, or on
+PostgreSQL when ``HUB_TEST_DATABASE_URL`` names one: its ``public`` schema is emptied before each
+test. PostgreSQL that cannot be reached skips those tests, saying why, unless
+``HUB_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which makes it a failure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+
+from identity import migrate
+from identity.db import make_engine
+from identity.settings import Settings
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
+    engine = make_engine(Settings(database_url=url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL at {url} cannot be reached: {exc.orig}"
+        if os.environ.get("HUB_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated database."""
+    engine = make_engine(Settings(database_url=database_url))
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
