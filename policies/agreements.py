@@ -246,7 +246,7 @@ class Agreements:
             return self._deny(request, (), (self._refusal(lender, home, category),))
         on = request.on
 
-        considered = None
+        considered: list[_Rule] = []
         pair = agreed.homes.get(home)
         if pair is not None:
             if pair.suspensions:
@@ -261,18 +261,19 @@ class Agreements:
                 considered = [
                     r for r in pair.bilateral if r.start <= on <= r.end and category in r.categories
                 ]
-            if not considered:
+        if not considered:
+            if pair is not None and pair.consortia:
                 considered = [
                     r for r in pair.consortia if r.start <= on <= r.end and category in r.categories
                 ]
-        if not considered and agreed.large_consortia:
-            considered = [
-                r
-                for r in agreed.large_consortia
-                if home in r.members and r.start <= on <= r.end and category in r.categories
-            ]
-        if not considered:
-            return self._nothing_applies(request, agreed)
+            if agreed.large_consortia:
+                considered.extend(
+                    r
+                    for r in agreed.large_consortia
+                    if home in r.members and r.start <= on <= r.end and category in r.categories
+                )
+            if not considered:
+                return self._nothing_applies(request, agreed)
 
         admitted = [r for r in considered if r.admits(request)]
         if not admitted:

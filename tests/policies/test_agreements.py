@@ -83,3 +83,40 @@ def test_a_day_either_side_of_an_agreement() -> None:
             lender="vu", home_library="deakin", category="staff", on=on, fines=Decimal(0)
         )
         assert NETWORK.decide(request).eligible is expected
+
+
+def test_small_and_large_consortia_are_weighed_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One pair in a consortium small enough to be indexed by pair and in a large one: both are
+    consortia, so both are considered, and the more generous terms win whichever index holds
+    them."""
+    monkeypatch.setattr(evaluator, "EXPAND_CONSORTIA_UP_TO", 2)
+    text = """\
+libraries:
+  - {id: a, name: A, categories: {S: staff}}
+  - {id: b, name: B, categories: {S: staff}}
+  - {id: c, name: C, categories: {S: staff}}
+agreements:
+  - id: small
+    kind: consortium
+    members: [a, b]
+    categories: [staff]
+    terms: {max_items: 2, loan_days: 14}
+  - id: large
+    kind: consortium
+    members: [a, b, c]
+    categories: [staff]
+    standing: {max_fines: 5.00}
+    terms: {max_items: 9, loan_days: 28}
+"""
+    network = policies.load_sources([("net.yaml", text)])
+    ask = policies.BorrowRequest(lender="a", home_library="b", category="staff", on=DAYS[0])
+    decision = network.decide(ask)
+    assert decision.agreements == ("large", "small")
+    assert decision.terms is not None and decision.terms.max_items == 9
+    fined = network.decide(
+        policies.BorrowRequest(
+            lender="a", home_library="b", category="staff", on=DAYS[0], fines=Decimal("6.00")
+        )
+    )
+    assert fined.agreements == ("small",) and fined.terms is not None
+    assert fined.terms.max_items == 2
