@@ -43,6 +43,9 @@ from policies.validate import Path as ItemPath
 from policies.validate import check
 
 SUFFIXES = (".yaml", ".yml")
+#: ``max_fines: 9.999`` as written: the YAML parser turns numbers into floats, rounding away
+#: digits past the 15th, so over-precise money is caught in the text itself
+_MONEY_LITERAL = re.compile(r"\bmax_fines[ \t]*:[ \t]*[-+]?[0-9][0-9_]*\.([0-9_]*[0-9])\b")
 
 
 def load(*paths: str | Path) -> Agreements:
@@ -98,17 +101,21 @@ def read(*paths: str | Path) -> list[tuple[str, str]]:
 def _read(paths: Iterable[str | Path]) -> Iterator[tuple[str, str]]:
     for given in paths:
         path = Path(given)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
-            if not found:
-                yield str(path), ""  # reported as "no libraries or agreements"
-            for p in found:
-                yield str(p), p.read_text(encoding="utf-8")
-        else:
-            try:
-                yield str(path), path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                yield str(path), _Unreadable(str(exc))
+        if not path.is_dir():
+            yield _read_file(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        if not found:
+            yield str(path), _Unreadable("no *.yaml or *.yml files in this directory")
+        yield from (_read_file(p) for p in found)
+
+
+def _read_file(path: Path) -> tuple[str, str]:
+    try:
+        # utf-8-sig: a byte-order mark some editors write is not part of the first key
+        return str(path), path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return str(path), _Unreadable(f"cannot read: {exc}")
 
 
 class _Unreadable(str):
@@ -148,13 +155,22 @@ class _File:
 
     def parse(self) -> None:
         if isinstance(self.text, _Unreadable):
-            self.problems.append(Problem(self.name, None, None, f"cannot read: {self.text.reason}"))
+            self.problems.append(Problem(self.name, None, None, self.text.reason))
             return
         try:
-            self._data = data = yaml_rs.loads(self.text)
+            self._data = data = yaml_rs.loads(self.text.removeprefix("\ufeff"))
         except yaml_rs.YAMLDecodeError as exc:
             self._syntax_problem(str(exc))
             return
+        for literal in _MONEY_LITERAL.finditer(self.text):
+            if len(literal[1].replace("_", "")) > 2:
+                line = self.text.count("\n", 0, literal.start()) + 1
+                column = literal.start() - self.text.rfind("\n", 0, literal.start())
+                self.problems.append(
+                    Problem(
+                        self.name, line, column, "max_fines: money has at most 2 decimal places"
+                    )
+                )
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -273,9 +289,10 @@ class _File:
             if isinstance(node, yaml.MappingNode):
                 seen: set[str] = set()
                 for key, value in node.value:
-                    if key.value in seen:
-                        return str(key.value), key.start_mark
-                    seen.add(key.value)
+                    if isinstance(key, yaml.ScalarNode):
+                        if key.value in seen:
+                            return str(key.value), key.start_mark
+                        seen.add(key.value)
                     stack.append(value)
             elif isinstance(node, yaml.SequenceNode):
                 stack.extend(node.value)
@@ -359,7 +376,13 @@ def _message(section: str, item: Any, path: ItemPath, error: ErrorDetails) -> st
         return "expected a mapping"
     if kind in ("value_error", "assertion_error"):
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    return f"{msg} (got {error['input']!r})"
+    return f"{msg} (got {_shorten(error['input'])})"
+
+
+def _shorten(value: object) -> str:
+    """A value as it appears in a message: never pages of it (an alias can expand a lot)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _label(section: str, item: Any) -> str:

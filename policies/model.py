@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -27,24 +27,6 @@ from pydantic import (
 
 #: The patron status flags of SPEC section 7: the 14 SIP2 patron status flags, in SIP2 order,
 #: plus ``blocked`` for a manual block in the hub's own registry.
-FLAGS: tuple[str, ...] = (
-    "charge_denied",
-    "renewal_denied",
-    "recall_denied",
-    "hold_denied",
-    "card_lost",
-    "too_many_charged",
-    "too_many_overdue",
-    "too_many_renewals",
-    "too_many_claims_returned",
-    "too_many_lost",
-    "excessive_fines",
-    "excessive_fees",
-    "recall_overdue",
-    "too_many_billed",
-    "blocked",
-)
-
 Flag = Literal[
     "charge_denied",
     "renewal_denied",
@@ -62,6 +44,7 @@ Flag = Literal[
     "too_many_billed",
     "blocked",
 ]
+FLAGS: tuple[str, ...] = get_args(Flag)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 #: Library, agreement and hub-category identifiers: lower-case letters, digits, ``.``, ``_``, ``-``.
@@ -82,7 +65,9 @@ def _no_duplicates(items: tuple[T, ...]) -> tuple[T, ...]:
 
 
 def _money(value: object) -> object:
-    """Read YAML numbers as exact decimals: ``10.10`` is 10.10, not the float nearest to it."""
+    """Read YAML numbers as decimals: ``10.10`` is 10.10, not the float nearest to it. (The YAML
+    parser reads a number into a float first, so the number is read to 15 significant digits;
+    ``Money`` allows cents only, which such a float always carries exactly.)"""
     if isinstance(value, bool):
         return value  # refused by the strict Decimal type
     if isinstance(value, int | float):
@@ -104,8 +89,13 @@ def _encoding(value: str) -> str:
 
 Ids = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
 Flags = Annotated[tuple[Flag, ...], AfterValidator(_no_duplicates)]
-Texts = Annotated[tuple[Text, ...], AfterValidator(_no_duplicates)]
-Money = Annotated[Decimal, BeforeValidator(_money), Field(ge=0)]
+#: Material names: the same lower-case identifiers as ids, so that "AV" cannot slip past "av".
+Materials = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    Field(ge=0, max_digits=11, decimal_places=2, allow_inf_nan=False),
+]
 Count = Annotated[StrictInt, Field(ge=0)]
 #: A date written as a YAML date (``2026-03-01``), not a number or a quoted string.
 Day = Annotated[date, Field(strict=True)]
@@ -156,8 +146,11 @@ class Library(Strict):
         tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+$")], ...],
         AfterValidator(_no_duplicates),
     ] = ()
-    #: home ILS category code -> hub category
-    categories: dict[Text, Id] = Field(default_factory=dict)
+    #: home ILS category code -> hub category (codes are taken exactly as written: "UG " and
+    #: "UG" are different codes, never merged)
+    categories: dict[Annotated[str, StringConstraints(min_length=1)], Id] = Field(
+        default_factory=dict
+    )
     connector: Connector = RegistryConnector(kind="registry")
 
     def hub_category(self, code: str) -> str | None:
@@ -199,7 +192,7 @@ class Terms(Strict):
     loan_days: Annotated[StrictInt, Field(ge=1)]
     renewals: Count = 0
     holds: Count = 0
-    excluded_material: Texts = ()
+    excluded_material: Materials = ()
 
     def to_dict(self) -> dict[str, object]:
         return {

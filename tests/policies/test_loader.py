@@ -355,7 +355,7 @@ def test_problems_in_several_files_are_all_reported_in_file_order(tmp_path: Path
 
 
 def test_a_directory_without_agreement_files_is_a_problem(tmp_path: Path) -> None:
-    with pytest.raises(InvalidAgreements, match="no libraries or agreements"):
+    with pytest.raises(InvalidAgreements, match=r"no \*.yaml or \*.yml files in this directory"):
         policies.load(tmp_path)
 
 
@@ -464,3 +464,84 @@ def test_problem_text_is_file_line_column_message() -> None:
     problem = policies.Problem("net.yaml", 12, 5, "unknown library 'x'")
     assert str(problem) == "net.yaml:12:5: unknown library 'x'"
     assert textwrap.dedent(str(policies.Problem("net.yaml", None, None, "m"))) == "net.yaml: m"
+
+
+@pytest.mark.parametrize(
+    ("limit", "problem"),
+    [
+        ("10.001", "Decimal input should have no more than 2 decimal places"),
+        ("9.999999999999999999", "max_fines: money has at most 2 decimal places"),
+        ('"10.005"', "Decimal input should have no more than 2 decimal places"),
+        (".nan", "Input should be a finite number"),
+        ("-1", "Input should be greater than or equal to 0"),
+        ("1e12", "Decimal input should have no more than 11 digits in total"),
+    ],
+)
+def test_money_is_cents_and_finite(limit: str, problem: str) -> None:
+    text = LIBRARIES + (
+        "agreements:\n  - id: pair\n    kind: consortium\n    members: [rmit, monash]\n"
+        f"    categories: [staff]\n    standing: {{max_fines: {limit}}}\n"
+        "    terms: {max_items: 1, loan_days: 7}\n"
+    )
+    found = problems(("f.yaml", text))
+    assert {line for _, line, _, _ in found} == {15}
+    assert any(problem in message for _, _, _, message in found), found
+
+
+def test_category_codes_are_taken_exactly_as_written() -> None:
+    text = """\
+libraries:
+  - id: x
+    name: X
+    categories: {UG: undergraduate, "UG ": staff}
+agreements: []
+"""
+    agreements = policies.load_sources([("f.yaml", text)])
+    assert agreements.libraries["x"].hub_category("UG") == "undergraduate"
+    assert agreements.libraries["x"].hub_category("UG ") == "staff"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        pytest.param(
+            "latin1.yaml",
+            "libraries: [{id: x, name: Bibliothèque}]\n".encode("latin-1"),
+            "cannot read: 'utf-8' codec can't decode",
+            id="not-utf-8-in-a-directory",
+        ),
+        pytest.param(
+            "bom.yaml",
+            "\ufefflibraries: [{id: x, name: X}]\n".encode(),
+            None,
+            id="byte-order-mark",
+        ),
+        pytest.param(
+            "complex.yaml",
+            b"? [a]\n: 1\nx: 1\nx: 2\n",
+            "key 'x' appears twice in one mapping",
+            id="duplicate-beside-a-complex-key",
+        ),
+    ],
+)
+def test_awkward_files_never_crash(
+    tmp_path: Path, name: str, content: bytes, expected: str | None
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    if expected is None:
+        assert list(policies.load(tmp_path).libraries) == ["x"]
+        return
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.load(tmp_path)
+    assert expected in caught.value.problems[0].message
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    text = (
+        LIBRARIES
+        + "agreements:\n  - id: a\n    kind: consortium\n    members: "
+        + "x" * 5000
+        + "\n"
+    )
+    messages = [message for _, _, _, message in problems(("f.yaml", text))]
+    assert messages and all(len(m) < 300 for m in messages)
