@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from time import time
 from typing import Any
@@ -62,6 +62,20 @@ class BorrowRequest:
     flags: frozenset[str] = frozenset()
     card_expires: date | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse facts that no rule could judge rightly, rather than decide on them."""
+        if not isinstance(self.fines, Decimal) or not self.fines.is_finite() or self.fines < 0:
+            raise ValueError(f"fines must be a finite, non-negative Decimal, not {self.fines!r}")
+        for name in ("on", "card_expires"):
+            value = getattr(self, name)
+            if isinstance(value, datetime) or not isinstance(value, date | None):
+                raise ValueError(f"{name} must be a date, not {value!r}")
+        if not isinstance(self.flags, frozenset):
+            object.__setattr__(self, "flags", frozenset(self.flags))
+        if self.material is not None:
+            # material names in agreements are lower-case ids; "AV" asks about "av"
+            object.__setattr__(self, "material", self.material.strip().lower())
+
 
 @dataclass(slots=True)
 class Reason:
@@ -113,7 +127,10 @@ class Reason:
 
 def money(amount: Decimal) -> str:
     """Two decimal places, or more when the amount has them: 10 -> 10.00, 10.001 -> 10.001."""
-    cents = amount.quantize(Decimal("0.01"))
+    try:
+        cents = amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits to show in cents
+        return f"{amount:f}"
     return f"{cents if cents == amount else amount:f}"
 
 

@@ -168,16 +168,19 @@ def explain(
             f"unknown flag {unknown[0]!r}; the flags are: {', '.join(policies.FLAGS)}", "--flags"
         )
 
-    request = policies.BorrowRequest(
-        lender=lender,
-        home_library=home,
-        category=category,
-        on=_date(on, "--on") or date.today(),
-        material=material,
-        fines=owed,
-        flags=flag_set,
-        card_expires=_date(card_expires, "--card-expires"),
-    )
+    try:
+        request = policies.BorrowRequest(
+            lender=lender,
+            home_library=home,
+            category=category,
+            on=_date(on, "--on") or date.today(),
+            material=material,
+            fines=owed,
+            flags=flag_set,
+            card_expires=_date(card_expires, "--card-expires"),
+        )
+    except ValueError as exc:
+        raise _usage(str(exc), "--fines") from None
     decision = agreements.decide(request)
     if as_json:
         typer.echo(json.dumps(decision.to_dict(), indent=2))

@@ -191,6 +191,10 @@ def test_explain_in_words() -> None:
             "expected a date like 2026-11-22",
         ),
         (
+            ["--lender", "monash", "--home", "rmit", "--category", "staff", "--fines", "NaN"],
+            "fines must be a finite, non-negative Decimal",
+        ),
+        (
             ["--lender", "monash", "--home", "rmit", "--category", "staff", "--fines", "lots"],
             "expected an amount like 12.50",
         ),

@@ -120,3 +120,52 @@ agreements:
     )
     assert fined.agreements == ("small",) and fined.terms is not None
     assert fined.terms.max_items == 2
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"fines": Decimal("NaN")},
+        {"fines": Decimal("Infinity")},
+        {"fines": Decimal("-0.01")},
+        {"fines": 10.0},
+        {"on": __import__("datetime").datetime(2026, 11, 22, 9, 30)},
+        {"card_expires": "2027-01-01"},
+    ],
+)
+def test_requests_with_facts_no_rule_can_judge_are_refused(facts: dict[str, object]) -> None:
+    base: dict[str, object] = {
+        "lender": "monash",
+        "home_library": "rmit",
+        "category": "staff",
+        "on": date(2026, 11, 22),
+    }
+    with pytest.raises(ValueError, match="must be"):
+        policies.BorrowRequest(**{**base, **facts})  # type: ignore[arg-type]
+
+
+def test_material_is_compared_in_lower_case() -> None:
+    request = policies.BorrowRequest(
+        lender="monash",
+        home_library="rmit",
+        category="undergraduate",
+        on=date(2026, 11, 22),
+        material=" AV ",
+    )
+    decision = NETWORK.decide(request)
+    assert not decision.eligible
+    assert [r.code for r in decision.reasons] == [policies.Code.MATERIAL_EXCLUDED]
+
+
+def test_huge_fines_still_explain_themselves() -> None:
+    request = policies.BorrowRequest(
+        lender="monash",
+        home_library="rmit",
+        category="undergraduate",
+        on=date(2026, 11, 22),
+        fines=Decimal("1e27"),
+    )
+    [reason] = NETWORK.decide(request).reasons
+    assert reason.message.startswith(
+        "Fines owed 1000000000000000000000000000 exceed the limit 10.00"
+    )
