@@ -11,9 +11,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from identity.db import lock
 from identity.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
@@ -30,9 +30,7 @@ def record(
     address: str | None = None,
 ) -> AuditEvent:
     """Append one event, in the caller's transaction (it is kept only if that commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # one writer at a time, or two events could name the same predecessor
-        session.execute(text("SELECT pg_advisory_xact_lock(7263811)"))
+    lock(session, "audit")  # one writer at a time, or two events could name one predecessor
     last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
     event = AuditEvent(
         at=utcnow(),

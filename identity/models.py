@@ -52,5 +52,5 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     address: str | None = Field(default=None, max_length=100)
-    previous_hash: str = Field(max_length=64)
+    previous_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)

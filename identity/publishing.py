@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 import policies
 from identity import audit
+from identity.db import lock
 from identity.models import AgreementVersion
 
 
@@ -24,6 +25,7 @@ def publish(
     ``policies.InvalidAgreements`` (and publishes nothing) when the set has problems."""
     agreements = policies.load_sources(sources)
     sha = _sha256(sources)
+    lock(session, "agreements")  # so that "current" is still current when the new one is added
     current = latest(session=session)
     if current is not None and current.sha256 == sha:
         return current, False
@@ -62,8 +64,9 @@ def in_force(*, session: Session) -> tuple[AgreementVersion, policies.Agreements
 
 
 def _sha256(sources: Sequence[tuple[str, str]]) -> str:
+    """The same for the same files, whatever order they were given in."""
     digest = hashlib.sha256()
-    for name, text in sources:
+    for name, text in sorted(sources):
         for part in (name, text):
             data = part.encode()
             digest.update(len(data).to_bytes(8, "big") + data)

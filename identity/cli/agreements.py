@@ -54,7 +54,14 @@ def _load(paths: list[Path]) -> policies.Agreements:
 
 def _published() -> policies.Agreements:
     with Session(context.engine()) as session:
-        found = publishing.in_force(session=session)
+        try:
+            found = publishing.in_force(session=session)
+        except policies.InvalidAgreements as exc:
+            version = publishing.latest(session=session)
+            number = version.id if version else "?"
+            raise _report(
+                exc, f"the published version {number} no longer passes the checks"
+            ) from None
     if found is None:
         typer.echo("Nothing is published yet: run `hub agreements load PATH...`.", err=True)
         raise typer.Exit(1)
@@ -86,13 +93,20 @@ def load(
     """Validate, then publish the files to the database as one new version (all or nothing)."""
     sources = policies.read(*paths)
     try:
-        with transaction(context.engine()) as session:
-            version, new = publishing.publish(
-                session=session, sources=sources, actor=context.actor(), note=note
-            )
-            number, libraries, agreements = version.id, version.libraries, version.agreements
+        policies.load_sources(sources)  # problems are reported with the paths as given
     except policies.InvalidAgreements as exc:
         raise _report(exc, "nothing published") from None
+    # stored under their file names, so the same files are the same version however reached
+    named = [(Path(name).name, text) for name, text in sources]
+    clashes = sorted({n for n, _ in named if [m for m, _ in named].count(n) > 1})
+    if clashes:
+        typer.echo(f"Two files are both named {clashes[0]}: rename one.", err=True)
+        raise typer.Exit(1)
+    with transaction(context.engine(write=True)) as session:
+        version, new = publishing.publish(
+            session=session, sources=named, actor=context.actor(), note=note
+        )
+        number, libraries, agreements = version.id, version.libraries, version.agreements
     if new:
         typer.echo(
             f"Published version {number}: {libraries} libraries, {agreements} agreements "

@@ -5,9 +5,13 @@ from __future__ import annotations
 import getpass
 import socket
 from functools import cache
+from pathlib import Path
+from typing import NoReturn
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from identity import migrate
 from identity.db import make_engine
@@ -19,23 +23,51 @@ def settings() -> Settings:
     return Settings()
 
 
-@cache
-def engine() -> Engine:
-    """The configured database, ready to use: an SQLite file is brought up to date on the spot
-    (as ``hub serve`` does); any other database must have had ``hub db upgrade``."""
-    db = make_engine(settings())
-    if db.dialect.name == "sqlite":
-        migrate.upgrade(db)
-        return db
-    at, newest = migrate.current(db), migrate.head()
+def engine(*, write: bool = False) -> Engine:
+    """The configured database, ready to use, or a clear message and exit 1.
+
+    An SQLite file is created or brought up to date by commands that write (as ``hub serve``
+    does); commands that only read never create one. Any other database must have had
+    ``hub db upgrade``."""
+    try:
+        db = make_engine(settings())
+        if db.dialect.name == "sqlite":
+            path = db.url.database
+            if not write and path not in (None, "", ":memory:") and not Path(path).exists():
+                fail(
+                    f"There is no database at {path}: publish agreements with `hub agreements "
+                    "load PATH...` first, or check HUB_DATABASE_URL."
+                )
+            if write:
+                migrate.upgrade(db)
+                return db
+        at, newest = migrate.current(db), migrate.head()
+    except SQLAlchemyError as exc:
+        fail(cannot_use(exc))
     if at != newest:
-        typer.echo(
+        fail(
             f"The database is at revision {at or '(empty)'}, the hub needs {newest}: "
-            "run `hub db upgrade` first.",
-            err=True,
+            "run `hub db upgrade` first."
         )
-        raise typer.Exit(1)
     return db
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
+
+
+def cannot_use(exc: SQLAlchemyError) -> str:
+    url = settings().database_url
+    return f"Cannot use the database {_safe(url)}: {getattr(exc, 'orig', None) or exc}"
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, fit for a message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return repr(url)
 
 
 def actor() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -86,3 +87,33 @@ def test_an_invalid_set_publishes_nothing(engine: Engine) -> None:
     with Session(engine) as session:
         latest = publishing.latest(session=session)
         assert latest is not None and latest.published_by == "alice"
+
+
+def test_concurrent_publishers_each_record_what_they_replaced(engine: Engine) -> None:
+    sets = [
+        [
+            *SOURCES,
+            (
+                f"extra{i}.yaml",
+                f"agreements:\n  - id: s{i}\n    kind: suspension\n"
+                f"    lender: rmit\n    borrowers_from: [vu]\n    reason: r{i}\n",
+            ),
+        ]
+        for i in range(6)
+    ]
+
+    def publish(sources: list[tuple[str, str]]) -> None:
+        with transaction(engine) as session:
+            publishing.publish(session=session, sources=sources, actor="racer")
+
+    threads = [threading.Thread(target=publish, args=(s,)) for s in sets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(engine) as session:
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()  # type: ignore[arg-type]
+    befores = [e.before["version"] if e.before else None for e in events]
+    afters = [e.after["version"] for e in events if e.after]
+    assert afters == [1, 2, 3, 4, 5, 6]
+    assert befores == [None, 1, 2, 3, 4, 5]

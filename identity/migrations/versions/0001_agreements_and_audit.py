@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("hash", sqlmodel.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("hash"),
+        sa.UniqueConstraint("previous_hash"),
     )
     op.create_index("ix_audit_event_action", "audit_event", ["action"])
     op.create_index("ix_audit_event_subject", "audit_event", ["subject"])
