@@ -210,7 +210,7 @@ class Agreements:
         return self._categories
 
     def source(self, agreement_id: str) -> str | None:
-        """Where an agreement was read from, as ``file:line``, if it came from a file."""
+        """The file an agreement was read from, if it came from one."""
         return self._sources.get(agreement_id)
 
     def library_for_card(self, card: str) -> Library | None:

@@ -7,6 +7,7 @@ Every model forbids unknown keys (a typo is an error, never ignored) and is stri
 from __future__ import annotations
 
 import codecs
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar, get_args
@@ -73,10 +74,9 @@ def _money(value: object) -> object:
     if isinstance(value, int | float):
         return Decimal(repr(value))
     if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except ArithmeticError:
-            return value
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+            raise ValueError(f"money is written like 10.50, not {value!r}")
+        return Decimal(value)
     return value
 
 

@@ -473,6 +473,7 @@ def test_problem_text_is_file_line_column_message() -> None:
         ("9.999999999999999999", "max_fines: money has at most 2 decimal places"),
         ('"10.005"', "Decimal input should have no more than 2 decimal places"),
         (".nan", "Input should be a finite number"),
+        ('" 1_0 "', "money is written like 10.50, not ' 1_0 '"),
         ("-1", "Input should be greater than or equal to 0"),
         ("1e12", "Decimal input should have no more than 11 digits in total"),
     ],
