@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -54,3 +55,25 @@ class AuditEvent(SQLModel, table=True):
     address: str | None = Field(default=None, max_length=100)
     previous_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+class RegistryPatron(SQLModel, table=True):
+    """A patron of a library whose cards the hub itself checks (connector ``registry``),
+    imported from the library's CSV. ``category`` is the home ILS's code, mapped to a hub
+    category through the library's category map when the patron signs in."""
+
+    __tablename__ = "registry_patron"
+    __table_args__ = (UniqueConstraint("library", "card"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    library: str = Field(max_length=64, index=True)
+    card: str = Field(max_length=64)
+    pin_hash: str = Field(max_length=255)
+    name: str = Field(max_length=200)
+    category: str = Field(max_length=64)
+    expires: date | None = None
+    fines: Decimal = Field(default=Decimal(0), max_digits=11, decimal_places=2)
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

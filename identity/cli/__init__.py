@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, db
+from identity.cli import agreements, audit, db, patrons
 
 app = typer.Typer(
     name="hub",
@@ -14,6 +14,7 @@ app = typer.Typer(
 app.add_typer(agreements.app, name="agreements")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
+app.add_typer(patrons.app, name="patrons")
 
 
 def main() -> None:

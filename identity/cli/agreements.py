@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 import policies
 from identity import publishing
@@ -37,35 +36,11 @@ OptionalPaths = Annotated[
 ]
 
 
-def _report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
-    for problem in exc.problems:
-        typer.echo(str(problem))
-    count = len(exc.problems)
-    typer.echo(f"{count} problem{'s' if count != 1 else ''}; {outcome}.", err=True)
-    return typer.Exit(1)
-
-
 def _load(paths: list[Path]) -> policies.Agreements:
     try:
         return policies.load(*paths)
     except policies.InvalidAgreements as exc:
-        raise _report(exc, "nothing loaded") from None
-
-
-def _published() -> policies.Agreements:
-    with Session(context.engine()) as session:
-        try:
-            found = publishing.in_force(session=session)
-        except policies.InvalidAgreements as exc:
-            version = publishing.latest(session=session)
-            number = version.id if version else "?"
-            raise _report(
-                exc, f"the published version {number} no longer passes the checks"
-            ) from None
-    if found is None:
-        typer.echo("Nothing is published yet: run `hub agreements load PATH...`.", err=True)
-        raise typer.Exit(1)
-    return found[1]
+        raise context.report(exc, "nothing loaded") from None
 
 
 @app.command()
@@ -75,7 +50,7 @@ def check(paths: Paths) -> None:
     try:
         agreements = policies.load_sources(sources)
     except policies.InvalidAgreements as exc:
-        raise _report(exc, "nothing loaded") from None
+        raise context.report(exc, "nothing loaded") from None
     kinds = Counter(a.kind for a in agreements.agreements.values())
     by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("consortium", "bilateral", "suspension"))
     typer.echo(
@@ -95,7 +70,7 @@ def load(
     try:
         policies.load_sources(sources)  # problems are reported with the paths as given
     except policies.InvalidAgreements as exc:
-        raise _report(exc, "nothing published") from None
+        raise context.report(exc, "nothing published") from None
     # stored under their file names, so the same files are the same version however reached
     named = [(Path(name).name, text) for name, text in sources]
     clashes = sorted({n for n, _ in named if [m for m, _ in named].count(n) > 1})
@@ -155,7 +130,7 @@ def explain(
     ] = False,
 ) -> None:
     """Decide whether LENDER may lend to a patron of HOME, and say why."""
-    agreements = _load(paths) if paths else _published()
+    agreements = _load(paths) if paths else context.published()
     for option, library in (("--lender", lender), ("--home", home)):
         if library not in agreements.libraries:
             known = ", ".join(agreements.libraries)

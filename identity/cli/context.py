@@ -12,8 +12,10 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
-from identity import migrate
+import policies
+from identity import migrate, publishing
 from identity.db import make_engine
 from identity.settings import Settings
 
@@ -73,3 +75,28 @@ def _safe(url: str) -> str:
 def actor() -> str:
     """Who is acting, for the audit log, when it is someone at a shell."""
     return f"cli:{getpass.getuser()}@{socket.gethostname()}"
+
+
+def report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
+    """Print each problem on its own line, then what became of the work; exit 1."""
+    for problem in exc.problems:
+        typer.echo(str(problem))
+    count = len(exc.problems)
+    typer.echo(f"{count} problem{'s' if count != 1 else ''}; {outcome}.", err=True)
+    return typer.Exit(1)
+
+
+def published() -> policies.Agreements:
+    """The agreement set in force in the database, or a clear message and exit 1."""
+    with Session(engine()) as session:
+        try:
+            found = publishing.in_force(session=session)
+        except policies.InvalidAgreements as exc:
+            version = publishing.latest(session=session)
+            number = version.id if version else "?"
+            raise report(
+                exc, f"the published version {number} no longer passes the checks"
+            ) from None
+    if found is None:
+        fail("Nothing is published yet: run `hub agreements load PATH...`.")
+    return found[1]

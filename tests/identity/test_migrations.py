@@ -31,4 +31,6 @@ def test_upgrade_is_idempotent_and_downgrade_reverses_it(engine: Engine) -> None
         command.downgrade(config, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(engine)
-    assert {"agreement_version", "audit_event"} <= set(inspect(engine).get_table_names())
+    assert {"agreement_version", "audit_event", "registry_patron"} <= set(
+        inspect(engine).get_table_names()
+    )

@@ -1,0 +1,65 @@
+"""``hub patrons import``: load a library's patrons into the hub's registry from CSV."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from identity import patrons
+from identity.cli import context
+from identity.db import transaction
+
+app = typer.Typer(help="Patrons held by the hub (libraries with connector `registry`).")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV with a header; see the README.")],
+    library: Annotated[str, typer.Option(help="The library the patrons belong to.")],
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Import the valid rows even when others are rejected.")
+    ] = False,
+) -> None:
+    """Check every row, then import them all (or, with --skip-invalid, exactly the valid ones)."""
+    libraries = context.published().libraries
+    if library not in libraries:
+        context.fail(f"No library {library!r} in the published agreements.")
+    if libraries[library].connector.kind != "registry":
+        context.fail(
+            f"{library} checks its cards with its {libraries[library].connector.kind} "
+            "connector, not the hub's registry: its patrons are not imported."
+        )
+    try:
+        checked = patrons.read_csv(file, libraries[library])
+    except patrons.ImportRefused as exc:
+        context.fail(f"{file}: {exc}; nothing imported.")
+    for line, reason in checked.rejected:
+        typer.echo(f"{file}:{line}: {reason}")
+    rejected, valid = len(checked.rejected), len(checked.rows)
+    if rejected and not skip_invalid:
+        context.fail(
+            f"{rejected} row{'s' if rejected != 1 else ''} rejected; nothing imported "
+            f"(--skip-invalid imports the {valid} valid one{'s' if valid != 1 else ''})."
+        )
+    if not checked.rows:
+        context.fail("No valid rows; nothing imported.")
+
+    with (
+        Progress(console=Console(stderr=True), transient=True) as bar,
+        transaction(context.engine(write=True)) as session,
+    ):
+        task = bar.add_task("Hashing PINs", total=valid)
+        result = patrons.import_rows(
+            session=session,
+            library=library,
+            rows=checked.rows,
+            actor=context.actor(),
+            rejected=rejected,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    typer.echo(
+        f"Imported {valid} patron{'s' if valid != 1 else ''} into {library} "
+        f"({result.added} new, {result.updated} updated); {rejected} rejected."
+    )

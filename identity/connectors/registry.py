@@ -1,0 +1,56 @@
+"""The ``registry`` connector: patrons imported into the hub (``hub patrons import``)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from identity import passwords
+from identity.connectors import CardHolder
+from identity.db import transaction
+from identity.models import RegistryPatron, utcnow
+
+
+class RegistryConnector:
+    def __init__(self, library: str, engine: Engine) -> None:
+        self.library = library
+        self.engine = engine
+
+    def authenticate(self, card: str, pin: str) -> CardHolder | None:
+        if not pin:
+            raise ValueError("an empty PIN is refused before any connector is asked")
+        with Session(self.engine) as session:
+            patron = self._find(session, card)
+            ok, upgraded = passwords.verify(pin, patron.pin_hash if patron else None)
+            if not ok or patron is None:
+                return None
+            holder = _holder(patron)
+        if upgraded is not None:  # an imported bcrypt hash becomes argon2id
+            with transaction(self.engine) as session:
+                stored = self._find(session, card)
+                if stored is not None:
+                    stored.pin_hash, stored.updated_at = upgraded, utcnow()
+        return holder
+
+    def lookup(self, card: str) -> CardHolder | None:
+        with Session(self.engine) as session:
+            patron = self._find(session, card)
+            return _holder(patron) if patron else None
+
+    def _find(self, session: Session, card: str) -> RegistryPatron | None:
+        query = select(RegistryPatron).where(
+            RegistryPatron.library == self.library, RegistryPatron.card == card
+        )
+        return session.exec(query).first()
+
+
+def _holder(patron: RegistryPatron) -> CardHolder:
+    return CardHolder(
+        library=patron.library,
+        card=patron.card,
+        name=patron.name,
+        category=patron.category,
+        expires=patron.expires,
+        fines=patron.fines,
+        flags=frozenset(patron.flags),
+    )
