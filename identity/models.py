@@ -77,3 +77,22 @@ class RegistryPatron(SQLModel, table=True):
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class OAuthClient(SQLModel, table=True):
+    """A system that talks OAuth to the hub, bound to one library: a lender's web app (``rp``,
+    authorization code flow) or a library system (``partner``, client credentials). The secret
+    is stored as its SHA-256: it is 256 random bits, so a slow hash would add nothing but
+    latency to every token request."""
+
+    __tablename__ = "oauth_client"
+
+    client_id: str = Field(primary_key=True, max_length=100)
+    secret_sha256: str | None = Field(default=None, max_length=64)  # None: a public client
+    library: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)  # rp | partner
+    redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )

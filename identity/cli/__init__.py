@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, db, patrons
+from identity.cli import agreements, audit, clients, db, patrons
 
 app = typer.Typer(
     name="hub",
@@ -15,6 +15,7 @@ app.add_typer(agreements.app, name="agreements")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(patrons.app, name="patrons")
+app.add_typer(clients.app, name="clients")
 
 
 def main() -> None:

@@ -86,9 +86,10 @@ def report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def published() -> policies.Agreements:
-    """The agreement set in force in the database, or a clear message and exit 1."""
-    with Session(engine()) as session:
+def published(*, write: bool = False) -> policies.Agreements:
+    """The agreement set in force in the database, or a clear message and exit 1. ``write``:
+    the command goes on to write (so an SQLite file may be brought up to date first)."""
+    with Session(engine(write=write)) as session:
         try:
             found = publishing.in_force(session=session)
         except policies.InvalidAgreements as exc:

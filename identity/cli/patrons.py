@@ -23,7 +23,7 @@ def import_(
     ] = False,
 ) -> None:
     """Check every row, then import them all (or, with --skip-invalid, exactly the valid ones)."""
-    libraries = context.published().libraries
+    libraries = context.published(write=True).libraries
     if library not in libraries:
         context.fail(f"No library {library!r} in the published agreements.")
     if libraries[library].connector.kind != "registry":

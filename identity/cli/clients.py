@@ -1,0 +1,62 @@
+"""``hub clients add``: register an OAuth client for a library."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from identity import clients
+from identity.cli import context
+from identity.db import transaction
+
+app = typer.Typer(help="OAuth clients: lenders' web apps and partner library systems.")
+
+
+@app.command()
+def add(
+    library: Annotated[str, typer.Option(help="The library the client acts for.")],
+    kind: Annotated[
+        str, typer.Option(help="rp (a lender's web app) or partner (a library system).")
+    ],
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Exact redirect URI (rp; repeat for more).")
+    ] = None,
+    public: Annotated[
+        bool, typer.Option(help="rp without a secret (a browser or mobile app; PKCE only).")
+    ] = False,
+    card_number: Annotated[
+        bool, typer.Option(help="rp whose library may receive card numbers (scope card).")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {client_id, client_secret}.")
+    ] = False,
+) -> None:
+    """Register a client and print its id and secret; the secret is shown this once only."""
+    if library not in context.published(write=True).libraries:
+        context.fail(f"No library {library!r} in the published agreements.")
+    try:
+        with transaction(context.engine(write=True)) as session:
+            registered = clients.add_client(
+                session=session,
+                library=library,
+                kind=kind,
+                redirect_uris=redirect_uri or [],
+                actor=context.actor(),
+                public=public,
+                card_number=card_number,
+            )
+    except clients.ClientRefused as exc:
+        context.fail(f"{exc}; nothing registered.")
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"client_id": registered.client_id, "client_secret": registered.client_secret}
+            )
+        )
+        return
+    typer.echo(f"client_id:     {registered.client_id}")
+    if registered.client_secret is None:
+        typer.echo("client_secret: none (public client: PKCE is required)")
+    else:
+        typer.echo(f"client_secret: {registered.client_secret}")
+        typer.echo("The secret is shown only now; the hub keeps only its hash.", err=True)

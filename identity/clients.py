@@ -1,0 +1,118 @@
+"""Registering OAuth clients (``hub clients add``).
+
+A relying party (``rp``) is a lender's web app using the authorization code flow: it needs
+exact redirect URIs (https, or http only on the loopback interface; no fragment), and is
+confidential unless registered ``public`` (then PKCE is its only protection). A ``partner`` is a
+library system using client credentials for the eligibility API: it has no redirect URI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+from sqlmodel import Session
+
+from identity import audit
+from identity.models import OAuthClient
+
+RP_SCOPES = ["openid", "profile", "membership", "borrowing"]
+PARTNER_SCOPES = ["eligibility"]
+
+
+class ClientRefused(ValueError):
+    """The registration asked for is not allowed; nothing was registered."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    client_id: str
+    client_secret: str | None  # shown once; only its hash is kept
+
+
+def add_client(
+    *,
+    session: Session,
+    library: str,
+    kind: str,
+    redirect_uris: list[str],
+    actor: str,
+    public: bool = False,
+    card_number: bool = False,
+) -> Registered:
+    if kind == "rp":
+        if not redirect_uris:
+            raise ClientRefused("a relying party needs at least one --redirect-uri")
+        for uri in redirect_uris:
+            check_redirect_uri(uri)
+        scopes = [*RP_SCOPES, *(["card"] if card_number else [])]
+    elif kind == "partner":
+        if redirect_uris:
+            raise ClientRefused("a partner client uses client credentials: no --redirect-uri")
+        if public or card_number:
+            raise ClientRefused("--public and --card-number are for relying parties")
+        scopes = PARTNER_SCOPES
+    else:
+        raise ClientRefused(f"kind must be rp or partner, not {kind!r}")
+    client_id = f"{library}-{kind}-{secrets.token_hex(6)}"
+    secret = None if public else secrets.token_urlsafe(32)
+    session.add(
+        OAuthClient(
+            client_id=client_id,
+            secret_sha256=None if secret is None else secret_digest(secret),
+            library=library,
+            kind=kind,
+            redirect_uris=list(redirect_uris),
+            scopes=scopes,
+        )
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="clients.add",
+        subject=f"client:{client_id}",
+        after={
+            "library": library,
+            "kind": kind,
+            "public": secret is None,
+            "redirect_uris": list(redirect_uris),
+            "scopes": scopes,
+        },
+    )
+    return Registered(client_id, secret)
+
+
+def check_redirect_uri(uri: str) -> None:
+    """Exact, absolute, https (http only for a loopback address), no fragment (RFC 6749 3.1.2,
+    RFC 8252 7.3)."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise ClientRefused(f"redirect URI {uri!r} has a fragment")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
+        return
+    raise ClientRefused(f"redirect URI {uri!r} must be https (http only for localhost)")
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(client: OAuthClient, secret: str) -> bool:
+    if client.secret_sha256 is None:
+        return False
+    return hmac.compare_digest(client.secret_sha256, secret_digest(secret))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,138 @@
+"""``hub clients add``: clients bound to a library, exact redirect URIs, secrets kept hashed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import Session, select
+
+import policies
+from identity import clients
+from identity.db import transaction
+from identity.models import AuditEvent, OAuthClient
+
+pytestmark = pytest.mark.db
+
+EXAMPLES = Path(policies.__file__).parent / "examples"
+HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://catalogue.monash.example/callback",
+        "https://lib.example:8443/oidc/cb?tenant=1",
+        "http://localhost:5000/cb",
+        "http://127.0.0.1/cb",
+        "http://[::1]:8080/cb",
+    ],
+)
+def test_acceptable_redirect_uris(uri: str) -> None:
+    clients.check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("http://catalogue.example/cb", "must be https"),
+        ("https://catalogue.example/cb#frag", "has a fragment"),
+        ("/relative/cb", "must be https"),
+        ("javascript:alert(1)", "must be https"),
+        ("http://127.0.0.1.evil.example/cb", "must be https"),
+    ],
+)
+def test_refused_redirect_uris(uri: str, problem: str) -> None:
+    with pytest.raises(clients.ClientRefused, match=problem):
+        clients.check_redirect_uri(uri)
+
+
+@pytest.mark.parametrize(
+    ("kind", "uris", "options", "problem"),
+    [
+        ("rp", [], {}, "needs at least one --redirect-uri"),
+        ("partner", ["https://x.example/cb"], {}, "no --redirect-uri"),
+        ("partner", [], {"public": True}, "are for relying parties"),
+        ("robot", [], {}, "kind must be rp or partner"),
+    ],
+)
+def test_refused_registrations_register_nothing(
+    engine: Engine, kind: str, uris: list[str], options: dict[str, bool], problem: str
+) -> None:
+    with pytest.raises(clients.ClientRefused, match=problem), transaction(engine) as session:
+        clients.add_client(
+            session=session, library="rmit", kind=kind, redirect_uris=uris, actor="t", **options
+        )
+    with Session(engine) as session:
+        assert session.exec(select(OAuthClient)).all() == []
+        assert session.exec(select(AuditEvent)).all() == []
+
+
+def test_the_secret_is_kept_only_as_a_hash(engine: Engine) -> None:
+    with transaction(engine) as session:
+        registered = clients.add_client(
+            session=session,
+            library="monash",
+            kind="rp",
+            redirect_uris=["https://catalogue.monash.example/callback"],
+            actor="t",
+        )
+    assert registered.client_secret is not None and len(registered.client_secret) >= 43
+    with engine.connect() as connection:
+        dump = " ".join(
+            str(row)
+            for table in ("oauth_client", "audit_event")
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
+        )
+    assert registered.client_secret not in dump
+    with Session(engine) as session:
+        client = session.get(OAuthClient, registered.client_id)
+        assert client is not None
+        assert clients.secret_matches(client, registered.client_secret)
+        assert not clients.secret_matches(client, registered.client_secret[:-1] + "x")
+        assert (client.library, client.kind, client.scopes) == (
+            "monash",
+            "rp",
+            ["openid", "profile", "membership", "borrowing"],
+        )
+
+
+def test_the_command(database_url: str, engine: Engine) -> None:
+    env = {**os.environ, "HUB_DATABASE_URL": database_url}
+
+    def hub(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([HUB, *args], capture_output=True, text=True, env=env, check=False)
+
+    hub("agreements", "load", str(EXAMPLES))
+    made = hub("clients", "add", "--library", "rmit", "--kind", "partner", "--json")
+    assert made.returncode == 0, made.stderr
+    answer = json.loads(made.stdout)
+    assert answer["client_id"].startswith("rmit-partner-") and answer["client_secret"]
+    public = hub(
+        "clients",
+        "add",
+        "--library",
+        "vu",
+        "--kind",
+        "rp",
+        "--public",
+        "--card-number",
+        "--redirect-uri",
+        "http://localhost:5173/cb",
+    )
+    assert "client_secret: none (public client: PKCE is required)" in public.stdout
+    refused = hub("clients", "add", "--library", "nowhere", "--kind", "partner")
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        "No library 'nowhere' in the published agreements.\n",
+    )
+    with Session(engine) as session:
+        stored = {c.library: c for c in session.exec(select(OAuthClient))}
+    assert stored["rmit"].scopes == ["eligibility"]
+    assert stored["vu"].secret_sha256 is None and "card" in stored["vu"].scopes
