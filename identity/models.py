@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -96,3 +96,20 @@ class OAuthClient(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+
+
+class SigningKey(SQLModel, table=True):
+    """A key that signs ID tokens and JWT access tokens. The newest unretired key signs; a
+    retired key stays published in the JWKS until every token it signed has expired. The
+    private half is kept encrypted with a key derived from ``HUB_SECRET_KEY``."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(max_length=16)
+    public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    private_jwk_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     issuer: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET
     demo: bool = False
+    #: the longest any signed token lives (seconds); a retired signing key stays published so long
+    token_lifetime_s: int = 3600
 
     def secret(self) -> str:
         """The secret key, refused when it is the development value (or short) outside demo mode.

@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, clients, db, patrons
+from identity.cli import agreements, audit, clients, db, keys, patrons, serve
 
 app = typer.Typer(
     name="hub",
@@ -16,6 +16,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(patrons.app, name="patrons")
 app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
+app.command()(serve.serve)
 
 
 def main() -> None:

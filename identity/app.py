@@ -1,0 +1,70 @@
+"""The one wiring point: ``create_app(settings)`` builds the web app, its database and routes.
+
+Nothing here reads the environment or opens the database at import time; ``from_environment``
+is the factory that ``hub serve`` hands to uvicorn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from identity import keys, migrate
+from identity.db import make_engine, transaction
+from identity.settings import Settings
+from identity.web import health, jwks
+
+
+class NotReady(RuntimeError):
+    """The hub cannot start: its database or keys are not in a state it can serve from."""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings)
+        try:
+            prepare(engine=engine, settings=settings)
+            app.state.engine = engine
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Reciprocal-borrowing patron identity hub",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(jwks.router)
+    return app
+
+
+def prepare(*, engine: Engine, settings: Settings) -> None:
+    """Bring an SQLite database up to date (a PostgreSQL one must have had ``hub db upgrade``)
+    and make sure a signing key exists."""
+    if engine.dialect.name == "sqlite":
+        migrate.upgrade(engine)
+    elif migrate.current(engine) != migrate.head():
+        raise NotReady(
+            f"the database is at revision {migrate.current(engine)}, the hub needs "
+            f"{migrate.head()}: run `hub db upgrade` first"
+        )
+    secret = settings.secret()
+    with Session(engine) as session:
+        current = keys.active(session=session)
+    if current is None:
+        with transaction(engine) as session:
+            keys.rotate(session=session, secret=secret, actor="hub:startup")
+    else:
+        keys.private_key(current, secret)  # fails now, not at the first sign-in, if unreadable
+
+
+def from_environment() -> FastAPI:
+    """The app for the settings in the environment (uvicorn's factory, one per worker)."""
+    return create_app(Settings())

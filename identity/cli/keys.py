@@ -1,0 +1,27 @@
+"""``hub keys rotate``: start signing with a new key; the old one stays published a while."""
+
+import typer
+
+from identity import keys
+from identity.cli import context
+from identity.db import transaction
+
+app = typer.Typer(help="The keys that sign ID tokens and access tokens.", no_args_is_help=True)
+
+
+@app.command()
+def rotate() -> None:
+    """Add a new signing key; the previous one stops signing but stays in the JWKS until the
+    tokens it signed have expired (HUB_TOKEN_LIFETIME_S)."""
+    settings = context.settings()
+    try:
+        secret = settings.secret()
+    except ValueError as exc:
+        context.fail(str(exc))
+    with transaction(context.engine(write=True)) as session:
+        before = keys.active(session=session)
+        key = keys.rotate(session=session, secret=secret, actor=context.actor())
+        new, old = key.kid, before.kid if before else None
+    typer.echo(f"Signing with {new}.")
+    if old:
+        typer.echo(f"{old} stays published for {settings.token_lifetime_s} s, then is dropped.")

@@ -1,0 +1,33 @@
+"""``hub serve``: serve the configured database over HTTP with uvicorn."""
+
+from typing import Annotated
+
+import typer
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from identity.app import NotReady, prepare
+from identity.cli import context
+from identity.db import make_engine
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the hub. The database is prepared once here, before any worker starts."""
+    settings = context.settings()
+    try:
+        engine = make_engine(settings)
+        try:
+            prepare(engine=engine, settings=settings)
+        finally:
+            engine.dispose()
+    except (NotReady, ValueError) as exc:
+        context.fail(f"Cannot serve: {exc}")
+    except SQLAlchemyError as exc:
+        context.fail(context.cannot_use(exc))
+    uvicorn.run(
+        "identity.app:from_environment", factory=True, host=host, port=port, workers=workers
+    )

@@ -1,0 +1,101 @@
+"""Signing keys (OpenID Connect Core 10.1; JWKS per RFC 7517): create, rotate, publish, use.
+
+Rotation never breaks a token in flight: the retired key stays in the JWKS for
+``settings.token_lifetime_s`` after it stops signing, the longest any token it signed lives.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import RSAKey
+from sqlmodel import Session, col, select
+
+from identity import audit
+from identity.db import lock
+from identity.models import SigningKey, utcnow
+
+ALG = "RS256"  # the algorithm every OpenID relying party must accept
+
+
+def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
+    """Make a new signing key and retire the one signing now (it stays published a while)."""
+    lock(session, "keys")
+    current = active(session=session)
+    kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
+    private = RSAKey.generate_key(
+        2048, parameters={"kid": kid, "alg": ALG, "use": "sig"}, private=True
+    )
+    key = SigningKey(
+        kid=kid,
+        alg=ALG,
+        public_jwk=dict(private.as_dict(private=False)),
+        private_jwk_encrypted=_fernet(secret)
+        .encrypt(json.dumps(private.as_dict(private=True)).encode())
+        .decode(),
+    )
+    if current is not None:
+        current.retired_at = utcnow()
+        session.add(current)
+    session.add(key)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="keys.rotate",
+        subject=f"key:{kid}",
+        before=None if current is None else {"kid": current.kid},
+        after={"kid": kid, "alg": ALG},
+    )
+    return key
+
+
+def active(*, session: Session) -> SigningKey | None:
+    """The key that signs now: the newest one not retired."""
+    query = (
+        select(SigningKey)
+        .where(col(SigningKey.retired_at).is_(None))
+        .order_by(col(SigningKey.created_at).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
+
+
+def jwks(*, session: Session, lifetime: timedelta, now: datetime | None = None) -> dict[str, Any]:
+    """The public keys a relying party may meet in a token: the active key and every retired
+    key whose tokens may still be alive."""
+    now = now or utcnow()
+    keys = []
+    for key in session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())):
+        retired = key.retired_at
+        if retired is not None and retired.tzinfo is None:  # SQLite gives times back naive
+            retired = retired.replace(tzinfo=now.tzinfo)
+        if retired is None or retired + lifetime > now:
+            keys.append(key.public_jwk)
+    return {"keys": keys}
+
+
+def private_key(key: SigningKey, secret: str) -> RSAKey:
+    """The private half, for signing. Raises ``ValueError`` if ``secret`` is not the one that
+    encrypted it (the hub's secret key was changed without re-keying)."""
+    try:
+        data = _fernet(secret).decrypt(key.private_jwk_encrypted.encode())
+    except InvalidToken:
+        raise ValueError(
+            f"signing key {key.kid} cannot be decrypted with this HUB_SECRET_KEY"
+        ) from None
+    return RSAKey.import_key(json.loads(data))
+
+
+def _fernet(secret: str) -> Fernet:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub signing keys"
+    ).derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))

@@ -1,0 +1,1 @@
+"""The hub's HTTP endpoints, one module each; ``identity.app.create_app`` wires them."""

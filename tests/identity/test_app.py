@@ -1,0 +1,105 @@
+"""``create_app(settings)``: health, JWKS, and refusing to start in a state it cannot serve from."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from identity.app import NotReady, create_app
+from identity.db import make_engine
+from identity.settings import Settings
+
+pytestmark = pytest.mark.db
+
+SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+
+
+def test_health_and_the_jwks_of_a_fresh_hub(database_url: str, engine: object) -> None:
+    with TestClient(create_app(Settings(database_url=database_url, secret_key=SECRET))) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        response = client.get("/jwks.json")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=300"
+    [key] = response.json()["keys"]
+    assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig")
+
+
+def test_postgresql_must_be_upgraded_first(database_url: str, engine: object) -> None:
+    settings = Settings(database_url=database_url, secret_key=SECRET)
+    with TestClient(create_app(settings)) as client:  # the `engine` fixture migrated it
+        assert client.get("/healthz").status_code == 200
+    blank = make_engine(settings)
+    with blank.begin() as connection:
+        if blank.dialect.name != "postgresql":
+            blank.dispose()
+            return
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    blank.dispose()
+    with (
+        pytest.raises(NotReady, match="run `hub db upgrade` first"),
+        TestClient(create_app(settings)),
+    ):
+        pass
+
+
+def test_the_development_secret_is_refused_outside_demo_mode(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    with (
+        pytest.raises(ValueError, match="HUB_SECRET_KEY is unset"),
+        TestClient(create_app(Settings(database_url=url))),
+    ):
+        pass
+    with TestClient(create_app(Settings(database_url=url, demo=True))) as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_hub_serve_answers_over_http(database_url: str, engine: object) -> None:
+    port = free_port()
+    env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET}
+    server = subprocess.Popen(
+        [HUB, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "hub serve did not answer within 30 s"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        kids = {
+            httpx.get(f"http://127.0.0.1:{port}/jwks.json").json()["keys"][0]["kid"]
+            for _ in range(6)
+        }
+        assert len(kids) == 1  # both workers publish the one key made before they started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        if server.stdout:
+            server.stdout.close()

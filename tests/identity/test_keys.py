@@ -1,0 +1,78 @@
+"""Signing keys: rotation keeps tokens in flight verifiable; private halves stay encrypted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from identity import keys
+from identity.db import transaction
+from identity.models import utcnow
+
+pytestmark = pytest.mark.db
+
+SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+HOUR = timedelta(hours=1)
+
+
+def rotate(engine: Engine) -> str:
+    with transaction(engine) as session:
+        return keys.rotate(session=session, secret=SECRET, actor="t").kid
+
+
+def sign(engine: Engine, claims: dict[str, object]) -> str:
+    with Session(engine) as session:
+        key = keys.active(session=session)
+        assert key is not None
+        return jwt.encode({"alg": key.alg, "kid": key.kid}, claims, keys.private_key(key, SECRET))
+
+
+def published(engine: Engine, later: timedelta = timedelta(0)) -> list[dict[str, Any]]:
+    with Session(engine) as session:
+        found: list[dict[str, Any]] = keys.jwks(
+            session=session, lifetime=HOUR, now=utcnow() + later
+        )["keys"]
+        return found
+
+
+def verify(engine: Engine, token: str) -> jwt.Token:
+    keyset = KeySet.import_key_set({"keys": published(engine)})
+    return jwt.decode(token, keyset)
+
+
+def test_a_token_signed_before_a_rotation_still_verifies(engine: Engine) -> None:
+    first = rotate(engine)
+    token = sign(engine, {"sub": "patron"})
+    second = rotate(engine)
+    assert [k["kid"] for k in published(engine)] == [second, first]
+    decoded = verify(engine, token)
+    assert (decoded.header["kid"], decoded.claims["sub"]) == (first, "patron")
+    assert verify(engine, sign(engine, {"sub": "x"})).header["kid"] == second
+
+
+def test_a_retired_key_is_dropped_once_its_tokens_have_expired(engine: Engine) -> None:
+    first = rotate(engine)
+    second = rotate(engine)
+    kids = [k["kid"] for k in published(engine, later=HOUR + timedelta(seconds=1))]
+    assert kids == [second] and first not in kids
+
+
+def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine: Engine) -> None:
+    rotate(engine)
+    [jwk] = published(engine)
+    assert set(jwk) == {"kty", "kid", "alg", "use", "n", "e"}
+    with Session(engine) as session:
+        key = keys.active(session=session)
+        assert key is not None
+        private: dict[str, Any] = dict(keys.private_key(key, SECRET).as_dict(private=True))
+        with pytest.raises(ValueError, match="cannot be decrypted with this HUB_SECRET_KEY"):
+            keys.private_key(key, SECRET + "-changed")
+    with engine.connect() as connection:
+        dump = str(connection.execute(text("SELECT * FROM signing_key")).all())
+    assert private["d"] not in dump and private["p"] not in dump
