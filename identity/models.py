@@ -113,3 +113,17 @@ class SigningKey(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
     retired_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, kept to limit PIN guessing. The card is stored only as a keyed hash
+    (``card_key``); ``outcome`` is ``pending`` until the home library has answered, and a
+    pending attempt counts as a failure."""
+
+    __tablename__ = "login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    card_key: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
+    outcome: str = Field(default="pending", max_length=8)  # pending | failure | success

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     demo: bool = False
     #: the longest any signed token lives (seconds); a retired signing key stays published so long
     token_lifetime_s: int = 3600
+    #: sign-in failures allowed per card, as "count/seconds" windows, all of which must hold
+    guesses_per_card: str = "5/900,20/86400"
+    #: sign-in failures allowed per client address
+    guesses_per_address: str = "30/900,200/86400"
 
     def secret(self) -> str:
         """The secret key, refused when it is the development value (or short) outside demo mode.

@@ -1,0 +1,122 @@
+"""PIN guessing limits: per card and per client address, in sliding windows.
+
+An attempt is recorded (``pending``) under a lock *before* the PIN goes to the home library, so
+twenty guesses sent at once count as twenty. A pending attempt counts as a failure until it is
+finished, so a crash in between fails closed; a success starts the count again. With the
+default of 5 failures per 15 minutes and 20 per day for a card, guessing a 4-digit PIN takes
+250 days on average, while a patron who mistypes is never locked out for long. The limits stop
+guesses at the hub, so no one can use it to trip a lock-out at the patron's home library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, col, select
+
+from identity.db import lock, transaction
+from identity.models import LoginAttempt, utcnow
+
+Window = tuple[int, timedelta]
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_card: tuple[Window, ...]
+    per_address: tuple[Window, ...]
+
+    @classmethod
+    def parse(cls, per_card: str, per_address: str) -> Limits:
+        """From settings like ``"5/900,20/86400"`` (failures/seconds, all must hold)."""
+        return cls(_windows(per_card), _windows(per_address))
+
+
+class TooManyAttempts(Exception):
+    """Refused before the home library was asked; try again in ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many sign-in attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+def card_key(secret: str, library: str, card: str) -> str:
+    """The card as stored: an HMAC, so the table of attempts holds no card numbers."""
+    return hmac.new(secret.encode(), f"{library}\n{card}".encode(), hashlib.sha256).hexdigest()
+
+
+def begin(
+    *, engine: Engine, key: str, address: str, limits: Limits, now: datetime | None = None
+) -> int:
+    """Record an attempt for the card ``key`` from ``address``, or raise ``TooManyAttempts``."""
+    now = now or utcnow()
+    with transaction(engine) as session:
+        lock(session, f"card:{key}")
+        lock(session, f"address:{address}")
+        waits = [
+            *_waits(session, LoginAttempt.card_key == key, now=now, limits=limits.per_card),
+            *_waits(session, LoginAttempt.address == address, now=now, limits=limits.per_address),
+        ]
+        if waits:
+            raise TooManyAttempts(max(waits))
+        attempt = LoginAttempt(card_key=key, address=address, at=now)
+        session.add(attempt)
+        session.flush()
+        assert attempt.id is not None
+        return attempt.id
+
+
+def finish(*, engine: Engine, attempt: int, success: bool) -> None:
+    with transaction(engine) as session:
+        row = session.get(LoginAttempt, attempt)
+        if row is not None:
+            row.outcome = "success" if success else "failure"
+
+
+def _waits(
+    session: Session,
+    condition: object,
+    *,
+    now: datetime,
+    limits: tuple[Window, ...],
+) -> list[int]:
+    """Seconds to wait for each window that is full (none: the attempt may go ahead)."""
+    last_success = session.exec(
+        select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
+    ).one()
+    waits = []
+    for allowed, window in limits:
+        since = now - window
+        if last_success is not None and _aware(last_success, now) > since:
+            since = _aware(last_success, now)
+        failures = session.exec(
+            select(LoginAttempt.at)
+            .where(condition, LoginAttempt.outcome != "success", col(LoginAttempt.at) > since)  # type: ignore[arg-type]
+            .order_by(col(LoginAttempt.at).desc())
+            .limit(allowed)
+        ).all()
+        if len(failures) >= allowed:
+            oldest = _aware(failures[-1], now)
+            waits.append(max(1, math.ceil((oldest + window - now).total_seconds())))
+    return waits
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    """SQLite gives times back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
+
+
+def _windows(text: str) -> tuple[Window, ...]:
+    windows = []
+    for part in text.split(","):
+        count, _, seconds = part.strip().partition("/")
+        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ValueError(
+                f"a guessing limit is written like 5/900 (failures/seconds), not {part!r}"
+            )
+        windows.append((int(count), timedelta(seconds=int(seconds))))
+    return tuple(windows)

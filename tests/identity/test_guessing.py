@@ -1,0 +1,119 @@
+"""PIN guessing limits: per card, per address, in windows, and under a burst of parallel guesses."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from identity import guessing
+from identity.models import utcnow
+from identity.settings import Settings
+
+pytestmark = pytest.mark.db
+
+DEFAULTS = guessing.Limits.parse(Settings().guesses_per_card, Settings().guesses_per_address)
+KEY = guessing.card_key("secret", "rmit", "21110000000001")
+
+
+def fail(engine: Engine, *, key: str = KEY, address: str = "192.0.2.1", at: object = None) -> None:
+    attempt = guessing.begin(engine=engine, key=key, address=address, limits=DEFAULTS, now=at)  # type: ignore[arg-type]
+    guessing.finish(engine=engine, attempt=attempt, success=False)
+
+
+def test_five_failures_then_wait_out_the_window(engine: Engine) -> None:
+    start = utcnow()
+    for i in range(5):
+        fail(engine, at=start + timedelta(minutes=i))
+    with pytest.raises(guessing.TooManyAttempts) as refused:
+        fail(engine, at=start + timedelta(minutes=5))
+    assert refused.value.retry_after == 600  # the first failure leaves the 15-minute window
+    fail(engine, at=start + timedelta(minutes=15, seconds=1))  # allowed again
+
+
+def test_a_success_starts_the_count_again(engine: Engine) -> None:
+    start = utcnow()
+    for i in range(4):
+        fail(engine, at=start + timedelta(seconds=i))
+    ok = guessing.begin(
+        engine=engine,
+        key=KEY,
+        address="192.0.2.1",
+        limits=DEFAULTS,
+        now=start + timedelta(seconds=5),
+    )
+    guessing.finish(engine=engine, attempt=ok, success=True)
+    for i in range(5):
+        fail(engine, at=start + timedelta(seconds=10 + i))
+    with pytest.raises(guessing.TooManyAttempts):
+        fail(engine, at=start + timedelta(seconds=20))
+
+
+def test_an_unfinished_attempt_counts_as_a_failure(engine: Engine) -> None:
+    now = utcnow()
+    for _ in range(5):
+        guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
+    with pytest.raises(guessing.TooManyAttempts):
+        guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
+
+
+def test_one_address_guessing_many_cards_is_limited_too(engine: Engine) -> None:
+    now = utcnow()
+    for i in range(30):
+        fail(engine, key=guessing.card_key("secret", "rmit", f"2111{i:010d}"), at=now)
+    with pytest.raises(guessing.TooManyAttempts):
+        fail(engine, key=guessing.card_key("secret", "rmit", "21119999999999"), at=now)
+    fail(
+        engine,
+        key=guessing.card_key("secret", "rmit", "21119999999999"),
+        address="198.51.100.7",
+        at=now,
+    )
+
+
+def test_a_day_of_guessing_as_fast_as_allowed_gets_20_tries(engine: Engine) -> None:
+    start, accepted = utcnow(), 0
+    for step in range(24 * 12):  # every five minutes for a day
+        for _ in range(10):
+            try:
+                fail(engine, at=start + timedelta(minutes=5 * step))
+                accepted += 1
+            except guessing.TooManyAttempts:
+                break
+    assert accepted == 20  # so 5,000 guesses (half of 10,000 PINs) take 250 days
+
+
+def test_a_burst_of_parallel_guesses_gets_exactly_five_through(engine: Engine) -> None:
+    results: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS)
+            results.append("through")
+        except guessing.TooManyAttempts:
+            results.append("refused")
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["refused"] * 11 + ["through"] * 5
+
+
+def test_no_card_number_is_stored(engine: Engine) -> None:
+    fail(engine)
+    with engine.connect() as connection:
+        dump = str(connection.execute(text("SELECT * FROM login_attempt")).all())
+    assert "21110000000001" not in dump and KEY in dump
+    assert guessing.card_key("other secret", "rmit", "21110000000001") != KEY
+
+
+@pytest.mark.parametrize("text_", ["5", "5/0", "0/900", "five/900", "5/900,"])
+def test_limits_are_parsed_strictly(text_: str) -> None:
+    with pytest.raises(ValueError, match="written like 5/900"):
+        guessing.Limits.parse(text_, "30/900")
