@@ -6,7 +6,10 @@ test. PostgreSQL that cannot be reached skips those tests, saying why, unless
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,17 @@ from sqlalchemy.exc import OperationalError
 from identity import migrate
 from identity.db import make_engine
 from identity.settings import Settings
+
+#: the ``hub`` command installed beside the interpreter running the tests
+HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+Hub = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``hub`` as a user would, with ``env`` added to the environment."""
+    return subprocess.run(
+        [HUB, *args], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+    )
 
 
 @pytest.fixture
@@ -46,3 +60,13 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def hub(database_url: str) -> Hub:
+    """``hub`` run against the test database."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_hub(*args, env={"HUB_DATABASE_URL": database_url})
+
+    return run

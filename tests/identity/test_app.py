@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,11 +17,11 @@ from sqlalchemy import text
 from identity.app import NotReady, create_app
 from identity.db import make_engine
 from identity.settings import Settings
+from tests.conftest import HUB
 
 pytestmark = pytest.mark.db
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
-HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 
 
 def test_health_and_the_jwks_of_a_fresh_hub(database_url: str, engine: object) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,13 +10,10 @@ from pathlib import Path
 import pytest
 
 import policies
+from tests.conftest import run_hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
-HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
-
-
-def hub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HUB, *args], capture_output=True, text=True, check=False)
+hub = run_hub
 
 
 def test_check_reports_what_it_loaded() -> None:

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,21 +12,11 @@ import policies
 from identity import migrate
 from identity.db import transaction
 from identity.models import AgreementVersion
+from tests.conftest import Hub, run_hub
 
 pytestmark = pytest.mark.db
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
-HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
-Hub = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def hub(database_url: str) -> Hub:
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "HUB_DATABASE_URL": database_url}
-        return subprocess.run([HUB, *args], capture_output=True, text=True, check=False, env=env)
-
-    return run
 
 
 def test_publish_then_explain_from_the_database(hub: Hub, database_url: str) -> None:
@@ -127,9 +112,8 @@ def test_a_published_set_that_no_longer_passes_is_reported(hub: Hub, engine: Eng
     ],
 )
 def test_an_unusable_database_is_a_sentence_not_a_traceback(url: str, message: str) -> None:
-    env = {**os.environ, "HUB_DATABASE_URL": url}
     for args in (("agreements", "load", str(EXAMPLES)), ("audit", "verify"), ("db", "upgrade")):
-        result = subprocess.run([HUB, *args], capture_output=True, text=True, env=env, check=False)
+        result = run_hub(*args, env={"HUB_DATABASE_URL": url})
         assert result.returncode == 1, result.stderr
         assert result.stderr.startswith(message)
         assert "Traceback" not in result.stderr and "secret" not in result.stderr

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +13,11 @@ import policies
 from identity import clients
 from identity.db import transaction
 from identity.models import AuditEvent, OAuthClient
+from tests.conftest import Hub
 
 pytestmark = pytest.mark.db
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
-HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 
 
 @pytest.mark.parametrize(
@@ -103,12 +99,7 @@ def test_the_secret_is_kept_only_as_a_hash(engine: Engine) -> None:
         )
 
 
-def test_the_command(database_url: str, engine: Engine) -> None:
-    env = {**os.environ, "HUB_DATABASE_URL": database_url}
-
-    def hub(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([HUB, *args], capture_output=True, text=True, env=env, check=False)
-
+def test_the_command(hub: Hub, engine: Engine) -> None:
     hub("agreements", "load", str(EXAMPLES))
     made = hub("clients", "add", "--library", "rmit", "--kind", "partner", "--json")
     assert made.returncode == 0, made.stderr

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,12 +18,12 @@ from identity import patrons
 from identity.connectors.registry import RegistryConnector
 from identity.db import transaction
 from identity.models import AuditEvent, RegistryPatron
+from tests.conftest import Hub
 
 pytestmark = pytest.mark.db
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 RMIT = policies.load(EXAMPLES).libraries["rmit"]
-HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 HEADER = "card,pin,name,category,expires,fines,flags"
 GOOD = [
     "21110000000001,1234,Ada Good,UG,2027-06-30,0.00,",
@@ -151,14 +147,7 @@ def test_an_ils_bcrypt_hash_signs_in_and_becomes_argon2(engine: Engine) -> None:
     assert registry.authenticate("21110000000020", "4321") is not None
 
 
-def test_the_command_imports_all_or_nothing(
-    database_url: str, engine: Engine, tmp_path: Path
-) -> None:
-    env = {**os.environ, "HUB_DATABASE_URL": database_url}
-
-    def hub(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([HUB, *args], capture_output=True, text=True, env=env, check=False)
-
+def test_the_command_imports_all_or_nothing(hub: Hub, engine: Engine, tmp_path: Path) -> None:
     hub("db", "upgrade")
     hub("agreements", "load", str(EXAMPLES))
     csv_file = tmp_path / "rmit.csv"
