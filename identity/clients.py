@@ -43,7 +43,11 @@ def add_client(
     actor: str,
     public: bool = False,
     card_number: bool = False,
+    client_id: str | None = None,
+    secret: str | None = None,
 ) -> Registered:
+    """Register a client. ``client_id`` and ``secret`` are chosen at random unless given (the
+    demo gives them, so that a reused demo database can print its credentials again)."""
     if kind == "rp":
         if not redirect_uris:
             raise ClientRefused("a relying party needs at least one --redirect-uri")
@@ -58,8 +62,8 @@ def add_client(
         scopes = PARTNER_SCOPES
     else:
         raise ClientRefused(f"kind must be rp or partner, not {kind!r}")
-    client_id = f"{library}-{kind}-{secrets.token_hex(6)}"
-    secret = None if public else secrets.token_urlsafe(32)
+    client_id = client_id or f"{library}-{kind}-{secrets.token_hex(6)}"
+    secret = None if public else (secret or secrets.token_urlsafe(32))
     session.add(
         OAuthClient(
             client_id=client_id,

@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, clients, db, keys, patrons, serve
+from identity.cli import agreements, audit, clients, db, demo, keys, patrons, serve
 
 app = typer.Typer(
     name="hub",
@@ -18,6 +18,7 @@ app.add_typer(patrons.app, name="patrons")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
+app.command()(demo.demo)
 
 
 def main() -> None:

@@ -63,7 +63,12 @@ def test_refused_registrations_register_nothing(
 ) -> None:
     with pytest.raises(clients.ClientRefused, match=problem), transaction(engine) as session:
         clients.add_client(
-            session=session, library="rmit", kind=kind, redirect_uris=uris, actor="t", **options
+            session=session,
+            library="rmit",
+            kind=kind,
+            redirect_uris=uris,
+            actor="t",
+            public=options.get("public", False),
         )
     with Session(engine) as session:
         assert session.exec(select(OAuthClient)).all() == []

@@ -1,0 +1,47 @@
+"""``hub demo``: the example network with demo patrons and clients, served from SQLite."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from identity import demo as network
+from identity.app import create_app, prepare
+from identity.db import make_engine
+from identity.settings import Settings
+
+
+def demo(
+    database: Annotated[Path, typer.Option(help="SQLite file (created once, then reused).")] = Path(
+        "hub-demo.db"
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Set up the demo network and serve it; prints the URLs, demo cards and client credentials."""
+    issuer = f"http://{host}:{port}"
+    settings = Settings(database_url=f"sqlite:///{database.resolve()}", issuer=issuer, demo=True)
+    engine = make_engine(settings)
+    try:
+        prepare(engine=engine, settings=settings)
+        people, made = network.build(engine=engine, issuer=issuer)
+    finally:
+        engine.dispose()
+    typer.echo(f"Demo hub on {issuer} (database {database}; demo mode: NOT for real patrons)\n")
+    typer.echo(f"  {issuer}/healthz      is it up")
+    typer.echo(f"  {issuer}/jwks.json    the keys that will sign ID tokens")
+    typer.echo(f"  {issuer}/docs         the API so far\n")
+    typer.echo("Demo cards (PIN = the card's last four digits):")
+    for person in people:
+        row = person.row
+        typer.echo(
+            f"  {person.library:10} {row.card}  PIN {row.pin}  {row.name:14} {person.standing}"
+        )
+    typer.echo("\nClients (demo secrets, derived from the public development key):")
+    for client in made:
+        typer.echo(
+            f"  {client.library:10} {client.kind:8} {client.client_id:26} {client.client_secret}"
+        )
+    typer.echo("\nSign-in and the /demo lender page come with the OpenID provider; Ctrl-C stops.")
+    uvicorn.run(create_app(settings), host=host, port=port)

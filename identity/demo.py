@@ -1,0 +1,115 @@
+"""The demo network (``hub demo``): the example agreements, four patrons and two clients per
+library, in an SQLite database that is created once and reused.
+
+Demo mode is insecure by design: it runs on the development secret, and client secrets are
+derived from it (so that a reused database can show its credentials again). Never point it at
+a production database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+import policies
+from identity import clients, patrons, publishing
+from identity.db import transaction
+from identity.models import OAuthClient
+from identity.settings import DEVELOPMENT_SECRET
+
+EXAMPLES = Path(policies.__file__).parent / "examples"
+ACTOR = "hub:demo"
+#: standing shown to the person trying the demo, name, flags, days to expiry, fines owed
+PEOPLE = [
+    ("good standing", "Avery Good", (), 365, "0.00"),
+    ("blocked (charge_denied)", "Blake Blocked", ("charge_denied",), 365, "0.00"),
+    ("card expired 30 days ago", "Casey Expired", (), -30, "0.00"),
+    ("owes 25.50, over the 10.00 limit", "Devon Owes", (), 365, "25.50"),
+]
+
+
+@dataclass(frozen=True)
+class DemoPatron:
+    library: str
+    standing: str
+    row: patrons.Row
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    library: str
+    kind: str
+    client_id: str
+    client_secret: str
+
+
+def demo_patrons(library: policies.Library, today: date) -> list[DemoPatron]:
+    """Four patrons for a registry library, undergraduates where the library has them (so the
+    consortium decides); the PIN is the card's last four digits."""
+    codes = library.categories
+    code = next((c for c, hub in codes.items() if hub == "undergraduate"), next(iter(codes)))
+    out = []
+    for number, (standing, name, flags, days, fines) in enumerate(PEOPLE, start=1):
+        card = f"{library.card_prefixes[0]}{number:010d}"
+        row = patrons.Row(
+            line=number,
+            card=card,
+            name=name,
+            category=code,
+            pin=card[-4:],
+            pin_hash=None,
+            expires=today + timedelta(days=days),
+            fines=Decimal(fines),
+            flags=flags,
+        )
+        out.append(DemoPatron(library.id, standing, row))
+    return out
+
+
+def build(
+    *, engine: Engine, issuer: str, today: date | None = None
+) -> tuple[list[DemoPatron], list[DemoClient]]:
+    """Publish the example network, import the demo patrons and register the demo clients (or
+    find them there already). Returns what to print."""
+    today = today or date.today()
+    sources = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
+    with transaction(engine) as session:
+        publishing.publish(session=session, sources=sources, actor=ACTOR, note="hub demo")
+    everyone: list[DemoPatron] = []
+    made: list[DemoClient] = []
+    for library in policies.load(EXAMPLES).libraries.values():
+        people = demo_patrons(library, today) if library.connector.kind == "registry" else []
+        everyone.extend(people)
+        with transaction(engine) as session:
+            if people:
+                rows = [p.row for p in people]
+                patrons.import_rows(session=session, library=library.id, rows=rows, actor=ACTOR)
+            for kind in ("rp", "partner"):
+                client = DemoClient(
+                    library.id, kind, f"demo-{library.id}-{kind}", _secret(library.id, kind)
+                )
+                made.append(client)
+                if session.get(OAuthClient, client.client_id) is None:
+                    clients.add_client(
+                        session=session,
+                        library=library.id,
+                        kind=kind,
+                        redirect_uris=[f"{issuer}/demo/callback"] if kind == "rp" else [],
+                        actor=ACTOR,
+                        client_id=client.client_id,
+                        secret=client.client_secret,
+                    )
+    return everyone, made
+
+
+def _secret(library: str, kind: str) -> str:
+    digest = hmac.new(
+        DEVELOPMENT_SECRET.encode(), f"demo {library} {kind}".encode(), hashlib.sha256
+    )
+    return digest.hexdigest()[:32]

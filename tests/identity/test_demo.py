@@ -1,0 +1,98 @@
+"""``hub demo``: the demo network, and what a lender would decide for each demo patron."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+import policies
+from identity import demo, publishing
+from identity.connectors.registry import RegistryConnector
+from tests.conftest import HUB
+
+pytestmark = pytest.mark.db
+
+TODAY = date(2026, 11, 22)
+EXPECTED = {  # what monash (a CAVAL lender) decides for rmit's four demo patrons
+    "21110000000001": (True, []),
+    "21110000000002": (False, ["blocking_flag"]),
+    "21110000000003": (False, ["card_expired"]),
+    "21110000000004": (False, ["fines_over_limit"]),
+}
+
+
+def test_each_demo_patron_signs_in_and_gets_the_decision_the_demo_promises(engine: Engine) -> None:
+    people, made = demo.build(engine=engine, issuer="http://127.0.0.1:8000", today=TODAY)
+    assert len(people) == 28 and len(made) == 14
+    with Session(engine) as session:
+        found = publishing.in_force(session=session)
+    assert found is not None
+    agreements = found[1]
+    registry = RegistryConnector("rmit", engine)
+    for person in people:
+        if person.library != "rmit":
+            continue
+        assert person.row.pin is not None
+        holder = registry.authenticate(person.row.card, person.row.pin)
+        assert holder is not None
+        category = agreements.libraries["rmit"].hub_category(holder.category)
+        assert category == "undergraduate"
+        decision = agreements.decide(
+            policies.BorrowRequest(
+                lender="monash",
+                home_library="rmit",
+                category=category,
+                on=TODAY,
+                fines=holder.fines,
+                flags=holder.flags,
+                card_expires=holder.expires,
+            )
+        )
+        eligible, codes = EXPECTED[holder.card]
+        assert (decision.eligible, [r.code.value for r in decision.reasons]) == (eligible, codes)
+    again = demo.build(engine=engine, issuer="http://127.0.0.1:8000", today=TODAY)
+    assert again == (people, made)  # reused: same cards, same credentials
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
+    port = free_port()
+    database = tmp_path / "demo.db"
+    server = subprocess.Popen(
+        [HUB, "demo", "--database", str(database), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "hub demo did not answer within 60 s"
+                time.sleep(0.3)
+        assert health.json() == {"status": "ok"}
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=20)
+    assert f"Demo hub on http://127.0.0.1:{port}" in output
+    assert "  rmit       21110000000001  PIN 0001  Avery Good     good standing" in output
+    assert "demo-monash-partner" in output
+    assert database.exists()
