@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from ipaddress import ip_address
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session
 
@@ -91,12 +91,24 @@ def add_client(
 
 
 def check_redirect_uri(uri: str) -> None:
-    """Exact, absolute, https (http only for a loopback address), no fragment (RFC 6749 3.1.2,
-    RFC 8252 7.3)."""
-    parts = urlsplit(uri)
+    """Exact, absolute, https (http only for a loopback address), no fragment, no userinfo
+    (RFC 6749 3.1.2, RFC 8252 7.3), and nothing that browsers and Python would read
+    differently: no backslash, space or control character, only ASCII, and it must survive a
+    parse and re-serialisation unchanged."""
+    if any(c in uri for c in "\\ ") or not uri.isascii() or not uri.isprintable():
+        raise ClientRefused(f"redirect URI {uri!r} has a backslash, space or unusual character")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        raise ClientRefused(f"redirect URI {uri!r} is malformed: {exc}") from None
+    if urlunsplit(parts) != uri:
+        raise ClientRefused(f"redirect URI {uri!r} is not in its plain form")
     if parts.fragment or "#" in uri:
         raise ClientRefused(f"redirect URI {uri!r} has a fragment")
-    if parts.scheme == "https" and parts.hostname:
+    if "@" in parts.netloc:
+        raise ClientRefused(f"redirect URI {uri!r} has a user name in it")
+    if parts.scheme == "https" and parts.hostname and "*" not in parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname and _loopback(parts.hostname):
         return

@@ -15,6 +15,7 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import ip_address, ip_network
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -54,12 +55,15 @@ def begin(
 ) -> int:
     """Record an attempt for the card ``key`` from ``address``, or raise ``TooManyAttempts``."""
     now = now or utcnow()
+    address = client_network(address)
     with transaction(engine) as session:
         lock(session, f"card:{key}")
         lock(session, f"address:{address}")
         waits = [
-            *_waits(session, LoginAttempt.card_key == key, now=now, limits=limits.per_card),
-            *_waits(session, LoginAttempt.address == address, now=now, limits=limits.per_address),
+            *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, reset=True),
+            # an address's count never restarts: one good card of one's own would otherwise
+            # let an address guess at every other card without end
+            *_waits(session, LoginAttempt.address == address, now, limits.per_address, reset=False),
         ]
         if waits:
             raise TooManyAttempts(max(waits))
@@ -68,6 +72,18 @@ def begin(
         session.flush()
         assert attempt.id is not None
         return attempt.id
+
+
+def client_network(address: str) -> str:
+    """What is counted as one client: an IPv4 address, or the /64 an IPv6 address is in (one
+    client usually holds a whole /64)."""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6:
+        return str(ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def finish(*, engine: Engine, attempt: int, success: bool) -> None:
@@ -80,14 +96,18 @@ def finish(*, engine: Engine, attempt: int, success: bool) -> None:
 def _waits(
     session: Session,
     condition: object,
-    *,
     now: datetime,
     limits: tuple[Window, ...],
+    *,
+    reset: bool,
 ) -> list[int]:
-    """Seconds to wait for each window that is full (none: the attempt may go ahead)."""
-    last_success = session.exec(
-        select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
-    ).one()
+    """Seconds to wait for each window that is full (none: the attempt may go ahead). With
+    ``reset``, failures before the latest success do not count."""
+    last_success = None
+    if reset:
+        last_success = session.exec(
+            select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
+        ).one()
     waits = []
     for allowed, window in limits:
         since = now - window

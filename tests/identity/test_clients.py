@@ -42,6 +42,15 @@ def test_acceptable_redirect_uris(uri: str) -> None:
         ("/relative/cb", "must be https"),
         ("javascript:alert(1)", "must be https"),
         ("http://127.0.0.1.evil.example/cb", "must be https"),
+        ("http://evil.example\\@127.0.0.1/cb", "backslash"),
+        ("https://good.example@evil.example/cb", "user name"),
+        ("https://x.example/cb\t", "unusual character"),
+        ("https://exa mple.com/cb", "backslash, space"),
+        ("https://bibliothèque.example/cb", "unusual character"),
+        ("https://[::1/cb", "malformed"),
+        ("https://x.example:99999/cb", "malformed"),
+        ("HTTPS://x.example/cb", "plain form"),
+        ("https://*.example/cb", "must be https"),
     ],
 )
 def test_refused_redirect_uris(uri: str, problem: str) -> None:

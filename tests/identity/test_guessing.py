@@ -117,3 +117,46 @@ def test_no_card_number_is_stored(engine: Engine) -> None:
 def test_limits_are_parsed_strictly(text_: str) -> None:
     with pytest.raises(ValueError, match="written like 5/900"):
         guessing.Limits.parse(text_, "30/900")
+
+
+def test_an_address_cannot_reset_its_count_with_a_card_of_its_own(engine: Engine) -> None:
+    now, own = utcnow(), guessing.card_key("secret", "rmit", "21110000000099")
+    accepted = 0
+    for i in range(60):
+        if i % 5 == 4:
+            ok = guessing.begin(
+                engine=engine, key=own, address="203.0.113.9", limits=DEFAULTS, now=now
+            )
+            guessing.finish(engine=engine, attempt=ok, success=True)
+            continue
+        try:
+            fail(
+                engine,
+                key=guessing.card_key("secret", "rmit", f"2111{i:010d}"),
+                address="203.0.113.9",
+                at=now,
+            )
+            accepted += 1
+        except guessing.TooManyAttempts:
+            pass
+    assert accepted <= 30
+
+
+def test_ipv6_clients_are_counted_by_their_64(engine: Engine) -> None:
+    now = utcnow()
+    for i in range(30):
+        fail(
+            engine,
+            key=guessing.card_key("s", "rmit", f"2111{i:010d}"),
+            address=f"2001:db8:1:2::{i:x}",
+            at=now,
+        )
+    with pytest.raises(guessing.TooManyAttempts):
+        fail(
+            engine,
+            key=guessing.card_key("s", "rmit", "21119999999999"),
+            address="2001:db8:1:2:ffff::1",
+            at=now,
+        )
+    assert guessing.client_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
+    assert guessing.client_network("192.0.2.1") == "192.0.2.1"
