@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from identity import keys, migrate
 from identity.db import make_engine, transaction
@@ -56,12 +55,8 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
             f"{migrate.head()}: run `hub db upgrade` first"
         )
     secret = settings.secret()
-    with Session(engine) as session:
-        current = keys.active(session=session)
-    if current is None:
-        with transaction(engine) as session:
-            keys.rotate(session=session, secret=secret, actor="hub:startup")
-    else:
+    with transaction(engine) as session:
+        current = keys.ensure(session=session, secret=secret, actor="hub:startup")
         keys.private_key(current, secret)  # fails now, not at the first sign-in, if unreadable
 
 

@@ -29,10 +29,13 @@ def make_engine(settings: Settings) -> Engine:
     url = database_url(settings.database_url)
     if url.startswith("sqlite"):
         # timeout: how long to wait for another writer (the driver sets SQLite's busy timeout)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # hide_parameters: an error message must never carry PIN hashes or card numbers
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -15,12 +15,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+from sqlmodel import Session, select
 
 import policies
 from identity import clients, patrons, publishing
 from identity.db import transaction
-from identity.models import OAuthClient
+from identity.models import AuditEvent, OAuthClient
 from identity.settings import DEVELOPMENT_SECRET
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
@@ -86,16 +87,22 @@ def build(
     for library in policies.load(EXAMPLES).libraries.values():
         people = demo_patrons(library, today) if library.connector.kind == "registry" else []
         everyone.extend(people)
+        rows = [p.row for p in people]
+        hashes = patrons.hash_pins(rows)
         with transaction(engine) as session:
-            if people:
-                rows = [p.row for p in people]
-                patrons.import_rows(session=session, library=library.id, rows=rows, actor=ACTOR)
+            if rows:
+                patrons.import_rows(
+                    session=session, library=library.id, rows=rows, hashes=hashes, actor=ACTOR
+                )
             for kind in ("rp", "partner"):
                 client = DemoClient(
                     library.id, kind, f"demo-{library.id}-{kind}", _secret(library.id, kind)
                 )
                 made.append(client)
-                if session.get(OAuthClient, client.client_id) is None:
+                stored = session.get(OAuthClient, client.client_id)
+                if stored is not None and kind == "rp":  # served on another port this time
+                    stored.redirect_uris = [f"{issuer}/demo/callback"]
+                if stored is None:
                     clients.add_client(
                         session=session,
                         library=library.id,
@@ -113,3 +120,12 @@ def _secret(library: str, kind: str) -> str:
         DEVELOPMENT_SECRET.encode(), f"demo {library} {kind}".encode(), hashlib.sha256
     )
     return digest.hexdigest()[:32]
+
+
+def foreign(engine: Engine) -> bool:
+    """Whether the database holds anything the demo did not put there (a real hub's data)."""
+    if "audit_event" not in inspect(engine).get_table_names():
+        return False
+    with Session(engine) as session:
+        actors = session.exec(select(AuditEvent.actor).distinct()).all()
+    return any(a not in (ACTOR, "hub:startup") for a in actors)

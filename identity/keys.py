@@ -57,6 +57,14 @@ def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
     return key
 
 
+def ensure(*, session: Session, secret: str, actor: str) -> SigningKey:
+    """The active key, made now if there is none. Checked under the lock, so processes starting
+    together make one key, not one each."""
+    lock(session, "keys")
+    current = active(session=session)
+    return current if current is not None else rotate(session=session, secret=secret, actor=actor)
+
+
 def active(*, session: Session) -> SigningKey | None:
     """The key that signs now: the newest one not retired."""
     query = (

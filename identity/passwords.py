@@ -36,7 +36,10 @@ def verify(secret: str, stored: str | None) -> tuple[bool, str | None]:
     if stored is None:
         CONTEXT.verify(secret, _dummy())
         return False, None
-    ok, new = CONTEXT.verify_and_update(secret, stored)
+    try:
+        ok, new = CONTEXT.verify_and_update(secret, stored)
+    except ValueError:  # e.g. bcrypt refuses more than 72 bytes: simply not a match
+        return False, None
     return bool(ok), new
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 import policies
 from identity import audit, passwords
+from identity.db import lock
 from identity.models import RegistryPatron, utcnow
 
 REQUIRED = ("card", "name", "category")
@@ -179,6 +180,22 @@ def _flags(text: str) -> tuple[str, ...]:
 class Imported:
     added: int
     updated: int
+    #: patrons already in the registry whom the file does not list (left as they are)
+    not_in_file: int = 0
+
+
+def hash_pins(
+    rows: Sequence[Row], progress: Callable[[int], None] = lambda done: None
+) -> list[str]:
+    """The PIN hash to store for each row, hashing plain PINs on every core (argon2 leaves the
+    interpreter while it works). Done before the import's transaction, which then holds the
+    database's write lock only for the writing."""
+    with ThreadPoolExecutor(max_workers=cpu_count() or 1) as pool:
+        hashes = []
+        for done, hashed in enumerate(pool.map(_pin_hash, rows), start=1):
+            hashes.append(hashed)
+            progress(done)
+    return hashes
 
 
 def import_rows(
@@ -186,21 +203,17 @@ def import_rows(
     session: Session,
     library: str,
     rows: Sequence[Row],
+    hashes: Sequence[str],
     actor: str,
     rejected: int = 0,
-    progress: Callable[[int], None] = lambda done: None,
 ) -> Imported:
-    """Write ``rows`` into the registry of ``library`` in the caller's transaction, hashing
-    plain PINs (on every core: argon2 leaves the interpreter while it works), and audit it."""
+    """Write ``rows`` (with their ``hash_pins``) into the registry of ``library`` in the
+    caller's transaction, and audit it."""
+    lock(session, f"patrons:{library}")
     existing = {
         p.card: p
         for p in session.exec(select(RegistryPatron).where(RegistryPatron.library == library))
     }
-    with ThreadPoolExecutor(max_workers=cpu_count() or 1) as pool:
-        hashes = []
-        for done, hashed in enumerate(pool.map(_pin_hash, rows), start=1):
-            hashes.append(hashed)
-            progress(done)
     added = 0
     now = utcnow()
     for row, pin_hash in zip(rows, hashes, strict=True):
@@ -214,7 +227,11 @@ def import_rows(
         patron.expires, patron.fines, patron.flags = row.expires, row.fines, list(row.flags)
         patron.updated_at = now
         session.add(patron)
-    result = Imported(added=added, updated=len(rows) - added)
+    result = Imported(
+        added=added,
+        updated=len(rows) - added,
+        not_in_file=len(existing.keys() - {r.card for r in rows}),
+    )
     audit.record(
         session=session,
         actor=actor,

@@ -5,6 +5,9 @@ Nothing here runs at import time: the command line builds ``Settings()`` and pas
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The secret key used when none is configured. Accepted only in demo mode.
@@ -19,7 +22,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./hub.db"
     issuer: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET
-    demo: bool = False
+    #: demo mode, which accepts the development secret: set only by ``hub demo`` through
+    #: ``Settings.for_demo``, never from the environment (HUB_DEMO=1 must not weaken a server)
+    _demo: bool = PrivateAttr(default=False)
     #: the longest any signed token lives (seconds); a retired signing key stays published so long
     token_lifetime_s: int = 3600
     #: sign-in failures allowed per card, as "count/seconds" windows, all of which must hold
@@ -27,10 +32,35 @@ class Settings(BaseSettings):
     #: sign-in failures allowed per client address
     guesses_per_address: str = "30/900,200/86400"
 
+    @field_validator("token_lifetime_s")
+    @classmethod
+    def _lifetime(cls, value: int) -> int:
+        if not 60 <= value <= 86400:
+            raise ValueError("HUB_TOKEN_LIFETIME_S must be between 60 and 86400 seconds")
+        return value
+
+    @field_validator("guesses_per_card", "guesses_per_address")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        from identity.guessing import Limits
+
+        Limits.parse(value, value)  # raises ValueError with the expected form
+        return value
+
+    @classmethod
+    def for_demo(cls, **values: Any) -> Settings:
+        settings = cls(**values)
+        settings._demo = True
+        return settings
+
+    @property
+    def demo(self) -> bool:
+        return self._demo
+
     def secret(self) -> str:
         """The secret key, refused when it is the development value (or short) outside demo mode.
         Asked for by what signs or encrypts, so commands that do neither work without one."""
-        if not self.demo:
+        if not self._demo:
             if self.secret_key == DEVELOPMENT_SECRET:
                 raise ValueError(
                     "HUB_SECRET_KEY is unset or left at the development value; set it to a long "

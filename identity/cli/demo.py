@@ -5,9 +5,11 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from identity import demo as network
 from identity.app import create_app, prepare
+from identity.cli import context
 from identity.db import make_engine
 from identity.settings import Settings
 
@@ -20,12 +22,21 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Set up the demo network and serve it; prints the URLs, demo cards and client credentials."""
-    issuer = f"http://{host}:{port}"
-    settings = Settings(database_url=f"sqlite:///{database.resolve()}", issuer=issuer, demo=True)
+    # a wildcard listen address is no address to send a browser to
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    issuer = f"http://{shown}:{port}"
+    settings = Settings.for_demo(database_url=f"sqlite:///{database.resolve()}", issuer=issuer)
     engine = make_engine(settings)
     try:
+        if database.exists() and network.foreign(engine):
+            context.fail(
+                f"{database} holds data that hub demo did not make: the demo (with its public "
+                "credentials) runs only on a database of its own. Give another --database."
+            )
         prepare(engine=engine, settings=settings)
         people, made = network.build(engine=engine, issuer=issuer)
+    except SQLAlchemyError as exc:
+        context.fail(f"Cannot use {database}: {getattr(exc, 'orig', None) or exc}")
     finally:
         engine.dispose()
     typer.echo(f"Demo hub on {issuer} (database {database}; demo mode: NOT for real patrons)\n")

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy.exc import SQLAlchemyError
 
 from identity import patrons
 from identity.cli import context
@@ -46,20 +47,28 @@ def import_(
     if not checked.rows:
         context.fail("No valid rows; nothing imported.")
 
-    with (
-        Progress(console=Console(stderr=True), transient=True) as bar,
-        transaction(context.engine(write=True)) as session,
-    ):
+    with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("Hashing PINs", total=valid)
-        result = patrons.import_rows(
-            session=session,
-            library=library,
-            rows=checked.rows,
-            actor=context.actor(),
-            rejected=rejected,
-            progress=lambda done: bar.update(task, completed=done),
-        )
+        hashes = patrons.hash_pins(checked.rows, lambda done: bar.update(task, completed=done))
+    try:
+        with transaction(context.engine(write=True)) as session:
+            result = patrons.import_rows(
+                session=session,
+                library=library,
+                rows=checked.rows,
+                hashes=hashes,
+                actor=context.actor(),
+                rejected=rejected,
+            )
+    except SQLAlchemyError as exc:
+        context.fail(f"{context.cannot_use(exc)}; nothing imported.")
     typer.echo(
         f"Imported {valid} patron{'s' if valid != 1 else ''} into {library} "
         f"({result.added} new, {result.updated} updated); {rejected} rejected."
     )
+    if result.not_in_file:
+        typer.echo(
+            f"{result.not_in_file} patron(s) already in {library}'s registry are not in this "
+            "file and were left as they are.",
+            err=True,
+        )

@@ -10,6 +10,8 @@ from identity.connectors import CardHolder
 from identity.db import transaction
 from identity.models import RegistryPatron, utcnow
 
+MAX_PIN = 64
+
 
 class RegistryConnector:
     def __init__(self, library: str, engine: Engine) -> None:
@@ -19,6 +21,8 @@ class RegistryConnector:
     def authenticate(self, card: str, pin: str) -> CardHolder | None:
         if not pin:
             raise ValueError("an empty PIN is refused before any connector is asked")
+        if len(pin) > MAX_PIN:
+            return None  # no stored PIN is this long (the import refuses them)
         with Session(self.engine) as session:
             patron = self._find(session, card)
             ok, upgraded = passwords.verify(pin, patron.pin_hash if patron else None)

@@ -12,12 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 import policies
-from identity import demo, publishing
+from identity import clients, demo, publishing
 from identity.connectors.registry import RegistryConnector
-from tests.conftest import HUB
+from identity.models import AgreementVersion, OAuthClient, RegistryPatron
+from tests.conftest import HUB, run_hub
 
 pytestmark = pytest.mark.db
 
@@ -59,8 +60,15 @@ def test_each_demo_patron_signs_in_and_gets_the_decision_the_demo_promises(engin
         )
         eligible, codes = EXPECTED[holder.card]
         assert (decision.eligible, [r.code.value for r in decision.reasons]) == (eligible, codes)
-    again = demo.build(engine=engine, issuer="http://127.0.0.1:8000", today=TODAY)
-    assert again == (people, made)  # reused: same cards, same credentials
+    demo.build(engine=engine, issuer="http://127.0.0.1:8001", today=TODAY)  # reused, new port
+    with Session(engine) as session:
+        versions = session.exec(select(AgreementVersion)).all()
+        stored = {c.client_id: c for c in session.exec(select(OAuthClient))}
+        patrons_ = session.exec(select(RegistryPatron)).all()
+    assert (len(versions), len(stored), len(patrons_)) == (1, 14, 28)
+    assert all(clients.secret_matches(stored[c.client_id], c.client_secret) for c in made)
+    assert stored["demo-rmit-rp"].redirect_uris == ["http://127.0.0.1:8001/demo/callback"]
+    assert not demo.foreign(engine)
 
 
 def free_port() -> int:
@@ -96,3 +104,11 @@ def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
     assert "  rmit       21110000000001  PIN 0001  Avery Good     good standing" in output
     assert "demo-monash-partner" in output
     assert database.exists()
+
+
+def test_hub_demo_refuses_a_database_it_did_not_make(tmp_path: Path) -> None:
+    real = tmp_path / "real.db"
+    run_hub("agreements", "load", str(demo.EXAMPLES), env={"HUB_DATABASE_URL": f"sqlite:///{real}"})
+    refused = run_hub("demo", "--database", str(real), "--port", str(free_port()))
+    assert refused.returncode == 1
+    assert "holds data that hub demo did not make" in refused.stderr

@@ -76,3 +76,21 @@ def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine:
     with engine.connect() as connection:
         dump = str(connection.execute(text("SELECT * FROM signing_key")).all())
     assert private["d"] not in dump and private["p"] not in dump
+
+
+def test_processes_starting_together_make_one_key(engine: Engine) -> None:
+    import threading
+
+    made: list[str] = []
+
+    def start() -> None:
+        with transaction(engine) as session:
+            made.append(keys.ensure(session=session, secret=SECRET, actor="hub:startup").kid)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(made)) == 1
+    assert [k["kid"] for k in published(engine)] == made[:1]
