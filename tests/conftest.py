@@ -35,7 +35,11 @@ def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
     url = os.environ.get("HUB_TEST_DATABASE_URL")
-    if not url:
+    if url == "":
+        pytest.fail(
+            "HUB_TEST_DATABASE_URL is set but empty: the PostgreSQL pass would run on SQLite"
+        )
+    if url is None:
         yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
     engine = make_engine(Settings(database_url=url))
