@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
@@ -74,3 +77,22 @@ def hub(database_url: str) -> Hub:
         return run_hub(*args, env={"HUB_DATABASE_URL": database_url})
 
     return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_health(server: subprocess.Popen[str], port: int, within_s: float) -> httpx.Response:
+    """``GET /healthz`` once the server started as ``server`` answers on ``port``; fails if it
+    exits first or does not answer ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+        except httpx.TransportError:
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            assert time.monotonic() < deadline, f"no answer on port {port} within {within_s} s"
+            time.sleep(0.2)

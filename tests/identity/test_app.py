@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,7 @@ from sqlalchemy import text
 from identity.app import NotReady, create_app
 from identity.db import make_engine
 from identity.settings import Settings
-from tests.conftest import HUB
+from tests.conftest import HUB, free_port, wait_for_health
 
 pytestmark = pytest.mark.db
 
@@ -66,12 +64,6 @@ def test_the_development_secret_is_refused_outside_demo_mode(
         assert client.get("/healthz").status_code == 200
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_hub_serve_answers_over_http(database_url: str, engine: object) -> None:
     port = free_port()
     env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET}
@@ -83,15 +75,7 @@ def test_hub_serve_answers_over_http(database_url: str, engine: object) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "hub serve did not answer within 30 s"
-                time.sleep(0.2)
+        health = wait_for_health(server, port, within_s=30)
         assert health.json() == {"status": "ok"}
         kids = {
             httpx.get(f"http://127.0.0.1:{port}/jwks.json").json()["keys"][0]["kid"]

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
-import time
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -18,7 +15,7 @@ import policies
 from identity import clients, demo, publishing
 from identity.connectors.registry import RegistryConnector
 from identity.models import AgreementVersion, OAuthClient, RegistryPatron
-from tests.conftest import HUB, run_hub
+from tests.conftest import HUB, free_port, run_hub, wait_for_health
 
 pytestmark = pytest.mark.db
 
@@ -71,12 +68,6 @@ def test_each_demo_patron_signs_in_and_gets_the_decision_the_demo_promises(engin
     assert not demo.foreign(engine)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
     port = free_port()
     database = tmp_path / "demo.db"
@@ -87,15 +78,7 @@ def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "hub demo did not answer within 60 s"
-                time.sleep(0.3)
+        health = wait_for_health(server, port, within_s=60)
         assert health.json() == {"status": "ok"}
     finally:
         server.send_signal(signal.SIGINT)
