@@ -14,12 +14,11 @@ from sqlalchemy import Engine
 
 from identity import keys, migrate
 from identity.db import make_engine, transaction
+from identity.migrate import NotReady
 from identity.settings import Settings
 from identity.web import health, jwks
 
-
-class NotReady(RuntimeError):
-    """The hub cannot start: its database or keys are not in a state it can serve from."""
+__all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -49,11 +48,8 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
     and make sure a signing key exists."""
     if engine.dialect.name == "sqlite":
         migrate.upgrade(engine)
-    elif migrate.current(engine) != migrate.head():
-        raise NotReady(
-            f"the database is at revision {migrate.current(engine)}, the hub needs "
-            f"{migrate.head()}: run `hub db upgrade` first"
-        )
+    else:
+        migrate.require_current(engine)
     secret = settings.secret()
     with transaction(engine) as session:
         current = keys.ensure(session=session, secret=secret, actor="hub:startup")

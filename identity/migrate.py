@@ -27,6 +27,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+class NotReady(RuntimeError):
+    """The database is not at the revision this hub needs; ``hub db upgrade`` brings it there."""
+
+
+def require_current(engine: Engine) -> None:
+    """Raise ``NotReady`` unless the database is at the newest revision."""
+    at, newest = current(engine), head()
+    if at != newest:
+        raise NotReady(
+            f"the database is at revision {at or '(empty)'}, the hub needs {newest}: "
+            "run `hub db upgrade` first"
+        )
+
+
 def current(engine: Engine) -> str | None:
     """The revision the database is at, or None for an empty database."""
     with engine.connect() as connection:

@@ -36,9 +36,9 @@ OptionalPaths = Annotated[
 ]
 
 
-def _load(paths: list[Path]) -> policies.Agreements:
+def _load(sources: list[tuple[str, str]]) -> policies.Agreements:
     try:
-        return policies.load(*paths)
+        return policies.load_sources(sources)
     except policies.InvalidAgreements as exc:
         raise context.report(exc, "nothing loaded") from None
 
@@ -47,10 +47,7 @@ def _load(paths: list[Path]) -> policies.Agreements:
 def check(paths: Paths) -> None:
     """Validate agreement files: every problem with file, line and column, or what was loaded."""
     sources = policies.read(*paths)
-    try:
-        agreements = policies.load_sources(sources)
-    except policies.InvalidAgreements as exc:
-        raise context.report(exc, "nothing loaded") from None
+    agreements = _load(sources)
     kinds = Counter(a.kind for a in agreements.agreements.values())
     by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("consortium", "bilateral", "suspension"))
     typer.echo(
@@ -73,7 +70,7 @@ def load(
         raise context.report(exc, "nothing published") from None
     # stored under their file names, so the same files are the same version however reached
     named = [(Path(name).name, text) for name, text in sources]
-    clashes = sorted({n for n, _ in named if [m for m, _ in named].count(n) > 1})
+    clashes = sorted(n for n, count in Counter(n for n, _ in named).items() if count > 1)
     if clashes:
         typer.echo(f"Two files are both named {clashes[0]}: rename one.", err=True)
         raise typer.Exit(1)
@@ -130,7 +127,7 @@ def explain(
     ] = False,
 ) -> None:
     """Decide whether LENDER may lend to a patron of HOME, and say why."""
-    agreements = _load(paths) if paths else context.published()
+    agreements = _load(policies.read(*paths)) if paths else context.published()
     for option, library in (("--lender", lender), ("--home", home)):
         if library not in agreements.libraries:
             known = ", ".join(agreements.libraries)

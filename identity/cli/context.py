@@ -51,14 +51,12 @@ def engine(*, write: bool = False) -> Engine:
             if write:
                 migrate.upgrade(db)
                 return db
-        at, newest = migrate.current(db), migrate.head()
+        migrate.require_current(db)
     except SQLAlchemyError as exc:
         fail(cannot_use(exc))
-    if at != newest:
-        fail(
-            f"The database is at revision {at or '(empty)'}, the hub needs {newest}: "
-            "run `hub db upgrade` first."
-        )
+    except migrate.NotReady as exc:
+        message = str(exc)
+        fail(f"{message[:1].upper()}{message[1:]}.")
     return db
 
 
