@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from identity import keys, migrate
+from identity import keys, migrate, web
 from identity.db import make_engine, transaction
 from identity.migrate import NotReady
+from identity.oauth.server import HubServer
+from identity.publishing import InForce
 from identity.settings import Settings
-from identity.web import health, jwks
+from identity.web import authorize, demo, discovery, health, jwks, logout, token, userinfo
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -28,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             prepare(engine=engine, settings=settings)
             app.state.engine = engine
+            app.state.oauth = HubServer(settings=settings, engine=engine, in_force=InForce())
             yield
         finally:
             engine.dispose()
@@ -38,8 +43,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.include_router(health.router)
-    app.include_router(jwks.router)
+    app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
+    for module in (health, discovery, jwks, authorize, token, userinfo, logout):
+        app.include_router(module.router)
+    if settings.demo:
+        app.include_router(demo.router)
     return app
 
 

@@ -41,6 +41,7 @@ def add_client(
     kind: str,
     redirect_uris: list[str],
     actor: str,
+    post_logout_redirect_uris: list[str] | None = None,
     public: bool = False,
     card_number: bool = False,
     client_id: str | None = None,
@@ -51,11 +52,11 @@ def add_client(
     if kind == "rp":
         if not redirect_uris:
             raise ClientRefused("a relying party needs at least one --redirect-uri")
-        for uri in redirect_uris:
+        for uri in [*redirect_uris, *(post_logout_redirect_uris or [])]:
             check_redirect_uri(uri)
         scopes = [*RP_SCOPES, *(["card"] if card_number else [])]
     elif kind == "partner":
-        if redirect_uris:
+        if redirect_uris or post_logout_redirect_uris:
             raise ClientRefused("a partner client uses client credentials: no --redirect-uri")
         if public or card_number:
             raise ClientRefused("--public and --card-number are for relying parties")
@@ -71,6 +72,7 @@ def add_client(
             library=library,
             kind=kind,
             redirect_uris=list(redirect_uris),
+            post_logout_redirect_uris=list(post_logout_redirect_uris or []),
             scopes=scopes,
         )
     )
@@ -84,6 +86,7 @@ def add_client(
             "kind": kind,
             "public": secret is None,
             "redirect_uris": list(redirect_uris),
+            "post_logout_redirect_uris": list(post_logout_redirect_uris or []),
             "scopes": scopes,
         },
     )

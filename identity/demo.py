@@ -96,7 +96,7 @@ def build(
                 )
             for kind in ("rp", "partner"):
                 client = DemoClient(
-                    library.id, kind, f"demo-{library.id}-{kind}", _secret(library.id, kind)
+                    library.id, kind, f"demo-{library.id}-{kind}", client_secret(library.id, kind)
                 )
                 made.append(client)
                 stored = session.get(OAuthClient, client.client_id)
@@ -115,7 +115,7 @@ def build(
     return everyone, made
 
 
-def _secret(library: str, kind: str) -> str:
+def client_secret(library: str, kind: str) -> str:
     digest = hmac.new(
         DEVELOPMENT_SECRET.encode(), f"demo {library} {kind}".encode(), hashlib.sha256
     )

@@ -92,6 +92,10 @@ class OAuthClient(SQLModel, table=True):
     library: str = Field(max_length=64, index=True)
     kind: str = Field(max_length=16)  # rp | partner
     redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: where RP-initiated logout may send the browser back to (exact match)
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
@@ -127,3 +131,52 @@ class LoginAttempt(SQLModel, table=True):
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
     outcome: str = Field(default="pending", max_length=8)  # pending | failure | success
+
+
+class AuthorizationCode(SQLModel, table=True):
+    """An authorization code, kept as its SHA-256. It is consumed by setting ``used_at`` in the
+    same statement that reads it, so two redemptions racing each other cannot both succeed; a
+    second redemption revokes the tokens the first one got (RFC 6749 section 4.1.2)."""
+
+    __tablename__ = "authorization_code"
+
+    code_sha256: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=100, index=True)
+    redirect_uri: str = Field(max_length=2000)
+    scope: str = Field(max_length=500)
+    nonce: str | None = Field(default=None, max_length=500)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(max_length=8)
+    #: what the home library said at sign-in (see ``identity.oauth.patron.Patron``)
+    patron: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    family: str = Field(max_length=64)
+    auth_time: int
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class OAuthToken(SQLModel, table=True):
+    """An access token (a signed JWT; kept as its SHA-256) and perhaps a refresh token. Tokens
+    issued from one sign-in share a ``family``: reusing a spent refresh token, or redeeming a
+    code twice, revokes the whole family."""
+
+    __tablename__ = "oauth_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    jti: str = Field(max_length=64, unique=True)
+    family: str = Field(max_length=64, index=True)
+    client_id: str = Field(max_length=100, index=True)
+    scope: str = Field(max_length=500)
+    subject: str = Field(max_length=100)  # the pairwise sub, or the client id (client credentials)
+    patron: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    access_sha256: str = Field(max_length=64, unique=True)
+    refresh_sha256: str | None = Field(default=None, max_length=64, unique=True)
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    refresh_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    refresh_used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -7,8 +7,10 @@ new version with its files, and recorded in the audit log, in one transaction.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 import policies
@@ -82,3 +84,29 @@ def _summary(version: AgreementVersion) -> dict[str, object]:
         "agreements": version.agreements,
         "note": version.note,
     }
+
+
+class InForce:
+    """The published set for a running server: re-read only when a newer version has been
+    published (asking costs one indexed query), so every instance follows ``hub agreements
+    load`` and the admin UI without a restart."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._cached: tuple[int, policies.Agreements] | None = None
+
+    def get(self, *, session: Session) -> policies.Agreements:
+        newest = session.exec(select(func.max(AgreementVersion.id))).one()
+        if newest is None:
+            return policies.Agreements([], [])  # nothing published: every decision is "no"
+        cached = self._cached
+        if cached is not None and cached[0] == newest:
+            return cached[1]
+        with self._guard:
+            cached = self._cached
+            if cached is None or cached[0] != newest:
+                version = session.get(AgreementVersion, newest)
+                assert version is not None
+                files = [(f["name"], f["text"]) for f in version.files]
+                cached = self._cached = (newest, policies.load_sources(files))
+            return cached[1]

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     _demo: bool = PrivateAttr(default=False)
     #: the longest any signed token lives (seconds); a retired signing key stays published so long
     token_lifetime_s: int = 3600
+    #: how long a refresh token lives (seconds); each use gives a new one (default: 8 hours,
+    #: a library's day: the facts the home library gave at sign-in are not older than that)
+    refresh_lifetime_s: int = 28800
     #: sign-in failures allowed per card, as "count/seconds" windows, all of which must hold
     guesses_per_card: str = "5/900,20/86400"
     #: sign-in failures allowed per client address
@@ -37,6 +40,13 @@ class Settings(BaseSettings):
     def _lifetime(cls, value: int) -> int:
         if not 60 <= value <= 86400:
             raise ValueError("HUB_TOKEN_LIFETIME_S must be between 60 and 86400 seconds")
+        return value
+
+    @field_validator("refresh_lifetime_s")
+    @classmethod
+    def _refresh_lifetime(cls, value: int) -> int:
+        if not 60 <= value <= 30 * 86400:
+            raise ValueError("HUB_REFRESH_LIFETIME_S must be between 60 s and 30 days")
         return value
 
     @field_validator("guesses_per_card", "guesses_per_address")

@@ -21,6 +21,10 @@ def add(
     redirect_uri: Annotated[
         list[str] | None, typer.Option(help="Exact redirect URI (rp; repeat for more).")
     ] = None,
+    post_logout_redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option(help="Exact URI to return to after RP-initiated logout (rp; repeatable)."),
+    ] = None,
     public: Annotated[
         bool, typer.Option(help="rp without a secret (a browser or mobile app; PKCE only).")
     ] = False,
@@ -41,6 +45,7 @@ def add(
                 library=library,
                 kind=kind,
                 redirect_uris=redirect_uri or [],
+                post_logout_redirect_uris=post_logout_redirect_uri or [],
                 actor=context.actor(),
                 public=public,
                 card_number=card_number,

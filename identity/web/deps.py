@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from identity.oauth.server import HubServer
 from identity.settings import Settings
 
 
@@ -21,3 +22,11 @@ def get_settings(request: Request) -> Settings:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_oauth(request: Request) -> HubServer:
+    server: HubServer = request.app.state.oauth
+    return server
+
+
+OAuthDep = Annotated[HubServer, Depends(get_oauth)]

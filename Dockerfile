@@ -1,0 +1,103 @@
+# syntax=docker/dockerfile:1
+#
+# The reciprocal-borrowing patron identity hub, served by `hub serve` (uvicorn) on port 8000.
+#
+# Build:
+#   docker build -t hub .
+#
+# Run (SQLite in the /data volume; HUB_SECRET_KEY is required and never baked into the image,
+# make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'):
+#   docker run -d --name hub \
+#       -e HUB_SECRET_KEY=... -e HUB_ISSUER=http://localhost:8000 \
+#       -p 8000:8000 -v hubdata:/data hub
+#   curl http://localhost:8000/healthz
+#
+# PostgreSQL: apply the migrations first (and after every upgrade of the image), then serve:
+#   docker run --rm -e HUB_DATABASE_URL=postgresql+psycopg://user:password@host/db hub hub db upgrade
+#   docker run -d -e HUB_DATABASE_URL=postgresql+psycopg://user:password@host/db \
+#       -e HUB_SECRET_KEY=... -e HUB_ISSUER=https://hub.example.org -p 8000:8000 hub
+#
+# Any other `hub` command runs the same way, e.g.
+#   docker run --rm -v hubdata:/data -e HUB_SECRET_KEY=... hub hub keys rotate
+# Other settings: HUB_TOKEN_LIFETIME_S, HUB_GUESSES_PER_CARD, HUB_GUESSES_PER_ADDRESS (README).
+# Behind a reverse proxy, set FORWARDED_ALLOW_IPS (read by uvicorn) to the proxy's address so
+# client addresses come from X-Forwarded-For.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------------------------
+# builder: install the hub and its dependencies (not the [dev] extra) into /opt/venv
+# ---------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+# Every dependency ships manylinux wheels for CPython 3.11 (psycopg as psycopg[binary]), so no
+# compiler is needed even here. If one ever has to be built from source, add
+#   RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
+#       && rm -rf /var/lib/apt/lists/*
+# to this stage only: nothing of it reaches the final image.
+
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+# Only what the wheel is built from (see .dockerignore); README.md is the project's readme.
+COPY pyproject.toml README.md ./
+COPY policies ./policies
+COPY identity ./identity
+
+# A regular (non-editable) install: hatchling builds a wheel of policies/ and identity/, package
+# data included (Alembic migrations, script.py.mako, the example agreements YAML).
+# pip compiles the bytecode here, as root, so that the read-only venv starts fast at runtime.
+# The venv's own pip and setuptools are removed afterwards: nothing needs them at runtime.
+RUN pip install . \
+    && pip uninstall --yes pip setuptools
+
+# ---------------------------------------------------------------------------------------------
+# runtime: the venv only, no compilers, no build tools, a non-root user
+# ---------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="hub" \
+      org.opencontainers.image.description="Reciprocal-borrowing patron identity hub: OpenID provider, policy engine, eligibility API" \
+      org.opencontainers.image.licenses="MIT"
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HUB_DATABASE_URL=sqlite:///./hub.db
+
+# A fixed, unprivileged uid/gid so volume ownership is predictable across rebuilds.
+RUN groupadd --system --gid 10001 hub \
+    && useradd --system --uid 10001 --gid hub --home-dir /data --no-create-home \
+        --shell /usr/sbin/nologin hub \
+    && mkdir -p /data \
+    && chown hub:hub /data \
+    && chmod 0750 /data
+
+COPY --from=builder /opt/venv /opt/venv
+
+# The working directory is the data directory, so the default SQLite URL (sqlite:///./hub.db)
+# puts hub.db (and its -wal/-shm files) in the volume. A new named volume inherits the ownership
+# set above; a bind-mounted host directory must be writable by uid 10001. With PostgreSQL the
+# volume simply stays empty.
+WORKDIR /data
+VOLUME ["/data"]
+
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 10001:10001
+
+EXPOSE 8000
+
+# /healthz answers 200 once the process is up and its database answers. No curl in slim: python.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+# HUB_SECRET_KEY must come from the operator (-e, --env-file or a secret); the hub refuses to
+# start without a real one. Arguments after the image name replace this command.
+CMD ["hub", "serve", "--host", "0.0.0.0", "--port", "8000"]

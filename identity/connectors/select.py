@@ -1,0 +1,17 @@
+"""Which connector checks a library's cards (the ``connector`` of its directory entry)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+import policies
+from identity.connectors import Connector, HomeLibraryUnavailable
+from identity.connectors.registry import RegistryConnector
+
+
+def connector_for(library: policies.Library, engine: Engine) -> Connector:
+    """The connector for ``library``; a kind this hub cannot speak yet fails closed (503)."""
+    kind = library.connector.kind
+    if kind == "registry":
+        return RegistryConnector(library.id, engine)
+    raise HomeLibraryUnavailable(library.id, f"the hub has no {kind} connector yet", 300)

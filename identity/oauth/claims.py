@@ -1,0 +1,96 @@
+"""What a lender receives about a patron (SPEC section 4), scope by scope.
+
+- ``openid``: ``sub``, pairwise per *lender library*: an HMAC of the lender, the home library
+  and the card, so two lenders cannot correlate one patron, and one lender's clients agree;
+- ``profile``: ``name``;
+- ``membership``: ``home_library`` (id and name), ``patron_category``, ``card_expires``,
+  ``standing`` (``"good"``, or the home library's blocking flags and ``card_expired``);
+- ``borrowing``: the policy engine's decision for the client's own library, today;
+- ``card``: ``card_number``, only for a client registered to see it (``--card-number``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import date
+from typing import Any
+
+import policies
+from identity.oauth.patron import Patron
+
+SCOPES = ["openid", "profile", "membership", "borrowing", "card", "eligibility"]
+#: what each scope adds to the ID token and userinfo, for discovery and the consent page
+CLAIMS = {
+    "openid": ["sub"],
+    "profile": ["name"],
+    "membership": ["home_library", "patron_category", "card_expires", "standing"],
+    "borrowing": ["borrowing"],
+    "card": ["card_number"],
+}
+
+
+def pairwise_sub(*, secret: str, lender: str, patron: Patron) -> str:
+    """The patron's subject identifier at ``lender`` (OpenID Connect Core 8.1). It depends on
+    ``HUB_SECRET_KEY``: changing the key changes every subject a lender holds."""
+    key = hashlib.sha256(b"hub pairwise subject\n" + secret.encode()).digest()
+    message = f"{lender}\n{patron.home_library}\n{patron.card}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def standing(patron: Patron, today: date) -> str | list[str]:
+    reasons = set(patron.flags)
+    if patron.expires is not None and patron.expires < today:
+        reasons.add("card_expired")
+    return sorted(reasons) or "good"
+
+
+def borrowing(
+    *, patron: Patron, lender: str, agreements: policies.Agreements, today: date
+) -> dict[str, Any]:
+    """``Decision.to_dict()`` for ``lender``; a category the home library's map does not know
+    is decided as ``ils:<code>``, which no agreement covers."""
+    request = policies.BorrowRequest(
+        lender=lender,
+        home_library=patron.home_library,
+        category=patron.category or f"ils:{patron.ils_category}",
+        on=today,
+        fines=patron.fines,
+        flags=patron.flags,
+        card_expires=patron.expires,
+    )
+    return agreements.decide(request).to_dict()
+
+
+def for_scope(
+    *,
+    patron: Patron,
+    scope: str,
+    sub: str,
+    lender: str,
+    agreements: policies.Agreements,
+    today: date,
+) -> dict[str, Any]:
+    """The claims for ``scope`` (a space-separated list already narrowed to the client's)."""
+    scopes = set(scope.split())
+    claims: dict[str, Any] = {"sub": sub}
+    if "profile" in scopes:
+        claims["name"] = patron.name
+    if "membership" in scopes:
+        home = agreements.libraries.get(patron.home_library)
+        claims["home_library"] = {
+            "id": patron.home_library,
+            "name": home.name if home else patron.home_library,
+        }
+        claims["patron_category"] = patron.category
+        claims["card_expires"] = None if patron.expires is None else patron.expires.isoformat()
+        claims["standing"] = standing(patron, today)
+    if "borrowing" in scopes:
+        claims["borrowing"] = borrowing(
+            patron=patron, lender=lender, agreements=agreements, today=today
+        )
+    if "card" in scopes:
+        claims["card_number"] = patron.card
+    return claims

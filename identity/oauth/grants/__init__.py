@@ -1,0 +1,1 @@
+"""The grants the hub accepts at its token endpoint, one module each."""

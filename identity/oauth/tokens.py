@@ -1,0 +1,185 @@
+"""Access tokens (JWT, RFC 9068) and refresh tokens, and the rows that make them revocable.
+
+Every token is stored as the SHA-256 of its text. Tokens issued from one sign-in (or one
+client-credentials request) share a ``family``; a refresh rotates within the family, and a
+reused refresh token or a replayed code revokes the family (RFC 9700 section 4.14.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from identity.db import transaction
+from identity.keys import ALG
+from identity.models import OAuthToken, utcnow
+from identity.oauth.patron import Patron
+
+
+@dataclass(frozen=True)
+class Grantee:
+    """Whom a token speaks for: a signed-in patron at one lender, or (client credentials) the
+    client itself."""
+
+    sub: str
+    family: str
+    lender: str
+    patron: Patron | None = None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_family() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def access_token(
+    *,
+    keyset: KeySet,
+    issuer: str,
+    client_id: str,
+    grantee: Grantee,
+    scope: str,
+    lifetime_s: int,
+    now: int,
+) -> tuple[str, str]:
+    """A signed JWT access token (RFC 9068 section 2) and its ``jti``. The hub is its audience:
+    it is spent at the hub's userinfo endpoint and eligibility API."""
+    jti = secrets.token_urlsafe(16)
+    claims = {
+        "iss": issuer,
+        "sub": grantee.sub,
+        "aud": issuer,
+        "client_id": client_id,
+        "iat": now,
+        "exp": now + lifetime_s,
+        "jti": jti,
+        "scope": scope,
+    }
+    return jwt.encode({"alg": ALG, "typ": "at+jwt"}, claims, keyset, algorithms=[ALG]), jti
+
+
+def save(
+    *,
+    engine: Engine,
+    token: dict[str, Any],
+    client_id: str,
+    grantee: Grantee,
+    jti: str,
+    refresh_lifetime_s: int,
+) -> None:
+    now = utcnow()
+    refresh = token.get("refresh_token")
+    with transaction(engine) as session:
+        session.add(
+            OAuthToken(
+                jti=jti,
+                family=grantee.family,
+                client_id=client_id,
+                scope=token.get("scope", ""),
+                subject=grantee.sub,
+                patron=None if grantee.patron is None else grantee.patron.to_json(),
+                access_sha256=digest(token["access_token"]),
+                refresh_sha256=None if refresh is None else digest(refresh),
+                issued_at=now,
+                expires_at=now + timedelta(seconds=int(token["expires_in"])),
+                refresh_expires_at=(
+                    None if refresh is None else now + timedelta(seconds=refresh_lifetime_s)
+                ),
+            )
+        )
+
+
+def spend_refresh_token(*, engine: Engine, refresh_token: str, client_id: str) -> OAuthToken | None:
+    """Mark a refresh token used, in the statement that finds it, and return its row; or None.
+
+    A token that was already used (or revoked) is a sign that it leaked: its whole family is
+    revoked, so neither the thief nor the patron's client keeps a working token."""
+    now = utcnow()
+    hashed = digest(refresh_token)
+    with transaction(engine) as session:
+        spent = session.execute(
+            update(OAuthToken)
+            .where(
+                col(OAuthToken.refresh_sha256) == hashed,
+                col(OAuthToken.client_id) == client_id,
+                col(OAuthToken.refresh_used_at).is_(None),
+                col(OAuthToken.revoked_at).is_(None),
+                col(OAuthToken.refresh_expires_at) > now,
+            )
+            .values(refresh_used_at=now)
+            .returning(col(OAuthToken.id))
+        ).first()
+        if spent is not None:
+            row = session.get(OAuthToken, spent[0])
+            assert row is not None
+            session.expunge(row)
+            return row
+        stale = session.exec(
+            select(OAuthToken).where(
+                OAuthToken.refresh_sha256 == hashed, OAuthToken.client_id == client_id
+            )
+        ).first()
+        if stale is not None and (stale.refresh_used_at is not None or stale.revoked_at):
+            revoke_family(session=session, family=stale.family, now=now)
+    return None
+
+
+def revoke_family(*, session: Session, family: str, now: datetime | None = None) -> int:
+    result = session.execute(
+        update(OAuthToken)
+        .where(col(OAuthToken.family) == family, col(OAuthToken.revoked_at).is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def find(*, session: Session, token: str, hint: str | None = None) -> OAuthToken | None:
+    """The row of an access or refresh token (RFC 7009/7662 ``token_type_hint`` is only a hint)."""
+    hashed = digest(token)
+    columns = [OAuthToken.access_sha256, OAuthToken.refresh_sha256]
+    if hint == "refresh_token":
+        columns.reverse()
+    for column in columns:
+        row = session.exec(select(OAuthToken).where(column == hashed)).first()
+        if row is not None:
+            return row
+    return None
+
+
+def is_refresh(row: OAuthToken, token: str) -> bool:
+    return row.refresh_sha256 == digest(token)
+
+
+def active(row: OAuthToken, token: str, now: datetime | None = None) -> bool:
+    """Whether ``token`` (the access or refresh token of ``row``) may still be used."""
+    now = now or utcnow()
+    if row.revoked_at is not None:
+        return False
+    if is_refresh(row, token):
+        return row.refresh_used_at is None and _aware(row.refresh_expires_at, now) > now
+    return _aware(row.expires_at, now) > now
+
+
+def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
+    """The live access token row for ``Authorization: Bearer token`` that carries ``scope``."""
+    row = session.exec(select(OAuthToken).where(OAuthToken.access_sha256 == digest(token))).first()
+    if row is None or not active(row, token) or scope not in row.scope.split():
+        return None
+    return row
+
+
+def _aware(moment: datetime | None, like: datetime) -> datetime:
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)

@@ -1,0 +1,337 @@
+"""``/authorize``: the authorization endpoint (RFC 6749 3.1, OpenID Connect Core 3.1.2) and the
+pages a patron sees there. The pipeline, in order:
+
+| step | on failure |
+|---|---|
+| client known, redirect URI registered exactly | error page (never a redirect) |
+| response type, scope, PKCE S256, nonce, prompt | redirect with ``error`` and ``iss`` |
+| (POST) CSRF token | the form again, "start again" |
+| (POST login) home library known, card and PIN given | the form again, saying what is missing |
+| (POST login) guessing limits for the card and the address | 429 page with Retry-After |
+| (POST login) the home library checks card and PIN | unreachable: 503 page; wrong: one message |
+| (POST consent) the signed ticket from the login step, for this very request | start again |
+| decision ``allow`` | redirect with ``code``, ``state``, ``iss`` (RFC 9207) |
+| decision ``deny`` | redirect with ``error=access_denied`` |
+
+The OAuth parameters stay in the query string of every form's ``action``, so both posts are
+checked again from scratch. Nothing about the patron is kept between the two posts except the
+ticket, which is encrypted and lives ten minutes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fastapi import APIRouter, Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+import policies
+from identity import guessing
+from identity.connectors import HomeLibraryUnavailable
+from identity.connectors.select import connector_for
+from identity.oauth import claims
+from identity.oauth.patron import Patron
+from identity.oauth.server import HubRequest, HubServer
+from identity.web import pages
+from identity.web.deps import OAuthDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+TICKET_TTL_S = 600
+WRONG = "The card number and PIN do not match. Check both and try again."
+
+
+@router.get("/authorize")
+async def authorize(request: Request, server: OAuthDep) -> Response:
+    oauth = HubRequest(request, None, server.issuer)
+    grant, refused = await _grant(server, oauth)
+    if refused is not None:
+        return refused
+    return _login_page(request, server, grant, find=request.query_params.get("find", ""))
+
+
+@router.post("/authorize")
+async def authorize_post(request: Request, server: OAuthDep) -> Response:
+    form = await request.form()
+    oauth = HubRequest(request, None, server.issuer)
+    grant, refused = await _grant(server, oauth)
+    if refused is not None:
+        return refused
+    if not pages.csrf_ok(server.secret, request, _field(form, pages.CSRF_FIELD)):
+        return _login_page(
+            request, server, grant, error="This page had expired. Please sign in again."
+        )
+    if "decision" in form:
+        return await _consent(request, server, oauth, grant, form)
+    return await _login(request, server, grant, form)
+
+
+# --- the steps --------------------------------------------------------------------------
+
+
+async def _grant(server: HubServer, oauth: HubRequest) -> tuple[Any, Response | None]:
+    try:
+        grant = await run_in_threadpool(server.get_consent_grant, oauth, None)
+    except OAuth2Error as error:
+        return None, _refuse(oauth.starlette, server, error)
+    return grant, None
+
+
+async def _login(request: Request, server: HubServer, grant: Any, form: FormData) -> Response:
+    card = (_field(form, "card") or "").strip()
+    pin = _field(form, "pin") or ""
+    chosen = _field(form, "library") or ""
+    agreements = _agreements(server)
+    library = agreements.libraries.get(chosen) if chosen else agreements.library_for_card(card)
+    again = {"card": card, "library": chosen}
+    if library is None:
+        problem = (
+            "Choose your home library from the list."
+            if chosen or not card
+            else "Choose your home library: the card number does not say which it is."
+        )
+        return _login_page(request, server, grant, error=problem, field="library", **again)
+    if not card:
+        return _login_page(request, server, grant, error="Enter your card number.", **again)
+    if not pin:  # refused here, before any home library is asked
+        return _login_page(request, server, grant, error="Enter your PIN.", field="pin", **again)
+
+    address = request.client.host if request.client else "unknown"
+    key = guessing.card_key(server.secret, library.id, card)
+    limits = guessing.Limits.parse(
+        server.settings.guesses_per_card, server.settings.guesses_per_address
+    )
+    try:
+        attempt = await run_in_threadpool(
+            lambda: guessing.begin(engine=server.engine, key=key, address=address, limits=limits)
+        )
+    except guessing.TooManyAttempts as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        return _page(
+            request,
+            server,
+            "problem.html",
+            {
+                "title": "Too many attempts",
+                "message": f"Too many sign-in attempts. Please try again in about {minutes} "
+                "minutes, or ask staff at the desk.",
+            },
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    success = False
+    try:
+        holder = await run_in_threadpool(
+            connector_for(library, server.engine).authenticate, card, pin
+        )
+        success = holder is not None
+    except HomeLibraryUnavailable as exc:
+        log.warning("home library unavailable: %s", exc)
+        return _page(
+            request,
+            server,
+            "problem.html",
+            {
+                "title": "Your library cannot be reached",
+                "message": f"{library.name} cannot check cards just now. Please try again "
+                "in a few minutes; nothing has been recorded against your card.",
+            },
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    finally:
+        await run_in_threadpool(
+            lambda: guessing.finish(engine=server.engine, attempt=attempt, success=success)
+        )
+    if holder is None:
+        return _login_page(request, server, grant, error=WRONG, field="card", **again)
+    patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
+    return _consent_page(request, server, grant, patron, agreements)
+
+
+async def _consent(
+    request: Request, server: HubServer, oauth: HubRequest, grant: Any, form: FormData
+) -> Response:
+    patron = _read_ticket(server, _field(form, "ticket") or "", _fingerprint(request))
+    if patron is None:
+        return _login_page(
+            request, server, grant, error="This page had expired. Please sign in again."
+        )
+    user = patron if _field(form, "decision") == "allow" else None
+    response: Response = await run_in_threadpool(
+        server.create_authorization_response, oauth, user, grant
+    )
+    return _with_issuer(server, response)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    server: HubServer,
+    grant: Any,
+    *,
+    error: str | None = None,
+    field: str = "card",
+    card: str = "",
+    library: str = "",
+    find: str = "",
+) -> Response:
+    agreements = _agreements(server)
+    listed = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
+    if find:
+        wanted = find.strip().lower()
+        listed = [lib for lib in listed if wanted in lib.name.lower() or wanted in lib.id]
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "find"]
+    return _page(
+        request,
+        server,
+        "login.html",
+        {
+            "lender": _lender_name(agreements, grant.request.client.library),
+            "libraries": listed,
+            "find": find,
+            "oauth_params": params,
+            "action": f"/authorize?{urlencode(params)}",
+            "error": error,
+            "error_field": field if error else None,
+            "card": card,
+            "library": library,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+def _consent_page(
+    request: Request,
+    server: HubServer,
+    grant: Any,
+    patron: Patron,
+    agreements: policies.Agreements,
+) -> Response:
+    client = grant.request.client
+    scope = grant.request.scope or ""
+    shown = claims.for_scope(
+        patron=patron,
+        scope=scope,
+        sub="",
+        lender=client.library,
+        agreements=agreements,
+        today=date.today(),
+    )
+    shown.pop("sub")
+    params = list(request.query_params.multi_items())
+    return _page(
+        request,
+        server,
+        "consent.html",
+        {
+            "lender": _lender_name(agreements, client.library),
+            "claims": shown,
+            "identifier": "openid" in scope.split(),
+            "ticket": _write_ticket(server, patron, _fingerprint(request)),
+            "action": f"/authorize?{urlencode(params)}",
+        },
+    )
+
+
+def _page(
+    request: Request,
+    server: HubServer,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return pages.render(
+        request,
+        template,
+        context,
+        secret=server.secret,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:
+    """An authorization error: back to the client if its redirect URI was verified, else a page
+    for the person in front of the browser (RFC 6749 4.1.2.1)."""
+    status, body, headers = error()
+    if error.redirect_uri:
+        return _with_issuer(server, server.handle_response(status, body, headers))
+    context = {
+        "title": "This sign-in link is not valid",
+        "message": "The library system that sent you here made a mistake in the link "
+        f"({error.description or error.error}). Go back and try again, or ask staff.",
+    }
+    return _page(request, server, "problem.html", context, status_code=400)
+
+
+def _with_issuer(server: HubServer, response: Response) -> Response:
+    """RFC 9207: every authorization response carries ``iss``."""
+    location = response.headers.get("location")
+    if location:
+        response.headers["location"] = add_params_to_uri(location, [("iss", server.issuer)])
+    return response
+
+
+def _agreements(server: HubServer) -> policies.Agreements:
+    with Session(server.engine) as session:
+        return server.in_force.get(session=session)
+
+
+def _lender_name(agreements: policies.Agreements, library: str) -> str:
+    found = agreements.libraries.get(library)
+    return found.name if found else library
+
+
+def _field(form: FormData, name: str) -> str | None:
+    values = [v for v in form.getlist(name) if isinstance(v, str)]
+    return values[0] if len(values) == 1 else None  # a repeated field is no answer
+
+
+def _fingerprint(request: Request) -> str:
+    return hashlib.sha256(request.url.query.encode()).hexdigest()
+
+
+def _fernet(secret: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub consent ticket").derive(
+        secret.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def _write_ticket(server: HubServer, patron: Patron, fingerprint: str) -> str:
+    data = json.dumps({"patron": patron.to_json(), "request": fingerprint}).encode()
+    return _fernet(server.secret).encrypt(data).decode()
+
+
+def _read_ticket(server: HubServer, ticket: str, fingerprint: str) -> Patron | None:
+    try:
+        data = json.loads(_fernet(server.secret).decrypt(ticket.encode(), ttl=TICKET_TTL_S))
+    except (InvalidToken, ValueError):
+        return None
+    if data.get("request") != fingerprint:
+        return None
+    return Patron.from_json(data["patron"])

@@ -1,0 +1,87 @@
+"""Server-rendered pages: the Jinja2 environment, CSRF tokens and the headers every page gets.
+
+CSRF (double submit, signed): a random value signed with the hub's secret is set as an
+HttpOnly, SameSite=Lax cookie and repeated in every form; a post is taken only if the two are
+equal and the signature holds, so neither a cross-site form nor a cookie planted from a
+sibling domain gets through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+CSRF_COOKIE = "hub_csrf"
+CSRF_FIELD = "csrf"
+
+#: no framing (the consent button must not be clickjacked), no caching, no referrer, no script
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def csrf_token(secret: str, request: Request) -> str:
+    """The token already in the browser's cookie if it is genuine, else a new one."""
+    current = request.cookies.get(CSRF_COOKIE, "")
+    if _genuine(secret, current):
+        return current
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_sign(secret, nonce)}"
+
+
+def csrf_ok(secret: str, request: Request, posted: str | None) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    return bool(posted) and hmac.compare_digest(cookie, posted or "") and _genuine(secret, cookie)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    secret: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    token = csrf_token(secret, request)
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {**context, "csrf": token},
+        status_code=status_code,
+        headers={**HEADERS, **(headers or {})},
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def _sign(secret: str, nonce: str) -> str:
+    key = hashlib.sha256(b"hub csrf\n" + secret.encode()).digest()
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _genuine(secret: str, token: str) -> bool:
+    nonce, _, signature = token.partition(".")
+    return bool(nonce) and hmac.compare_digest(signature, _sign(secret, nonce))

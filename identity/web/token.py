@@ -1,0 +1,66 @@
+"""``POST /token`` (RFC 6749 3.2), ``POST /introspect`` (RFC 7662), ``POST /revoke`` (RFC 7009):
+the form-posting endpoints, handed to Authlib through the one adapter. A parameter sent twice
+is refused (RFC 6749 3.2: "parameters MUST NOT be included more than once"); anything
+unexpected is ``server_error``, with the detail in the log and not in the answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from identity.oauth.server import HubRequest
+from identity.web.deps import OAuthDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["openid"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.post(
+    "/token", summary="Token endpoint (authorization code, refresh token, client credentials)"
+)
+async def token(request: Request, server: OAuthDep) -> Response:
+    return await _handle(request, server, lambda r: server.create_token_response(r))
+
+
+@router.post("/introspect", summary="Token introspection (RFC 7662)")
+async def introspect(request: Request, server: OAuthDep) -> Response:
+    return await _handle(
+        request, server, lambda r: server.create_endpoint_response("introspection", r)
+    )
+
+
+@router.post("/revoke", summary="Token revocation (RFC 7009)")
+async def revoke(request: Request, server: OAuthDep) -> Response:
+    return await _handle(
+        request, server, lambda r: server.create_endpoint_response("revocation", r)
+    )
+
+
+async def _handle(
+    request: Request, server: Any, call: Callable[[HubRequest], Response]
+) -> Response:
+    form = await request.form()
+    oauth = HubRequest(request, form, server.issuer)
+    repeated = sorted({k for k, _ in oauth.form_pairs if len(oauth.payload.datalist[k]) > 1})
+    if repeated:
+        return _error("invalid_request", f"Parameter sent more than once: {', '.join(repeated)}")
+    try:
+        response: Response = await run_in_threadpool(call, oauth)
+    except Exception:
+        log.exception("token endpoint failed")
+        return _error("server_error", "The server could not answer; try again.", 500)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def _error(error: str, description: str, status: int = 400) -> Response:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+    )

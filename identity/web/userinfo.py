@@ -1,0 +1,56 @@
+"""``GET|POST /userinfo`` (OpenID Connect Core 5.3): the claims of the token's scope, with the
+borrowing decision made again now (from what the home library said at sign-in)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from identity.oauth import claims, tokens
+from identity.oauth.patron import Patron
+from identity.oauth.server import HubServer
+from identity.web.deps import OAuthDep
+
+router = APIRouter(tags=["openid"])
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"], summary="UserInfo (OpenID Connect)")
+async def userinfo(request: Request, server: OAuthDep) -> Response:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return _unauthorized("invalid_request", "Send the access token as a Bearer token")
+    found = await run_in_threadpool(_claims, server, token.strip())
+    if found is None:
+        return _unauthorized("invalid_token", "The access token is not valid")
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+def _claims(server: HubServer, token: str) -> dict[str, Any] | None:
+    with Session(server.engine) as session:
+        row = tokens.bearer(session=session, token=token, scope="openid")
+        if row is None or row.patron is None:
+            return None
+        client = server.query_client(row.client_id)
+        if client is None:
+            return None
+        return claims.for_scope(
+            patron=Patron.from_json(row.patron),
+            scope=row.scope,
+            sub=row.subject,
+            lender=client.library,
+            agreements=server.in_force.get(session=session),
+            today=date.today(),
+        )
+
+
+def _unauthorized(error: str, description: str) -> Response:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=401,
+        headers={"WWW-Authenticate": f'Bearer error="{error}", error_description="{description}"'},
+    )

@@ -1,0 +1,75 @@
+"""A live hub for the OAuth tests: the demo network in the test database, served by uvicorn on
+a free port in this process, so that clients talk real HTTP to it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine
+
+from identity import clients, demo
+from identity.app import create_app
+from identity.db import transaction
+from identity.settings import Settings
+from tests.conftest import free_port
+from tests.identity.oauth.browser import Browser
+
+SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+#: rmit's demo patrons (PIN: the card's last four digits)
+GOOD, BLOCKED, EXPIRED, OWES = (f"2111000000000{n}" for n in range(1, 5))
+
+
+@dataclass
+class LiveHub:
+    issuer: str
+    engine: Engine
+    settings: Settings
+
+    def browser(self) -> Browser:
+        return Browser(self.issuer)
+
+    def add_rp(
+        self, library: str, *, public: bool = False, card_number: bool = False
+    ) -> tuple[str, str | None, str]:
+        """Register a relying party of ``library``; returns id, secret and its redirect URI."""
+        redirect = f"{self.issuer}/cb/{library}"
+        with transaction(self.engine) as session:
+            made = clients.add_client(
+                session=session,
+                library=library,
+                kind="rp",
+                redirect_uris=[redirect],
+                post_logout_redirect_uris=[f"{self.issuer}/signed-out"],
+                actor="test",
+                public=public,
+                card_number=card_number,
+            )
+        return made.client_id, made.client_secret, redirect
+
+
+@pytest.fixture
+def live_hub(engine: Engine, database_url: str) -> Iterator[LiveHub]:
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    demo.build(engine=engine, issuer=issuer, today=date.today())
+    settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.05)
+    assert httpx.get(f"{issuer}/healthz").status_code == 200
+    yield LiveHub(issuer, engine, settings)
+    server.should_exit = True
+    thread.join(timeout=10)
