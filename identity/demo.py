@@ -102,12 +102,14 @@ def build(
                 stored = session.get(OAuthClient, client.client_id)
                 if stored is not None and kind == "rp":  # served on another port this time
                     stored.redirect_uris = [f"{issuer}/demo/callback"]
+                    stored.post_logout_redirect_uris = [f"{issuer}/demo"]
                 if stored is None:
                     clients.add_client(
                         session=session,
                         library=library.id,
                         kind=kind,
                         redirect_uris=[f"{issuer}/demo/callback"] if kind == "rp" else [],
+                        post_logout_redirect_uris=[f"{issuer}/demo"] if kind == "rp" else [],
                         actor=ACTOR,
                         client_id=client.client_id,
                         secret=client.client_secret,

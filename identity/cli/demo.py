@@ -40,9 +40,11 @@ def demo(
     finally:
         engine.dispose()
     typer.echo(f"Demo hub on {issuer} (database {database}; demo mode: NOT for real patrons)\n")
-    typer.echo(f"  {issuer}/healthz      is it up")
-    typer.echo(f"  {issuer}/jwks.json    the keys that will sign ID tokens")
-    typer.echo(f"  {issuer}/docs         the API so far\n")
+    typer.echo(f"  {issuer}/demo         START HERE: be a lender, sign in as a demo patron")
+    typer.echo(f"  {issuer}/.well-known/openid-configuration   OpenID Provider metadata")
+    typer.echo(f"  {issuer}/jwks.json    the keys that sign ID tokens and access tokens")
+    typer.echo(f"  {issuer}/docs         the API")
+    typer.echo(f"  {issuer}/healthz      is it up\n")
     typer.echo("Demo cards (PIN = the card's last four digits):")
     for person in people:
         row = person.row
@@ -54,5 +56,8 @@ def demo(
         typer.echo(
             f"  {client.library:10} {client.kind:8} {client.client_id:26} {client.client_secret}"
         )
-    typer.echo("\nSign-in and the /demo lender page come with the OpenID provider; Ctrl-C stops.")
+    typer.echo(
+        f"\nRelying parties (rp) redirect to {issuer}/demo/callback; partners use client "
+        "credentials. Ctrl-C stops."
+    )
     uvicorn.run(create_app(settings), host=host, port=port)

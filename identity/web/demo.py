@@ -47,7 +47,8 @@ async def start(request: Request, server: OAuthDep) -> Response:
     lender = str(form.get("lender", ""))
     if not pages.csrf_ok(server.secret, request, str(form.get(pages.CSRF_FIELD, ""))):
         return RedirectResponse("/demo", status_code=303)
-    state, nonce, verifier = (secrets.token_urlsafe(24) for _ in range(3))
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    verifier = secrets.token_urlsafe(48)  # RFC 7636 4.1: 43 to 128 characters
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     query = urlencode(
         {

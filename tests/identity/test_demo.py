@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import signal
 import subprocess
 from datetime import date
@@ -16,6 +17,8 @@ from identity import clients, demo, publishing
 from identity.connectors.registry import RegistryConnector
 from identity.models import AgreementVersion, OAuthClient, RegistryPatron
 from tests.conftest import HUB, free_port, run_hub, wait_for_health
+from tests.identity.oauth.browser import Browser
+from tests.identity.oauth.conftest import OWES
 
 pytestmark = pytest.mark.db
 
@@ -80,13 +83,38 @@ def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
     try:
         health = wait_for_health(server, port, within_s=60)
         assert health.json() == {"status": "ok"}
+        result = lend_through_the_demo_page(f"http://127.0.0.1:{port}", "monash", OWES)
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=20)
     assert f"Demo hub on http://127.0.0.1:{port}" in output
     assert "  rmit       21110000000001  PIN 0001  Avery Good     good standing" in output
     assert "demo-monash-partner" in output
+    assert f"http://127.0.0.1:{port}/demo " in output
     assert database.exists()
+    # what the person trying the demo sees: the verified claims and the decision, with reasons
+    assert "The hub confirmed <strong>Devon Owes</strong> of" in result
+    assert '<span class="verdict-no">No</span>' in result
+    assert "(fines_over_limit)" in result and '"iss": "http://127.0.0.1:' in result
+
+
+def lend_through_the_demo_page(issuer: str, lender: str, card: str) -> str:
+    """A visitor at ``/demo``: pick the lender, sign in with ``card``, share; the result page."""
+    browser = Browser(issuer)
+    try:
+        start = browser.get("/demo")
+        assert start.status_code == 200
+        to_hub = browser.submit(start, {"lender": lender})
+        assert to_hub.status_code == 303
+        login = browser.get(to_hub.headers["location"])
+        consent = browser.submit(login, {"card": card, "pin": card[-4:]})
+        back = browser.submit(consent, {"decision": "allow"})
+        assert back.headers["location"].startswith(f"{issuer}/demo/callback?")
+        result = browser.get(back.headers["location"])
+        assert result.status_code == 200
+        return html.unescape(result.text)
+    finally:
+        browser.http.close()
 
 
 def test_hub_demo_refuses_a_database_it_did_not_make(tmp_path: Path) -> None:

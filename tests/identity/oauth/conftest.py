@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import httpx
@@ -20,6 +20,7 @@ from identity.db import transaction
 from identity.settings import Settings
 from tests.conftest import free_port
 from tests.identity.oauth.browser import Browser
+from tests.identity.oauth.relying_party import RelyingParty
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: rmit's demo patrons (PIN: the card's last four digits)
@@ -31,14 +32,17 @@ class LiveHub:
     issuer: str
     engine: Engine
     settings: Settings
+    browsers: list[Browser] = field(default_factory=list)
 
     def browser(self) -> Browser:
-        return Browser(self.issuer)
+        """A new browser (no cookies yet), closed when the test ends."""
+        self.browsers.append(Browser(self.issuer))
+        return self.browsers[-1]
 
     def add_rp(
         self, library: str, *, public: bool = False, card_number: bool = False
-    ) -> tuple[str, str | None, str]:
-        """Register a relying party of ``library``; returns id, secret and its redirect URI."""
+    ) -> RelyingParty:
+        """Register a relying party of ``library``."""
         redirect = f"{self.issuer}/cb/{library}"
         with transaction(self.engine) as session:
             made = clients.add_client(
@@ -51,7 +55,7 @@ class LiveHub:
                 public=public,
                 card_number=card_number,
             )
-        return made.client_id, made.client_secret, redirect
+        return RelyingParty(self.issuer, made.client_id, made.client_secret, redirect)
 
 
 @pytest.fixture
@@ -70,6 +74,9 @@ def live_hub(engine: Engine, database_url: str) -> Iterator[LiveHub]:
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
     assert httpx.get(f"{issuer}/healthz").status_code == 200
-    yield LiveHub(issuer, engine, settings)
+    hub = LiveHub(issuer, engine, settings)
+    yield hub
+    for browser in hub.browsers:
+        browser.http.close()
     server.should_exit = True
     thread.join(timeout=10)

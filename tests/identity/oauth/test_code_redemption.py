@@ -1,0 +1,128 @@
+"""An authorization code is good once, for its own client, verifier and redirect URI; a second
+redemption fails and revokes what the first got; and of many redemptions racing each other
+exactly one wins (on PostgreSQL as on SQLite)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests.identity.oauth.conftest import GOOD, LiveHub
+from tests.identity.oauth.relying_party import RelyingParty
+
+pytestmark = pytest.mark.db
+
+
+def code_for(live_hub: LiveHub, rp: RelyingParty) -> str:
+    back = live_hub.browser().sign_in(rp.authorization_url(), card=GOOD, pin=GOOD[-4:])
+    return parse_qs(urlsplit(back.headers["location"]).query)["code"][0]
+
+
+def redeem(rp: RelyingParty, code: str, **changes: Any) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier,
+        **changes,
+    }
+    auth = (rp.client_id, rp.client_secret) if rp.client_secret else None
+    if auth is None:
+        data["client_id"] = rp.client_id
+    return httpx.post(f"{rp.issuer}/token", data=data, auth=auth)
+
+
+def introspect(rp: RelyingParty, token: str) -> bool:
+    assert rp.client_secret is not None
+    answer = httpx.post(
+        f"{rp.issuer}/introspect", data={"token": token}, auth=(rp.client_id, rp.client_secret)
+    )
+    return bool(answer.json()["active"])
+
+
+def test_a_code_is_good_once_and_its_replay_revokes_the_tokens(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    first = redeem(rp, code)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "no-store"
+    tokens = first.json()
+    assert introspect(rp, tokens["access_token"]) and introspect(rp, tokens["refresh_token"])
+
+    again = redeem(rp, code)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert not introspect(rp, tokens["access_token"])
+    assert not introspect(rp, tokens["refresh_token"])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"code_verifier": "x" * 43},
+        {"code_verifier": None},
+        {"redirect_uri": "http://127.0.0.1/elsewhere"},
+    ],
+    ids=["wrong verifier", "no verifier", "other redirect"],
+)
+def test_a_code_needs_its_verifier_and_redirect_uri(
+    live_hub: LiveHub, changes: dict[str, str | None]
+) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    answer = redeem(rp, code, **{k: v for k, v in changes.items() if v is not None})
+    if changes.get("code_verifier", "") is None:
+        answer = httpx.post(
+            f"{rp.issuer}/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": rp.redirect_uri,
+            },
+            auth=(rp.client_id, rp.client_secret or ""),
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"] in {"invalid_grant", "invalid_request"}
+    assert redeem(rp, code).status_code == 400  # and a failed try spends it
+
+
+def test_another_client_cannot_redeem_the_code(live_hub: LiveHub) -> None:
+    rp, thief = live_hub.add_rp("monash"), live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    thief.verifier = rp.verifier
+    thief.redirect_uri = rp.redirect_uri
+    assert redeem(thief, code).json()["error"] == "invalid_grant"
+    assert redeem(rp, code).status_code == 200  # the thief's try did not spend it
+
+
+def test_a_wrong_client_secret_is_refused(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    rp.client_secret = "not-the-secret"
+    answer = redeem(rp, code)
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_a_parameter_sent_twice_is_refused(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    answer = httpx.post(
+        f"{rp.issuer}/token",
+        content=f"grant_type=authorization_code&code={code}&code=other".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+
+
+def test_of_many_concurrent_redemptions_exactly_one_wins(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: redeem(rp, code), range(12)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [400] * 11, [a.text for a in answers]
+    assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}

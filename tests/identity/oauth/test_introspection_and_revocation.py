@@ -1,0 +1,72 @@
+"""Token introspection (RFC 7662) and revocation (RFC 7009), by Authlib's client."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.identity.oauth.conftest import GOOD, LiveHub
+
+pytestmark = pytest.mark.db
+
+
+def test_introspection_describes_a_live_token_to_its_own_client(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    with rp.oauth() as client:
+        answer = client.introspect_token(f"{rp.issuer}/introspect", token=token["access_token"])
+    info = answer.json()
+    assert info["active"] is True
+    assert info["client_id"] == rp.client_id and info["scope"] == token["scope"]
+    assert info["sub"] == rp.verify(token["id_token"])["sub"]
+    assert info["iss"] == live_hub.issuer and info["exp"] > info["iat"]
+
+    other = live_hub.add_rp("latrobe")
+    with other.oauth() as client:  # another client learns nothing about it
+        hidden = client.introspect_token(f"{rp.issuer}/introspect", token=token["access_token"])
+    assert hidden.json() == {"active": False}
+    unauthenticated = httpx.post(f"{rp.issuer}/introspect", data={"token": token["access_token"]})
+    assert unauthenticated.status_code == 401
+
+
+def test_revoking_a_refresh_token_ends_the_sign_in(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    with rp.oauth() as client:
+        revoked = client.revoke_token(
+            f"{rp.issuer}/revoke", token=token["refresh_token"], token_type_hint="refresh_token"
+        )
+        assert revoked.status_code == 200
+        for kind in ("refresh_token", "access_token"):
+            answer = client.introspect_token(f"{rp.issuer}/introspect", token=token[kind])
+            assert answer.json() == {"active": False}
+    userinfo = httpx.get(
+        f"{rp.issuer}/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert userinfo.status_code == 401
+
+
+def test_revoking_an_access_token_and_unknown_tokens(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    with rp.oauth() as client:
+        assert (
+            client.revoke_token(f"{rp.issuer}/revoke", token=token["access_token"]).status_code
+            == 200
+        )
+        assert client.introspect_token(
+            f"{rp.issuer}/introspect", token=token["access_token"]
+        ).json() == {"active": False}
+        # RFC 7009 2.2: an unknown token is answered 200 too
+        assert client.revoke_token(f"{rp.issuer}/revoke", token="no-such-token").status_code == 200
+
+
+def test_a_client_cannot_revoke_another_clients_token(live_hub: LiveHub) -> None:
+    rp, other = live_hub.add_rp("monash"), live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    with other.oauth() as client:
+        refused = client.revoke_token(f"{rp.issuer}/revoke", token=token["refresh_token"])
+    assert refused.status_code == 400
+    with rp.oauth() as client:
+        still = client.introspect_token(f"{rp.issuer}/introspect", token=token["refresh_token"])
+    assert still.json()["active"] is True

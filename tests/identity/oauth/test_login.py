@@ -1,0 +1,177 @@
+"""The sign-in and consent pages as a patron meets them: one message for a wrong card or PIN,
+nothing asked of the home library without a PIN or a CSRF token, the home library found from
+the card, a 503 when it cannot be reached, the guessing limit, and a consent page that shows
+exactly what the lender will get."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+import policies
+from identity import publishing
+from identity.db import transaction
+from identity.models import LoginAttempt
+from tests.conftest import free_port
+from tests.identity.oauth.browser import Browser, forms
+from tests.identity.oauth.conftest import GOOD, LiveHub
+
+pytestmark = pytest.mark.db
+
+WRONG = "The card number and PIN do not match"
+
+
+def attempts(live_hub: LiveHub) -> int:
+    with Session(live_hub.engine) as session:
+        return int(session.exec(select(func.count()).select_from(LoginAttempt)).one())
+
+
+def problem(html: str) -> str:
+    start = html.index('<div class="error"')
+    return html[start : html.index("</div>", start)]
+
+
+def login_page(live_hub: LiveHub) -> tuple[Browser, httpx.Response]:
+    browser = live_hub.browser()
+    page = browser.get(live_hub.add_rp("monash").authorization_url())
+    assert page.status_code == 200
+    return browser, page
+
+
+def test_a_wrong_pin_and_an_unknown_card_get_the_same_message(live_hub: LiveHub) -> None:
+    browser, page = login_page(live_hub)
+    wrong_pin = browser.submit(page, {"card": GOOD, "pin": "9999"})
+    browser, page = login_page(live_hub)
+    unknown = browser.submit(page, {"card": "21119999999999", "pin": "9999"})
+    for answer in (wrong_pin, unknown):
+        assert answer.status_code == 400
+        assert WRONG in answer.text
+        assert 'role="alert"' in answer.text and 'aria-invalid="true"' in answer.text
+    assert problem(wrong_pin.text) == problem(unknown.text)
+    assert attempts(live_hub) == 2
+
+
+def test_an_empty_pin_is_refused_before_the_home_library_is_asked(live_hub: LiveHub) -> None:
+    browser, page = login_page(live_hub)
+    answer = browser.submit(page, {"card": GOOD, "pin": ""})
+    assert answer.status_code == 400 and "Enter your PIN." in answer.text
+    assert f'value="{GOOD}"' in answer.text  # the card number is kept
+    assert attempts(live_hub) == 0
+
+
+def test_a_post_without_the_csrf_token_is_not_taken(live_hub: LiveHub) -> None:
+    browser, page = login_page(live_hub)
+    [form] = [f for f in forms(page.text) if f.method == "post"]
+    url = str(page.url.join(form.action))
+    forged = httpx.post(url, data={"card": GOOD, "pin": GOOD[-4:]})  # another site's form
+    assert forged.status_code == 400 and "expired" in forged.text
+    wrong_token = browser.http.post(url, data={"card": GOOD, "pin": GOOD[-4:], "csrf": "x.y"})
+    assert wrong_token.status_code == 400 and "expired" in wrong_token.text
+    assert attempts(live_hub) == 0
+
+
+def test_the_home_library_is_found_from_the_card_or_chosen(live_hub: LiveHub) -> None:
+    browser, page = login_page(live_hub)
+    assert "rmit" in forms(page.text)[1].selects["library"]
+    chosen = browser.submit(page, {"library": "rmit", "card": GOOD, "pin": GOOD[-4:]})
+    assert chosen.status_code == 200 and "Share this with Monash" in chosen.text
+
+    browser, page = login_page(live_hub)
+    nowhere = browser.submit(page, {"card": "99990000000001", "pin": "0001"})
+    assert nowhere.status_code == 400
+    assert "the card number does not say which it is" in nowhere.text
+    assert attempts(live_hub) == 1
+
+
+def test_the_library_list_can_be_searched_without_javascript(live_hub: LiveHub) -> None:
+    browser, page = login_page(live_hub)
+    found = browser.submit(page, {"find": "deak"}, method="get")
+    assert found.status_code == 200
+    assert forms(found.text)[1].selects["library"] == ["", "deakin"]
+    signed_in = browser.submit(
+        found, {"library": "deakin", "card": "24440000000001", "pin": "0001"}
+    )
+    assert signed_in.status_code == 200 and "Share this with" in signed_in.text
+
+
+def test_the_guessing_limit_stops_a_card_before_its_library_is_asked(live_hub: LiveHub) -> None:
+    for _ in range(5):  # the default: 5 failures per card in 15 minutes
+        browser, page = login_page(live_hub)
+        assert browser.submit(page, {"card": GOOD, "pin": "0000"}).status_code == 400
+    browser, page = login_page(live_hub)
+    stopped = browser.submit(page, {"card": GOOD, "pin": GOOD[-4:]})  # even the right PIN
+    assert stopped.status_code == 429
+    assert int(stopped.headers["retry-after"]) > 0
+    assert "Too many sign-in attempts" in stopped.text
+    assert attempts(live_hub) == 5
+    browser, page = login_page(live_hub)  # another card from the same place is still fine
+    other = browser.submit(page, {"card": "21110000000002", "pin": "0002"})
+    assert other.status_code == 200
+
+
+def test_an_unreachable_home_library_is_a_503_and_never_a_sign_in(
+    live_hub: LiveHub, tmp_path: Path
+) -> None:
+    examples = Path(policies.__file__).parent / "examples"
+    extra = tmp_path / "farlib.yaml"
+    extra.write_text(
+        "libraries:\n"
+        "  - id: farlib\n"
+        "    name: Far Away Library\n"
+        '    card_prefixes: ["2999"]\n'
+        "    categories: {UG: undergraduate}\n"
+        f"    connector: {{kind: sip2, host: 127.0.0.1, port: {free_port()}, institution: far,"
+        " timeout_s: 1}\n"
+    )
+    sources = [*policies.read(examples), (str(extra), extra.read_text())]
+    with transaction(live_hub.engine) as session:
+        publishing.publish(session=session, sources=sources, actor="test", note="farlib")
+    browser, page = login_page(live_hub)
+    answer = browser.submit(page, {"card": "29990000000001", "pin": "1234"})
+    assert answer.status_code == 503
+    assert int(answer.headers["retry-after"]) > 0
+    assert "Far Away Library cannot check cards just now" in answer.text
+
+
+def test_the_consent_page_lists_exactly_what_the_scope_gives(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    rp.scope = "openid profile"
+    browser = live_hub.browser()
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": GOOD[-4:]})
+    assert "Your name" in consent.text and "Avery Good" in consent.text
+    for absent in ("Your home library", "may lend to you", "Your card number", GOOD):
+        assert absent not in consent.text
+    buttons = forms(consent.text)[0].buttons
+    assert buttons == [("decision", "allow"), ("decision", "deny")]
+
+
+def test_a_consent_ticket_works_only_for_its_own_request(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    browser = live_hub.browser()
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": GOOD[-4:]})
+    ticket = forms(consent.text)[0].fields["ticket"]
+    other = browser.get(rp.authorization_url())  # another request, same browser
+    [form] = [f for f in forms(other.text) if f.method == "post"]
+    answer = browser.http.post(
+        str(other.url.join(form.action)),
+        data={"csrf": form.fields["csrf"], "ticket": ticket, "decision": "allow"},
+    )
+    assert answer.status_code == 400 and "expired" in answer.text
+    tampered = browser.http.post(
+        str(consent.url), data={**forms(consent.text)[0].fields, "ticket": ticket[:-4] + "AAAA",
+                                "decision": "allow"},
+    )  # fmt: skip
+    assert tampered.status_code == 400 and "location" not in tampered.headers
+
+
+def test_pages_cannot_be_framed_or_cached(live_hub: LiveHub) -> None:
+    _, page = login_page(live_hub)
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert 'autocomplete="current-password"' in page.text and '<label for="pin">' in page.text

@@ -1,0 +1,77 @@
+"""Refresh tokens (RFC 6749 section 6) rotate on every use; a spent one used again revokes every
+token of its sign-in (RFC 9700 4.14.2)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.identity.oauth.conftest import GOOD, LiveHub
+from tests.identity.oauth.relying_party import RelyingParty
+
+pytestmark = pytest.mark.db
+
+
+def refresh(rp: RelyingParty, token: str) -> httpx.Response:
+    return httpx.post(
+        f"{rp.issuer}/token",
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+
+
+def active(rp: RelyingParty, token: str) -> bool:
+    answer = httpx.post(
+        f"{rp.issuer}/introspect",
+        data={"token": token},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+    return bool(answer.json()["active"])
+
+
+def test_a_refresh_gives_new_tokens_and_spends_the_old_refresh_token(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    first = rp.sign_in(live_hub.browser(), GOOD)
+    with rp.oauth() as client:  # Authlib's client refreshes as a relying party would
+        second = client.refresh_token(f"{rp.issuer}/token", refresh_token=first["refresh_token"])
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert second["scope"] == first["scope"]
+    assert not active(rp, first["refresh_token"])
+    assert active(rp, second["refresh_token"]) and active(rp, second["access_token"])
+    info = httpx.get(
+        f"{rp.issuer}/userinfo", headers={"Authorization": f"Bearer {second['access_token']}"}
+    ).json()
+    assert info["sub"] == rp.verify(first["id_token"])["sub"] and info["name"] == "Avery Good"
+
+
+def test_reusing_a_spent_refresh_token_revokes_the_whole_family(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    first = rp.sign_in(live_hub.browser(), GOOD)
+    second = refresh(rp, first["refresh_token"]).json()
+    third = refresh(rp, second["refresh_token"]).json()
+
+    replay = refresh(rp, first["refresh_token"])  # a thief with the first refresh token
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    for token in (third["refresh_token"], third["access_token"], first["access_token"]):
+        assert not active(rp, token)
+    assert refresh(rp, third["refresh_token"]).status_code == 400
+
+
+def test_a_refresh_token_is_bound_to_its_client(live_hub: LiveHub) -> None:
+    rp, other = live_hub.add_rp("monash"), live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    assert refresh(other, token["refresh_token"]).json()["error"] == "invalid_grant"
+    assert refresh(rp, token["refresh_token"]).status_code == 200  # not spent by the other
+
+
+def test_a_refresh_may_narrow_the_scope_but_never_widen_it(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    wider = httpx.post(
+        f"{rp.issuer}/token",
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"],
+              "scope": "openid card"},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )  # fmt: skip
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
