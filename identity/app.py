@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from identity import keys, migrate, web
+from identity import housekeeping, keys, migrate, web
 from identity.db import make_engine, transaction
 from identity.migrate import NotReady
 from identity.oauth.server import HubServer
@@ -52,16 +52,18 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def prepare(*, engine: Engine, settings: Settings) -> None:
-    """Bring an SQLite database up to date (a PostgreSQL one must have had ``hub db upgrade``)
-    and make sure a signing key exists."""
+    """Bring an SQLite database up to date (a PostgreSQL one must have had ``hub db upgrade``),
+    make sure a signing key exists, and forget what has expired."""
+    secret = settings.secret()  # refused before any file is made, if it is a development value
     if engine.dialect.name == "sqlite":
         migrate.upgrade(engine)
     else:
         migrate.require_current(engine)
-    secret = settings.secret()
     with transaction(engine) as session:
         current = keys.ensure(session=session, secret=secret, actor="hub:startup")
         keys.private_key(current, secret)  # fails now, not at the first sign-in, if unreadable
+    with transaction(engine) as session:
+        housekeeping.purge(session=session, settings=settings)
 
 
 def from_environment() -> FastAPI:

@@ -86,11 +86,13 @@ def client_network(address: str) -> str:
     return str(ip)
 
 
-def finish(*, engine: Engine, attempt: int, success: bool) -> None:
+def finish(*, engine: Engine, attempt: int, success: bool, unanswered: bool = False) -> None:
+    """Record how the attempt ended. ``unanswered``: the home library could not be asked, so
+    no guess was made, and the attempt does not count against the card or the address."""
     with transaction(engine) as session:
         row = session.get(LoginAttempt, attempt)
         if row is not None:
-            row.outcome = "success" if success else "failure"
+            row.outcome = "unanswered" if unanswered else "success" if success else "failure"
 
 
 def _waits(
@@ -115,7 +117,11 @@ def _waits(
             since = _aware(last_success, now)
         failures = session.exec(
             select(LoginAttempt.at)
-            .where(condition, LoginAttempt.outcome != "success", col(LoginAttempt.at) > since)  # type: ignore[arg-type]
+            .where(
+                condition,  # type: ignore[arg-type]
+                col(LoginAttempt.outcome).in_(("pending", "failure")),
+                col(LoginAttempt.at) > since,
+            )
             .order_by(col(LoginAttempt.at).desc())
             .limit(allowed)
         ).all()

@@ -130,7 +130,7 @@ class LoginAttempt(SQLModel, table=True):
     card_key: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    outcome: str = Field(default="pending", max_length=8)  # pending | failure | success
+    outcome: str = Field(default="pending", max_length=10)  # pending|failure|success|unanswered
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -180,3 +180,23 @@ class OAuthToken(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True))
     )
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class RevokedFamily(SQLModel, table=True):
+    """A sign-in whose tokens are all revoked (a replayed code, a reused refresh token, a
+    revoked refresh token, a logout). Kept so that a token saved *after* the revocation, by a
+    request racing it, is saved revoked."""
+
+    __tablename__ = "revoked_family"
+
+    family: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SpentTicket(SQLModel, table=True):
+    """A consent ticket that has been answered (allow or deny): each is good for one answer."""
+
+    __tablename__ = "spent_ticket"
+
+    ticket: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))

@@ -6,6 +6,7 @@ Nothing here runs at import time: the command line builds ``Settings()`` and pas
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,24 @@ class Settings(BaseSettings):
     guesses_per_card: str = "5/900,20/86400"
     #: sign-in failures allowed per client address
     guesses_per_address: str = "30/900,200/86400"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        """OpenID Connect Discovery 3: https, no query or fragment; plain http only on this
+        machine (a demo or a test). A trailing slash is dropped, as every URL is built on it."""
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"HUB_ISSUER must be an https URL, not {value!r}")
+        if parts.scheme == "http" and not loopback:
+            raise ValueError(
+                f"HUB_ISSUER must be https (http only for localhost), not {value!r}: OAuth "
+                "requires TLS; put the hub behind a TLS-terminating proxy"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f"HUB_ISSUER must have no query or fragment, not {value!r}")
+        return value.rstrip("/")
 
     @field_validator("token_lifetime_s")
     @classmethod

@@ -15,6 +15,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies trusted to give the client's address in X-Forwarded-For (comma-"
+            "separated, or *); the sign-in guessing limits count by that address. Default: "
+            "uvicorn's ($FORWARDED_ALLOW_IPS, else 127.0.0.1)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the hub. The database is prepared once here, before any worker starts."""
     settings = context.settings()
@@ -29,5 +37,10 @@ def serve(
     except SQLAlchemyError as exc:
         context.fail(context.cannot_use(exc))
     uvicorn.run(
-        "identity.app:from_environment", factory=True, host=host, port=port, workers=workers
+        "identity.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )

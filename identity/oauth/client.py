@@ -53,12 +53,15 @@ class Client(ClientMixin):  # type: ignore[misc]
         uris = self.row.redirect_uris
         return uris[0] if len(uris) == 1 else None
 
-    def get_allowed_scope(self, scope: str | None) -> str:
-        """The requested scopes the client may have, in the order asked (RFC 6749 3.3)."""
-        if not scope:  # the default: openid for a relying party, everything for a partner
-            return "openid" if self.row.kind == "rp" else " ".join(self.row.scopes)
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """The requested scopes the client may have, in the order asked (RFC 6749 3.3); None
+        (``invalid_scope``) when that leaves nothing. A partner asking for none gets all its
+        scopes; a relying party must ask (OpenID Connect needs ``openid`` said)."""
+        if not scope:
+            return " ".join(self.row.scopes) if self.row.kind == "partner" else None
         allowed = set(self.row.scopes)
-        return " ".join(dict.fromkeys(s for s in scope.split() if s in allowed))
+        granted = " ".join(dict.fromkeys(s for s in scope.split() if s in allowed))
+        return granted or None
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.row.redirect_uris  # exact string match

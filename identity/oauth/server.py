@@ -92,7 +92,7 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.settings = settings
         self.engine = engine
         self.in_force = in_force
-        self.issuer = settings.issuer.rstrip("/")
+        self.issuer = settings.issuer
         self.secret = settings.secret()
         self._keys: dict[str, RSAKey] = {}
         self._keys_guard = threading.Lock()

@@ -54,7 +54,7 @@ class StoredToken(TokenMixin):  # type: ignore[misc]
     def get_scope(self) -> str:
         return self.row.scope
 
-    def get_expires_in(self) -> int:
+    def get_expires_in(self) -> int:  # both read back alike, so the zone does not matter
         return int((self.row.expires_at - self.row.issued_at).total_seconds())
 
     def is_expired(self) -> bool:

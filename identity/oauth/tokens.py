@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidScopeError
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from identity.db import transaction
+from identity.db import lock, transaction
 from identity.keys import ALG
-from identity.models import OAuthToken, utcnow
+from identity.models import OAuthToken, RevokedFamily, utcnow
 from identity.oauth.patron import Patron
 
 
@@ -33,6 +34,8 @@ class Grantee:
     family: str
     lender: str
     patron: Patron | None = None
+    #: a rotated refresh token lives no longer than the first of its family
+    refresh_until: datetime | None = None
 
 
 def digest(token: str) -> str:
@@ -80,7 +83,16 @@ def save(
 ) -> None:
     now = utcnow()
     refresh = token.get("refresh_token")
+    refresh_expires = None
+    if refresh is not None:
+        refresh_expires = now + timedelta(seconds=refresh_lifetime_s)
+        if grantee.refresh_until is not None:
+            refresh_expires = min(refresh_expires, aware(grantee.refresh_until, now))
     with transaction(engine) as session:
+        # under the family's lock: a revocation that raced this request is seen here, or comes
+        # after and finds the row (RFC 9700 4.14.2 holds even for the winner of a race)
+        lock(session, f"family:{grantee.family}")
+        revoked = session.get(RevokedFamily, grantee.family) is not None
         session.add(
             OAuthToken(
                 jti=jti,
@@ -93,53 +105,65 @@ def save(
                 refresh_sha256=None if refresh is None else digest(refresh),
                 issued_at=now,
                 expires_at=now + timedelta(seconds=int(token["expires_in"])),
-                refresh_expires_at=(
-                    None if refresh is None else now + timedelta(seconds=refresh_lifetime_s)
-                ),
+                refresh_expires_at=refresh_expires,
+                revoked_at=now if revoked else None,
             )
         )
 
 
-def spend_refresh_token(*, engine: Engine, refresh_token: str, client_id: str) -> OAuthToken | None:
+def spend_refresh_token(
+    *, engine: Engine, refresh_token: str, client_id: str, scope: str | None
+) -> OAuthToken | None:
     """Mark a refresh token used, in the statement that finds it, and return its row; or None.
 
-    A token that was already used (or revoked) is a sign that it leaked: its whole family is
-    revoked, so neither the thief nor the patron's client keeps a working token."""
+    A request that would fail anyway (a scope wider than granted) is refused before the token
+    is spent. A token that was already used (or revoked) is a sign that it leaked: its whole
+    family is revoked, so neither the thief nor the patron's client keeps a working token."""
     now = utcnow()
     hashed = digest(refresh_token)
     with transaction(engine) as session:
+        row = session.exec(
+            select(OAuthToken).where(
+                OAuthToken.refresh_sha256 == hashed, OAuthToken.client_id == client_id
+            )
+        ).first()
+        if row is None:
+            return None
+        if scope and not set(scope.split()) <= set(row.scope.split()):
+            raise InvalidScopeError("A refresh cannot widen the scope that was granted.")
         spent = session.execute(
             update(OAuthToken)
             .where(
-                col(OAuthToken.refresh_sha256) == hashed,
-                col(OAuthToken.client_id) == client_id,
+                col(OAuthToken.id) == row.id,
                 col(OAuthToken.refresh_used_at).is_(None),
                 col(OAuthToken.revoked_at).is_(None),
                 col(OAuthToken.refresh_expires_at) > now,
             )
             .values(refresh_used_at=now)
+            .execution_options(synchronize_session=False)
             .returning(col(OAuthToken.id))
         ).first()
+        session.refresh(row)
         if spent is not None:
-            row = session.get(OAuthToken, spent[0])
-            assert row is not None
             session.expunge(row)
             return row
-        stale = session.exec(
-            select(OAuthToken).where(
-                OAuthToken.refresh_sha256 == hashed, OAuthToken.client_id == client_id
-            )
-        ).first()
-        if stale is not None and (stale.refresh_used_at is not None or stale.revoked_at):
-            revoke_family(session=session, family=stale.family, now=now)
+        if row.refresh_used_at is not None or row.revoked_at is not None:
+            revoke_family(session=session, family=row.family, now=now)
     return None
 
 
 def revoke_family(*, session: Session, family: str, now: datetime | None = None) -> int:
+    """Revoke every token of a sign-in, and any saved later (see ``save``)."""
+    now = now or utcnow()
+    lock(session, f"family:{family}")
+    if session.get(RevokedFamily, family) is None:
+        session.add(RevokedFamily(family=family, at=now))
+        session.flush()
     result = session.execute(
         update(OAuthToken)
         .where(col(OAuthToken.family) == family, col(OAuthToken.revoked_at).is_(None))
-        .values(revoked_at=now or utcnow())
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -167,8 +191,8 @@ def active(row: OAuthToken, token: str, now: datetime | None = None) -> bool:
     if row.revoked_at is not None:
         return False
     if is_refresh(row, token):
-        return row.refresh_used_at is None and _aware(row.refresh_expires_at, now) > now
-    return _aware(row.expires_at, now) > now
+        return row.refresh_used_at is None and aware(row.refresh_expires_at, now) > now
+    return aware(row.expires_at, now) > now
 
 
 def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
@@ -179,7 +203,7 @@ def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
     return row
 
 
-def _aware(moment: datetime | None, like: datetime) -> datetime:
+def aware(moment: datetime | None, like: datetime) -> datetime:
     if moment is None:
         return datetime.min.replace(tzinfo=UTC)
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)

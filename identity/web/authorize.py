@@ -9,7 +9,7 @@ pages a patron sees there. The pipeline, in order:
 | (POST login) home library known, card and PIN given | the form again, saying what is missing |
 | (POST login) guessing limits for the card and the address | 429 page with Retry-After |
 | (POST login) the home library checks card and PIN | unreachable: 503 page; wrong: one message |
-| (POST consent) the signed ticket from the login step, for this very request | start again |
+| (POST consent) the login step's ticket: this request, this browser, unanswered | start again |
 | decision ``allow`` | redirect with ``code``, ``state``, ``iss`` (RFC 9207) |
 | decision ``deny`` | redirect with ``error=access_denied`` |
 
@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import logging
+import secrets
 import time
 from datetime import date
 from typing import Any
@@ -35,6 +36,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Request
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -44,6 +46,8 @@ import policies
 from identity import guessing
 from identity.connectors import HomeLibraryUnavailable
 from identity.connectors.select import connector_for
+from identity.db import transaction
+from identity.models import SpentTicket, utcnow
 from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
@@ -86,10 +90,16 @@ async def authorize_post(request: Request, server: OAuthDep) -> Response:
 
 
 async def _grant(server: HubServer, oauth: HubRequest) -> tuple[Any, Response | None]:
+    repeated = sorted(k for k, v in oauth.starlette.query_params.multi_items() if k and
+                      len(oauth.starlette.query_params.getlist(k)) > 1)  # fmt: skip
+    if repeated:
+        return None, _bad_link(oauth.starlette, server, f"{repeated[0]} given more than once")
     try:
         grant = await run_in_threadpool(server.get_consent_grant, oauth, None)
     except OAuth2Error as error:
         return None, _refuse(oauth.starlette, server, error)
+    except ValueError:  # Authlib refuses to quote some malformed values in its error text
+        return None, _bad_link(oauth.starlette, server, "a parameter has characters not allowed")
     return grant, None
 
 
@@ -135,13 +145,14 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    success = False
+    success = unanswered = False
     try:
         holder = await run_in_threadpool(
             connector_for(library, server.engine).authenticate, card, pin
         )
         success = holder is not None
     except HomeLibraryUnavailable as exc:
+        unanswered = True
         log.warning("home library unavailable: %s", exc)
         return _page(
             request,
@@ -157,7 +168,9 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         )
     finally:
         await run_in_threadpool(
-            lambda: guessing.finish(engine=server.engine, attempt=attempt, success=success)
+            lambda: guessing.finish(
+                engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
+            )
         )
     if holder is None:
         return _login_page(request, server, grant, error=WRONG, field="card", **again)
@@ -168,7 +181,7 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
 async def _consent(
     request: Request, server: HubServer, oauth: HubRequest, grant: Any, form: FormData
 ) -> Response:
-    patron = _read_ticket(server, _field(form, "ticket") or "", _fingerprint(request))
+    patron = _read_ticket(server, request, _field(form, "ticket") or "")
     if patron is None:
         return _login_page(
             request, server, grant, error="This page had expired. Please sign in again."
@@ -246,7 +259,7 @@ def _consent_page(
             "lender": _lender_name(agreements, client.library),
             "claims": shown,
             "identifier": "openid" in scope.split(),
-            "ticket": _write_ticket(server, patron, _fingerprint(request)),
+            "ticket": _write_ticket(server, request, patron),
             "action": f"/authorize?{urlencode(params)}",
         },
     )
@@ -280,10 +293,14 @@ def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response
     status, body, headers = error()
     if error.redirect_uri:
         return _with_issuer(server, server.handle_response(status, body, headers))
+    return _bad_link(request, server, error.description or error.error)
+
+
+def _bad_link(request: Request, server: HubServer, problem: str) -> Response:
     context = {
         "title": "This sign-in link is not valid",
         "message": "The library system that sent you here made a mistake in the link "
-        f"({error.description or error.error}). Go back and try again, or ask staff.",
+        f"({problem}). Go back and try again, or ask staff.",
     }
     return _page(request, server, "problem.html", context, status_code=400)
 
@@ -312,7 +329,9 @@ def _field(form: FormData, name: str) -> str | None:
 
 
 def _fingerprint(request: Request) -> str:
-    return hashlib.sha256(request.url.query.encode()).hexdigest()
+    """What a consent ticket is bound to: this authorization request, in this browser."""
+    cookie = request.cookies.get(pages.csrf_cookie(request), "")
+    return hashlib.sha256(f"{request.url.query}\n{cookie}".encode()).hexdigest()
 
 
 def _fernet(secret: str) -> Fernet:
@@ -322,16 +341,25 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def _write_ticket(server: HubServer, patron: Patron, fingerprint: str) -> str:
-    data = json.dumps({"patron": patron.to_json(), "request": fingerprint}).encode()
-    return _fernet(server.secret).encrypt(data).decode()
+def _write_ticket(server: HubServer, request: Request, patron: Patron) -> str:
+    """The patron as the home library described them, encrypted, for the consent post."""
+    data = {"id": secrets.token_urlsafe(24), "request": _fingerprint(request),
+            "patron": patron.to_json()}  # fmt: skip
+    return _fernet(server.secret).encrypt(json.dumps(data).encode()).decode()
 
 
-def _read_ticket(server: HubServer, ticket: str, fingerprint: str) -> Patron | None:
+def _read_ticket(server: HubServer, request: Request, ticket: str) -> Patron | None:
+    """The patron of a genuine ticket, for this request and browser, not yet answered; the
+    ticket is spent by reading it, whatever the answer."""
     try:
         data = json.loads(_fernet(server.secret).decrypt(ticket.encode(), ttl=TICKET_TTL_S))
     except (InvalidToken, ValueError):
         return None
-    if data.get("request") != fingerprint:
+    if data.get("request") != _fingerprint(request):
         return None
+    try:
+        with transaction(server.engine) as session:
+            session.add(SpentTicket(ticket=data["id"], at=utcnow()))
+    except IntegrityError:
+        return None  # answered already (a second post, the back button, another tab)
     return Patron.from_json(data["patron"])

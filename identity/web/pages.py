@@ -2,8 +2,9 @@
 
 CSRF (double submit, signed): a random value signed with the hub's secret is set as an
 HttpOnly, SameSite=Lax cookie and repeated in every form; a post is taken only if the two are
-equal and the signature holds, so neither a cross-site form nor a cookie planted from a
-sibling domain gets through.
+equal and the signature holds, so a cross-site form cannot post. Over https the cookie is
+``__Host-`` prefixed, so a sibling domain cannot plant one either; and the consent ticket is
+bound to the cookie, so a ticket lifted from one browser is no good in another.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ HEADERS = {
 
 def csrf_token(secret: str, request: Request) -> str:
     """The token already in the browser's cookie if it is genuine, else a new one."""
-    current = request.cookies.get(CSRF_COOKIE, "")
+    current = request.cookies.get(csrf_cookie(request), "")
     if _genuine(secret, current):
         return current
     nonce = secrets.token_urlsafe(24)
@@ -45,7 +46,7 @@ def csrf_token(secret: str, request: Request) -> str:
 
 
 def csrf_ok(secret: str, request: Request, posted: str | None) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
+    cookie = request.cookies.get(csrf_cookie(request), "")
     return bool(posted) and hmac.compare_digest(cookie, posted or "") and _genuine(secret, cookie)
 
 
@@ -67,7 +68,7 @@ def render(
         headers={**HEADERS, **(headers or {})},
     )
     response.set_cookie(
-        CSRF_COOKIE,
+        csrf_cookie(request),
         token,
         httponly=True,
         samesite="lax",
@@ -75,6 +76,10 @@ def render(
         path="/",
     )
     return response
+
+
+def csrf_cookie(request: Request) -> str:
+    return f"__Host-{CSRF_COOKIE}" if request.url.scheme == "https" else CSRF_COOKIE
 
 
 def _sign(secret: str, nonce: str) -> str:

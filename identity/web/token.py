@@ -5,6 +5,8 @@ unexpected is ``server_error``, with the detail in the log and not in the answer
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +48,8 @@ async def revoke(request: Request, server: OAuthDep) -> Response:
 async def _handle(
     request: Request, server: Any, call: Callable[[HubRequest], Response]
 ) -> Response:
+    if not _readable_basic(request.headers.get("authorization", "")):
+        return _error("invalid_client", "The Basic credentials cannot be read.", 401)
     form = await request.form()
     oauth = HubRequest(request, form, server.issuer)
     repeated = sorted({k for k, _ in oauth.form_pairs if len(oauth.payload.datalist[k]) > 1})
@@ -60,7 +64,20 @@ async def _handle(
     return response
 
 
+def _readable_basic(header: str) -> bool:
+    """Whether Basic credentials, if any, are base64 of UTF-8 ``id:secret`` (RFC 7617);
+    Authlib would fail on any other bytes with a server error."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return True
+    try:
+        return ":" in base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+
+
 def _error(error: str, description: str, status: int = 400) -> Response:
+    headers = {**NO_STORE, **({"WWW-Authenticate": "Basic"} if status == 401 else {})}
     return JSONResponse(
-        {"error": error, "error_description": description}, status_code=status, headers=NO_STORE
+        {"error": error, "error_description": description}, status_code=status, headers=headers
     )

@@ -87,3 +87,19 @@ def test_hub_serve_answers_over_http(database_url: str, engine: object) -> None:
         server.wait(timeout=20)
         if server.stdout:
             server.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("issuer", "problem"),
+    [
+        ("http://hub.example.org", "must be https"),
+        ("ftp://hub.example.org", "must be an https URL"),
+        ("https://hub.example.org/?tenant=1", "no query or fragment"),
+        ("hub.example.org", "must be an https URL"),
+    ],
+)
+def test_an_issuer_oauth_cannot_work_with_is_refused(issuer: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Settings(issuer=issuer)
+    assert Settings(issuer="https://hub.example.org/").issuer == "https://hub.example.org"
+    assert Settings(issuer="http://localhost:8000").issuer == "http://localhost:8000"

@@ -1,4 +1,5 @@
-"""Authorization codes, tokens, and clients' post-logout redirect URIs.
+"""Authorization codes, tokens, revoked sign-ins, spent consent tickets, and clients'
+post-logout redirect URIs.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,6 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("login_attempt") as batch:  # room for "unanswered"
+        batch.alter_column(
+            "outcome",
+            type_=sqlmodel.AutoString(length=10),
+            existing_type=sqlmodel.AutoString(length=8),
+            existing_nullable=False,
+        )
     with op.batch_alter_table("oauth_client") as batch:
         batch.add_column(
             sa.Column("post_logout_redirect_uris", sa.JSON(), nullable=False, server_default="[]")
@@ -62,10 +70,32 @@ def upgrade() -> None:
     )
     op.create_index("ix_oauth_token_family", "oauth_token", ["family"])
     op.create_index("ix_oauth_token_client_id", "oauth_token", ["client_id"])
+    op.create_table(
+        "revoked_family",
+        sa.Column("family", sqlmodel.AutoString(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("family"),
+    )
+    op.create_table(
+        "spent_ticket",
+        sa.Column("ticket", sqlmodel.AutoString(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("ticket"),
+    )
+    op.create_index("ix_spent_ticket_at", "spent_ticket", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_table("spent_ticket")
+    op.drop_table("revoked_family")
     op.drop_table("oauth_token")
     op.drop_table("authorization_code")
     with op.batch_alter_table("oauth_client") as batch:
         batch.drop_column("post_logout_redirect_uris")
+    with op.batch_alter_table("login_attempt") as batch:
+        batch.alter_column(
+            "outcome",
+            type_=sqlmodel.AutoString(length=8),
+            existing_type=sqlmodel.AutoString(length=10),
+            existing_nullable=False,
+        )

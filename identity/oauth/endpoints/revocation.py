@@ -34,4 +34,5 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
                     update(OAuthToken)
                     .where(col(OAuthToken.id) == token.row.id, col(OAuthToken.revoked_at).is_(None))
                     .values(revoked_at=utcnow())
+                    .execution_options(synchronize_session=False)
                 )

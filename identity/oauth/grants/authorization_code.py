@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN as _VERIFIER
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from identity.oauth.client import Client
 
 CODE_LIFETIME = timedelta(seconds=120)
+MAX_NONCE = 255
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -34,7 +37,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         # OpenID Connect Core 3.1.2.1: redirect_uri is required, even with one registered
         if not self.request.payload.redirect_uri:
             raise InvalidRequestError("Missing 'redirect_uri' in request.")
-        return str(super().validate_authorization_request())
+        redirect_uri = str(super().validate_authorization_request())
+        if len(self.request.payload.data.get("nonce") or "") > MAX_NONCE:
+            raise InvalidRequestError(
+                f"'nonce' is longer than {MAX_NONCE} characters.", redirect_uri=redirect_uri
+            )
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         patron: Patron = request.user
@@ -57,8 +65,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             )
 
     def query_authorization_code(self, code: str, client: Client) -> StoredCode | None:
+        """Spend the code, if it is this client's, alive, unspent, and the request has its
+        redirect URI and PKCE verifier: a request that would fail anyway spends nothing, so a
+        stolen code without its verifier cannot spoil the patron's sign-in."""
         now = utcnow()
         hashed = tokens.digest(code)
+        verifier = self.request.form.get("code_verifier") or ""
+        challenge = create_s256_code_challenge(verifier) if _VERIFIER.match(verifier) else ""
         with transaction(self.server.engine) as session:
             consumed = session.execute(
                 update(AuthorizationCode)
@@ -67,8 +80,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                     col(AuthorizationCode.client_id) == client.client_id,
                     col(AuthorizationCode.used_at).is_(None),
                     col(AuthorizationCode.expires_at) > now,
+                    col(AuthorizationCode.redirect_uri)
+                    == (self.request.payload.redirect_uri or ""),
+                    col(AuthorizationCode.code_challenge) == challenge,
                 )
                 .values(used_at=now)
+                .execution_options(synchronize_session=False)
                 .returning(col(AuthorizationCode.code_sha256))
             ).first()
             row = session.get(AuthorizationCode, hashed)

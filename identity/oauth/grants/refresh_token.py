@@ -22,6 +22,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             engine=self.server.engine,
             refresh_token=refresh_token,
             client_id=self.request.client.client_id,
+            scope=self.request.payload.scope,
         )
         return None if row is None else StoredToken(row, refresh_token)
 
@@ -32,6 +33,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
             family=row.family,
             lender=self.request.client.library,
             patron=None if row.patron is None else Patron.from_json(row.patron),
+            refresh_until=row.refresh_expires_at,
         )
 
     def revoke_old_credential(self, refresh_token: StoredToken) -> None:

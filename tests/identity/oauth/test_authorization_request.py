@@ -90,11 +90,39 @@ def test_a_partner_client_cannot_use_the_code_flow(live_hub: LiveHub) -> None:
     assert answer.status_code == 400 and "location" not in answer.headers
 
 
-def test_a_repeated_parameter_is_refused(live_hub: LiveHub) -> None:
+@pytest.mark.parametrize("repeated", ["scope=openid+card", "nonce=other", "prompt=none"])
+def test_a_repeated_parameter_is_refused(live_hub: LiveHub, repeated: str) -> None:
     rp = live_hub.add_rp("monash")
-    answer = live_hub.browser().get(params(rp) + "&scope=openid+card")
+    answer = live_hub.browser().get(params(rp, prompt="login") + "&" + repeated)
     assert answer.status_code == 400 and "location" not in answer.headers
-    assert "Multiple" in answer.text and "scope" in answer.text
+    assert f"{repeated.split('=')[0]} given more than once" in answer.text
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"response_type": 'code"'}, {"response_type": "cöde"}, {"redirect_uri": "http://x/é\\"}],
+)
+def test_malformed_values_get_a_page_not_a_server_error(
+    live_hub: LiveHub, changes: dict[str, str]
+) -> None:
+    rp = live_hub.add_rp("monash")
+    answer = live_hub.browser().get(params(rp, **changes))
+    assert answer.status_code == 400 and "This sign-in link is not valid" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [({"scope": None}, "invalid_scope"), ({"scope": "card"}, "invalid_scope"),
+     ({"nonce": "n" * 256}, "invalid_request")],
+    ids=["no scope", "only scopes not allowed", "nonce too long"],
+)  # fmt: skip
+def test_scope_and_nonce_are_checked(
+    live_hub: LiveHub, changes: dict[str, str | None], error: str
+) -> None:
+    rp = live_hub.add_rp("monash")
+    answer = live_hub.browser().get(params(rp, **changes))
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["location"]).query)["error"] == [error]
 
 
 def test_denying_consent_tells_the_client_access_denied(live_hub: LiveHub) -> None:

@@ -65,28 +65,31 @@ def test_a_code_is_good_once_and_its_replay_revokes_the_tokens(live_hub: LiveHub
         {"code_verifier": "x" * 43},
         {"code_verifier": None},
         {"redirect_uri": "http://127.0.0.1/elsewhere"},
+        {"redirect_uri": None},
     ],
-    ids=["wrong verifier", "no verifier", "other redirect"],
+    ids=["wrong verifier", "no verifier", "other redirect", "no redirect"],
 )
 def test_a_code_needs_its_verifier_and_redirect_uri(
     live_hub: LiveHub, changes: dict[str, str | None]
 ) -> None:
     rp = live_hub.add_rp("monash")
     code = code_for(live_hub, rp)
-    answer = redeem(rp, code, **{k: v for k, v in changes.items() if v is not None})
-    if changes.get("code_verifier", "") is None:
-        answer = httpx.post(
-            f"{rp.issuer}/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": rp.redirect_uri,
-            },
-            auth=(rp.client_id, rp.client_secret or ""),
-        )
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier,
+        **changes,
+    }
+    answer = httpx.post(
+        f"{rp.issuer}/token",
+        data={k: v for k, v in data.items() if v is not None},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
     assert answer.status_code == 400
     assert answer.json()["error"] in {"invalid_grant", "invalid_request"}
-    assert redeem(rp, code).status_code == 400  # and a failed try spends it
+    # a stolen code without its verifier cannot spoil the patron's sign-in
+    assert redeem(rp, code).status_code == 200
 
 
 def test_another_client_cannot_redeem_the_code(live_hub: LiveHub) -> None:
@@ -126,3 +129,20 @@ def test_of_many_concurrent_redemptions_exactly_one_wins(live_hub: LiveHub) -> N
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [200] + [400] * 11, [a.text for a in answers]
     assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
+    # every loser came after the winner spent the code, so its tokens are revoked too, even
+    # those saved after a loser's revocation
+    [won] = [a.json() for a in answers if a.status_code == 200]
+    assert not introspect(rp, won["access_token"]) and not introspect(rp, won["refresh_token"])
+
+
+def test_a_malformed_basic_header_is_invalid_client(live_hub: LiveHub) -> None:
+    import base64
+
+    garbage = base64.b64encode(b"\xff\xfe:\xff").decode()
+    for endpoint in ("token", "introspect", "revoke"):
+        answer = httpx.post(
+            f"{live_hub.issuer}/{endpoint}",
+            data={"grant_type": "client_credentials", "token": "x"},
+            headers={"Authorization": f"Basic {garbage}"},
+        )
+        assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"

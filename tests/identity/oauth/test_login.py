@@ -5,6 +5,7 @@ exactly what the lender will get."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from identity.db import transaction
 from identity.models import LoginAttempt
 from tests.conftest import free_port
 from tests.identity.oauth.browser import Browser, forms
-from tests.identity.oauth.conftest import GOOD, LiveHub
+from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
 
 pytestmark = pytest.mark.db
 
@@ -112,9 +113,8 @@ def test_the_guessing_limit_stops_a_card_before_its_library_is_asked(live_hub: L
     assert other.status_code == 200
 
 
-def test_an_unreachable_home_library_is_a_503_and_never_a_sign_in(
-    live_hub: LiveHub, tmp_path: Path
-) -> None:
+def publish_far_library(live_hub: LiveHub, tmp_path: Path) -> None:
+    """Add a SIP2 library whose ILS does not answer (nothing listens on its port)."""
     examples = Path(policies.__file__).parent / "examples"
     extra = tmp_path / "farlib.yaml"
     extra.write_text(
@@ -129,6 +129,12 @@ def test_an_unreachable_home_library_is_a_503_and_never_a_sign_in(
     sources = [*policies.read(examples), (str(extra), extra.read_text())]
     with transaction(live_hub.engine) as session:
         publishing.publish(session=session, sources=sources, actor="test", note="farlib")
+
+
+def test_an_unreachable_home_library_is_a_503_and_never_a_sign_in(
+    live_hub: LiveHub, tmp_path: Path
+) -> None:
+    publish_far_library(live_hub, tmp_path)
     browser, page = login_page(live_hub)
     answer = browser.submit(page, {"card": "29990000000001", "pin": "1234"})
     assert answer.status_code == 503
@@ -175,3 +181,70 @@ def test_pages_cannot_be_framed_or_cached(live_hub: LiveHub) -> None:
     cookie = page.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert 'autocomplete="current-password"' in page.text and '<label for="pin">' in page.text
+
+
+def leaves(value: object) -> list[str]:
+    """Every scalar in a claim value, as text."""
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
+@pytest.mark.parametrize(
+    "scope", ["openid borrowing", "openid profile membership borrowing"], ids=["borrowing", "all"]
+)
+@pytest.mark.parametrize("card", [GOOD, OWES], ids=["good", "owes"])
+def test_everything_the_lender_receives_was_on_the_consent_page(
+    live_hub: LiveHub, scope: str, card: str
+) -> None:
+    rp = live_hub.add_rp("monash")
+    rp.scope = scope
+    browser = live_hub.browser()
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": card, "pin": card[-4:]})
+    claims = rp.verify(
+        rp.exchange(browser.submit(consent, {"decision": "allow"}).headers["location"])["id_token"]
+    )
+    protocol = {"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash", "sub"}
+    shown = html.unescape(consent.text)
+    for name, value in claims.items():
+        if name in protocol:
+            continue
+        for leaf in leaves({k: v for k, v in value.items() if k not in {"decided_at", "lender"}}
+                           if isinstance(value, dict) else value):  # fmt: skip
+            assert leaf in shown, f"{name}: {leaf!r} is not on the consent page"
+
+
+def test_a_consent_can_be_answered_once_and_only_in_its_browser(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    browser = live_hub.browser()
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": "0001"})
+    denied = browser.submit(consent, {"decision": "deny"})
+    assert "access_denied" in denied.headers["location"]
+    again = browser.submit(consent, {"decision": "allow"})  # the back button on a shared PC
+    assert again.status_code == 400 and "expired" in again.text
+
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": "0001"})
+    elsewhere = live_hub.browser()  # another browser, with a CSRF cookie of its own
+    own = elsewhere.get(str(consent.url))
+    [form] = [f for f in forms(own.text) if f.method == "post"]
+    lifted = elsewhere.http.post(
+        str(consent.url),
+        data={"csrf": form.fields["csrf"], "ticket": forms(consent.text)[0].fields["ticket"],
+              "decision": "allow"},
+    )  # fmt: skip
+    assert lifted.status_code == 400 and "location" not in lifted.headers
+    assert browser.submit(consent, {"decision": "allow"}).status_code == 302  # still its own
+
+
+def test_an_unreachable_library_does_not_count_as_a_guess(
+    live_hub: LiveHub, tmp_path: Path
+) -> None:
+    publish_far_library(live_hub, tmp_path)
+    for _ in range(7):
+        browser, page = login_page(live_hub)
+        assert browser.submit(page, {"card": "29990000000001", "pin": "1234"}).status_code == 503
+    with Session(live_hub.engine) as session:
+        outcomes = session.exec(select(LoginAttempt.outcome)).all()
+    assert outcomes == ["unanswered"] * 7

@@ -75,3 +75,30 @@ def test_a_refresh_may_narrow_the_scope_but_never_widen_it(live_hub: LiveHub) ->
         auth=(rp.client_id, rp.client_secret or ""),
     )  # fmt: skip
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    assert refresh(rp, token["refresh_token"]).status_code == 200  # the refusal spent nothing
+
+
+def test_rotation_never_extends_a_sign_in(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    auth = (rp.client_id, rp.client_secret or "")
+
+    def expiry(token: str) -> int:
+        answer = httpx.post(f"{rp.issuer}/introspect", data={"token": token}, auth=auth)
+        return int(answer.json()["exp"])
+
+    first = rp.sign_in(live_hub.browser(), GOOD)
+    first_expiry = expiry(first["refresh_token"])
+    second = refresh(rp, first["refresh_token"]).json()
+    assert expiry(second["refresh_token"]) <= first_expiry
+
+
+def test_racing_refreshes_with_one_token_leave_nothing_alive(live_hub: LiveHub) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rp = live_hub.add_rp("monash")
+    token = rp.sign_in(live_hub.browser(), GOOD)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: refresh(rp, token["refresh_token"]), range(8)))
+    assert sorted(a.status_code for a in answers) == [200] + [400] * 7
+    [won] = [a.json() for a in answers if a.status_code == 200]
+    assert not active(rp, won["access_token"]) and not active(rp, won["refresh_token"])

@@ -1,0 +1,61 @@
+"""Forgetting what is no longer needed: spent and expired authorization codes, tokens long
+expired, answered consent tickets, and sign-in attempts older than the longest guessing window.
+Their rows hold card numbers (codes, tokens) or traces of them, so they are not kept. Runs when
+the app starts, and as ``hub db purge`` (for a daily cron job)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Delete, delete, or_
+from sqlmodel import Session, col
+
+from identity.guessing import Limits
+from identity.models import (
+    AuthorizationCode,
+    LoginAttempt,
+    OAuthToken,
+    RevokedFamily,
+    SpentTicket,
+    utcnow,
+)
+from identity.settings import Settings
+
+GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
+
+
+def purge(*, session: Session, settings: Settings, now: datetime | None = None) -> dict[str, int]:
+    """Delete what has expired; returns how many rows of each kind went."""
+    now = now or utcnow()
+    limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
+    longest_window = max(window for _, window in (*limits.per_card, *limits.per_address))
+    counts = {}
+    counts["authorization codes"] = _delete(
+        session, delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < now - GRACE)
+    )
+    counts["tokens"] = _delete(
+        session,
+        delete(OAuthToken).where(
+            col(OAuthToken.expires_at) < now - GRACE,
+            or_(
+                col(OAuthToken.refresh_expires_at).is_(None),
+                col(OAuthToken.refresh_expires_at) < now - GRACE,
+            ),
+        ),
+    )
+    longest_refresh = timedelta(seconds=settings.refresh_lifetime_s)
+    counts["revoked sign-ins"] = _delete(
+        session, delete(RevokedFamily).where(col(RevokedFamily.at) < now - longest_refresh - GRACE)
+    )
+    counts["consent tickets"] = _delete(
+        session, delete(SpentTicket).where(col(SpentTicket.at) < now - GRACE)
+    )
+    counts["sign-in attempts"] = _delete(
+        session, delete(LoginAttempt).where(col(LoginAttempt.at) < now - longest_window)
+    )
+    return counts
+
+
+def _delete(session: Session, statement: Delete) -> int:
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

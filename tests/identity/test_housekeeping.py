@@ -1,0 +1,68 @@
+"""Expired codes, tokens, answered tickets and old sign-in attempts are forgotten (they hold
+card numbers or traces of them), by ``hub db purge`` and when the app starts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from identity.db import transaction
+from identity.models import AuthorizationCode, LoginAttempt, OAuthToken, SpentTicket, utcnow
+from tests.conftest import Hub
+
+pytestmark = pytest.mark.db
+
+
+def code(name: str, expires_in: timedelta) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_sha256=name, client_id="c", redirect_uri="https://x/cb", scope="openid",
+        code_challenge="x" * 43, code_challenge_method="S256", patron={}, family="f",
+        auth_time=0, expires_at=utcnow() + expires_in,
+    )  # fmt: skip
+
+
+def token(name: str, expires_in: timedelta, refresh_in: timedelta | None) -> OAuthToken:
+    now = utcnow()
+    return OAuthToken(
+        jti=name, family="f", client_id="c", scope="openid", subject="s",
+        access_sha256=name, refresh_sha256=None if refresh_in is None else f"r{name}",
+        issued_at=now, expires_at=now + expires_in,
+        refresh_expires_at=None if refresh_in is None else now + refresh_in,
+    )  # fmt: skip
+
+
+def count(engine: Engine, table: type) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+def test_hub_db_purge_forgets_only_what_has_expired(engine: Engine, hub: Hub) -> None:
+    old, soon = timedelta(days=-3), timedelta(minutes=5)
+    with transaction(engine) as session:
+        session.add_all([code("old", old), code("live", soon)])
+        session.add_all(
+            [
+                token("old", old, None),
+                token("old-refresh-alive", old, soon),  # its refresh token is still good
+                token("old-refresh-old", old, old),
+                token("live", soon, soon),
+            ]
+        )
+        session.add_all(
+            [SpentTicket(ticket="t1", at=utcnow() + old), SpentTicket(ticket="t2", at=utcnow())]
+        )
+        session.add_all(
+            [LoginAttempt(card_key="k", address="a", at=utcnow() + old, outcome="failure"),
+             LoginAttempt(card_key="k", address="a", at=utcnow(), outcome="failure")]
+        )  # fmt: skip
+    result = hub("db", "purge")
+    assert result.returncode == 0, result.stderr
+    assert "1 authorization codes, 2 tokens" in result.stdout
+    assert (count(engine, AuthorizationCode), count(engine, OAuthToken)) == (1, 2)
+    assert (count(engine, SpentTicket), count(engine, LoginAttempt)) == (1, 1)
+    with Session(engine) as session:
+        kept = set(session.exec(select(OAuthToken.jti)).all())
+    assert kept == {"old-refresh-alive", "live"}
