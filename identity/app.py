@@ -20,7 +20,18 @@ from identity.migrate import NotReady
 from identity.oauth.server import HubServer
 from identity.publishing import InForce
 from identity.settings import Settings
-from identity.web import authorize, demo, discovery, health, jwks, logout, token, userinfo
+from identity.web import (
+    authorize,
+    demo,
+    discovery,
+    eligibility,
+    health,
+    jwks,
+    logout,
+    problems,
+    token,
+    userinfo,
+)
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -44,7 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout):
+    problems.install(app)
+    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
         app.include_router(module.router)
     if settings.demo:
         app.include_router(demo.router)

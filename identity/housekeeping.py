@@ -1,5 +1,6 @@
 """Forgetting what is no longer needed: spent and expired authorization codes, tokens long
-expired, answered consent tickets, and sign-in attempts older than the longest guessing window.
+expired, answered consent tickets, old rate-limit windows, and sign-in attempts older than the
+longest guessing window. (The record of eligibility lookups is kept: it is the home libraries'.)
 Their rows hold card numbers (codes, tokens) or traces of them, so they are not kept. Runs when
 the app starts, and as ``hub db purge`` (for a daily cron job)."""
 
@@ -15,6 +16,7 @@ from identity.models import (
     AuthorizationCode,
     LoginAttempt,
     OAuthToken,
+    RateWindow,
     RevokedFamily,
     SpentTicket,
     utcnow,
@@ -49,6 +51,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["consent tickets"] = _delete(
         session, delete(SpentTicket).where(col(SpentTicket.at) < now - GRACE)
+    )
+    counts["rate-limit windows"] = _delete(
+        session, delete(RateWindow).where(col(RateWindow.window) < (now - GRACE).timestamp())
     )
     counts["sign-in attempts"] = _delete(
         session, delete(LoginAttempt).where(col(LoginAttempt.at) < now - longest_window)

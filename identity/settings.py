@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     guesses_per_card: str = "5/900,20/86400"
     #: sign-in failures allowed per client address
     guesses_per_address: str = "30/900,200/86400"
+    #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
+    eligibility_rate: str = "600/60"
 
     @field_validator("issuer")
     @classmethod
@@ -74,6 +76,14 @@ class Settings(BaseSettings):
         from identity.guessing import Limits
 
         Limits.parse(value, value)  # raises ValueError with the expected form
+        return value
+
+    @field_validator("eligibility_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from identity.eligibility import parse_rate
+
+        parse_rate(value)
         return value
 
     @classmethod

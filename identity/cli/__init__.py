@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, clients, db, demo, keys, patrons, serve
+from identity.cli import agreements, audit, clients, db, demo, keys, lookups, patrons, serve
 
 app = typer.Typer(
     name="hub",
@@ -19,6 +19,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.command()(serve.serve)
 app.command()(demo.demo)
+app.command()(lookups.lookups)
 
 
 def main() -> None:

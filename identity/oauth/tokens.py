@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from identity.db import lock, transaction
 from identity.keys import ALG
-from identity.models import OAuthToken, RevokedFamily, utcnow
+from identity.models import OAuthToken, PairwiseSubject, RevokedFamily, utcnow
 from identity.oauth.patron import Patron
 
 
@@ -93,6 +93,18 @@ def save(
         # after and finds the row (RFC 9700 4.14.2 holds even for the winner of a race)
         lock(session, f"family:{grantee.family}")
         revoked = session.get(RevokedFamily, grantee.family) is not None
+        patron = grantee.patron
+        if (
+            patron is not None
+            and session.get(PairwiseSubject, (grantee.lender, grantee.sub)) is None
+        ):
+            # so that this lender (and only it) may later ask the eligibility API by ``patron``
+            session.add(
+                PairwiseSubject(
+                    lender=grantee.lender, sub=grantee.sub, home_library=patron.home_library,
+                    card=patron.card, first_seen=now,
+                )
+            )  # fmt: skip
         session.add(
             OAuthToken(
                 jti=jti,

@@ -19,7 +19,8 @@ from identity.web.deps import OAuthDep
 router = APIRouter(tags=["openid"])
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"], summary="UserInfo (OpenID Connect)")
+@router.get("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_get")
+@router.post("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_post")
 async def userinfo(request: Request, server: OAuthDep) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -12,6 +12,7 @@ from datetime import date
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from identity import clients, demo
@@ -32,12 +33,23 @@ class LiveHub:
     issuer: str
     engine: Engine
     settings: Settings
+    app: FastAPI
     browsers: list[Browser] = field(default_factory=list)
 
     def browser(self) -> Browser:
         """A new browser (no cookies yet), closed when the test ends."""
         self.browsers.append(Browser(self.issuer))
         return self.browsers[-1]
+
+    def partner_token(self, library: str) -> str:
+        """A client-credentials access token of ``library``'s demo partner client."""
+        answer = httpx.post(
+            f"{self.issuer}/token",
+            data={"grant_type": "client_credentials"},
+            auth=(f"demo-{library}-partner", demo.client_secret(library, "partner")),
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
 
     def add_rp(
         self, library: str, *, public: bool = False, card_number: bool = False
@@ -64,9 +76,8 @@ def live_hub(engine: Engine, database_url: str) -> Iterator[LiveHub]:
     issuer = f"http://127.0.0.1:{port}"
     demo.build(engine=engine, issuer=issuer, today=date.today())
     settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -74,7 +85,7 @@ def live_hub(engine: Engine, database_url: str) -> Iterator[LiveHub]:
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
     assert httpx.get(f"{issuer}/healthz").status_code == 200
-    hub = LiveHub(issuer, engine, settings)
+    hub = LiveHub(issuer, engine, settings, app)
     yield hub
     for browser in hub.browsers:
         browser.http.close()

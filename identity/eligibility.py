@@ -1,0 +1,135 @@
+"""The eligibility API's work (SPEC section 5): may this lender lend to that card, today?
+
+The lender is always the asking client's library. The home library's connector is asked about
+the card without a PIN (``lookup``); a home library that cannot be asked is a 503, never a
+guess. Every question is recorded with its answer, for the home library's administrators
+(``hub lookups``), and counted against the client's rate limit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+import policies
+from identity import errors
+from identity.connectors import HomeLibraryUnavailable
+from identity.connectors.select import connector_for
+from identity.db import lock, transaction
+from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
+
+
+@dataclass(frozen=True)
+class Question:
+    """One request: by ``home_library`` and ``card``, or by ``patron`` (a pairwise sub)."""
+
+    home_library: str | None = None
+    card: str | None = None
+    patron: str | None = None
+    material: str | None = None
+    on: date | None = None
+
+
+def answer(
+    *,
+    engine: Engine,
+    agreements: policies.Agreements,
+    client_id: str,
+    lender: str,
+    question: Question,
+) -> dict[str, Any]:
+    """``Decision.to_dict()`` for the question, or an ``errors.Problem``; recorded either way."""
+    home, card, by = question.home_library or "", question.card, "card"
+    try:
+        if question.patron is not None:
+            by = "patron"
+            with Session(engine) as session:
+                known = session.get(PairwiseSubject, (lender, question.patron))
+            if known is None:
+                raise errors.UnknownPatron(
+                    "This lender has received no such patron identifier at sign-in."
+                )
+            home, card = known.home_library, known.card
+        library = agreements.libraries.get(home)
+        if library is None:
+            raise errors.UnknownLibrary(f"No library {home!r} in the agreements in force.")
+        assert card is not None
+        try:
+            holder = connector_for(library, engine).lookup(card)
+        except HomeLibraryUnavailable as exc:
+            raise errors.HomeLibraryUnavailable(
+                f"{library.name} cannot be asked about cards just now; try again later.",
+                retry_after=exc.retry_after,
+            ) from None
+        if holder is None:
+            raise errors.UnknownCard(f"{library.name} has no card {card!r}.")
+        decision = agreements.decide(
+            policies.BorrowRequest(
+                lender=lender,
+                home_library=home,
+                category=library.hub_category(holder.category) or f"ils:{holder.category}",
+                on=question.on or date.today(),
+                material=question.material,
+                fines=holder.fines,
+                flags=holder.flags,
+                card_expires=holder.expires,
+            )
+        ).to_dict()
+    except errors.Problem as problem:
+        _record(engine, client_id, lender, home, card, by, problem.slug, [])
+        raise
+    verdict = "eligible" if decision["eligible"] else "not-eligible"
+    codes = [reason["code"] for reason in decision["reasons"]]
+    _record(engine, client_id, lender, home, card, by, verdict, codes)
+    return decision
+
+
+def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, per_s: int) -> None:
+    """Count ``requests`` against the client's fixed window, or raise ``RateLimited``."""
+    now = int(time.time())
+    window = now - now % per_s
+    with transaction(engine) as session:
+        lock(session, f"rate:{client_id}")
+        row = session.get(RateWindow, (client_id, window))
+        used = row.count if row else 0
+        if used + requests > allowed:
+            raise errors.RateLimited(
+                f"This client may ask {allowed} questions every {per_s} s.",
+                retry_after=max(1, window + per_s - now),
+            )
+        if row is None:
+            session.add(RateWindow(client_id=client_id, window=window, count=requests))
+        else:
+            row.count = used + requests
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    """``"600/60"``: questions per seconds."""
+    count, _, seconds = text.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise ValueError(f"a rate limit is written like 600/60 (questions/seconds), not {text!r}")
+    return int(count), int(seconds)
+
+
+def _record(
+    engine: Engine,
+    client_id: str,
+    lender: str,
+    home: str,
+    card: str | None,
+    by: str,
+    answer: str,
+    reasons: list[str],
+) -> None:
+    with transaction(engine) as session:
+        session.add(
+            EligibilityLookup(
+                at=utcnow(), client_id=client_id, lender=lender, home_library=home[:64],
+                card=None if card is None else card[:64], by=by, answer=answer, reasons=reasons,
+            )
+        )  # fmt: skip

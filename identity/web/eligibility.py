@@ -1,0 +1,206 @@
+"""``POST /api/v1/eligibility`` and ``/api/v1/eligibility/batch`` (SPEC section 5): partner
+library systems ask whether their library may lend to a card, with a client-credentials token
+of scope ``eligibility``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session
+
+from identity import eligibility, errors
+from identity.eligibility import Question
+from identity.oauth import tokens
+from identity.oauth.client import Client
+from identity.web.deps import OAuthDep
+from identity.web.problems import responses
+
+router = APIRouter(prefix="/api/v1", tags=["eligibility"])
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+EXAMPLE: dict[str, Any] = {
+    "home_library": "rmit", "card": "21110000000004", "material": "book", "on": "2026-11-22",
+}  # fmt: skip
+BY_PATRON: dict[str, Any] = {"patron": "q3Jx-the-pairwise-sub", "material": "book"}
+FINES = "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"
+
+
+class EligibilityRequest(BaseModel):
+    """Who is asking about whom: ``home_library`` and ``card``, or ``patron`` (the pairwise
+    ``sub`` this lender received when the patron signed in through the hub)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [EXAMPLE, BY_PATRON]},
+    )  # fmt: skip
+
+    home_library: Id | None = None
+    card: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    patron: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    material: Id | None = Field(default=None, description="a material type, e.g. book or av")
+    on: date | None = Field(default=None, description="the day of the loan; default today")
+    lender: Id | None = Field(
+        default=None, description="if given, must be the client's own library (else 403)"
+    )
+
+    @model_validator(mode="after")
+    def _one_identification(self) -> EligibilityRequest:
+        by_card = self.home_library is not None or self.card is not None
+        if by_card == (self.patron is not None):
+            raise ValueError("give either home_library and card, or patron")
+        if by_card and (self.home_library is None or self.card is None):
+            raise ValueError("home_library and card go together")
+        return self
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests: list[EligibilityRequest] = Field(min_length=1, max_length=100)
+
+
+class TermsOut(BaseModel):
+    max_items: int
+    loan_days: int
+    renewals: int
+    holds: int
+    excluded_material: list[str]
+
+
+class ReasonOut(BaseModel):
+    code: str = Field(examples=["fines_over_limit"])
+    agreement: str | None = Field(examples=["caval-2026"])
+    message: str = Field(examples=[FINES])
+
+
+class DecisionOut(BaseModel):
+    """The decision, with its reasons when the answer is no (SPEC section 5)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "eligible": False, "lender": "monash", "home_library": "rmit",
+                    "patron_category": "undergraduate", "terms": None,
+                    "agreements": ["caval-2026"],
+                    "reasons": [{"code": "fines_over_limit", "agreement": "caval-2026",
+                                 "message": FINES}],
+                    "valid_until": None, "decided_at": "2026-11-22T09:30:00Z",
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    eligible: bool
+    lender: str
+    home_library: str
+    patron_category: str
+    terms: TermsOut | None
+    agreements: list[str]
+    reasons: list[ReasonOut]
+    valid_until: date | None
+    decided_at: str = Field(description="ISO 8601, UTC", examples=["2026-11-22T09:30:00Z"])
+
+
+class ProblemItem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class BatchItem(BaseModel):
+    status: int = Field(description="200 with a decision, or the problem's status")
+    decision: DecisionOut | None = None
+    problem: ProblemItem | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItem]
+
+
+def partner(request: Request, server: OAuthDep) -> Client:
+    """The client whose bearer token came with the request, if it may ask (scope eligibility)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized("Send a client-credentials access token as a Bearer token.")
+    with Session(server.engine) as session:
+        row = tokens.find(session=session, token=token.strip())
+        if (
+            row is None
+            or tokens.is_refresh(row, token.strip())
+            or not tokens.active(row, token.strip())
+        ):
+            raise errors.Unauthorized(
+                "The access token is not valid (unknown, expired or revoked)."
+            )
+    if "eligibility" not in row.scope.split():
+        raise errors.Forbidden("The access token does not carry the scope 'eligibility'.")
+    client = server.query_client(row.client_id)
+    if client is None:
+        raise errors.Unauthorized("The client of this token no longer exists.")
+    return client
+
+
+PartnerDep = Annotated[Client, Depends(partner)]
+ALWAYS = (errors.Unauthorized, errors.Forbidden, errors.InvalidRequest, errors.RateLimited)
+PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
+                errors.HomeLibraryUnavailable)  # fmt: skip
+
+
+@router.post(
+    "/eligibility",
+    response_model=DecisionOut,
+    summary="May my library lend to this patron?",
+    responses=responses(*ALWAYS, *PER_QUESTION),
+)
+def check(body: EligibilityRequest, client: PartnerDep, server: OAuthDep) -> dict[str, Any]:
+    _allowed(client, [body], server)
+    return _answer(server, client, body)
+
+
+@router.post(
+    "/eligibility/batch",
+    response_model=BatchOut,
+    summary="Up to 100 questions at once; each answered with a decision or a problem",
+    responses=responses(*ALWAYS),
+)
+def check_batch(body: BatchRequest, client: PartnerDep, server: OAuthDep) -> dict[str, Any]:
+    _allowed(client, body.requests, server)
+    results: list[dict[str, Any]] = []
+    for question in body.requests:
+        try:
+            results.append({"status": 200, "decision": _answer(server, client, question)})
+        except errors.Problem as problem:
+            results.append({"status": problem.status, "problem": problem.to_dict()})
+    return {"results": results}
+
+
+def _allowed(client: Client, questions: list[EligibilityRequest], server: Any) -> None:
+    for question in questions:
+        if question.lender is not None and question.lender != client.library:
+            raise errors.Forbidden(
+                f"This client asks for {client.library}; it cannot ask for {question.lender}."
+            )
+    allowed, per_s = eligibility.parse_rate(server.settings.eligibility_rate)
+    eligibility.spend_rate(
+        engine=server.engine, client_id=client.client_id, requests=len(questions),
+        allowed=allowed, per_s=per_s,
+    )  # fmt: skip
+
+
+def _answer(server: Any, client: Client, body: EligibilityRequest) -> dict[str, Any]:
+    with Session(server.engine) as session:
+        agreements = server.in_force.get(session=session)
+    return eligibility.answer(
+        engine=server.engine,
+        agreements=agreements,
+        client_id=client.client_id,
+        lender=client.library,
+        question=Question(
+            home_library=body.home_library, card=body.card, patron=body.patron,
+            material=body.material, on=body.on,
+        ),
+    )  # fmt: skip

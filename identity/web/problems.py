@@ -1,0 +1,81 @@
+"""RFC 9457 problem details: the one place where ``identity.errors.Problem`` (and FastAPI's
+validation errors) become ``application/problem+json``, and where each problem type's URI
+resolves to a page saying what it means."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from identity import errors
+from identity.web import pages
+
+MEDIA_TYPE = "application/problem+json"
+router = APIRouter(include_in_schema=False)
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field(examples=["/problems/unknown-library"])
+    title: str = Field(examples=["No such library"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No library 'nowhere' in the agreements in force."])
+
+
+def respond(problem: errors.Problem) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if problem.retry_after is not None:
+        headers["Retry-After"] = str(problem.retry_after)
+    if isinstance(problem, errors.Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return JSONResponse(
+        problem.to_dict(), status_code=problem.status, headers=headers, media_type=MEDIA_TYPE
+    )
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.Problem)
+        return respond(exc)
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        found = [
+            {"loc": list(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in exc.errors()
+        ]
+        return respond(errors.InvalidRequest("The request body is not valid.", errors=found))
+
+    app.add_exception_handler(errors.Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_invalid)
+    app.include_router(router)
+
+
+def responses(*kinds: type[errors.Problem]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problems an endpoint may answer, with an example each."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for kind in kinds:
+        example = kind("…").to_dict()
+        schema = ProblemOut.model_json_schema()
+        content = {MEDIA_TYPE: {"schema": schema, "examples": {}}}
+        entry = out.setdefault(kind.status, {"description": kind.title, "content": content})
+        entry["content"][MEDIA_TYPE]["examples"][kind.slug] = {
+            "summary": kind.title,
+            "value": example,
+        }
+        if kind.title not in entry["description"]:
+            entry["description"] += f"; {kind.title}"
+    return out
+
+
+@router.get("/problems/{slug}")
+def describe(slug: str, request: Request) -> HTMLResponse:
+    kind = errors.PROBLEMS.get(slug)
+    if kind is None:
+        return HTMLResponse("No such problem type", status_code=404)
+    context = {"title": f"{kind.status} {kind.title}", "message": (kind.__doc__ or kind.title)}
+    return pages.TEMPLATES.TemplateResponse(request, "problem.html", context, headers=pages.HEADERS)
