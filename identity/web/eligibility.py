@@ -109,6 +109,9 @@ class ProblemItem(BaseModel):
     title: str
     status: int
     detail: str
+    retry_after: int | None = Field(
+        default=None, description="seconds to wait (home-library-unavailable), as Retry-After"
+    )
 
 
 class BatchItem(BaseModel):
@@ -173,8 +176,11 @@ def check_batch(body: BatchRequest, client: PartnerDep, server: OAuthDep) -> dic
     for question in body.requests:
         try:
             results.append({"status": 200, "decision": _answer(server, client, question)})
-        except errors.Problem as problem:
-            results.append({"status": problem.status, "problem": problem.to_dict()})
+        except errors.Problem as problem:  # one question's problem; Retry-After as a member
+            found = problem.to_dict()
+            if problem.retry_after is not None:
+                found["retry_after"] = problem.retry_after
+            results.append({"status": problem.status, "problem": found})
     return {"results": results}
 
 

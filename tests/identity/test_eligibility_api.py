@@ -120,6 +120,14 @@ def test_an_unreachable_home_library_is_a_503_with_retry_after(
     answer = ask(live_hub, {"home_library": "farlib", "card": "29990000000001"})
     problem(answer, 503, "home-library-unavailable")
     assert int(answer.headers["retry-after"]) > 0
+    questions = [
+        {"home_library": "farlib", "card": "29990000000001"},
+        {"home_library": "rmit", "card": GOOD},
+    ]
+    batch = ask(live_hub, {"requests": questions}, path="/batch")
+    first, second = batch.json()["results"]
+    assert first["status"] == 503 and first["problem"]["retry_after"] > 0
+    assert second["status"] == 200
 
 
 def test_a_batch_answers_each_question_in_order(live_hub: LiveHub) -> None:
