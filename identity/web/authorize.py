@@ -133,18 +133,11 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         )
     except guessing.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
-        return _page(
-            request,
-            server,
-            "problem.html",
-            {
-                "title": "Too many attempts",
-                "message": f"Too many sign-in attempts. Please try again in about {minutes} "
-                "minutes, or ask staff at the desk.",
-            },
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
+        message = (
+            f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
+            "staff at the desk."
         )
+        return _wait_page(request, server, "Too many attempts", message, 429, exc.retry_after)
     success = unanswered = False
     try:
         holder = await run_in_threadpool(
@@ -154,18 +147,12 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
     except HomeLibraryUnavailable as exc:
         unanswered = True
         log.warning("home library unavailable: %s", exc)
-        return _page(
-            request,
-            server,
-            "problem.html",
-            {
-                "title": "Your library cannot be reached",
-                "message": f"{library.name} cannot check cards just now. Please try again "
-                "in a few minutes; nothing has been recorded against your card.",
-            },
-            status_code=503,
-            headers={"Retry-After": str(exc.retry_after)},
+        message = (
+            f"{library.name} cannot check cards just now. Please try again in a few minutes; "
+            "nothing has been recorded against your card."
         )
+        title = "Your library cannot be reached"
+        return _wait_page(request, server, title, message, 503, exc.retry_after)
     finally:
         await run_in_threadpool(
             lambda: guessing.finish(
@@ -285,6 +272,14 @@ def _page(
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _wait_page(
+    request: Request, server: HubServer, title: str, message: str, status: int, retry_after: int
+) -> Response:
+    context = {"title": title, "message": message}
+    headers = {"Retry-After": str(retry_after)}
+    return _page(request, server, "problem.html", context, status_code=status, headers=headers)
 
 
 def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:
