@@ -141,3 +141,19 @@ def test_the_command(hub: Hub, engine: Engine) -> None:
         stored = {c.library: c for c in session.exec(select(OAuthClient))}
     assert stored["rmit"].scopes == ["eligibility"]
     assert stored["vu"].secret_sha256 is None and "card" in stored["vu"].scopes
+
+
+def test_post_logout_redirect_uris_follow_the_redirect_uri_rules(hub: Hub, engine: Engine) -> None:
+    hub("agreements", "load", str(EXAMPLES))
+    args = ["clients", "add", "--library", "rmit", "--kind", "rp", "--redirect-uri",
+            "https://lib.example/cb"]  # fmt: skip
+    made = hub(*args, "--post-logout-redirect-uri", "https://lib.example/bye")
+    assert made.returncode == 0, made.stderr
+    refused = hub(*args, "--post-logout-redirect-uri", "http://lib.example/bye")
+    assert refused.returncode == 1 and "must be https" in refused.stderr
+    partner = hub("clients", "add", "--library", "rmit", "--kind", "partner",
+                  "--post-logout-redirect-uri", "https://lib.example/bye")  # fmt: skip
+    assert partner.returncode == 1 and "no --redirect-uri" in partner.stderr
+    with Session(engine) as session:
+        [stored] = session.exec(select(OAuthClient)).all()
+    assert stored.post_logout_redirect_uris == ["https://lib.example/bye"]
