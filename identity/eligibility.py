@@ -50,14 +50,20 @@ def answer(
             by = "patron"
             with Session(engine) as session:
                 known = session.get(PairwiseSubject, (lender, question.patron))
-            if known is None:
+            # only a patron who shared the borrowing decision with this lender at sign-in
+            if known is None or "borrowing" not in known.scope.split():
                 raise errors.UnknownPatron(
-                    "This lender has received no such patron identifier at sign-in."
+                    "This lender has received no such patron identifier at sign-in, with the "
+                    "patron's consent to share the borrowing decision."
                 )
             home, card = known.home_library, known.card
         library = agreements.libraries.get(home)
         if library is None:
-            raise errors.UnknownLibrary(f"No library {home!r} in the agreements in force.")
+            raise errors.UnknownLibrary(
+                "The patron's home library is no longer in the agreements in force."
+                if by == "patron"
+                else f"No library {home!r} in the agreements in force."
+            )
         assert card is not None
         try:
             holder = connector_for(library, engine).lookup(card)
@@ -66,8 +72,12 @@ def answer(
                 f"{library.name} cannot be asked about cards just now; try again later.",
                 retry_after=exc.retry_after,
             ) from None
-        if holder is None:
-            raise errors.UnknownCard(f"{library.name} has no card {card!r}.")
+        if holder is None:  # by patron: no card number in the answer (the lender may not see it)
+            raise errors.UnknownCard(
+                "The home library no longer knows this patron's card."
+                if by == "patron"
+                else f"{library.name} has no card {card!r}."
+            )
         decision = agreements.decide(
             policies.BorrowRequest(
                 lender=lender,

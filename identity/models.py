@@ -212,6 +212,7 @@ class PairwiseSubject(SQLModel, table=True):
     sub: str = Field(primary_key=True, max_length=100)
     home_library: str = Field(max_length=64)
     card: str = Field(max_length=64)
+    scope: str = Field(max_length=500)  # what the patron agreed to share at the latest sign-in
     first_seen: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -133,5 +133,7 @@ def batch_results(answer: Any, expected: int) -> list[Decision | ProblemError]:
             out.append(decision(item.get("decision")))
         else:
             status = item.get("status")
-            out.append(problem(item.get("problem") or {}, status=status))
+            found = item.get("problem") or {}
+            wait = found.get("retry_after") if isinstance(found, dict) else None
+            out.append(problem(found, status=status, retry_after=wait))
     return out

@@ -68,6 +68,8 @@ def verify_flow(
         message = str(exc)
         reason = "claims" if "missing required key" in message else "signature"
         raise IdTokenError(reason, message) from None
+    except Exception as exc:  # a malformed key in the set, or a token python-jose trips on
+        raise IdTokenError("malformed", f"cannot verify: {exc!r}") from None
     if "azp" in claims and claims["azp"] != audience:
         raise IdTokenError("audience", f"azp {claims['azp']!r} is not {audience!r}")
     if nonce is not None:

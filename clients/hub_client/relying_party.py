@@ -30,7 +30,7 @@ from hub_client.flow import Flow, arun, run
 from hub_client.idtoken import verify_flow
 from hub_client.jwks import JwksCache
 from hub_client.models import Decision
-from hub_client.retry import Retry, with_retries
+from hub_client.retry import NOT_SENT, Retry, with_retries
 from hub_client.tokens import basic_auth, token_response
 
 SCOPE = "openid profile membership borrowing"
@@ -103,6 +103,10 @@ class _Flows:
             nonce=secrets.token_urlsafe(32),
             code_verifier=secrets.token_urlsafe(64),  # 86 characters of [A-Za-z0-9-_]
         )
+        fixed = {"response_type", "client_id", "redirect_uri", "state", "nonce", "code_challenge",
+                 "code_challenge_method"}  # fmt: skip
+        if fixed & set(extra):
+            raise ValueError(f"start() sets these itself: {', '.join(sorted(fixed & set(extra)))}")
         query = {
             "response_type": "code",
             "client_id": self.client_id,
@@ -132,7 +136,8 @@ class _Flows:
         else:
             headers["Authorization"] = basic_auth(self.client_id, self._secret)
         request = httpx.Request("POST", metadata.token_endpoint, data=form, headers=headers)
-        body = token_response((yield from with_retries(request, self.retry)))
+        # a code is good once: sent again after a lost answer, it would revoke what it got
+        body = token_response((yield from with_retries(request, self.retry, NOT_SENT)))
         id_token, access_token = body.get("id_token"), str(body["access_token"])
         if not isinstance(id_token, str):
             raise IdTokenError("malformed", "the token response has no id_token")

@@ -19,6 +19,8 @@ from hub_client.flow import Flow, Sleep, send
 RETRY_STATUSES = frozenset({429, 503})
 #: transport errors worth another try; others (a bad URL, a proxy refusing) are not
 TRANSIENT = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+#: errors after which the request certainly did not reach the hub
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> float 
     value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -64,16 +66,21 @@ def retry_after(response: httpx.Response, now: datetime | None = None) -> float 
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def with_retries(request: httpx.Request, retry: Retry) -> Flow[httpx.Response]:
+def with_retries(
+    request: httpx.Request,
+    retry: Retry,
+    transient: tuple[type[httpx.TransportError], ...] = TRANSIENT,
+) -> Flow[httpx.Response]:
     """The response to ``request``, tried again as ``retry`` allows. The last 429 or 503 is
     returned for the caller to raise; a transport error that outlasts the retries raises
-    ``HubUnreachable``."""
+    ``HubUnreachable``. ``transient``: the transport errors worth trying again after (for a
+    request that must not be sent twice, only those where it was never sent: ``NOT_SENT``)."""
     attempt = 0
     while True:
         try:
             response = yield from send(request)
         except httpx.TransportError as exc:
-            wait = retry.wait(attempt, None) if isinstance(exc, TRANSIENT) else None
+            wait = retry.wait(attempt, None) if isinstance(exc, transient) else None
             if wait is None:
                 raise HubUnreachable(f"{request.method} {request.url}: {exc!r}") from exc
         else:

@@ -94,17 +94,18 @@ def save(
         lock(session, f"family:{grantee.family}")
         revoked = session.get(RevokedFamily, grantee.family) is not None
         patron = grantee.patron
-        if (
-            patron is not None
-            and session.get(PairwiseSubject, (grantee.lender, grantee.sub)) is None
-        ):
-            # so that this lender (and only it) may later ask the eligibility API by ``patron``
-            session.add(
-                PairwiseSubject(
-                    lender=grantee.lender, sub=grantee.sub, home_library=patron.home_library,
-                    card=patron.card, first_seen=now,
-                )
-            )  # fmt: skip
+        if patron is not None:  # so that this lender (only) may ask the eligibility API by sub
+            lock(session, f"pairwise:{grantee.lender}:{grantee.sub}")
+            known = session.get(PairwiseSubject, (grantee.lender, grantee.sub))
+            if known is None:
+                session.add(
+                    PairwiseSubject(
+                        lender=grantee.lender, sub=grantee.sub, home_library=patron.home_library,
+                        card=patron.card, scope=token.get("scope", ""), first_seen=now,
+                    )
+                )  # fmt: skip
+            else:  # the latest grant decides (a new sign-in, or a narrowing refresh)
+                known.scope = token.get("scope", "")
         session.add(
             OAuthToken(
                 jti=jti,

@@ -7,8 +7,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from sqlmodel import Session
 
 from identity import eligibility, errors
@@ -21,6 +29,17 @@ from identity.web.problems import responses
 router = APIRouter(prefix="/api/v1", tags=["eligibility"])
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+def _iso_text(value: object) -> object:
+    """A day is written YYYY-MM-DD: a number (read as seconds since 1970) is refused."""
+    if not isinstance(value, str):
+        raise ValueError("a date is written as a string like 2026-11-22")
+    return value
+
+
+#: printable ASCII without spaces (surrounding spaces are dropped, as on the sign-in page)
+Card = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[!-~]{1,64}$")]
 EXAMPLE: dict[str, Any] = {
     "home_library": "rmit", "card": "21110000000004", "material": "book", "on": "2026-11-22",
 }  # fmt: skip
@@ -38,10 +57,12 @@ class EligibilityRequest(BaseModel):
     )  # fmt: skip
 
     home_library: Id | None = None
-    card: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    patron: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    card: Card | None = None
+    patron: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,100}$")] | None = None
     material: Id | None = Field(default=None, description="a material type, e.g. book or av")
-    on: date | None = Field(default=None, description="the day of the loan; default today")
+    on: Annotated[date, BeforeValidator(_iso_text)] | None = Field(
+        default=None, description="the day of the loan (YYYY-MM-DD); default today"
+    )
     lender: Id | None = Field(
         default=None, description="if given, must be the client's own library (else 403)"
     )
@@ -124,10 +145,21 @@ class BatchOut(BaseModel):
     results: list[BatchItem]
 
 
-def partner(request: Request, server: OAuthDep) -> Client:
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="client credentials",
+    description="An access token from POST /token with grant_type=client_credentials "
+    "(scope eligibility), sent as Authorization: Bearer.",
+)
+
+
+def partner(
+    server: OAuthDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Client:
     """The client whose bearer token came with the request, if it may ask (scope eligibility)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials if credentials else ""
+    if not token.strip():
         raise errors.Unauthorized("Send a client-credentials access token as a Bearer token.")
     with Session(server.engine) as session:
         row = tokens.find(session=session, token=token.strip())
@@ -159,8 +191,11 @@ PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
     summary="May my library lend to this patron?",
     responses=responses(*ALWAYS, *PER_QUESTION),
 )
-def check(body: EligibilityRequest, client: PartnerDep, server: OAuthDep) -> dict[str, Any]:
+def check(
+    body: EligibilityRequest, client: PartnerDep, server: OAuthDep, response: Response
+) -> dict[str, Any]:
     _allowed(client, [body], server)
+    response.headers["Cache-Control"] = "no-store"  # it is about a patron
     return _answer(server, client, body)
 
 
@@ -170,13 +205,21 @@ def check(body: EligibilityRequest, client: PartnerDep, server: OAuthDep) -> dic
     summary="Up to 100 questions at once; each answered with a decision or a problem",
     responses=responses(*ALWAYS),
 )
-def check_batch(body: BatchRequest, client: PartnerDep, server: OAuthDep) -> dict[str, Any]:
+def check_batch(
+    body: BatchRequest, client: PartnerDep, server: OAuthDep, response: Response
+) -> dict[str, Any]:
     _allowed(client, body.requests, server)
+    response.headers["Cache-Control"] = "no-store"
     results: list[dict[str, Any]] = []
-    for question in body.requests:
+    unavailable: dict[str, errors.Problem] = {}  # a home library that did not answer is not
+    for question in body.requests:  # asked again in the same batch (each try may time out)
         try:
+            if question.home_library in unavailable:
+                raise unavailable[question.home_library]
             results.append({"status": 200, "decision": _answer(server, client, question)})
         except errors.Problem as problem:  # one question's problem; Retry-After as a member
+            if isinstance(problem, errors.HomeLibraryUnavailable) and question.home_library:
+                unavailable[question.home_library] = problem
             found = problem.to_dict()
             if problem.retry_after is not None:
                 found["retry_after"] = problem.retry_after

@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from identity import errors
@@ -25,6 +27,9 @@ class ProblemOut(BaseModel):
     title: str = Field(examples=["No such library"])
     status: int = Field(examples=[404])
     detail: str = Field(examples=["No library 'nowhere' in the agreements in force."])
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="invalid-request only: [{loc, message}, ...]"
+    )
 
 
 def respond(problem: errors.Problem) -> JSONResponse:
@@ -50,8 +55,20 @@ def install(app: FastAPI) -> None:
         ]
         return respond(errors.InvalidRequest("The request body is not valid.", errors=found))
 
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        if exc.status_code == 400:  # a body FastAPI could not even parse
+            return respond(errors.InvalidRequest("The request body is not valid JSON.", errors=[]))
+        body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
+                "detail": str(exc.detail)}  # fmt: skip
+        return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE,
+                            headers=getattr(exc, "headers", None))  # fmt: skip
+
     app.add_exception_handler(errors.Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_invalid)
+    app.add_exception_handler(StarletteHTTPException, on_http)
     app.include_router(router)
 
 
@@ -63,6 +80,13 @@ def responses(*kinds: type[errors.Problem]) -> dict[int | str, dict[str, Any]]:
         schema = ProblemOut.model_json_schema()
         content = {MEDIA_TYPE: {"schema": schema, "examples": {}}}
         entry = out.setdefault(kind.status, {"description": kind.title, "content": content})
+        if kind.status in (429, 503):
+            entry["headers"] = {
+                "Retry-After": {
+                    "description": "seconds to wait before asking again",
+                    "schema": {"type": "integer"},
+                }
+            }
         entry["content"][MEDIA_TYPE]["examples"][kind.slug] = {
             "summary": kind.title,
             "value": example,

@@ -181,3 +181,14 @@ def test_keys_that_cannot_be_fetched_are_said_so(signing_keys: list[SigningKey])
         with pytest.raises(IdTokenError) as caught:
             verify(signing_keys[0].sign(id_claims()), http)
     assert caught.value.reason == "keys_unavailable"
+
+
+def test_forged_kids_cannot_make_the_client_hammer_the_hub(
+    http: httpx.Client, signing_keys: list[SigningKey]
+) -> None:
+    cache = JwksCache(JWKS)
+    verify(signing_keys[0].sign(id_claims()), http, cache)
+    for n in range(20):  # tokens naming keys the hub never had
+        with pytest.raises(IdTokenError):
+            verify(signing_keys[0].sign(id_claims(), kid=f"made-up-{n}"), http, cache)
+    assert cache.fetches == 1 + 3  # one fetch, then a burst of three early ones, then no more

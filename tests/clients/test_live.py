@@ -193,6 +193,9 @@ def test_an_unreachable_home_library_is_tried_again_after_its_retry_after(
         with pytest.raises(HomeLibraryUnavailable):
             hub.check(**ask)
     assert waits == [now.value.retry_after] * 3
+    with partner(live_hub, recorder.http) as hub:  # in a batch: the item says how long to wait
+        [item] = hub.check_many([ask])
+    assert isinstance(item, HomeLibraryUnavailable) and item.retry_after == now.value.retry_after
 
 
 def test_an_id_token_from_a_sign_in_verifies_with_the_hubs_keys(

@@ -13,6 +13,7 @@ from hub_client import (
     AccessDenied,
     AsyncRelyingParty,
     AuthorizationError,
+    HubUnreachable,
     IdTokenError,
     InvalidCallback,
     Pending,
@@ -198,3 +199,26 @@ def test_the_async_relying_party_takes_the_same_steps(
             return (await rp.finish(callback(pending), pending)).sub
 
     assert asyncio.run(main()) == "pairwise-sub"
+
+
+def test_start_will_not_let_extra_parameters_replace_its_own(rp: RelyingParty) -> None:
+    with pytest.raises(ValueError, match="nonce, state"):
+        rp.start(state="mine", nonce="mine")
+
+
+def test_a_code_is_never_sent_twice_after_a_lost_answer(rp: RelyingParty, fake: FakeHub) -> None:
+    _, pending = rp.start()
+    sent = 0
+
+    def lose_the_answer(request: httpx.Request) -> httpx.Response:
+        nonlocal sent
+        if request.url.path != "/token":
+            return fake.handle(request)
+        sent += 1  # the hub got it (and would issue tokens) but its answer was lost:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(lose_the_answer)) as http:
+        client = RelyingParty(ISSUER, RP_ID, RP_SECRET, REDIRECT, http=http)
+        with pytest.raises(HubUnreachable):
+            client.finish(callback(pending), pending)
+    assert sent == 1  # sent again, the code would revoke the tokens the first try got

@@ -123,8 +123,14 @@ def test_the_token_endpoint_is_retried_too(fake: FakeHub) -> None:
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("120", 120.0), ("Sun, 22 Nov 2026 09:30:10 GMT", 10.0), ("soon", None), ("", None)],
+    [
+        ("120", 120.0),
+        ("Sun, 22 Nov 2026 09:30:10 GMT", 10.0),
+        ("soon", None),
+        ("", None),
+        ("\u00b2", None),
+    ],  # a superscript two is a digit to str.isdigit, not to HTTP
 )
 def test_retry_after_is_seconds_or_a_date(header: str, seconds: float | None) -> None:
-    response = httpx.Response(503, headers={"Retry-After": header})
+    response = httpx.Response(503, headers=[(b"Retry-After", header.encode("latin-1"))])
     assert retry_after(response, now=datetime(2026, 11, 22, 9, 30, tzinfo=UTC)) == seconds

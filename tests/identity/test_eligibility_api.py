@@ -4,13 +4,16 @@ problem types, the batch, the rate limit, the record of lookups and the OpenAPI 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from identity.db import transaction
 from identity.models import EligibilityLookup
 from tests.conftest import run_hub
 from tests.identity.oauth.conftest import BLOCKED, GOOD, OWES, LiveHub
@@ -23,11 +26,11 @@ def ask(
     live_hub: LiveHub, body: Any, *, token: str | None = None, path: str = ""
 ) -> httpx.Response:
     token = token if token is not None else live_hub.partner_token("monash")
-    return httpx.post(
-        f"{live_hub.issuer}/api/v1/eligibility{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {token}"} if token else {},
-    )
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.post(f"{live_hub.issuer}/api/v1/eligibility{path}", content=raw, headers=headers)
 
 
 def problem(answer: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -67,6 +70,22 @@ def test_a_partner_asks_about_a_patron_it_met_at_sign_in(live_hub: LiveHub) -> N
     problem(other_lender, 404, "unknown-patron")  # pairwise: latrobe never received that sub
 
 
+def test_asking_by_patron_needs_the_patrons_consent_and_never_reveals_the_card(
+    live_hub: LiveHub,
+) -> None:
+    rp = live_hub.add_rp("monash")
+    rp.scope = "openid"  # the patron shared only an identifier, not the borrowing decision
+    sub = rp.verify(rp.sign_in(live_hub.browser(), GOOD)["id_token"])["sub"]
+    problem(ask(live_hub, {"patron": sub}), 404, "unknown-patron")
+    rp.scope = "openid borrowing"  # the next sign-in shares it
+    assert rp.verify(rp.sign_in(live_hub.browser(), GOOD)["id_token"])["sub"] == sub
+    assert ask(live_hub, {"patron": sub}).status_code == 200
+    with transaction(live_hub.engine) as session:  # the home library drops the card
+        session.execute(text("DELETE FROM registry_patron WHERE card = :card"), {"card": GOOD})
+    gone = problem(ask(live_hub, {"patron": sub}), 404, "unknown-card")
+    assert GOOD not in gone["detail"] and "RMIT" not in gone["detail"]
+
+
 def test_who_may_ask(live_hub: LiveHub) -> None:
     body = {"home_library": "rmit", "card": GOOD}
     unauthenticated = problem(ask(live_hub, body, token=""), 401, "unauthorized")
@@ -104,13 +123,28 @@ def test_who_may_ask(live_hub: LiveHub) -> None:
         ({"home_library": "rmit", "card": GOOD, "patron": "x"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": GOOD, "colour": "red"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": GOOD, "on": "tomorrow"}, "invalid-request", 422),
+        ({"home_library": "rmit", "card": GOOD, "on": 0}, "invalid-request", 422),
+        ({"home_library": "rmit", "card": "2111\u0000"}, "invalid-request", 422),
+        ({"patron": "x\u0000y"}, "invalid-request", 422),
+        ({"home_library": "rmit", "card": "x" * 65}, "invalid-request", 422),
         (["not", "an", "object"], "invalid-request", 422),
+        (b"[" * 100000, "invalid-request", 422),
+        (b"\xff\xfe{", "invalid-request", 422),
     ],
+    ids=lambda value: value if isinstance(value, str | int) else None,
 )
 def test_problems_have_stable_types(live_hub: LiveHub, body: Any, slug: str, status: int) -> None:
     found = problem(ask(live_hub, body), status, slug)
     if status == 422:
-        assert found["errors"] and all("loc" in e and "message" in e for e in found["errors"])
+        assert all("loc" in e and "message" in e for e in found["errors"])
+
+
+def test_a_card_is_read_as_on_the_sign_in_page_and_answers_are_not_cached(
+    live_hub: LiveHub,
+) -> None:
+    answer = ask(live_hub, {"home_library": "rmit", "card": f"  {GOOD} "})
+    assert answer.status_code == 200 and answer.json()["eligible"] is True
+    assert answer.headers["cache-control"] == "no-store"
 
 
 def test_an_unreachable_home_library_is_a_503_with_retry_after(
@@ -196,5 +230,8 @@ def test_the_openapi_document_describes_requests_answers_and_problems(live_hub: 
     schemas = document["components"]["schemas"]
     assert schemas["EligibilityRequest"]["examples"] and schemas["DecisionOut"]["examples"]
     assert httpx.get(f"{live_hub.issuer}/docs").status_code == 200
+    assert single["security"] and document["components"]["securitySchemes"]
+    for status in ("429", "503"):
+        assert "Retry-After" in single["responses"][status]["headers"]
     page = httpx.get(f"{live_hub.issuer}/problems/home-library-unavailable")
     assert page.status_code == 200 and "Retry-After" in page.text

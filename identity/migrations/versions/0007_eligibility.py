@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("sub", sqlmodel.AutoString(length=100), nullable=False),
         sa.Column("home_library", sqlmodel.AutoString(length=64), nullable=False),
         sa.Column("card", sqlmodel.AutoString(length=64), nullable=False),
+        sa.Column("scope", sqlmodel.AutoString(length=500), nullable=False),
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("lender", "sub"),
     )
