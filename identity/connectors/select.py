@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 import policies
 from identity.connectors import Connector, HomeLibraryUnavailable
 from identity.connectors.registry import RegistryConnector
+from identity.connectors.sip2 import Sip2Connector
 
 
 def connector_for(library: policies.Library, engine: Engine) -> Connector:
@@ -14,4 +15,6 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
     kind = library.connector.kind
     if kind == "registry":
         return RegistryConnector(library.id, engine)
+    if kind == "sip2":
+        return Sip2Connector(library)
     raise HomeLibraryUnavailable(library.id, f"the hub has no {kind} connector yet", 300)

@@ -1,0 +1,55 @@
+"""``hub connectors test``: ask a library's connector about a card, as a sign-in would."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from identity.cli import context
+from identity.connectors import HomeLibraryUnavailable
+from identity.connectors.select import connector_for
+
+app = typer.Typer(help="Home-library connectors: how the hub checks each library's cards.")
+
+
+@app.command("test")
+def test(
+    library: Annotated[str, typer.Option(help="The library (of the published agreements).")],
+    card: Annotated[str, typer.Option(help="The card number to ask about.")],
+    pin: Annotated[
+        bool, typer.Option("--pin", help="Ask for the card's PIN (not echoed) and check it too.")
+    ] = False,
+) -> None:
+    """Ask LIBRARY's home system about CARD and print what it said (never the PIN). Exit 0 when
+    the card was found (and the PIN verified), 1 when not, 2 when the library cannot be
+    reached."""
+    agreements = context.published()
+    found = agreements.libraries.get(library)
+    if found is None:
+        known = ", ".join(sorted(agreements.libraries))
+        raise typer.BadParameter(f"no library {library!r} is published (known: {known})",
+                                 param_hint="--library")  # fmt: skip
+    secret = typer.prompt("PIN", hide_input=True) if pin else None
+    settings = found.connector
+    where = f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub"
+    typer.echo(f"library:  {found.id} ({found.name}), {settings.kind} connector at {where}")
+    typer.echo(f"card:     {card}")
+    try:
+        connector = connector_for(found, context.engine())
+        holder = connector.lookup(card) if secret is None else connector.authenticate(card, secret)
+    except HomeLibraryUnavailable as exc:
+        typer.echo(f"unreachable: {exc} (retry after {exc.retry_after} s)", err=True)
+        raise typer.Exit(2) from None
+    if holder is None:
+        outcome = "no such card, or the PIN was not verified" if secret else "no such card"
+        typer.echo(f"valid:    no ({outcome})")
+        raise typer.Exit(1)
+    hub_category = found.hub_category(holder.category)
+    mapped = hub_category or f"not in {found.id}'s category map"
+    typer.echo(f"valid:    yes ({'PIN verified' if secret else 'no PIN asked'})")
+    typer.echo(f"name:     {holder.name}")
+    typer.echo(f"category: {holder.category!r} -> {mapped}")
+    typer.echo(f"expires:  {holder.expires.isoformat() if holder.expires else 'never'}")
+    typer.echo(f"fines:    {holder.fines}")
+    typer.echo(f"flags:    {', '.join(sorted(holder.flags)) or 'none'}")

@@ -1,0 +1,223 @@
+"""The ``sip2`` connector (SPEC section 7): a library's cards checked live at its ILS with 63
+Patron Information, over a pooled, logged-in SIP2 connection behind a circuit breaker.
+
+- ``authenticate(card, pin)``: 63 with ``AD`` = the PIN. The card holder only when ``BL`` (valid
+  patron) and ``CQ`` (valid PIN) are both ``Y``; a missing ``CQ`` means the PIN was not checked.
+- ``lookup(card)``: 63 without ``AD``; ``BL`` must be ``Y``.
+
+Anything else (the ILS cannot be reached, times out, garbles its answer, answers about another
+card, or the breaker is open) raises ``HomeLibraryUnavailable``: fail closed. The PIN and the
+login password are never logged and never put in an exception.
+
+One pool and one breaker per library for the life of the process (``select.connector_for``
+makes a connector for every request); new settings for a library start a new pair.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import ssl
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import policies
+from identity.connectors import CardHolder, HomeLibraryUnavailable
+from identity.connectors.sip2 import breaker, client, messages, pool
+from identity.connectors.sip2.errors import Garbled, Sip2Error
+from policies.model import Sip2Connector as Sip2Settings
+
+MISCONFIGURED_RETRY_S = 300  # a missing password variable is not fixed by trying again soon
+
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class Sip2Connector:
+    def __init__(
+        self,
+        library: policies.Library,
+        *,
+        environ: Mapping[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+        failures: int = breaker.FAILURES,
+        cooldown_s: float = breaker.COOLDOWN_S,
+        pool_size: int = pool.SIZE,
+    ) -> None:
+        settings = library.connector
+        if not isinstance(settings, Sip2Settings):
+            raise ValueError(f"{library.id} does not check its cards over SIP2")
+        self.library = library.id
+        self.settings = settings
+        self._environ = os.environ if environ is None else environ
+        self._tls = tls
+        self.link = _link(library.id, settings, failures, cooldown_s, pool_size)
+
+    def authenticate(self, card: str, pin: str) -> CardHolder | None:
+        if not pin:
+            raise ValueError("an empty PIN is refused before any connector is asked")
+        return self._ask(card, pin)
+
+    def lookup(self, card: str) -> CardHolder | None:
+        return self._ask(card, None)
+
+    def _ask(self, card: str, pin: str | None) -> CardHolder | None:
+        encoding = self.settings.encoding
+        if not card or not messages.sendable(card, encoding):
+            return None  # no such card can exist; nothing that ends a field goes to the ILS
+        if pin is not None and not messages.sendable(pin, encoding):
+            return None
+        remaining = self.link.breaker.remaining()
+        if remaining is not None:
+            raise HomeLibraryUnavailable(
+                self.library,
+                "the ILS did not answer lately; not asking it again yet",
+                retry_after=max(1, math.ceil(remaining)),
+            )
+        password = self._password()
+        settings, now = self.settings, datetime.now()
+        request = messages.patron_information(
+            institution=settings.institution, card=card, pin=pin, now=now
+        )
+
+        def connect() -> client.Connection:
+            return client.open_connection(
+                settings.host,
+                settings.port,
+                timeout_s=settings.timeout_s,
+                encoding=encoding,
+                tls=(self._tls or ssl.create_default_context()) if settings.tls else None,
+                user=settings.user,
+                password=password,
+                institution=settings.institution,
+            )
+
+        try:
+            reply = self.link.pool.run(
+                connect, lambda c: c.exchange(request, "64"), wait_s=settings.timeout_s
+            )
+        except Sip2Error as exc:
+            self.link.breaker.failed()
+            left = self.link.breaker.remaining() or self.link.breaker.cooldown_s
+            raise HomeLibraryUnavailable(
+                self.library,
+                f"SIP2 {settings.host}:{settings.port}: {exc}",
+                retry_after=max(1, math.ceil(left)),
+            ) from None
+        self.link.breaker.succeeded()
+        try:
+            return self._holder(card, reply, pin_sent=pin is not None)
+        except Garbled as exc:
+            raise HomeLibraryUnavailable(
+                self.library,
+                f"SIP2 {settings.host}:{settings.port}: {exc}",
+                retry_after=math.ceil(self.link.breaker.cooldown_s),
+            ) from None
+
+    def _password(self) -> str:
+        name = self.settings.password_env
+        if name is None or self.settings.user is None:
+            return ""
+        value = self._environ.get(name)
+        if value is None:
+            raise HomeLibraryUnavailable(
+                self.library,
+                f"the environment variable {name}, holding the SIP2 login password, is not set",
+                retry_after=MISCONFIGURED_RETRY_S,
+            )
+        if not messages.sendable(value, self.settings.encoding):
+            raise HomeLibraryUnavailable(
+                self.library,
+                f"the SIP2 login password in {name} has characters SIP2 cannot carry",
+                retry_after=MISCONFIGURED_RETRY_S,
+            )
+        return value
+
+    def _holder(self, card: str, reply: messages.Reply, *, pin_sent: bool) -> CardHolder | None:
+        if reply.first("AA") != card:
+            raise Garbled("a reply about another card")
+        if reply.first("BL") != "Y":
+            return None  # unknown card (or an ILS that does not say it is valid)
+        if pin_sent and reply.first("CQ") != "Y":
+            return None  # a wrong PIN, or one the ILS did not check
+        return CardHolder(
+            library=self.library,
+            card=card,
+            name=(reply.first("AE") or "").strip(),
+            category=reply.first(self.settings.category_field) or "",
+            expires=expiry(reply.first(self.settings.expiry_field)),
+            fines=amount(reply.first("BV")),
+            flags=reply.flags(),
+        )
+
+
+def amount(value: str | None) -> Decimal:
+    """BV: blank or absent is nothing owed; anything but a plain number is garbled."""
+    text = (value or "").strip()
+    if not text:
+        return Decimal(0)
+    if not _AMOUNT.fullmatch(text):
+        raise Garbled("a fee amount (BV) that is not a number")
+    return Decimal(text)
+
+
+def expiry(value: str | None) -> date | None:
+    """YYYYMMDD (PA, as Evergreen sends it), a SIP2 date (YYYYMMDDZZZZHHMMSS) or YYYY-MM-DD;
+    blank or absent: the card does not expire. Anything else is garbled, never "no expiry"."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        if re.fullmatch(r"[0-9]{8}(.{4}[0-9]{6})?", text):
+            return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise Garbled("an expiry date that is not a date")
+
+
+# --- one pool and one breaker per library ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Link:
+    key: str
+    pool: pool.Pool
+    breaker: breaker.Breaker
+
+
+_links: dict[str, Link] = {}
+_links_lock = threading.Lock()
+
+
+def _link(
+    library: str, settings: Sip2Settings, failures: int, cooldown_s: float, size: int
+) -> Link:
+    key = json.dumps([settings.model_dump(mode="json"), failures, cooldown_s, size])
+    replaced = None
+    with _links_lock:
+        link = _links.get(library)
+        if link is None or link.key != key:
+            replaced = link
+            link = _links[library] = Link(
+                key,
+                pool.Pool(size=size),
+                breaker.Breaker(failures=failures, cooldown_s=cooldown_s),
+            )
+    if replaced is not None:
+        replaced.pool.close()
+    return link
+
+
+def forget() -> None:
+    """Close every pooled connection and forget every breaker (tests; a hub shutting down)."""
+    with _links_lock:
+        links = list(_links.values())
+        _links.clear()
+    for link in links:
+        link.pool.close()
