@@ -32,6 +32,7 @@ from identity.web import (
     token,
     userinfo,
 )
+from identity.web.admin import install as install_admin
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
         app.include_router(module.router)
+    install_admin(app)
     if settings.demo:
         app.include_router(demo.router)
     return app

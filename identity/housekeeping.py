@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Delete, delete, or_
 from sqlmodel import Session, col
 
+from identity.admin import sessions as admin_sessions
 from identity.guessing import Limits
 from identity.models import (
+    AdminSession,
     AuthorizationCode,
     LoginAttempt,
     OAuthToken,
@@ -51,6 +53,15 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["consent tickets"] = _delete(
         session, delete(SpentTicket).where(col(SpentTicket.at) < now - GRACE)
+    )
+    counts["administrator sessions"] = _delete(
+        session,
+        delete(AdminSession).where(
+            or_(
+                col(AdminSession.last_seen_at) < now - admin_sessions.IDLE,
+                col(AdminSession.created_at) < now - admin_sessions.LIFETIME,
+            )
+        ),
     )
     counts["rate-limit windows"] = _delete(
         session, delete(RateWindow).where(col(RateWindow.window) < (now - GRACE).timestamp())

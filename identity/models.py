@@ -242,3 +242,34 @@ class RateWindow(SQLModel, table=True):
     client_id: str = Field(primary_key=True, max_length=100)
     window: int = Field(primary_key=True)  # POSIX seconds at which the window starts
     count: int = 0
+
+
+class AdminAccount(SQLModel, table=True):
+    """An administrator: of one ``library``, or of the whole consortium (``library`` None). The
+    password is kept as an argon2id hash; the TOTP secret, when there is one, encrypted with a
+    key derived from ``HUB_SECRET_KEY``. ``totp_last_step`` is the last time step whose code was
+    accepted, so that a code cannot be used twice."""
+
+    __tablename__ = "admin_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    library: str | None = Field(default=None, max_length=64, index=True)
+    password_hash: str = Field(max_length=255)
+    totp_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    totp_last_step: int | None = None
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+
+
+class AdminSession(SQLModel, table=True):
+    """A signed-in administrator's browser. The cookie holds a random token; the table holds only
+    its SHA-256. Signing out deletes the row; an idle or too old one is refused."""
+
+    __tablename__ = "admin_session"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(index=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,0 +1,84 @@
+"""Fixtures for the admin pages: a hub app with the example agreements published, accounts made
+directly (``hub admin add`` itself is tested in ``test_cli_admin.py``), and signing in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+import policies
+from identity import publishing
+from identity.admin import accounts
+from identity.app import create_app
+from identity.db import transaction
+from identity.settings import Settings
+
+SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+EXAMPLES = Path(policies.__file__).parent / "examples"
+SOURCES = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
+
+AddAdmin = Callable[..., accounts.Added]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET, guesses_per_card="3/900")
+
+
+@pytest.fixture
+def published(engine: Engine) -> Engine:
+    with transaction(engine) as session:
+        publishing.publish(session=session, sources=SOURCES, actor="cli:alice", note="first")
+    return engine
+
+
+@pytest.fixture
+def client(settings: Settings, published: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def add_admin(published: Engine) -> AddAdmin:
+    def add(email: str, library: str | None = None, *, totp: bool = False) -> accounts.Added:
+        with transaction(published) as session:
+            return accounts.add_account(
+                session=session,
+                email=email,
+                library=library,
+                actor="cli:test",
+                totp=totp,
+                secret=SECRET,
+            )
+
+    return add
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(
+    client: TestClient, email: str, password: str, code: str = "", next: str = ""
+) -> httpx2.Response:
+    """Fill in and post the sign-in form as a browser would (redirects not followed)."""
+    form = client.get("/admin/login", params={"next": next} if next else None)
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf": csrf_of(form.text),
+            "email": email,
+            "password": password,
+            "code": code,
+            "next": next,
+        },
+        follow_redirects=False,
+    )
