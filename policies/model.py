@@ -133,6 +133,22 @@ class Sip2Connector(Strict):
     category_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PC"
     timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
 
+    @model_validator(mode="after")
+    def _sip2_safe(self) -> Sip2Connector:
+        """The institution (AO, in every 63) and the user (CN, in the 93) are printable ASCII
+        with no ``|`` (which would end the field); the encoding is one an ILS is known to use
+        and ASCII-compatible, so a ``|`` or CR byte is always that character and the fixed
+        fields and field ids read as ASCII."""
+        for name, value in (("institution", self.institution), ("user", self.user)):
+            if value is not None and not re.fullmatch(r"[\x20-\x7b\x7d\x7e]+", value):
+                raise ValueError(f"the SIP2 {name} {value!r} must be printable ASCII without '|'")
+        encodings = ("ascii", "cp437", "cp850", "cp1252", "iso8859-1", "utf-8")
+        if self.encoding not in encodings:
+            raise ValueError(
+                f"the SIP2 encoding {self.encoding!r} is not one of {', '.join(encodings)}"
+            )
+        return self
+
 
 Connector = Annotated[RegistryConnector | Sip2Connector, Field(discriminator="kind")]
 

@@ -2,9 +2,16 @@
 once instead of each waiting for a timeout.
 
 Closed: calls go through; ``failures`` failures in a row open it. Open: for ``cooldown_s``
-seconds no call goes through, and ``remaining()`` says how long is left (the ``Retry-After``).
-After the cool-down calls go through again, but the first failure opens it again at once; a
-success closes it.
+seconds no call goes through, and ``admit()`` says how long is left (the ``Retry-After``).
+Half-open (the cool-down is over): exactly one caller, the trial, goes through; every other
+caller is turned away at once (``TRIAL_WAIT_S``) until the trial reports. A failed trial opens
+the breaker again for a full cool-down; a successful one closes it; a trial that ended with no
+verdict (``released()``: the hub was busy, or the call ended without reaching the ILS) lets the
+next caller be the trial.
+
+A caller that ``admit()`` let through must report exactly one of ``succeeded()``,
+``failed()`` or ``released()``. Only failures of the ILS itself (unreachable, dropped, no answer
+in time, a garbled or out-of-step reply, a refused login) are ``failed()``.
 """
 
 from __future__ import annotations
@@ -12,9 +19,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 FAILURES = 3
 COOLDOWN_S = 30.0
+TRIAL_WAIT_S = 1.0  # the Retry-After of callers turned away while a trial call is under way
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    wait: float | None  # None: go ahead; otherwise the seconds to wait before trying again
+    trial: bool = False  # whether this caller is the half-open state's one trial
 
 
 class Breaker:
@@ -31,18 +46,40 @@ class Breaker:
         self._lock = threading.Lock()
         self._count = 0
         self._open_until: float | None = None
+        self._trial = False  # whether the one trial call of the half-open state is under way
 
     def remaining(self) -> float | None:
-        """Seconds of cool-down left while open; None when calls may go through."""
+        """Seconds of cool-down left while open; None once the cool-down is over."""
         with self._lock:
             if self._open_until is None:
                 return None
             left = self._open_until - self._clock()
             return left if left > 0 else None
 
+    def admit(self) -> Admission:
+        """Whether the caller may ask the ILS now (it must then report how it went), or how
+        long it should wait before trying again."""
+        with self._lock:
+            if self._open_until is None:
+                return Admission(None)
+            left = self._open_until - self._clock()
+            if left > 0:
+                return Admission(left)
+            if self._trial:
+                return Admission(TRIAL_WAIT_S)
+            self._trial = True
+            return Admission(None, trial=True)
+
+    @property
+    def trying(self) -> bool:
+        """Whether the half-open state's trial call is under way."""
+        with self._lock:
+            return self._trial
+
     def failed(self) -> None:
         with self._lock:
             self._count += 1
+            self._trial = False
             if self._count >= self.failures:
                 self._open_until = self._clock() + self.cooldown_s
                 self._count = self.failures - 1  # after the cool-down, one failure reopens it
@@ -51,3 +88,11 @@ class Breaker:
         with self._lock:
             self._count = 0
             self._open_until = None
+            self._trial = False
+
+    def released(self, admission: Admission) -> None:
+        """The caller ends without a verdict on the ILS: if it was the trial, the next caller
+        may be the trial."""
+        if admission.trial:
+            with self._lock:
+                self._trial = False

@@ -5,12 +5,34 @@ Patron Information, over a pooled, logged-in SIP2 connection behind a circuit br
   patron) and ``CQ`` (valid PIN) are both ``Y``; a missing ``CQ`` means the PIN was not checked.
 - ``lookup(card)``: 63 without ``AD``; ``BL`` must be ``Y``.
 
+The whole reply is read (``AA`` checked, every field parsed) while the connection is still held
+from the pool, so a reply that is wrong in any way closes the connection instead of returning it
+to the pool. ``AA``, ``AO``, ``BL``, ``CQ``, ``BV`` and the configured expiry and category
+fields may each appear once (``AY`` and ``AZ`` only in the trailer); ``AO``, when present, must
+be the configured institution.
+
 Anything else (the ILS cannot be reached, times out, garbles its answer, answers about another
 card, or the breaker is open) raises ``HomeLibraryUnavailable``: fail closed. The PIN and the
 login password are never logged and never put in an exception.
 
+Time: a caller waits at most ``timeout_s`` for a free pooled connection (then a 503 with
+``Retry-After: 1``, not counted against the breaker: the hub is busy, not the ILS), and then
+everything said to the ILS (connect, TLS, 93, 99, the 63 and any resends) shares one deadline of
+``timeout_s``. So a call takes at most about ``2 * timeout_s``, and never longer than
+``timeout_s`` once it is talking to the ILS.
+
+The breaker counts only failures of the ILS: unreachable, dropped, no answer in time, a bad
+checksum after resends, a wrong sequence number, another message, a reply about another card or
+institution, a refused login. One patron's record that cannot be read (a field repeated or not
+in the configured encoding, fees or an expiry that do not parse) is a 503 for that patron only
+(``Retry-After`` 60 s) and counts as the ILS having answered. After the cool-down, exactly one
+caller tries the ILS; the others get a 503 at once until it is done.
+
 One pool and one breaker per library for the life of the process (``select.connector_for``
-makes a connector for every request); new settings for a library start a new pair.
+makes a connector for every request); new settings for a library start a new pair, and the old
+pool is closed (connections in use then are closed when their caller is done). Every time a
+connector is made, the other libraries' pools close connections idle too long, so a library
+removed from the agreements does not keep its sockets.
 """
 
 from __future__ import annotations
@@ -29,10 +51,12 @@ from decimal import Decimal
 import policies
 from identity.connectors import CardHolder, HomeLibraryUnavailable
 from identity.connectors.sip2 import breaker, client, messages, pool
-from identity.connectors.sip2.errors import Garbled, Sip2Error
+from identity.connectors.sip2.errors import BadRecord, Busy, Garbled, Sip2Error
 from policies.model import Sip2Connector as Sip2Settings
 
 MISCONFIGURED_RETRY_S = 300  # a missing password variable is not fixed by trying again soon
+BUSY_RETRY_S = 1  # every connection to the ILS was in use
+BAD_RECORD_RETRY_S = 60  # one patron's record the hub cannot read is not fixed in seconds
 
 _AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -71,20 +95,24 @@ class Sip2Connector:
             return None  # no such card can exist; nothing that ends a field goes to the ILS
         if pin is not None and not messages.sendable(pin, encoding):
             return None
-        remaining = self.link.breaker.remaining()
-        if remaining is not None:
-            raise HomeLibraryUnavailable(
-                self.library,
-                "the ILS did not answer lately; not asking it again yet",
-                retry_after=max(1, math.ceil(remaining)),
-            )
         password = self._password()
         settings, now = self.settings, datetime.now()
         request = messages.patron_information(
             institution=settings.institution, card=card, pin=pin, now=now
         )
+        where = f"SIP2 {settings.host}:{settings.port}"
+        link = self.link
+        admission = link.breaker.admit()
+        if admission.wait is not None:
+            raise HomeLibraryUnavailable(
+                self.library,
+                "the ILS did not answer lately; not asking it again yet"
+                if not link.breaker.trying
+                else "the ILS did not answer lately; another request is checking it is back",
+                retry_after=max(1, math.ceil(admission.wait)),
+            )
 
-        def connect() -> client.Connection:
+        def connect(deadline: float) -> client.Connection:
             return client.open_connection(
                 settings.host,
                 settings.port,
@@ -94,29 +122,42 @@ class Sip2Connector:
                 user=settings.user,
                 password=password,
                 institution=settings.institution,
+                deadline=deadline,
             )
 
-        try:
-            reply = self.link.pool.run(
-                connect, lambda c: c.exchange(request, "64"), wait_s=settings.timeout_s
-            )
-        except Sip2Error as exc:
-            self.link.breaker.failed()
-            left = self.link.breaker.remaining() or self.link.breaker.cooldown_s
-            raise HomeLibraryUnavailable(
-                self.library,
-                f"SIP2 {settings.host}:{settings.port}: {exc}",
-                retry_after=max(1, math.ceil(left)),
-            ) from None
-        self.link.breaker.succeeded()
-        try:
+        def work(connection: client.Connection, deadline: float) -> CardHolder | None:
+            # under the pool: anything wrong with the reply closes the connection
+            reply = connection.exchange(request, "64", deadline=deadline)
             return self._holder(card, reply, pin_sent=pin is not None)
-        except Garbled as exc:
+
+        verdict = "released"
+        try:
+            holder = link.pool.run(
+                connect, work, wait_s=settings.timeout_s, budget_s=settings.timeout_s
+            )
+            verdict = "succeeded"
+            return holder
+        except Busy as exc:
             raise HomeLibraryUnavailable(
-                self.library,
-                f"SIP2 {settings.host}:{settings.port}: {exc}",
-                retry_after=math.ceil(self.link.breaker.cooldown_s),
+                self.library, f"{where}: {exc}", retry_after=BUSY_RETRY_S
             ) from None
+        except BadRecord as exc:  # the ILS answered: this patron's record is the trouble
+            verdict = "succeeded"
+            raise HomeLibraryUnavailable(
+                self.library, f"{where}: {exc}", retry_after=BAD_RECORD_RETRY_S
+            ) from None
+        except Sip2Error as exc:
+            verdict = "failed"
+            link.breaker.failed()
+            left = link.breaker.remaining() or link.breaker.cooldown_s
+            raise HomeLibraryUnavailable(
+                self.library, f"{where}: {exc}", retry_after=max(1, math.ceil(left))
+            ) from None
+        finally:
+            if verdict == "succeeded":
+                link.breaker.succeeded()
+            elif verdict == "released":
+                link.breaker.released(admission)
 
     def _password(self) -> str:
         name = self.settings.password_env
@@ -138,21 +179,33 @@ class Sip2Connector:
         return value
 
     def _holder(self, card: str, reply: messages.Reply, *, pin_sent: bool) -> CardHolder | None:
-        if reply.first("AA") != card:
+        """The card holder a 64 describes. ``Garbled`` (the connection is out of step) when it
+        is about another card or institution; ``BadRecord`` when a field the hub reads is
+        repeated or does not decode, or fees or expiry do not parse."""
+        fields = self.settings.expiry_field, self.settings.category_field
+        values = {f: reply.only(f) for f in ("AA", "AO", "BL", "CQ", "BV", *fields)}
+        if values["AA"] != card:
             raise Garbled("a reply about another card")
-        if reply.first("BL") != "Y":
-            return None  # unknown card (or an ILS that does not say it is valid)
-        if pin_sent and reply.first("CQ") != "Y":
-            return None  # a wrong PIN, or one the ILS did not check
-        return CardHolder(
+        institution = values["AO"]
+        if institution is not None and institution.strip() != self.settings.institution:
+            raise Garbled("a reply about another institution")
+        if "AE" in reply.undecodable:
+            raise BadRecord("a 64 whose AE is not in the configured encoding")
+        # every field read before BL and CQ decide, so a BadRecord does not say a PIN was right
+        holder = CardHolder(
             library=self.library,
             card=card,
             name=(reply.first("AE") or "").strip(),
-            category=reply.first(self.settings.category_field) or "",
-            expires=expiry(reply.first(self.settings.expiry_field)),
-            fines=amount(reply.first("BV")),
+            category=values[self.settings.category_field] or "",
+            expires=expiry(values[self.settings.expiry_field]),
+            fines=amount(values["BV"]),
             flags=reply.flags(),
         )
+        if values["BL"] != "Y":
+            return None  # unknown card (or an ILS that does not say it is valid)
+        if pin_sent and values["CQ"] != "Y":
+            return None  # a wrong PIN, or one the ILS did not check
+        return holder
 
 
 def amount(value: str | None) -> Decimal:
@@ -161,7 +214,7 @@ def amount(value: str | None) -> Decimal:
     if not text:
         return Decimal(0)
     if not _AMOUNT.fullmatch(text):
-        raise Garbled("a fee amount (BV) that is not a number")
+        raise BadRecord("a fee amount (BV) that is not a number")
     return Decimal(text)
 
 
@@ -178,7 +231,7 @@ def expiry(value: str | None) -> date | None:
             return date.fromisoformat(text)
     except ValueError:
         pass
-    raise Garbled("an expiry date that is not a date")
+    raise BadRecord("an expiry date that is not a date")
 
 
 # --- one pool and one breaker per library ------------------------------------------------
@@ -209,8 +262,11 @@ def _link(
                 pool.Pool(size=size),
                 breaker.Breaker(failures=failures, cooldown_s=cooldown_s),
             )
+        others = [other for other in _links.values() if other is not link]
     if replaced is not None:
         replaced.pool.close()
+    for other in others:
+        other.pool.sweep()
     return link
 
 

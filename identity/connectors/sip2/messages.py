@@ -11,7 +11,12 @@ that verifies; a reply without one is treated as a bad one.
 
 Parsing is tolerant of what real ILSes send (a missing final ``|``, unknown and vendor fields, a
 blank ``AE``, a CR LF line end) and strict about the rest: fixed fields must have their exact
-shape, so a shifted or truncated reply is ``Garbled``, never a patron.
+shape, so a shifted or truncated reply is ``Garbled``, never a patron; an ``AY`` or ``AZ``
+anywhere but in the trailer is ``Garbled``. The command, fixed part and field ids are ASCII;
+field values are decoded one by one in the configured encoding (an ASCII-compatible one, so a
+``|`` byte is always a delimiter). A value that does not decode does not fail the whole reply:
+it is kept (with U+FFFD) and marked, and ``Reply.only`` refuses it as a ``BadRecord``, as it
+does a field that appears more than once (``AEEve|CQY|BLY|CQN|`` must not sign anyone in).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from identity.connectors.sip2.errors import Garbled
+from identity.connectors.sip2.errors import BadRecord, Garbled
 
 #: The 14 positions of the patron status field, by their SPEC section 7 names.
 FLAGS = (
@@ -55,7 +60,7 @@ _FIXED: dict[str, re.Pattern[str]] = {
     "64": re.compile(rf"{_STATUS}[0-9]{{3}}{_DATE}{_COUNT * 6}"),
 }
 _WIDTH = {"94": 1, "96": 0, "98": 34, "24": 35, "64": 59}
-_FIELD_ID = re.compile(r"[A-Za-z0-9]{2}")
+_FIELD_ID = re.compile(rb"[A-Za-z0-9]{2}")
 _HEX = re.compile(rb"[0-9A-Fa-f]{4}")
 
 
@@ -69,11 +74,26 @@ class Reply:
     fixed: str
     sequence: int | None
     fields: dict[str, list[str]] = field(default_factory=dict)
+    #: the ids of fields with a value that is not in the configured encoding
+    undecodable: frozenset[str] = frozenset()
 
     def first(self, field_id: str) -> str | None:
-        """The first value of a field, or None when the reply does not have it."""
+        """The first value of a field, or None when the reply does not have it (for display
+        only: a value that did not decode holds U+FFFD)."""
         values = self.fields.get(field_id)
         return values[0] if values else None
+
+    def only(self, field_id: str) -> str | None:
+        """The value of a field that may appear once, or None when the reply does not have it.
+        Raises ``BadRecord`` when it appears more than once or does not decode."""
+        values = self.fields.get(field_id)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise BadRecord(f"a {self.command} with {field_id} {len(values)} times")
+        if field_id in self.undecodable:
+            raise BadRecord(f"a {self.command} whose {field_id} is not in the configured encoding")
+        return values[0]
 
     def flags(self) -> frozenset[str]:
         """The names of the set patron status flags (24 and 64 only)."""
@@ -152,23 +172,34 @@ def parse(data: bytes, *, encoding: str) -> Reply:
         payload, sequence = payload[:-3], int(payload[-1:])
     if b"\0" in payload:
         raise Garbled("a reply with a NUL byte")
-    try:
-        text = payload.decode(encoding)
-    except UnicodeDecodeError:
-        raise Garbled(f"a reply that is not {encoding}") from None
-    command = text[:2]
+    command = payload[:2].decode("ascii", errors="replace")
     shape = _FIXED.get(command)
     if shape is None:
         raise Garbled(f"an unexpected message {command!r}")
     width = _WIDTH[command]
-    fixed = text[2 : 2 + width]
+    fixed = payload[2 : 2 + width].decode("ascii", errors="replace")
     if not shape.fullmatch(fixed):
         raise Garbled(f"a {command} whose fixed fields are malformed")
     fields: dict[str, list[str]] = {}
-    for chunk in text[2 + width :].split("|"):
+    undecodable: set[str] = set()
+    for chunk in payload[2 + width :].split(b"|"):
         if not chunk:
             continue  # "||", or the final delimiter
         if not _FIELD_ID.fullmatch(chunk[:2]):
             raise Garbled(f"a {command} with a malformed field")
-        fields.setdefault(chunk[:2], []).append(chunk[2:])
-    return Reply(command=command, fixed=fixed, sequence=sequence, fields=fields)
+        field_id = chunk[:2].decode("ascii")
+        if field_id in ("AY", "AZ"):
+            raise Garbled(f"a {command} with {field_id} before its trailer")
+        try:
+            value = chunk[2:].decode(encoding)
+        except UnicodeError:
+            value = chunk[2:].decode(encoding, errors="replace")
+            undecodable.add(field_id)
+        fields.setdefault(field_id, []).append(value)
+    return Reply(
+        command=command,
+        fixed=fixed,
+        sequence=sequence,
+        fields=fields,
+        undecodable=frozenset(undecodable),
+    )

@@ -22,7 +22,7 @@ from pysip2 import (
 
 import policies
 from identity.connectors.sip2 import messages
-from identity.connectors.sip2.errors import Garbled
+from identity.connectors.sip2.errors import BadRecord, Garbled
 from tests.identity.connectors.fakes import patron_information
 
 NOW = datetime(2026, 11, 22, 9, 30, 5)
@@ -107,6 +107,8 @@ def test_any_corrupted_byte_is_caught(data: st.DataObject) -> None:
         (b"12YYYYAY1AZ", "unexpected message '12'"),
         (b"941|A|AY1AZ", "malformed field"),
         (b"941|AOinst\0|AY1AZ", "NUL"),
+        (b"941|AY3|AOinst|AY1AZ", "AY before its trailer"),
+        (b"941|AZ0000|AOinst|AY1AZ", "AZ before its trailer"),
     ],
 )
 def test_replies_that_are_not_sip2_are_garbled(data: bytes, detail: str) -> None:
@@ -117,8 +119,19 @@ def test_replies_that_are_not_sip2_are_garbled(data: bytes, detail: str) -> None
 def test_a_reply_must_carry_a_checksum() -> None:
     with pytest.raises(messages.BadChecksum, match="without a checksum"):
         messages.parse(b"941\r", encoding="cp850")
-    with pytest.raises(Garbled, match="not utf-8"):
-        messages.parse(rechecksummed("941AOZoë|AY1AZ".encode("cp850")), encoding="utf-8")
+
+
+def test_a_field_that_does_not_decode_or_repeats_is_a_bad_record_when_read() -> None:
+    # one patron's bytes do not make the whole reply (or the ILS) garbled: only that field
+    reply = messages.parse(
+        rechecksummed("941AOZoë|CNx|CNy|ZZ\xff|AY1AZ".encode("latin-1")), encoding="utf-8"
+    )
+    assert reply.undecodable == {"AO", "ZZ"} and reply.first("AO") == "Zo\ufffd"
+    with pytest.raises(BadRecord, match="AO is not in the configured encoding"):
+        reply.only("AO")
+    with pytest.raises(BadRecord, match="CN 2 times"):
+        reply.only("CN")
+    assert reply.only("XX") is None
 
 
 @pytest.mark.parametrize("value", ["a|b", "a\rb", "a\nb", "a\0b", "€", "x" * 256])
