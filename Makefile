@@ -28,8 +28,8 @@ HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 ## test: lint, type-check, the whole suite on SQLite, then the database tests on PostgreSQL
 test: $(STAMP) lint
-	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q
-	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -m db
+	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2
+	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m db
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from identity import migrate
+from identity.db import database_url as database_url_for
 from identity.db import make_engine
 from identity.settings import Settings
 
@@ -45,8 +46,9 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if url is None:
         yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
-    engine = make_engine(Settings(database_url=url))
     try:
+        url = _worker_database(url)
+        engine = make_engine(Settings(database_url=url))
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
@@ -55,9 +57,29 @@ def database_url(tmp_path: Path) -> Iterator[str]:
         if os.environ.get("HUB_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    finally:
-        engine.dispose()
+    engine.dispose()
     yield url
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own (``test_gw0``, ...), made on
+    first use beside the one named, since every test empties its database's schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(database_url_for(url))
+    name = f"{parsed.database}_{worker}"
+    admin = make_engine(Settings(database_url=url))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture
