@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from identity.web.admin import audit, deps, login, versions
+from identity.web.admin import audit, deps, login, lookups, versions
 
 
 def install(app: FastAPI) -> None:
     deps.install(app)
-    for module in (login, audit, versions):
+    for module in (login, audit, versions, lookups):
         app.include_router(module.router)

@@ -1,0 +1,32 @@
+"""``/admin/lookups``: who asked the eligibility API about the patrons of the signed-in
+administrator's library (SPEC section 5: lookups by card are a privacy matter for the home
+library). A consortium administrator chooses the library; a library administrator sees only
+their own."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlmodel import Session, col, func, select
+from starlette.responses import Response
+
+from identity.models import EligibilityLookup
+from identity.web.admin.deps import AdminDep, engine_of, page
+
+router = APIRouter(include_in_schema=False)
+
+SHOWN = 200
+
+
+@router.get("/admin/lookups")
+def lookups_page(request: Request, admin: AdminDep, library: str = "", card: str = "") -> Response:
+    home = admin.library or library.strip()
+    context: dict[str, object] = {"library": home, "card": card, "rows": [], "total": 0}
+    if home:
+        query = select(EligibilityLookup).where(EligibilityLookup.home_library == home)
+        if card.strip():
+            query = query.where(EligibilityLookup.card == card.strip())
+        with Session(engine_of(request)) as session:
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            rows = session.exec(query.order_by(col(EligibilityLookup.id).desc()).limit(SHOWN))
+            context.update(rows=list(rows), total=int(total))
+    return page(request, "lookups.html", {**context, "shown": SHOWN}, admin=admin)
