@@ -26,24 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from identity.connectors.sip2.errors import BadRecord, Garbled
+from policies.model import FLAGS as FLAG_NAMES
 
-#: The 14 positions of the patron status field, by their SPEC section 7 names.
-FLAGS = (
-    "charge_denied",
-    "renewal_denied",
-    "recall_denied",
-    "hold_denied",
-    "card_lost",
-    "too_many_charged",
-    "too_many_overdue",
-    "too_many_renewals",
-    "too_many_claims_returned",
-    "too_many_lost",
-    "excessive_fines",
-    "excessive_fees",
-    "recall_overdue",
-    "too_many_billed",
-)
+#: The 14 positions of the patron status field, by their SPEC section 7 names (the model lists
+#: them in SIP2 order, then ``blocked``, which is the registry's own)
+FLAGS: tuple[str, ...] = FLAG_NAMES[:14]
 
 LANGUAGE = "001"  # English
 MAX_FIELD = 255  # bytes, per the spec's variable-length fields
