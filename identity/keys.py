@@ -6,19 +6,16 @@ Rotation never breaks a token in flight: the retired key stays in the JWKS for
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from joserfc.jwk import RSAKey
 from sqlmodel import Session, col, select
 
-from identity import audit
+from identity import audit, derived
 from identity.db import lock
 from identity.models import SigningKey, utcnow
 
@@ -37,7 +34,7 @@ def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
         kid=kid,
         alg=ALG,
         public_jwk=dict(private.as_dict(private=False)),
-        private_jwk_encrypted=_fernet(secret)
+        private_jwk_encrypted=derived.fernet(secret, "signing keys")
         .encrypt(json.dumps(private.as_dict(private=True)).encode())
         .decode(),
     )
@@ -94,16 +91,9 @@ def private_key(key: SigningKey, secret: str) -> RSAKey:
     """The private half, for signing. Raises ``ValueError`` if ``secret`` is not the one that
     encrypted it (the hub's secret key was changed without re-keying)."""
     try:
-        data = _fernet(secret).decrypt(key.private_jwk_encrypted.encode())
+        data = derived.fernet(secret, "signing keys").decrypt(key.private_jwk_encrypted.encode())
     except InvalidToken:
         raise ValueError(
             f"signing key {key.kid} cannot be decrypted with this HUB_SECRET_KEY"
         ) from None
     return RSAKey.import_key(json.loads(data))
-
-
-def _fernet(secret: str) -> Fernet:
-    derived = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub signing keys"
-    ).derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(derived))

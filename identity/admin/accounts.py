@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
 import secrets
@@ -11,12 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from sqlmodel import Session, select
 
-from identity import audit, passwords
+from identity import audit, derived, passwords
 from identity.models import AdminAccount, utcnow
 
 ISSUER_NAME = "Library hub"
@@ -86,7 +83,7 @@ def add_account(
             raise AccountRefused("a TOTP secret needs the hub's secret key")
         totp_secret = pyotp.random_base32()
         totp_uri = pyotp.TOTP(totp_secret).provisioning_uri(name=email, issuer_name=ISSUER_NAME)
-        encrypted = _fernet(secret).encrypt(totp_secret.encode()).decode()
+        encrypted = derived.fernet(secret, "admin totp").encrypt(totp_secret.encode()).decode()
     account = AdminAccount(
         email=email,
         library=library,
@@ -156,13 +153,6 @@ def _totp_step(account: AdminAccount, secret: str, code: str, now: datetime) -> 
 
 def _decrypt(token: str, secret: str) -> str:
     try:
-        return _fernet(secret).decrypt(token.encode()).decode()
+        return derived.fernet(secret, "admin totp").decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("a TOTP secret cannot be decrypted with this HUB_SECRET_KEY") from None
-
-
-def _fernet(secret: str) -> Fernet:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub admin totp").derive(
-        secret.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(derived))

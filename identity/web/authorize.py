@@ -20,7 +20,6 @@ ticket, which is encrypted and lives ten minutes.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -32,9 +31,7 @@ from urllib.parse import urlencode
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from fastapi import APIRouter, Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -43,7 +40,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 import policies
-from identity import guessing
+from identity import derived, guessing
 from identity.connectors import HomeLibraryUnavailable
 from identity.connectors.select import connector_for
 from identity.db import transaction
@@ -329,25 +326,24 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.url.query}\n{cookie}".encode()).hexdigest()
 
 
-def _fernet(secret: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"hub consent ticket").derive(
-        secret.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _write_ticket(server: HubServer, request: Request, patron: Patron) -> str:
     """The patron as the home library described them, encrypted, for the consent post."""
     data = {"id": secrets.token_urlsafe(24), "request": _fingerprint(request),
             "patron": patron.to_json()}  # fmt: skip
-    return _fernet(server.secret).encrypt(json.dumps(data).encode()).decode()
+    return (
+        derived.fernet(server.secret, "consent ticket").encrypt(json.dumps(data).encode()).decode()
+    )
 
 
 def _read_ticket(server: HubServer, request: Request, ticket: str) -> Patron | None:
     """The patron of a genuine ticket, for this request and browser, not yet answered; the
     ticket is spent by reading it, whatever the answer."""
     try:
-        data = json.loads(_fernet(server.secret).decrypt(ticket.encode(), ttl=TICKET_TTL_S))
+        data = json.loads(
+            derived.fernet(server.secret, "consent ticket").decrypt(
+                ticket.encode(), ttl=TICKET_TTL_S
+            )
+        )
     except (InvalidToken, ValueError):
         return None
     if data.get("request") != _fingerprint(request):

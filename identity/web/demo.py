@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 from fastapi import APIRouter, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -22,6 +22,7 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity import demo as network
+from identity import derived
 from identity.oauth.server import HubServer
 from identity.web import pages
 from identity.web.deps import OAuthDep
@@ -64,8 +65,9 @@ async def start(request: Request, server: OAuthDep) -> Response:
     )
     response = RedirectResponse(f"{server.issuer}/authorize?{query}", status_code=303)
     saved = {"lender": lender, "state": state, "nonce": nonce, "verifier": verifier}
+    sealed = derived.fernet(server.secret, "demo relying party").encrypt(json.dumps(saved).encode())
     response.set_cookie(
-        COOKIE, _fernet(server).encrypt(json.dumps(saved).encode()).decode(),
+        COOKIE, sealed.decode(),
         max_age=600, httponly=True, samesite="lax", path="/demo",
     )  # fmt: skip
     return response
@@ -75,7 +77,9 @@ async def start(request: Request, server: OAuthDep) -> Response:
 async def callback(request: Request, server: OAuthDep) -> Response:
     try:
         saved = json.loads(
-            _fernet(server).decrypt(request.cookies.get(COOKIE, "").encode(), ttl=600)
+            derived.fernet(server.secret, "demo relying party").decrypt(
+                request.cookies.get(COOKIE, "").encode(), ttl=600
+            )
         )
     except (InvalidToken, ValueError):
         return _result(request, server, {"error": "The demo sign-in expired; start again."})
@@ -123,8 +127,3 @@ def _result(request: Request, server: HubServer, result: dict[str, Any]) -> Resp
     )
     response.delete_cookie(COOKIE, path="/demo")
     return response
-
-
-def _fernet(server: HubServer) -> Fernet:
-    key = hashlib.sha256(b"hub demo relying party\n" + server.secret.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
