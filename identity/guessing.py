@@ -21,7 +21,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from identity.db import lock, transaction
-from identity.models import LoginAttempt, utcnow
+from identity.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
 
@@ -113,8 +113,8 @@ def _waits(
     waits = []
     for allowed, window in limits:
         since = now - window
-        if last_success is not None and _aware(last_success, now) > since:
-            since = _aware(last_success, now)
+        if last_success is not None and as_utc(last_success) > since:
+            since = as_utc(last_success)
         failures = session.exec(
             select(LoginAttempt.at)
             .where(
@@ -126,14 +126,9 @@ def _waits(
             .limit(allowed)
         ).all()
         if len(failures) >= allowed:
-            oldest = _aware(failures[-1], now)
+            oldest = as_utc(failures[-1])
             waits.append(max(1, math.ceil((oldest + window - now).total_seconds())))
     return waits
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    """SQLite gives times back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
 
 
 def _windows(text: str) -> tuple[Window, ...]:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from identity import audit, derived
 from identity.db import lock
-from identity.models import SigningKey, utcnow
+from identity.models import SigningKey, as_utc, utcnow
 
 ALG = "RS256"  # the algorithm every OpenID relying party must accept
 
@@ -80,9 +80,7 @@ def jwks(*, session: Session, lifetime: timedelta, now: datetime | None = None) 
     keys = []
     for key in session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())):
         retired = key.retired_at
-        if retired is not None and retired.tzinfo is None:  # SQLite gives times back naive
-            retired = retired.replace(tzinfo=now.tzinfo)
-        if retired is None or retired + lifetime > now:
+        if retired is None or as_utc(retired) + lifetime > now:
             keys.append(key.public_jwk)
     return {"keys": keys}
 

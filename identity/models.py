@@ -15,6 +15,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A time read back from the database, in UTC: SQLite gives it back without its zone (it was
+    written in UTC), PostgreSQL with one."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class AgreementVersion(SQLModel, table=True):
     """One published set of agreement files. Versions are numbered by ``id`` and never change;
     the set in force is the latest one. The files are kept as published, so that the set is

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, func, or_, true
 from sqlmodel import Session, col, select
 
 from identity.admin.accounts import Admin
-from identity.models import AuditEvent
+from identity.models import AuditEvent, as_utc
 
 COLUMNS = ("id", "at", "actor", "action", "subject", "address", "before", "after", "hash")
 
@@ -119,9 +119,7 @@ def _cell(text: str) -> str:
 
 def _utc(moment: datetime) -> str:
     """ISO 8601 in UTC, whether the database kept the zone (PostgreSQL) or not (SQLite)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    return as_utc(moment).isoformat(timespec="seconds")
 
 
 def _midnight(day: date) -> datetime:

@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from identity.admin.accounts import Admin
-from identity.models import AdminAccount, AdminSession, utcnow
+from identity.models import AdminAccount, AdminSession, as_utc, utcnow
 
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)
@@ -53,7 +53,7 @@ def resume(*, session: Session, token: str, now: datetime | None = None) -> Admi
     account = session.get(AdminAccount, row.account_id)
     if account is None:
         return None
-    if now - _aware(row.last_seen_at, now) > TOUCH:
+    if now - as_utc(row.last_seen_at) > TOUCH:
         row.last_seen_at = now
         session.add(row)
         session.commit()
@@ -67,14 +67,7 @@ def end(*, session: Session, token: str) -> None:
 
 
 def _alive(row: AdminSession, now: datetime) -> bool:
-    return (
-        now - _aware(row.last_seen_at, now) < IDLE and now - _aware(row.created_at, now) < LIFETIME
-    )
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    """SQLite gives times back without their zone; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
+    return now - as_utc(row.last_seen_at) < IDLE and now - as_utc(row.created_at) < LIFETIME
 
 
 def token_digest(token: str) -> str:

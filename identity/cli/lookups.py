@@ -8,7 +8,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from identity.cli import context
-from identity.models import EligibilityLookup
+from identity.models import EligibilityLookup, as_utc
 
 
 def lookups(
@@ -32,7 +32,7 @@ def lookups(
         rows = session.exec(query.order_by(col(EligibilityLookup.id))).all()
     for row in rows:
         record = {
-            "at": row.at.replace(tzinfo=row.at.tzinfo or UTC).isoformat(timespec="seconds"),
+            "at": as_utc(row.at).isoformat(timespec="seconds"),
             "client_id": row.client_id,
             "lender": row.lender,
             "card": row.card,

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from identity.db import lock, transaction
 from identity.keys import ALG
-from identity.models import OAuthToken, PairwiseSubject, RevokedFamily, utcnow
+from identity.models import OAuthToken, PairwiseSubject, RevokedFamily, as_utc, utcnow
 from identity.oauth.patron import Patron
 
 
@@ -87,7 +87,7 @@ def save(
     if refresh is not None:
         refresh_expires = now + timedelta(seconds=refresh_lifetime_s)
         if grantee.refresh_until is not None:
-            refresh_expires = min(refresh_expires, aware(grantee.refresh_until, now))
+            refresh_expires = min(refresh_expires, aware(grantee.refresh_until))
     with transaction(engine) as session:
         # under the family's lock: a revocation that raced this request is seen here, or comes
         # after and finds the row (RFC 9700 4.14.2 holds even for the winner of a race)
@@ -204,8 +204,8 @@ def active(row: OAuthToken, token: str, now: datetime | None = None) -> bool:
     if row.revoked_at is not None:
         return False
     if is_refresh(row, token):
-        return row.refresh_used_at is None and aware(row.refresh_expires_at, now) > now
-    return aware(row.expires_at, now) > now
+        return row.refresh_used_at is None and aware(row.refresh_expires_at) > now
+    return aware(row.expires_at) > now
 
 
 def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
@@ -216,7 +216,6 @@ def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
     return row
 
 
-def aware(moment: datetime | None, like: datetime) -> datetime:
-    if moment is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
+def aware(moment: datetime | None) -> datetime:
+    """``as_utc``, with no time at all before every other."""
+    return datetime.min.replace(tzinfo=UTC) if moment is None else as_utc(moment)

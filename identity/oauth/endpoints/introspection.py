@@ -8,7 +8,7 @@ from typing import Any
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from sqlmodel import Session
 
-from identity.models import utcnow
+from identity.models import as_utc
 from identity.oauth import tokens
 from identity.oauth.stored import StoredToken
 
@@ -29,14 +29,13 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
         refresh = tokens.is_refresh(row, token.presented)
         expires = row.refresh_expires_at if refresh else row.expires_at
         assert expires is not None
-        now = utcnow()
         return {
             "active": True,
             "scope": row.scope,
             "client_id": row.client_id,
             "token_type": "refresh_token" if refresh else "Bearer",
-            "exp": int(tokens.aware(expires, now).timestamp()),
-            "iat": int(tokens.aware(row.issued_at, now).timestamp()),
+            "exp": int(as_utc(expires).timestamp()),
+            "iat": int(as_utc(row.issued_at).timestamp()),
             "sub": row.subject,
             "aud": self.server.issuer,
             "iss": self.server.issuer,
