@@ -4,10 +4,14 @@
     Problem                         status  type
     ├── Unauthorized                401     /problems/unauthorized
     ├── Forbidden                   403     /problems/forbidden
+    ├── NotPermitted                403     /problems/not-permitted       (admin API)
+    ├── NotFound                    404     /problems/not-found           (admin API)
     ├── UnknownLibrary              404     /problems/unknown-library
     ├── UnknownCard                 404     /problems/unknown-card
     ├── UnknownPatron               404     /problems/unknown-patron
+    ├── Conflict                    409     /problems/conflict            (admin API)
     ├── InvalidRequest              422     /problems/invalid-request
+    ├── InvalidAgreements           422     /problems/invalid-agreements  (admin API)
     ├── RateLimited                 429     /problems/rate-limited        (Retry-After)
     └── HomeLibraryUnavailable      503     /problems/home-library-unavailable (Retry-After)
 
@@ -85,6 +89,37 @@ class InvalidRequest(Problem):
     slug, status, title = "invalid-request", 422, "The request is malformed"
 
 
+class NotPermitted(Problem):
+    """The signed-in administrator may not do this: a library administrator may change only their
+    own library's entry and the agreements their library is party to, and approve only what
+    waits for their library; adding libraries, rollbacks and imports are for consortium
+    administrators."""
+
+    slug, status, title = "not-permitted", 403, "Not permitted for this administrator"
+
+
+class NotFound(Problem):
+    """There is no such library, agreement, proposal or version (or none this administrator may
+    see)."""
+
+    slug, status, title = "not-found", 404, "Not found"
+
+
+class Conflict(Problem):
+    """The request cannot be carried out in the present state: the proposal has been decided
+    already, or the entry it changes has changed since it was proposed."""
+
+    slug, status, title = "conflict", 409, "Conflicts with the present state"
+
+
+class InvalidAgreements(Problem):
+    """The agreement set would not be valid with this change. ``problems`` lists each one with
+    its file, line, column and message, as ``hub agreements check`` does; the file ``your
+    change`` is the entry you sent. Nothing was published."""
+
+    slug, status, title = "invalid-agreements", 422, "The agreements would not be valid"
+
+
 class RateLimited(Problem):
     """The client has asked more questions than its limit allows in the current window; wait for
     the seconds given in Retry-After."""
@@ -102,7 +137,8 @@ class HomeLibraryUnavailable(Problem):
 PROBLEMS: dict[str, type[Problem]] = {
     cls.slug: cls
     for cls in (
-        Unauthorized, Forbidden, UnknownLibrary, UnknownCard, UnknownPatron, InvalidRequest,
-        RateLimited, HomeLibraryUnavailable,
+        Unauthorized, Forbidden, NotPermitted, UnknownLibrary, UnknownCard, UnknownPatron,
+        NotFound, Conflict, InvalidRequest, InvalidAgreements, RateLimited,
+        HomeLibraryUnavailable,
     )
 }  # fmt: skip

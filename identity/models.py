@@ -279,3 +279,38 @@ class AdminSession(SQLModel, table=True):
     account_id: int = Field(index=True)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Proposal(SQLModel, table=True):
+    """A change to one entry of the agreement set (a library or an agreement) that waits for
+    another party's consent before it is published (``identity.admin.changes``).
+
+    ``text`` is the entry as a one-entry agreement file (None: the entry is removed);
+    ``before`` is the entry as it was when proposed, so that approving a change to an entry
+    that has changed since is refused. ``parties`` and ``awaiting`` are library ids (or
+    ``consortium``) between commas, ``,rmit,monash,``, so that one ``LIKE '%,rmit,%'`` finds a
+    library's proposals without matching ``rmit2``."""
+
+    __tablename__ = "proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    proposed_by: str = Field(max_length=200)
+    proposer_library: str | None = Field(default=None, max_length=64)
+    section: str = Field(max_length=20)
+    target: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=10)  # create, update, delete
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    parties: str = Field(max_length=2000)
+    awaiting: str = Field(max_length=2000)
+    status: str = Field(default="pending", max_length=12, index=True)
+    note: str | None = Field(default=None, max_length=500)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    version: int | None = None  # the version that published it

@@ -7,6 +7,9 @@ concern their library by a structured field, never by a substring (``rmit`` must
 - the subject is ``library:<theirs>`` (patron imports and other changes to the library),
 - the ``after`` or ``before`` record names ``"library": "<theirs>"`` (the library's OAuth
   clients, its administrators being added, signing in and out),
+- the ``after`` record's ``parties`` names theirs (``,rmit,monash,``: a change to an agreement
+  or library entry, and proposals, seen by every library party to it, so that a library sees
+  at once that a partner suspended lending to its patrons),
 - and every ``agreements.publish``: each published version is the whole consortium's set,
   which every member administrator may read (``/admin/versions``), so its summary is theirs too.
 
@@ -46,7 +49,10 @@ def visible_to(admin: Admin) -> ColumnElement[bool]:
         col(AuditEvent.subject) == f"library:{library}",
         col(AuditEvent.after)["library"].as_string() == library,
         col(AuditEvent.before)["library"].as_string() == library,
-        col(AuditEvent.action) == "agreements.publish",
+        col(AuditEvent.after)["parties"].as_string().contains(f",{library},", autoescape=True),
+        col(AuditEvent.action).in_(
+            ("agreements.publish", "agreements.rollback", "agreements.import")
+        ),
     )
 
 

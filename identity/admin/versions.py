@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 import yaml_rs
+from sqlmodel import Session, col, select
 
 from identity.models import AgreementVersion
 
@@ -19,6 +20,10 @@ WORDS = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"}
 
 class ExportFailed(RuntimeError):
     """The export would not read back as the same set (a bug, never a silent change)."""
+
+
+def newest_first(session: Session) -> list[AgreementVersion]:
+    return list(session.exec(select(AgreementVersion).order_by(col(AgreementVersion.id).desc())))
 
 
 def diff(old: AgreementVersion, new: AgreementVersion) -> str:

@@ -1,5 +1,7 @@
-"""The administration pages under ``/admin`` (issue 6): sign-in and sign-out, the audit log
-(filtered, and as CSV) and the published agreement versions (view, diff, export).
+"""The administration pages under ``/admin`` (issue 6): sign-in and sign-out; libraries and
+agreements, each edited as it is written in an agreement file; proposals waiting for another
+party; the audit log (filtered, and as CSV); the published agreement versions (view, diff,
+export, roll back, import); lookups. And the same as JSON under ``/api/v1/admin`` (``api``).
 
 ``install(app)`` adds their routes and the handler that sends a browser without a session to
 ``/admin/login``.
@@ -9,10 +11,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from identity.web.admin import audit, deps, login, lookups, versions
+from identity.web.admin import api, audit, deps, edit, login, lookups, proposals, versions
 
 
 def install(app: FastAPI) -> None:
     deps.install(app)
-    for module in (login, audit, versions, lookups):
+    for module in (login, edit, proposals, audit, versions, lookups, api):
         app.include_router(module.router)

@@ -1,10 +1,8 @@
 """``/admin/login``, ``/admin/logout`` and ``/admin``, the administrators' home page.
 
-Sign-in, in order: CSRF token; email and password given; the guessing limits for the account
-(``guessing.card_key(secret, "admin", email)``) and the address, counted before the password is
-checked; password (an unknown email costs the same hash verification) and, for an account with
-TOTP, a code not used before. Every failure gets one message, which does not say what was
-wrong. Success starts a new server-side session and is recorded in the audit log.
+Sign-in checks the CSRF token and that email and password are given, then signs in with
+``identity.admin.signin`` (guessing limits, password, TOTP). Every failure gets one message,
+which does not say what was wrong.
 """
 
 from __future__ import annotations
@@ -12,11 +10,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
-from identity import audit, guessing
-from identity.admin import accounts, sessions
+from identity.admin import auditlog, changes, sessions, signin
 from identity.db import transaction
 from identity.models import AdminAccount
 from identity.settings import Settings
@@ -40,7 +37,16 @@ FormText = Annotated[str, Form()]
 
 @router.get("/admin")
 def home(request: Request, admin: AdminDep) -> Response:
-    return page(request, "home.html", {}, admin=admin)
+    """What waits for this administrator, and the latest changes they may see."""
+    with Session(engine_of(request)) as session:
+        context = {
+            "awaiting": changes.awaiting_me(session, admin),
+            "mine": [p for p in changes.proposals(session, admin)
+                     if p.proposer_library == admin.library and not admin.consortium],
+            "recent": auditlog.events(session=session, admin=admin, limit=10,
+                                      filters=auditlog.Filters()),
+        }  # fmt: skip
+    return page(request, "home.html", context, admin=admin)
 
 
 @router.get("/admin/login")
@@ -64,18 +70,18 @@ def login_post(
     if not email or not password:
         error = "Enter your email address and password."
         return _login_page(request, next=next, email=email, error=error, status_code=400)
-    engine = engine_of(request)
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
-    limits = guessing.Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
     try:
-        attempt = guessing.begin(
-            engine=engine,
-            key=guessing.card_key(secret, "admin", email),
+        token = signin.sign_in(
+            engine=engine_of(request),
+            settings=settings,
+            email=email,
+            password=password,
+            code=code,
             address=address,
-            limits=limits,
         )
-    except guessing.TooManyAttempts as exc:
+    except signin.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
         error = f"Too many sign-in attempts. Please try again in about {minutes} minutes."
         return _login_page(
@@ -86,21 +92,6 @@ def login_post(
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    token = None
-    try:
-        with transaction(engine) as session:
-            account = accounts.authenticate(
-                session=session, email=email, password=password, code=code, secret=secret
-            )
-            if account is not None:
-                token = sessions.start(session=session, account=account)
-                _record(session, "admin.sign-in", account, address)
-            else:
-                known = session.exec(select(AdminAccount).where(AdminAccount.email == email))
-                for refused in known:  # failures of a real account are worth knowing about
-                    _record(session, "admin.sign-in-refused", refused, address)
-    finally:
-        guessing.finish(engine=engine, attempt=attempt, success=token is not None)
     if token is None:
         return _login_page(request, next=next, email=email, error=WRONG, status_code=400)
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -125,7 +116,7 @@ def logout(request: Request, admin: AdminDep, csrf: FormText = "") -> Response:
         sessions.end(session=session, token=request.cookies.get(cookie_name(request), ""))
         account = session.get(AdminAccount, admin.id)
         if account is not None:
-            _record(session, "admin.sign-out", account, address)
+            signin.record(session, "admin.sign-out", account, address)
     response = RedirectResponse("/admin/login?signed_out=1", status_code=303)
     response.delete_cookie(
         cookie_name(request),
@@ -135,17 +126,6 @@ def logout(request: Request, admin: AdminDep, csrf: FormText = "") -> Response:
         path="/",
     )
     return response
-
-
-def _record(session: Session, action: str, account: AdminAccount, address: str) -> None:
-    audit.record(
-        session=session,
-        actor=f"admin:{account.email}",
-        action=action,
-        subject=f"admin:{account.email}",
-        after={"library": account.library},
-        address=address,
-    )
 
 
 def _login_page(

@@ -1,0 +1,272 @@
+"""``/admin/libraries`` and ``/admin/agreements``: the entries in force, and one entry's editor.
+
+An entry is edited as it is written in agreement files (a one-entry file in a textarea), so the
+validator's messages name the textarea's own lines. The editor's form has three buttons:
+``check`` (the validator's problems, or the decisions the change would flip), ``save``
+(published at once, or proposed to the other party: ``identity.admin.changes`` decides), and,
+on a library, ``test`` (ask the home system, with the settings in the textarea, about a card).
+Removing an entry is a form of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from sqlmodel import Session
+from starlette.responses import RedirectResponse, Response
+
+import policies
+from identity import errors
+from identity.admin import changes, entries, whatif
+from identity.admin.accounts import Admin
+from identity.db import transaction
+from identity.web import pages
+from identity.web.admin.api import connection_report, flips_of
+from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+
+router = APIRouter(include_in_schema=False)
+
+FormText = Annotated[str, Form()]
+KINDS = ("bilateral", "consortium", "suspension")
+EXPIRED = "This page had expired. Your text is below; please try again."
+
+
+def _routes(section: changes.Section, path: str) -> None:
+    singular = "library" if section == "libraries" else "agreement"
+
+    @router.get(f"/admin/{path}", name=f"page_{section}")
+    def list_page(request: Request, admin: AdminDep, library: str = "") -> Response:
+        with Session(engine_of(request)) as session:
+            every = changes.visible_entries(session, admin, section)
+            known = changes.visible_entries(session, admin, "libraries")
+            pending = changes.proposals(session, admin)
+        shown = [e for e in every if not library or library in changes.parties(section, e.data)]
+        libraries = sorted(e.id for e in known)
+        context = {
+            "section": section,
+            "singular": singular,
+            "entries": [_row(admin, section, e) for e in shown],
+            "library": library,
+            "libraries": libraries,
+            "kinds": KINDS,
+            "pending": {p.target for p in pending if p.section == section},
+        }
+        return page(request, "entries.html", context, admin=admin)
+
+    @router.get(f"/admin/{path}/new", name=f"new_{singular}")
+    def new_page(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
+        text = entries.template(section, _kind(kind))
+        return _editor(request, admin, section, None, text)
+
+    @router.post(f"/admin/{path}/new", name=f"new_{singular}_post")
+    def new_post(
+        request: Request,
+        admin: AdminDep,
+        yaml: FormText = "",
+        note: FormText = "",
+        do: FormText = "check",
+        csrf: FormText = "",
+    ) -> Response:
+        return _post(request, admin, section, None, yaml, note, do, csrf, "")
+
+    @router.get(f"/admin/{path}/{{entry_id}}", name=f"{singular}_page")
+    def entry_page(request: Request, admin: AdminDep, entry_id: str) -> Response:
+        with Session(engine_of(request)) as session:
+            _, files = changes.current_files(session)
+        if entries.find(files, section, entry_id) is None:
+            return _missing(request, admin, f"There is no {singular} {entry_id}.")
+        text = entries.editable(files, section, entry_id)
+        return _editor(request, admin, section, entry_id, text)
+
+    @router.post(f"/admin/{path}/{{entry_id}}", name=f"{singular}_post")
+    def entry_post(
+        request: Request,
+        admin: AdminDep,
+        entry_id: str,
+        yaml: FormText = "",
+        note: FormText = "",
+        do: FormText = "check",
+        csrf: FormText = "",
+        card: FormText = "",
+    ) -> Response:
+        return _post(request, admin, section, entry_id, yaml, note, do, csrf, card)
+
+
+_routes("libraries", "libraries")
+_routes("agreements", "agreements")
+
+
+def _post(
+    request: Request,
+    admin: Admin,
+    section: changes.Section,
+    entry_id: str | None,
+    text: str,
+    note: str,
+    do: str,
+    csrf: str,
+    card: str,
+) -> Response:
+    text = text.replace("\r\n", "\n")  # browsers send CRLF from a textarea
+    if not pages.csrf_ok(secret_of(request), request, csrf):
+        return _editor(
+            request, admin, section, entry_id, text, note=note, error=EXPIRED, status=400
+        )
+    if do == "remove" and entry_id is not None:
+        return _save(request, admin, section, entry_id, None, note)
+    if do == "save":
+        return _save(request, admin, section, entry_id, text, note)
+    if do == "test" and section == "libraries" and entry_id is not None:
+        return _test(request, admin, entry_id, text, note, card)
+    with Session(engine_of(request)) as session:
+        try:
+            candidate, problems = changes.check(session, section, entry_id, text)
+        except changes.NotFound as exc:
+            return _missing(request, admin, str(exc))
+        flips = [] if problems else flips_of(session, candidate, date.today())  # noqa: DTZ011
+    return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
+                   flips=flips, checked=not problems,
+                   status=422 if problems else 200)  # fmt: skip
+
+
+def _save(
+    request: Request,
+    admin: Admin,
+    section: changes.Section,
+    entry_id: str | None,
+    text: str | None,
+    note: str,
+) -> Response:
+    address = request.client.host if request.client else "unknown"
+    try:
+        with transaction(engine_of(request)) as session:
+            outcome = changes.change(session=session, admin=admin, section=section,
+                                     entry_id=entry_id, text=text, note=note.strip() or None,
+                                     address=address)  # fmt: skip
+            version = outcome.version.id if outcome.version else None
+            proposal = outcome.proposal.id if outcome.proposal else None
+    except changes.ChangeRefused as exc:
+        return _editor(request, admin, section, entry_id, text or "", note=note, error=str(exc),
+                       status=403)  # fmt: skip
+    except changes.NotFound as exc:
+        return _missing(request, admin, str(exc))
+    except changes.ChangeInvalid as exc:
+        return _editor(request, admin, section, entry_id, text or "", note=note,
+                       problems=exc.problems, status=422)  # fmt: skip
+    if proposal is not None:
+        return RedirectResponse(f"/admin/proposals/{proposal}?created=1", status_code=303)
+    path = "libraries" if section == "libraries" else "agreements"
+    if text is None:
+        return RedirectResponse(f"/admin/{path}?removed={entry_id}&version={version}", 303)
+    target = entry_id or (changes.new_id(section, text) or "")
+    return RedirectResponse(f"/admin/{path}/{target}?published={version}", status_code=303)
+
+
+def _test(
+    request: Request, admin: Admin, entry_id: str, text: str, note: str, card: str
+) -> Response:
+    """Ask the home system about ``card`` with the settings in the textarea (not saved)."""
+    if not admin.consortium and admin.library != entry_id:
+        error = f"You can test only your own library's connection ({admin.library})."
+        return _editor(request, admin, "libraries", entry_id, text, note=note, error=error,
+                       status=403)  # fmt: skip
+    if not card.strip():
+        return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
+                       error="Enter a card number to ask the home system about.")  # fmt: skip
+    with Session(engine_of(request)) as session:
+        candidate, problems = changes.check(session, "libraries", entry_id, text)
+    if problems:
+        return _editor(request, admin, "libraries", entry_id, text, note=note,
+                       problems=problems, status=422)  # fmt: skip
+    library = policies.load_sources(candidate).libraries[entry_id]
+    try:
+        report: dict[str, Any] = connection_report(request, library, card)
+    except errors.HomeLibraryUnavailable as exc:
+        report = {"reachable": False, "detail": exc.detail, "card": card}
+    return _editor(request, admin, "libraries", entry_id, text, note=note, connection=report,
+                   card=card)  # fmt: skip
+
+
+def _editor(
+    request: Request,
+    admin: Admin,
+    section: changes.Section,
+    entry_id: str | None,
+    text: str,
+    *,
+    note: str = "",
+    error: str = "",
+    problems: list[policies.Problem] | None = None,
+    flips: list[whatif.Flip] | None = None,
+    checked: bool = False,
+    connection: dict[str, Any] | None = None,
+    card: str = "",
+    status: int = 200,
+) -> Response:
+    with Session(engine_of(request)) as session:
+        _, files = changes.current_files(session)
+        found = entries.find(files, section, entry_id) if entry_id else None
+        waiting = [
+            p for p in changes.proposals(session, admin) if p.target == entry_id and entry_id
+        ]
+    editable = True
+    try:
+        changes.check_may_touch(admin, section, found.data if found else None,
+                                found.data if found else {"id": None})  # fmt: skip
+    except changes.ChangeRefused:
+        editable = False
+    if found is None and not admin.consortium and section == "libraries":
+        editable = False
+    problems = problems or []
+    context = {
+        "section": section,
+        "singular": "library" if section == "libraries" else "agreement",
+        "path": section,
+        "entry_id": entry_id,
+        "entry": found,
+        "text": text,
+        "note": note,
+        "error": error,
+        "inline": [p for p in problems if p.file == entries.EDITED],
+        "elsewhere": [p for p in problems if p.file != entries.EDITED],
+        "flips": flips or [],
+        "checked": checked,
+        "editable": editable,
+        "parties": sorted(changes.parties(section, found.data)) if found else [],
+        "waiting": waiting,
+        "connection": connection,
+        "card": card,
+        "published": request.query_params.get("published", ""),
+        "kinds": KINDS,
+        "rows": max(12, min(40, text.count("\n") + 3)),
+    }
+    return page(request, "entry.html", context, admin=admin, status_code=status)
+
+
+def _row(admin: Admin, section: changes.Section, entry: entries.Entry) -> dict[str, Any]:
+    data = entry.data
+    try:
+        changes.check_may_touch(admin, section, data, data)
+        editable = True
+    except changes.ChangeRefused:
+        editable = False
+    return {
+        "id": entry.id,
+        "file": entry.file,
+        "data": data,
+        "parties": sorted(changes.parties(section, data)),
+        "editable": editable,
+    }
+
+
+def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:
+    if name == "consortium":
+        return "consortium"
+    return "suspension" if name == "suspension" else "bilateral"
+
+
+def _missing(request: Request, admin: Admin, message: str) -> Response:
+    context = {"title": "Not found", "message": message}
+    return page(request, "problem.html", context, admin=admin, status_code=404)

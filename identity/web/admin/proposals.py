@@ -1,0 +1,110 @@
+"""``/admin/proposals``: changes waiting for another party, each with the decisions it would flip,
+and the forms that approve, reject or withdraw one (the rules are ``identity.admin.changes``)."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from sqlmodel import Session
+from starlette.responses import RedirectResponse, Response
+
+from identity.admin import changes, entries
+from identity.admin.accounts import Admin
+from identity.db import transaction
+from identity.web import pages
+from identity.web.admin.api import proposal_flips
+from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+
+router = APIRouter(include_in_schema=False)
+
+FormText = Annotated[str, Form()]
+STATUSES = ("pending", "published", "rejected", "withdrawn", "all")
+
+
+@router.get("/admin/proposals")
+def list_page(request: Request, admin: AdminDep, status: str = "pending") -> Response:
+    status = status if status in STATUSES else "pending"
+    with Session(engine_of(request)) as session:
+        found = changes.proposals(session, admin, status=None if status == "all" else status)
+    return page(request, "proposals.html", {"proposals": found, "status": status}, admin=admin)
+
+
+@router.get("/admin/proposals/{number}")
+def proposal_page(request: Request, admin: AdminDep, number: int) -> Response:
+    return _page(request, admin, number)
+
+
+@router.post("/admin/proposals/{number}/{verb}")
+def decide(
+    request: Request, admin: AdminDep, number: int, verb: str, csrf: FormText = ""
+) -> Response:
+    if verb not in ("approve", "reject", "withdraw"):
+        return _page(request, admin, number, error="No such action.", status=404)
+    if not pages.csrf_ok(secret_of(request), request, csrf):
+        return _page(request, admin, number, error="This page had expired. Please try again.",
+                     status=400)  # fmt: skip
+    address = request.client.host if request.client else "unknown"
+    act = {"approve": changes.approve, "reject": changes.reject, "withdraw": changes.withdraw}
+    try:
+        with transaction(engine_of(request)) as session:
+            act[verb](session=session, admin=admin, number=number, address=address)
+    except changes.NotFound as exc:
+        context = {"title": "Not found", "message": str(exc)}
+        return page(request, "problem.html", context, admin=admin, status_code=404)
+    except changes.ChangeRefused as exc:
+        return _page(request, admin, number, error=str(exc), status=403)
+    except changes.Conflict as exc:
+        return _page(request, admin, number, error=str(exc), status=409)
+    except changes.ChangeInvalid as exc:
+        found = "; ".join(f"{p.file} line {p.line}: {p.message}" for p in exc.problems)
+        return _page(request, admin, number, error=f"It would not be valid now: {found}",
+                     status=422)  # fmt: skip
+    return RedirectResponse(f"/admin/proposals/{number}", status_code=303)
+
+
+def _page(
+    request: Request, admin: Admin, number: int, *, error: str = "", status: int = 200
+) -> Response:
+    with Session(engine_of(request)) as session:
+        try:
+            proposal = changes.get_proposal(session, admin, number)
+        except changes.NotFound as exc:
+            missing = {"title": "Not found", "message": str(exc)}
+            return page(request, "problem.html", missing, admin=admin, status_code=404)
+        _, files = changes.current_files(session)
+        section = changes.section_of(proposal.section)
+        now = entries.find(files, section, proposal.target)
+        stale = ""
+        if proposal.status == "pending" and changes.jsonable(now.data if now else None) != (
+            proposal.before
+        ):
+            stale = (
+                "The entry has changed since this was proposed: it cannot be approved as it stands."
+            )
+        flips = [] if stale else proposal_flips(session, proposal)
+        current = entries.editable(files, section, proposal.target) if now else ""
+    diff = list(
+        difflib.unified_diff(
+            current.splitlines(),
+            (proposal.text or "").splitlines(),
+            fromfile="in force" if now else "/dev/null",
+            tofile=f"proposal {number}" if proposal.text is not None else "/dev/null",
+            lineterm="",
+        )
+    )
+    context: dict[str, object] = {
+        "p": proposal,
+        "singular": "library" if section == "libraries" else "agreement",
+        "parties": sorted(changes.split_names(proposal.parties)),
+        "awaiting": sorted(changes.split_names(proposal.awaiting)),
+        "diff": diff if proposal.status == "pending" else [],
+        "flips": flips,
+        "stale": stale,
+        "may_decide": changes.may_decide(admin, proposal),
+        "may_withdraw": changes.may_withdraw(admin, proposal),
+        "created": request.query_params.get("created") == "1",
+        "error": error,
+    }
+    return page(request, "proposal.html", context, admin=admin, status_code=status)

@@ -1,0 +1,223 @@
+"""The admin API's main flows, over HTTP against the app: sign in for a token; a bilateral
+agreement proposed by one party, approved by the other, and the eligibility decision changing;
+a suspension in force at once and seen by the other party; the validator's problems with the
+lines of the entry sent; rollback, export and import of versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from identity import publishing
+from identity.db import transaction
+from tests.identity.admin.conftest import AddAdmin
+
+pytestmark = pytest.mark.db
+
+NEW_BILATERAL = """\
+agreements:
+  - id: monash-latrobe-alumni
+    kind: bilateral
+    lender: monash
+    borrowers_from: [latrobe]
+    categories: [alumni]
+    terms: {max_items: 2, loan_days: 14}
+"""
+
+SUSPENSION = """\
+agreements:
+  - id: monash-suspends-vu
+    kind: suspension
+    lender: monash
+    borrowers_from: [vu]
+    reason: Unreturned loans under review
+"""
+
+
+def token(client: TestClient, add_admin: AddAdmin, email: str, library: str | None) -> str:
+    added = add_admin(email, library)
+    answer = client.post(
+        "/api/v1/admin/sessions", json={"email": email, "password": added.password}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["token_type"] == "Bearer"
+    return str(answer.json()["token"])
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+def decide(engine: Engine, lender: str, home: str, category: str) -> dict[str, Any]:
+    import datetime
+
+    import policies
+
+    with transaction(engine) as session:
+        found = publishing.in_force(session=session)
+    assert found is not None
+    request = policies.BorrowRequest(
+        lender=lender, home_library=home, category=category, on=datetime.date.today()
+    )
+    return found[1].decide(request).to_dict()
+
+
+def test_no_token_is_401_problem(client: TestClient) -> None:
+    answer = client.get("/api/v1/admin/agreements")
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"] == "/problems/unauthorized"
+
+
+def test_wrong_password_is_401(client: TestClient, add_admin: AddAdmin) -> None:
+    add_admin("ann@monash.example", "monash")
+    answer = client.post(
+        "/api/v1/admin/sessions", json={"email": "ann@monash.example", "password": "nope"}
+    )
+    assert answer.status_code == 401
+
+
+def test_bilateral_proposed_approved_and_decision_changes(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    monash = token(client, add_admin, "ann@monash.example", "monash")
+    latrobe = token(client, add_admin, "lee@latrobe.example", "latrobe")
+    assert decide(published, "monash", "latrobe", "alumni")["eligible"] is False
+
+    checked = client.post(
+        "/api/v1/admin/check",
+        headers=bearer(monash),
+        json={"section": "agreements", "yaml": NEW_BILATERAL},
+    ).json()
+    assert checked["valid"] is True
+    flipped = [
+        (f["lender"], f["home_library"], f["category"], f["change"]) for f in checked["flips"]
+    ]
+    assert flipped == [("monash", "latrobe", "alumni", "now eligible")]
+
+    answer = client.post(
+        "/api/v1/admin/agreements", headers=bearer(monash), json={"yaml": NEW_BILATERAL}
+    )
+    assert answer.status_code == 202, answer.text
+    proposal = answer.json()["proposal"]
+    assert proposal["status"] == "pending"
+    assert proposal["awaiting"] == ["latrobe"]
+    assert decide(published, "monash", "latrobe", "alumni")["eligible"] is False  # not yet
+
+    # the proposer cannot approve its own proposal
+    refused = client.post(
+        f"/api/v1/admin/proposals/{proposal['id']}/approve", headers=bearer(monash)
+    )
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "/problems/not-permitted"
+
+    seen = client.get(f"/api/v1/admin/proposals/{proposal['id']}", headers=bearer(latrobe))
+    assert seen.json()["you_may"]["approve"] is True
+    assert [f["category"] for f in seen.json()["flips"]] == ["alumni"]
+
+    approved = client.post(
+        f"/api/v1/admin/proposals/{proposal['id']}/approve", headers=bearer(latrobe)
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["proposal"]["status"] == "published"
+    version = approved.json()["version"]
+    assert version is not None
+    after = decide(published, "monash", "latrobe", "alumni")
+    assert after["eligible"] is True
+    assert after["agreements"] == ["monash-latrobe-alumni"]
+
+    again = client.post(
+        f"/api/v1/admin/proposals/{proposal['id']}/approve", headers=bearer(latrobe)
+    )
+    assert again.status_code == 409
+
+
+def test_suspension_at_once_and_the_other_party_sees_it(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    monash = token(client, add_admin, "ann@monash.example", "monash")
+    vu = token(client, add_admin, "val@vu.example", "vu")
+    assert decide(published, "monash", "vu", "undergraduate")["eligible"] is True
+
+    answer = client.post(
+        "/api/v1/admin/agreements", headers=bearer(monash), json={"yaml": SUSPENSION}
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["status"] == "published"
+    refused = decide(published, "monash", "vu", "undergraduate")
+    assert refused["eligible"] is False
+    assert refused["reasons"][0]["code"] == "suspended"
+
+    listed = client.get("/api/v1/admin/agreements?library=vu", headers=bearer(vu)).json()
+    assert "monash-suspends-vu" in [a["id"] for a in listed]
+    events = client.get("/api/v1/admin/audit", headers=bearer(vu)).json()
+    assert any(
+        e["action"] == "agreement.create" and e["subject"] == "agreement:monash-suspends-vu"
+        for e in events
+    )
+
+    # the lender lifts it at once too
+    lifted = client.delete("/api/v1/admin/agreements/monash-suspends-vu", headers=bearer(monash))
+    assert lifted.status_code == 200, lifted.text
+    assert decide(published, "monash", "vu", "undergraduate")["eligible"] is True
+
+
+def test_problems_name_the_lines_of_the_entry_sent(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    monash = token(client, add_admin, "ann@monash.example", "monash")
+    for wrong, line, message in (
+        (("loan_days: 14", "loan_dayz: 14"), 7, "loan_dayz"),
+        (("categories: [alumni]", "categories: [alumnus]"), 6, "alumnus"),
+        (("lender: monash", "lender: monash2"), 4, "monash2"),
+    ):
+        broken = NEW_BILATERAL.replace(*wrong)
+        answer = client.post(
+            "/api/v1/admin/agreements", headers=bearer(monash), json={"yaml": broken}
+        )
+        assert answer.status_code in (403, 422), answer.text
+        if answer.status_code == 403:  # monash2 is not monash: refused before it is checked
+            assert wrong[1] == "lender: monash2"
+            continue
+        body = answer.json()
+        assert body["type"] == "/problems/invalid-agreements"
+        found = body["problems"]
+        assert {(p["file"], p["line"]) for p in found} == {("your change", line)}
+        assert any(message in p["message"] for p in found)
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+
+
+def test_rollback_export_and_import(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    boss = token(client, add_admin, "boss@caval.example", None)
+    made = client.post(
+        "/api/v1/admin/agreements", headers=bearer(boss), json={"yaml": NEW_BILATERAL}
+    )
+    assert made.status_code == 201 and made.json()["version"] == 2
+    rolled = client.post("/api/v1/admin/versions/1/rollback", headers=bearer(boss))
+    assert rolled.status_code == 201, rolled.text
+    assert rolled.json()["version"] == 3
+    assert decide(published, "monash", "latrobe", "alumni")["eligible"] is False
+
+    exported = client.get("/api/v1/admin/versions/2/export", headers=bearer(boss))
+    assert exported.status_code == 200
+    imported = client.post(
+        "/api/v1/admin/versions",
+        headers=bearer(boss),
+        json={"files": [{"name": "v2.yaml", "text": exported.text}], "note": "back to 2"},
+    )
+    assert imported.status_code == 201, imported.text
+    assert decide(published, "monash", "latrobe", "alumni")["eligible"] is True
+
+    bad = client.post(
+        "/api/v1/admin/versions",
+        headers=bearer(boss),
+        json={"files": [{"name": "bad.yaml", "text": "agreements:\n  - id: x\n"}]},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["file"] == "bad.yaml"

@@ -1,0 +1,127 @@
+"""The editor pages, driven as a browser without JavaScript would: check shows the validator's
+problems at the textarea's lines or the decisions a change flips; save publishes or proposes;
+the partner approves from the proposal page; a library administrator cannot save another
+pair's agreement; a connection test answers from the registry."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from identity import publishing
+from identity.db import transaction
+from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
+from tests.identity.admin.test_api import NEW_BILATERAL, decide
+
+pytestmark = pytest.mark.db
+
+
+def signed_in(client: TestClient, add_admin: AddAdmin, email: str, library: str | None) -> None:
+    added = add_admin(email, library)
+    assert sign_in(client, email, added.password).status_code == 303
+
+
+def test_check_then_propose_then_partner_approves(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "ann@monash.example", "monash")
+    new = client.get("/admin/agreements/new?kind=bilateral")
+    assert new.status_code == 200
+    csrf = csrf_of(new.text)
+
+    broken = NEW_BILATERAL.replace("categories: [alumni]", "categories: [alumnus]")
+    checked = client.post(
+        "/admin/agreements/new", data={"csrf": csrf, "yaml": broken, "do": "check"}
+    )
+    assert checked.status_code == 422
+    assert "Line 6, column 18: agreement monash-latrobe-alumni: unknown category" in checked.text
+
+    checked = client.post(
+        "/admin/agreements/new", data={"csrf": csrf, "yaml": NEW_BILATERAL, "do": "check"}
+    )
+    assert checked.status_code == 200, checked.text
+    assert "No problems" in checked.text
+    assert "now eligible" in checked.text
+
+    saved = client.post(
+        "/admin/agreements/new",
+        data={"csrf": csrf, "yaml": NEW_BILATERAL, "do": "save", "note": "alumni"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    proposal_url = saved.headers["location"].split("?")[0]
+    shown = client.get(proposal_url)
+    assert "Waiting for" in shown.text and "latrobe" in shown.text
+    assert "Approve" not in shown.text  # not the proposer's to approve
+
+    client.cookies.clear()
+    signed_in(client, add_admin, "lee@latrobe.example", "latrobe")
+    home = client.get("/admin")
+    assert proposal_url in home.text
+    page = client.get(proposal_url)
+    assert "Approve for latrobe" in page.text
+    assert "monash" in page.text and "alumni" in page.text and "now eligible" in page.text
+    done = client.post(
+        f"{proposal_url}/approve", data={"csrf": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert "published" in client.get(proposal_url).text
+    assert decide(published, "monash", "latrobe", "alumni")["eligible"] is True
+
+
+def test_library_admin_cannot_edit_other_pairs_agreement(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "dee@deakin.example", "deakin")
+    page = client.get("/admin/agreements/monash-rmit-staff")
+    assert page.status_code == 200
+    assert "<textarea" not in page.text
+    assert "deakin is not party to it" in page.text
+    own = client.get("/admin/agreements/deakin-alumni")
+    text = own.text.split('name="yaml"')[1]
+    assert "<textarea" in own.text
+    # posting anyway is refused, and nothing is published
+    csrf = csrf_of(own.text)
+    edited = (
+        "agreements:\n  - id: monash-rmit-staff\n    kind: bilateral\n    lender: monash\n"
+        "    borrowers_from: [rmit]\n    categories: [staff]\n"
+        "    terms: {max_items: 99, loan_days: 28}\n"
+    )
+    refused = client.post(
+        "/admin/agreements/monash-rmit-staff", data={"csrf": csrf, "yaml": edited, "do": "save"}
+    )
+    assert refused.status_code == 403
+    assert "you can change only agreements that deakin is party to" in refused.text
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+    assert text
+
+
+def test_library_entry_saved_at_once_and_connection_tested(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "rae@rmit.example", "rmit")
+    page = client.get("/admin/libraries/rmit")
+    assert "Test connection" in page.text
+    csrf = csrf_of(page.text)
+    text = page.text.split('name="yaml"')[1].split(">", 1)[1].split("</textarea>")[0]
+    import html
+
+    text = html.unescape(text)
+    tested = client.post(
+        "/admin/libraries/rmit",
+        data={"csrf": csrf, "yaml": text, "do": "test", "card": "21110000000001"},
+    )
+    assert tested.status_code == 200
+    assert "it has no card 21110000000001" in tested.text  # no patrons imported here
+    changed = text.replace("RMIT University Library", "RMIT Library")
+    saved = client.post(
+        "/admin/libraries/rmit",
+        data={"csrf": csrf, "yaml": changed, "do": "save"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert "published=2" in saved.headers["location"]
+    other = client.get("/admin/libraries/monash")
+    assert "<textarea" not in other.text
