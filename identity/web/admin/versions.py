@@ -1,28 +1,94 @@
 """``/admin/versions``: the published agreement versions; one version's files; a unified diff of
-two; and one version exported as a single YAML file that ``hub agreements check`` accepts.
-Every administrator may read them: a version is the whole consortium's published set."""
+two; one version exported as a single YAML file that ``hub agreements check`` accepts. Every
+administrator may read them: a version is the whole consortium's published set. A consortium
+administrator may also roll back to a version (published again as a new one) and import files
+as a new version (``identity.admin.changes``)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from sqlmodel import Session, col, select
-from starlette.responses import Response
+from typing import Annotated
 
-from identity.admin import versions
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from starlette.responses import RedirectResponse, Response
+
+from identity.admin import changes, versions
 from identity.admin.accounts import Admin
+from identity.db import transaction
 from identity.models import AgreementVersion
-from identity.web.admin.deps import AdminDep, engine_of, page
+from identity.web import pages
+from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+
+FormText = Annotated[str, Form()]
+EXPIRED = "This page had expired. Please try again."
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/admin/versions")
 def list_versions(request: Request, admin: AdminDep) -> Response:
+    return _list(request, admin)
+
+
+def _list(
+    request: Request, admin: Admin, *, error: str = "", problems: object = (), status: int = 200
+) -> Response:
     with Session(engine_of(request)) as session:
-        found = list(
-            session.exec(select(AgreementVersion).order_by(col(AgreementVersion.id).desc()))
-        )
-    return page(request, "versions.html", {"versions": found}, admin=admin)
+        found = versions.newest_first(session)
+    context = {"versions": found, "error": error, "problems": problems}
+    return page(request, "versions.html", context, admin=admin, status_code=status)
+
+
+@router.post("/admin/versions/import")
+async def import_files(
+    request: Request,
+    admin: AdminDep,
+    files: Annotated[list[UploadFile], File()],
+    note: FormText = "",
+    csrf: FormText = "",
+) -> Response:
+    """Publish the uploaded YAML files as the whole new set (consortium administrators)."""
+    if not pages.csrf_ok(secret_of(request), request, csrf):
+        return _list(request, admin, error=EXPIRED, status=400)
+    sources: list[tuple[str, str]] = []
+    for upload in files:
+        data = await upload.read()
+        try:
+            sources.append((upload.filename or "upload.yaml", data.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            return _list(request, admin, error=f"{upload.filename} is not UTF-8 text.", status=422)
+    address = request.client.host if request.client else "unknown"
+    try:
+        with transaction(engine_of(request)) as session:
+            version = changes.import_set(session=session, admin=admin, files=sources,
+                                         note=note.strip() or None, address=address)  # fmt: skip
+            number = version.id
+    except changes.ChangeRefused as exc:
+        return _list(request, admin, error=str(exc), status=403)
+    except changes.ChangeInvalid as exc:
+        error = "Nothing was published: the files have problems."
+        return _list(request, admin, error=error, problems=exc.problems, status=422)
+    return RedirectResponse(f"/admin/versions/{number}", status_code=303)
+
+
+@router.post("/admin/versions/{number}/rollback")
+def rollback(request: Request, admin: AdminDep, number: int, csrf: FormText = "") -> Response:
+    if not pages.csrf_ok(secret_of(request), request, csrf):
+        return _list(request, admin, error=EXPIRED, status=400)
+    address = request.client.host if request.client else "unknown"
+    try:
+        with transaction(engine_of(request)) as session:
+            version = changes.rollback(session=session, admin=admin, number=number,
+                                       address=address)  # fmt: skip
+            made = version.id
+    except changes.ChangeRefused as exc:
+        return _list(request, admin, error=str(exc), status=403)
+    except changes.NotFound:
+        return _missing(request, admin, number)
+    except (changes.Conflict, changes.ChangeInvalid) as exc:
+        return _list(request, admin, error=str(exc), status=409)
+    return RedirectResponse(f"/admin/versions/{made}", status_code=303)
 
 
 @router.get("/admin/versions/{number}")
@@ -35,9 +101,11 @@ def show_version(request: Request, admin: AdminDep, number: int) -> Response:
             .order_by(col(AgreementVersion.id).desc())
             .limit(1)
         ).first()
+        newest = session.exec(select(func.max(AgreementVersion.id))).one()
     if version is None:
         return _missing(request, admin, number)
-    return page(request, "version.html", {"version": version, "previous": previous}, admin=admin)
+    context = {"version": version, "previous": previous, "current": newest == number}
+    return page(request, "version.html", context, admin=admin)
 
 
 @router.get("/admin/versions/{old}/diff/{new}")

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from identity import publishing
 from identity.db import transaction
+from tests.conftest import Hub
 from tests.identity.admin.conftest import AddAdmin
 
 pytestmark = pytest.mark.db
@@ -221,3 +222,36 @@ def test_rollback_export_and_import(
     )
     assert bad.status_code == 422
     assert bad.json()["problems"][0]["file"] == "bad.yaml"
+
+
+def test_audit_verify_catches_an_approval_edited_in_the_database(
+    client: TestClient, add_admin: AddAdmin, published: Engine, hub: Hub
+) -> None:
+    """Approvals are in the hash chain: rewriting who approved, behind the triggers, is found."""
+    monash = token(client, add_admin, "ann@monash.example", "monash")
+    latrobe = token(client, add_admin, "lee@latrobe.example", "latrobe")
+    made = client.post(
+        "/api/v1/admin/agreements", headers=bearer(monash), json={"yaml": NEW_BILATERAL}
+    ).json()
+    number = made["proposal"]["id"]
+    assert client.post(
+        f"/api/v1/admin/proposals/{number}/approve", headers=bearer(latrobe)
+    ).is_success
+    assert hub("audit", "verify").returncode == 0
+
+    with published.begin() as connection:
+        if published.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_event_no_update"))
+        event = connection.execute(
+            text("SELECT id FROM audit_event WHERE action = 'proposal.approve'")
+        ).scalar_one()
+        connection.execute(
+            text("UPDATE audit_event SET actor = 'admin:mallory@evil.example' WHERE id = :id"),
+            {"id": event},
+        )
+    verified = hub("audit", "verify")
+    assert verified.returncode == 1
+    assert verified.stdout == f"event {event}: content does not match its hash\n"
+    assert "the audit log was altered" in verified.stderr

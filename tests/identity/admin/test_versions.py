@@ -14,7 +14,7 @@ from identity import publishing
 from identity.db import transaction
 from identity.models import AgreementVersion
 from tests.conftest import run_hub
-from tests.identity.admin.conftest import SOURCES, AddAdmin, sign_in
+from tests.identity.admin.conftest import SOURCES, AddAdmin, csrf_of, sign_in
 
 pytestmark = pytest.mark.db
 
@@ -128,3 +128,51 @@ def test_the_export_is_checked_and_decides_the_same(
             "ON": "postgraduate",
         }
         assert again.libraries["no"].name == 'Norwegian "Test" Library: yes'
+
+
+def test_rollback_and_import_from_the_pages(
+    client: TestClient, add_admin: AddAdmin, second: Engine
+) -> None:
+    boss = add_admin("boss@caval.example")
+    assert sign_in(client, "boss@caval.example", boss.password).status_code == 303
+    page = client.get("/admin/versions/1")
+    assert "Roll back to version 1" in page.text
+    assert "Roll back" not in client.get("/admin/versions/2").text  # the one in force
+    rolled = client.post(
+        "/admin/versions/1/rollback", data={"csrf": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert rolled.status_code == 303 and rolled.headers["location"] == "/admin/versions/3"
+    with transaction(second) as session:
+        third = session.get(AgreementVersion, 3)
+        assert third is not None and third.note == "Rollback to version 1"
+        assert third.sha256 == session.get(AgreementVersion, 1).sha256  # type: ignore[union-attr]
+
+    listing = client.get("/admin/versions")
+    exported = client.get("/admin/versions/2/export").text
+    bad = client.post(
+        "/admin/versions/import",
+        data={"csrf": csrf_of(listing.text), "note": "bad"},
+        files=[("files", ("bad.yaml", b"agreements:\n  - id: x\n", "application/yaml"))],
+    )
+    assert bad.status_code == 422
+    assert "bad.yaml, line 2" in bad.text
+    good = client.post(
+        "/admin/versions/import",
+        data={"csrf": csrf_of(listing.text), "note": "as 2"},
+        files=[("files", ("v2.yaml", exported.encode(), "application/yaml"))],
+        follow_redirects=False,
+    )
+    assert good.status_code == 303 and good.headers["location"] == "/admin/versions/4"
+
+
+def test_a_library_administrator_cannot_roll_back(
+    client: TestClient, add_admin: AddAdmin, second: Engine
+) -> None:
+    ann = add_admin("ann@monash.example", "monash")
+    assert sign_in(client, "ann@monash.example", ann.password).status_code == 303
+    page = client.get("/admin/versions/1")
+    assert "Roll back" not in page.text
+    refused = client.post("/admin/versions/1/rollback", data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 403
+    assert "Only a consortium administrator can roll the agreements back." in refused.text
+    assert "Import" not in client.get("/admin/versions").text
