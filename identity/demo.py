@@ -20,12 +20,15 @@ from sqlmodel import Session, select
 
 import policies
 from identity import clients, patrons, publishing
+from identity.admin import accounts
 from identity.db import transaction
-from identity.models import AuditEvent, OAuthClient
+from identity.models import AdminAccount, AuditEvent, OAuthClient
 from identity.settings import DEVELOPMENT_SECRET
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 ACTOR = "hub:demo"
+#: the demo's administrators' emails end so (their changes are the demo's too)
+DEMO_ADMINS = "@demo.hub"
 #: standing shown to the person trying the demo, name, flags, days to expiry, fines owed
 PEOPLE = [
     ("good standing", "Avery Good", (), 365, "0.00"),
@@ -129,6 +132,35 @@ def _hashes(rows: list[patrons.Row]) -> list[str]:
     return [_HASHED[row.card, row.pin] for row in rows]
 
 
+@dataclass(frozen=True)
+class DemoAdmin:
+    email: str
+    library: str | None
+    password: str
+
+
+def admins(*, engine: Engine) -> list[DemoAdmin]:
+    """A consortium administrator and one administrator per library (or find them there
+    already), with passwords derived from the public development key, like the clients'."""
+    first = f"consortium{DEMO_ADMINS}"
+    everyone = [DemoAdmin(first, None, admin_password(first))]
+    for library in policies.load(EXAMPLES).libraries:
+        email = f"{library}{DEMO_ADMINS}"
+        everyone.append(DemoAdmin(email, library, admin_password(email)))
+    with transaction(engine) as session:
+        for admin in everyone:
+            found = session.exec(select(AdminAccount).where(AdminAccount.email == admin.email))
+            if found.first() is None:
+                accounts.add_account(session=session, email=admin.email, library=admin.library,
+                                     actor=ACTOR, password=admin.password)  # fmt: skip
+    return everyone
+
+
+def admin_password(email: str) -> str:
+    digest = hmac.new(DEVELOPMENT_SECRET.encode(), f"demo admin {email}".encode(), "sha256")
+    return digest.hexdigest()[:20]
+
+
 def client_secret(library: str, kind: str) -> str:
     digest = hmac.new(
         DEVELOPMENT_SECRET.encode(), f"demo {library} {kind}".encode(), hashlib.sha256
@@ -142,4 +174,5 @@ def foreign(engine: Engine) -> bool:
         return False
     with Session(engine) as session:
         actors = session.exec(select(AuditEvent.actor).distinct()).all()
-    return any(a not in (ACTOR, "hub:startup") for a in actors)
+    ours = (ACTOR, "hub:startup")
+    return any(a not in ours and not a.endswith(DEMO_ADMINS) for a in actors)

@@ -70,13 +70,15 @@ def add_account(
     actor: str,
     totp: bool = False,
     secret: str | None = None,
+    password: str | None = None,
 ) -> Added:
-    """Make an account with a random password (and a TOTP secret when ``totp``; ``secret`` is the
-    hub's secret key, which encrypts it). The audit event records no password or secret."""
+    """Make an account with a random password (``password`` only for ``hub demo``'s public
+    accounts), and a TOTP secret when ``totp`` (``secret`` is the hub's secret key, which
+    encrypts it). The audit event records no password or secret."""
     email = normal_email(email)
     if session.exec(select(AdminAccount).where(AdminAccount.email == email)).first() is not None:
         raise AccountRefused(f"there is already an administrator {email}")
-    password = secrets.token_urlsafe(18)  # 24 characters, 144 random bits
+    password = password or secrets.token_urlsafe(18)  # 24 characters, 144 random bits
     totp_secret = totp_uri = encrypted = None
     if totp:
         if secret is None:

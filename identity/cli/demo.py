@@ -35,6 +35,7 @@ def demo(
             )
         prepare(engine=engine, settings=settings)
         people, made = network.build(engine=engine, issuer=issuer)
+        administrators = network.admins(engine=engine)
     except SQLAlchemyError as exc:
         context.fail(f"Cannot use {database}: {getattr(exc, 'orig', None) or exc}")
     finally:
@@ -43,6 +44,7 @@ def demo(
     typer.echo(f"  {issuer}/demo         START HERE: be a lender, sign in as a demo patron")
     typer.echo(f"  {issuer}/.well-known/openid-configuration   OpenID Provider metadata")
     typer.echo(f"  {issuer}/jwks.json    the keys that sign ID tokens and access tokens")
+    typer.echo(f"  {issuer}/admin        administration: libraries, agreements, proposals, audit")
     typer.echo(f"  {issuer}/docs         the API")
     typer.echo(f"  {issuer}/healthz      is it up\n")
     typer.echo("Demo cards (PIN = the card's last four digits):")
@@ -56,6 +58,10 @@ def demo(
         typer.echo(
             f"  {client.library:10} {client.kind:8} {client.client_id:26} {client.client_secret}"
         )
+    typer.echo(f"\nAdministrators ({issuer}/admin; the API is /api/v1/admin, see /docs):")
+    for admin in administrators:
+        role = f"administrator of {admin.library}" if admin.library else "consortium administrator"
+        typer.echo(f"  {admin.email:24} {admin.password}  {role}")
     typer.echo(
         f"\nRelying parties (rp) redirect to {issuer}/demo/callback; partners use client "
         "credentials. Ctrl-C stops."

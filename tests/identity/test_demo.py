@@ -15,7 +15,9 @@ from sqlmodel import Session, select
 import policies
 from identity import clients, demo, publishing
 from identity.connectors.registry import RegistryConnector
+from identity.db import make_engine
 from identity.models import AgreementVersion, OAuthClient, RegistryPatron
+from identity.settings import Settings
 from tests.conftest import HUB, free_port, run_hub, wait_for_health
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import OWES
@@ -84,6 +86,7 @@ def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
         health = wait_for_health(server, port, within_s=60)
         assert health.json() == {"status": "ok"}
         result = lend_through_the_demo_page(f"http://127.0.0.1:{port}", "monash", OWES)
+        home = sign_in_as_demo_admin(f"http://127.0.0.1:{port}", "rmit@demo.hub")
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=20)
@@ -91,6 +94,10 @@ def test_hub_demo_serves_and_prints_what_to_try(tmp_path: Path) -> None:
     assert "  rmit       21110000000001  PIN 0001  Avery Good     good standing" in output
     assert "demo-monash-partner" in output
     assert f"http://127.0.0.1:{port}/demo " in output
+    password = demo.admin_password("rmit@demo.hub")
+    assert f"  rmit@demo.hub            {password}  administrator of rmit" in output
+    assert "administrator of <strong>rmit</strong>" in home
+    assert not demo.foreign(make_engine(Settings(database_url=f"sqlite:///{database}")))
     assert database.exists()
     # what the person trying the demo sees: the verified claims and the decision, with reasons
     assert "The hub confirmed <strong>Devon Owes</strong> of" in result
@@ -113,6 +120,18 @@ def lend_through_the_demo_page(issuer: str, lender: str, card: str) -> str:
         result = browser.get(back.headers["location"])
         assert result.status_code == 200
         return html.unescape(result.text)
+    finally:
+        browser.http.close()
+
+
+def sign_in_as_demo_admin(issuer: str, email: str) -> str:
+    """Sign in at ``/admin`` with the printed demo password; the home page."""
+    browser = Browser(issuer)
+    try:
+        form = browser.get("/admin/login")
+        signed_in = browser.submit(form, {"email": email, "password": demo.admin_password(email)})
+        assert signed_in.status_code == 303, signed_in.text
+        return browser.get("/admin").text
     finally:
         browser.http.close()
 
