@@ -57,7 +57,8 @@ def _routes(section: changes.Section, path: str) -> None:
 
     @router.get(f"/admin/{path}/new", name=f"new_{singular}")
     def new_page(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
-        text = entries.template(section, _kind(kind))
+        mine = [admin.library] if admin.library else []
+        text = entries.template(section, _kind(kind), libraries=mine)
         return _editor(request, admin, section, None, text)
 
     @router.post(f"/admin/{path}/new", name=f"new_{singular}_post")
@@ -211,14 +212,10 @@ def _editor(
         waiting = [
             p for p in changes.proposals(session, admin) if p.target == entry_id and entry_id
         ]
-    editable = True
-    try:
-        changes.check_may_touch(admin, section, found.data if found else None,
-                                found.data if found else {"id": None})  # fmt: skip
-    except changes.ChangeRefused:
-        editable = False
-    if found is None and not admin.consortium and section == "libraries":
-        editable = False
+    if found is None:  # a new entry: anyone may start one of theirs (saving checks whose)
+        editable = admin.consortium or section == "agreements"
+    else:
+        editable = _may_edit(admin, section, found.data)
     problems = problems or []
     context = {
         "section": section,
@@ -247,18 +244,21 @@ def _editor(
 
 def _row(admin: Admin, section: changes.Section, entry: entries.Entry) -> dict[str, Any]:
     data = entry.data
-    try:
-        changes.check_may_touch(admin, section, data, data)
-        editable = True
-    except changes.ChangeRefused:
-        editable = False
     return {
         "id": entry.id,
         "file": entry.file,
         "data": data,
         "parties": sorted(changes.parties(section, data)),
-        "editable": editable,
+        "editable": _may_edit(admin, section, data),
     }
+
+
+def _may_edit(admin: Admin, section: changes.Section, data: dict[str, Any]) -> bool:
+    try:
+        changes.check_may_touch(admin, section, data, data)
+    except changes.ChangeRefused:
+        return False
+    return True
 
 
 def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:

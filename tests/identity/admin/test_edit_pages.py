@@ -28,6 +28,8 @@ def test_check_then_propose_then_partner_approves(
     signed_in(client, add_admin, "ann@monash.example", "monash")
     new = client.get("/admin/agreements/new?kind=bilateral")
     assert new.status_code == 200
+    assert "<textarea" in new.text and "lender: monash" in new.text  # theirs to start
+    assert "<textarea" not in client.get("/admin/libraries/new").text  # consortium only
     csrf = csrf_of(new.text)
 
     broken = NEW_BILATERAL.replace("categories: [alumni]", "categories: [alumnus]")
