@@ -56,6 +56,10 @@ class Unauthorized(Problem):
 
     slug, status, title = "unauthorized", 401, "A valid access token is needed"
 
+    def __init__(self, detail: str, *, sent: bool = True, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.sent = sent  # whether a token came with the request at all (RFC 6750 section 3.1)
+
 
 class Forbidden(Problem):
     """The token lacks the scope this API needs, or the request asks on behalf of a library other

@@ -114,6 +114,29 @@ def consent(section: str, data: dict[str, Any] | None) -> frozenset[str]:
     return parties(section, data)
 
 
+def overlapping(
+    files: Sequence[tuple[str, str]],
+    section: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> frozenset[str]:
+    """The other libraries whose cards a library entry's new card prefixes would take or share:
+    a new prefix that one of theirs starts with, or that starts with one of theirs (cards go to
+    the longest matching prefix). Their consent is needed too."""
+    if section != "libraries" or after is None:
+        return frozenset()
+    old = {str(p) for p in (before or {}).get("card_prefixes") or ()}
+    new = {str(p) for p in after.get("card_prefixes") or ()} - old
+    found = set()
+    for other in entries.entries(files, "libraries"):
+        if other.id == after.get("id"):
+            continue
+        theirs = {str(p) for p in other.data.get("card_prefixes") or ()}
+        if any(a.startswith(b) or b.startswith(a) for a in new for b in theirs):
+            found.add(other.id)
+    return frozenset(found)
+
+
 def check_may_touch(
     admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
@@ -126,7 +149,10 @@ def check_may_touch(
         if before is None or after is None:
             raise ChangeRefused("Only a consortium administrator can add or remove a library.")
         if before.get("id") != mine:
-            raise ChangeRefused(f"You can change only your own library's entry ({mine}).")
+            raise ChangeRefused(
+                f"Library {before.get('id')} is not yours: you can change only your own "
+                f"library's entry ({mine})."
+            )
         return
     for data, when in ((before, "is"), (after, "would be")):
         if data is not None and mine not in parties(section, data):
@@ -231,6 +257,22 @@ def check(
     return proposed, []
 
 
+def preview(
+    session: Session, admin: Admin, section: Section, entry_id: str | None, text: str
+) -> tuple[list[tuple[str, str]], list[policies.Problem]]:
+    """``check`` for an administrator about to save: refused (``ChangeRefused``) when they
+    could not save it, as saving would be, so that nobody previews (and counts the patrons
+    of) a change between other libraries."""
+    _, files = current_files(session)
+    old = entries.find(files, section, entry_id) if entry_id is not None else None
+    after = new_data(section, text, strict=False)
+    if after is not None or old is not None:
+        check_may_touch(
+            admin, section, old.data if old else None, after or (old.data if old else None)
+        )
+    return check(session, section, entry_id, text)
+
+
 def change(
     *,
     session: Session,
@@ -250,14 +292,15 @@ def change(
     if entry_id is not None and old is None:
         raise NotFound(f"There is no {_singular(section)} {entry_id}.")
     before = old.data if old else None
-    after = _new_data(section, text)
+    after = new_data(section, text)
     check_may_touch(admin, section, before, after)  # before validation: refuse without a hint
     _, problems = check(session, section, entry_id, text)
     if problems:
         raise ChangeInvalid(problems)
     assert after is not None or before is not None
     target = str((after or before or {}).get("id"))
-    needed = consent(section, before) | consent(section, after)
+    claimed = overlapping(files, section, before, after)
+    needed = consent(section, before) | consent(section, after) | claimed
     awaiting = set() if admin.consortium else needed - {admin.library}
     action = "create" if before is None else "delete" if after is None else "update"
     if not awaiting:
@@ -342,8 +385,9 @@ def withdraw(
     if proposal.status != "pending":
         raise Conflict(f"Proposal {number} is already {proposal.status}.")
     if not may_withdraw(admin, proposal):
-        raise ChangeRefused("Only the proposing library or a consortium administrator can "
-                            "withdraw a proposal.")  # fmt: skip
+        by = proposal.proposer_library or "a consortium administrator"
+        raise ChangeRefused(f"Proposal {number} was made by {by}: only the proposing library "
+                            "or a consortium administrator can withdraw it.")  # fmt: skip
     return _close(session, admin, proposal, "withdrawn", address)
 
 
@@ -417,15 +461,18 @@ def _publish_set(
     return version
 
 
-def _new_data(section: Section, text: str | None) -> dict[str, Any] | None:
+def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict[str, Any] | None:
     """The entry of a one-entry file, as plain data (None when removing); ``check`` reports
-    what is wrong with text that is not one entry."""
+    what is wrong with text that is not one entry (raised as ``ChangeInvalid`` when
+    ``strict``, else None)."""
     if text is None:
         return None
     try:
         found = entries.entries([(entries.EDITED, text)], section)
     except Exception:  # noqa: BLE001 - not YAML at all: the validator says where
         found = []
+    if len(found) != 1 and not strict:
+        return None
     if len(found) != 1:
         _, problems = _problems_of(section, text)
         raise ChangeInvalid(problems or [policies.Problem(

@@ -160,7 +160,9 @@ def partner(
     """The client whose bearer token came with the request, if it may ask (scope eligibility)."""
     token = credentials.credentials if credentials else ""
     if not token.strip():
-        raise errors.Unauthorized("Send a client-credentials access token as a Bearer token.")
+        raise errors.Unauthorized(
+            "Send a client-credentials access token as a Bearer token.", sent=False
+        )
     with Session(server.engine) as session:
         row = tokens.find(session=session, token=token.strip())
         if (

@@ -37,7 +37,8 @@ def respond(problem: errors.Problem) -> JSONResponse:
     if problem.retry_after is not None:
         headers["Retry-After"] = str(problem.retry_after)
     if isinstance(problem, errors.Unauthorized):
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        # RFC 6750 3.1: no error code when the request carried no token at all
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if problem.sent else "Bearer"
     return JSONResponse(
         problem.to_dict(), status_code=problem.status, headers=headers, media_type=MEDIA_TYPE
     )

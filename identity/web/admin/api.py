@@ -56,7 +56,8 @@ def api_admin(
     if admin is None:
         raise errors.Unauthorized(
             "Sign in with POST /api/v1/admin/sessions and send the token as a Bearer token "
-            "(sessions end after 30 minutes unused)."
+            "(sessions end after 30 minutes unused).",
+            sent=bool(token),
         )
     return admin
 
@@ -222,7 +223,7 @@ _entry_routes("agreements", "agreements")
 @router.post(
     "/check",
     summary="Check a change without making it, and what it would flip",
-    responses=responses(*AUTH, errors.NotFound),
+    responses=responses(*AUTH, errors.NotPermitted, errors.NotFound),
 )
 def check(request: Request, admin: ApiAdmin, body: CheckIn) -> dict[str, Any]:
     """The validator's problems for the set with this change (none: ``valid``), and, when it is
@@ -230,9 +231,9 @@ def check(request: Request, admin: ApiAdmin, body: CheckIn) -> dict[str, Any]:
     standing on ``on``."""
     with Session(engine_of(request)) as session:
         try:
-            candidate, problems = changes.check(session, body.section, body.id, body.yaml)
-        except changes.NotFound as exc:
-            raise errors.NotFound(str(exc)) from None
+            candidate, problems = changes.preview(session, admin, body.section, body.id, body.yaml)
+        except (changes.NotFound, changes.ChangeRefused) as exc:
+            raise to_problem(exc) from None
         flipped = (
             [] if problems else flips_of(session, candidate, body.on or date.today())  # noqa: DTZ011
         )
@@ -255,7 +256,8 @@ def test_connection(
     it is saved), about ``card`` (no PIN), and says what the home system answered."""
     if not admin.consortium and admin.library != library_id:
         raise errors.NotPermitted(
-            f"You can test only your own library's connection ({admin.library})."
+            f"Library {library_id} is not yours: you can test only your own library's "
+            f"connection ({admin.library})."
         )
     library = _library_for_test(request, library_id, body.yaml)
     return connection_report(request, library, body.card)

@@ -123,9 +123,12 @@ def _post(
         return _test(request, admin, entry_id, text, note, card)
     with Session(engine_of(request)) as session:
         try:
-            candidate, problems = changes.check(session, section, entry_id, text)
+            candidate, problems = changes.preview(session, admin, section, entry_id, text)
         except changes.NotFound as exc:
             return _missing(request, admin, str(exc))
+        except changes.ChangeRefused as exc:
+            return _editor(request, admin, section, entry_id, text, note=note, error=str(exc),
+                           status=403)  # fmt: skip
         flips = [] if problems else flips_of(session, candidate, date.today())  # noqa: DTZ011
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
                    flips=flips, checked=not problems,
@@ -170,7 +173,10 @@ def _test(
 ) -> Response:
     """Ask the home system about ``card`` with the settings in the textarea (not saved)."""
     if not admin.consortium and admin.library != entry_id:
-        error = f"You can test only your own library's connection ({admin.library})."
+        error = (
+            f"Library {entry_id} is not yours: you can test only your own library's "
+            f"connection ({admin.library})."
+        )
         return _editor(request, admin, "libraries", entry_id, text, note=note, error=error,
                        status=403)  # fmt: skip
     if not card.strip():

@@ -255,3 +255,24 @@ def test_audit_verify_catches_an_approval_edited_in_the_database(
     assert verified.returncode == 1
     assert verified.stdout == f"event {event}: content does not match its hash\n"
     assert "the audit log was altered" in verified.stderr
+
+
+def test_no_token_gets_a_bare_bearer_challenge_and_a_bad_one_an_error(client: TestClient) -> None:
+    """RFC 6750 section 3.1: no error code when the request carried no token."""
+    assert client.get("/api/v1/admin/me").headers["WWW-Authenticate"] == "Bearer"
+    wrong = client.get("/api/v1/admin/me", headers=bearer("not-a-session"))
+    assert wrong.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_only_those_who_could_save_a_change_may_preview_it(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    """The what-if counts a library's patrons: deakin may not preview monash's change."""
+    deakin = token(client, add_admin, "dee@deakin.example", "deakin")
+    answer = client.post(
+        "/api/v1/admin/check",
+        headers=bearer(deakin),
+        json={"section": "agreements", "yaml": NEW_BILATERAL},
+    )
+    assert answer.status_code == 403
+    assert "deakin" in answer.json()["detail"] and "monash" in answer.json()["detail"]
