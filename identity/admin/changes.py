@@ -40,9 +40,11 @@ from identity.db import lock
 from identity.models import AgreementVersion, Proposal, utcnow
 
 Section = Literal["libraries", "agreements"]
-#: the party that stands for "a consortium administrator" in ``consent`` and ``awaiting``
-CONSORTIUM = "consortium"
+#: the party that stands for "a consortium administrator" in ``consent`` and ``awaiting`` (with a
+#: space, so that no library id can be it)
+CONSORTIUM = "consortium administrators"
 SECTIONS: tuple[Section, ...] = ("libraries", "agreements")
+NOTE_LIMIT = 500
 
 
 class ChangeRefused(Exception):
@@ -153,6 +155,13 @@ def check_may_touch(
                 f"Library {before.get('id')} is not yours: you can change only your own "
                 f"library's entry ({mine})."
             )
+        if _password_env(before) != _password_env(after):
+            raise ChangeRefused(
+                "Only a consortium administrator can change password_env: it names an "
+                "environment variable of the hub itself (the hub's operator sets it), and "
+                f"{mine}'s connector may use only the one it has "
+                f"({_password_env(before) or 'none'})."
+            )
         return
     for data, when in ((before, "is"), (after, "would be")):
         if data is not None and mine not in parties(section, data):
@@ -161,6 +170,12 @@ def check_may_touch(
                 f"Agreement {data.get('id')} {when} between {names}: you can change only "
                 f"agreements that {mine} is party to."
             )
+
+
+def _password_env(data: dict[str, Any]) -> str | None:
+    connector = data.get("connector")
+    value = connector.get("password_env") if isinstance(connector, dict) else None
+    return str(value) if value is not None else None
 
 
 def may_see(admin: Admin, proposal: Proposal) -> bool:
@@ -249,11 +264,15 @@ def check(
     try:
         proposed = entries.candidate(files, section, entry_id, text)
     except entries.EntryRefused as exc:
-        return [], [policies.Problem(entries.EDITED, None, None, str(exc))]
+        return [], [exc.problem]
     try:
         policies.load_sources(proposed)
     except policies.InvalidAgreements as exc:
         return proposed, list(exc.problems)
+    try:  # valid as a set; and can it be made: one entry, its id unchanged, or new and free
+        entries.apply(files, section, entry_id, text)
+    except entries.EntryRefused as exc:
+        return proposed, [exc.problem]
     return proposed, []
 
 
@@ -286,6 +305,9 @@ def change(
     """Change one entry: ``entry_id`` None adds ``text`` as a new entry, ``text`` None removes
     the entry. Published at once, or stored as a pending proposal (see the module's rules).
     Raises ``ChangeRefused``, ``NotFound``, ``ChangeInvalid`` (nothing stored)."""
+    if note is not None and len(note) > NOTE_LIMIT:
+        message = f"the note is {len(note)} characters long; at most {NOTE_LIMIT}"
+        raise ChangeInvalid([policies.Problem("note", None, None, message)])
     lock(session, "agreements")
     version, files = current_files(session)
     old = entries.find(files, section, entry_id) if entry_id is not None else None
@@ -314,7 +336,7 @@ def change(
             note or _describe(action, section, target),
         )
         _record(session, admin, f"{_singular(section)}.{action}", section, target, before, after,
-                address, version=published.id)  # fmt: skip
+                address, version=published.id, also=claimed)  # fmt: skip
         return Outcome(version=published)
     proposal = Proposal(
         proposed_by=admin.actor,
@@ -325,7 +347,7 @@ def change(
         text=text,
         before=jsonable(before),
         after=jsonable(after),
-        parties=_joined(parties(section, before) | parties(section, after)),
+        parties=_joined(parties(section, before) | parties(section, after) | claimed),
         awaiting=_joined(awaiting),
         note=note,
     )
@@ -373,6 +395,7 @@ def approve(*, session: Session, admin: Admin, number: int, address: str | None 
 
 
 def reject(*, session: Session, admin: Admin, number: int, address: str | None = None) -> Proposal:
+    lock(session, "agreements")  # not while an approval is publishing it
     proposal = get_proposal(session, admin, number)
     _check_decidable(admin, proposal)
     return _close(session, admin, proposal, "rejected", address)
@@ -381,6 +404,7 @@ def reject(*, session: Session, admin: Admin, number: int, address: str | None =
 def withdraw(
     *, session: Session, admin: Admin, number: int, address: str | None = None
 ) -> Proposal:
+    lock(session, "agreements")  # not while an approval is publishing it
     proposal = get_proposal(session, admin, number)
     if proposal.status != "pending":
         raise Conflict(f"Proposal {number} is already {proposal.status}.")
@@ -426,9 +450,11 @@ def import_set(
     if not admin.consortium:
         raise ChangeRefused("Only a consortium administrator can import a whole agreement set.")
     lock(session, "agreements")
+    current = publishing.latest(session=session)
     version = _publish_set(session, admin, files, note or "Imported")
     audit.record(session=session, actor=admin.actor, action="agreements.import",
                  subject=f"agreement-version:{version.id}",
+                 before={"version": current.id if current else None},
                  after={"version": version.id, "files": [n for n, _ in files]},
                  address=address)  # fmt: skip
     return version
@@ -446,7 +472,11 @@ def _publish(
     text: str | None,
     note: str,
 ) -> AgreementVersion:
-    return _publish_set(session, admin, entries.apply(files, section, entry_id, text), note)
+    try:
+        changed = entries.apply(files, section, entry_id, text)
+    except entries.EntryRefused as exc:
+        raise ChangeInvalid([exc.problem]) from None
+    return _publish_set(session, admin, changed, note)
 
 
 def _publish_set(
@@ -529,10 +559,13 @@ def _record(
     *,
     proposal: Proposal | None = None,
     version: int | None = None,
+    also: frozenset[str] = frozenset(),
 ) -> None:
     """One audit event with the entry before and after; ``parties`` lets each party's
     administrators find it (``identity.admin.auditlog``)."""
-    involved = parties(section, before) | parties(section, after)
+    involved = parties(section, before) | parties(section, after) | also
+    if proposal is not None:
+        involved |= split_names(proposal.parties)
     extra: dict[str, Any] = {"parties": _joined(involved)}
     if proposal is not None:
         extra |= {"proposal": proposal.id, "status": proposal.status,

@@ -34,7 +34,7 @@ from identity.connectors.select import connector_for
 from identity.db import transaction
 from identity.models import AgreementVersion, Proposal, as_utc
 from identity.settings import Settings
-from identity.web.admin.deps import engine_of
+from identity.web.admin.deps import Number, engine_of
 from identity.web.problems import responses
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -211,7 +211,11 @@ def _entry_routes(section: Section, path: str) -> None:
     @router.delete(f"/{path}/{{entry_id}}", summary=f"Remove a {singular} (or propose to)",
                    responses=responses(*CHANGE), name=f"remove_{singular}")  # fmt: skip
     def remove_entry(
-        request: Request, admin: ApiAdmin, entry_id: str, response: Response, note: str = ""
+        request: Request,
+        admin: ApiAdmin,
+        entry_id: str,
+        response: Response,
+        note: Annotated[str, Query(max_length=changes.NOTE_LIMIT)] = "",
     ) -> Any:
         return _change(request, admin, response, section, entry_id, None, note or None)
 
@@ -259,7 +263,10 @@ def test_connection(
             f"Library {library_id} is not yours: you can test only your own library's "
             f"connection ({admin.library})."
         )
-    library = _library_for_test(request, library_id, body.yaml)
+    try:
+        library = _library_for_test(request, admin, library_id, body.yaml)
+    except changes.ChangeRefused as exc:
+        raise to_problem(exc) from None
     return connection_report(request, library, body.card)
 
 
@@ -293,14 +300,16 @@ def connection_report(request: Request, library: policies.Library, card: str) ->
     }
 
 
-def _library_for_test(request: Request, library_id: str, text: str | None) -> policies.Library:
+def _library_for_test(
+    request: Request, admin: Admin, library_id: str, text: str | None
+) -> policies.Library:
     with Session(engine_of(request)) as session:
         if text is None:
             _, files = changes.current_files(session)
             candidate = files
             problems: list[policies.Problem] = []
         else:
-            candidate, problems = changes.check(session, "libraries", library_id, text)
+            candidate, problems = changes.preview(session, admin, "libraries", library_id, text)
     if problems:
         raise errors.InvalidAgreements(
             "The library entry is not valid.", problems=[_problem(p) for p in problems]
@@ -335,7 +344,7 @@ def list_proposals(
     summary="One proposal, with what it would flip",
     responses=responses(*AUTH, errors.NotFound),
 )
-def get_proposal(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def get_proposal(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     with Session(engine_of(request)) as session:
         proposal = _proposal(session, admin, number)
         out = proposal_out(admin, proposal)
@@ -345,7 +354,7 @@ def get_proposal(request: Request, admin: ApiAdmin, number: int) -> dict[str, An
 
 @router.post("/proposals/{number}/approve", summary="Approve for your library",
              responses=responses(*CHANGE))  # fmt: skip
-def approve(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def approve(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     with _changing(request) as (session, address):
         outcome = changes.approve(session=session, admin=admin, number=number, address=address)
         assert outcome.proposal is not None
@@ -356,7 +365,7 @@ def approve(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
 
 
 @router.post("/proposals/{number}/reject", summary="Reject", responses=responses(*CHANGE))
-def reject(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def reject(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     with _changing(request) as (session, address):
         proposal = changes.reject(session=session, admin=admin, number=number, address=address)
         return {"proposal": proposal_out(admin, proposal)}
@@ -364,7 +373,7 @@ def reject(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
 
 @router.post("/proposals/{number}/withdraw", summary="Withdraw your library's proposal",
              responses=responses(*CHANGE))  # fmt: skip
-def withdraw(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def withdraw(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     with _changing(request) as (session, address):
         proposal = changes.withdraw(session=session, admin=admin, number=number, address=address)
         return {"proposal": proposal_out(admin, proposal)}
@@ -381,21 +390,21 @@ def list_versions(request: Request, admin: ApiAdmin) -> list[dict[str, Any]]:
 
 @router.get("/versions/{number}", summary="One version with its files",
             responses=responses(*AUTH, errors.NotFound))  # fmt: skip
-def get_version(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def get_version(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     version = _version(request, number)
     return {**_version_out(version), "files": version.files}
 
 
 @router.get("/versions/{old}/diff/{new}", summary="A unified diff of two versions",
             responses=responses(*AUTH, errors.NotFound))  # fmt: skip
-def diff(request: Request, admin: ApiAdmin, old: int, new: int) -> Response:
+def diff(request: Request, admin: ApiAdmin, old: Number, new: Number) -> Response:
     text = versions.diff(_version(request, old), _version(request, new))
     return Response(text, media_type="text/x-diff; charset=utf-8")
 
 
 @router.get("/versions/{number}/export", summary="One version as a single YAML file",
             responses=responses(*AUTH, errors.NotFound))  # fmt: skip
-def export(request: Request, admin: ApiAdmin, number: int) -> Response:
+def export(request: Request, admin: ApiAdmin, number: Number) -> Response:
     text = versions.export(_version(request, number))
     return Response(text, media_type="application/yaml; charset=utf-8")
 
@@ -403,7 +412,7 @@ def export(request: Request, admin: ApiAdmin, number: int) -> Response:
 @router.post("/versions/{number}/rollback", status_code=201,
              summary="Publish an old version again, as a new version",
              responses=responses(*CHANGE))  # fmt: skip
-def rollback(request: Request, admin: ApiAdmin, number: int) -> dict[str, Any]:
+def rollback(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any]:
     with _changing(request) as (session, address):
         version = changes.rollback(session=session, admin=admin, number=number, address=address)
         return _version_out(version)

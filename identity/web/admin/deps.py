@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
+from fastapi import Path as InPath
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -54,6 +55,8 @@ def current_admin(request: Request) -> Admin:
 
 
 AdminDep = Annotated[Admin, Depends(current_admin)]
+#: proposal and version numbers in paths (the database's integer: a larger one is refused, 422)
+Number = Annotated[int, InPath(ge=1, le=2_147_483_647)]
 
 
 def safe_next(path: str | None) -> str:

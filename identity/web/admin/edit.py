@@ -182,12 +182,16 @@ def _test(
     if not card.strip():
         return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
                        error="Enter a card number to ask the home system about.")  # fmt: skip
-    with Session(engine_of(request)) as session:
-        candidate, problems = changes.check(session, "libraries", entry_id, text)
+    try:
+        with Session(engine_of(request)) as session:
+            candidate, problems = changes.preview(session, admin, "libraries", entry_id, text)
+    except changes.ChangeRefused as exc:
+        return _editor(request, admin, "libraries", entry_id, text, note=note, error=str(exc),
+                       status=403)  # fmt: skip
     if problems:
         return _editor(request, admin, "libraries", entry_id, text, note=note,
                        problems=problems, status=422)  # fmt: skip
-    library = policies.load_sources(candidate).libraries[entry_id]
+    library = policies.load_sources(candidate).libraries[entry_id]  # its id cannot change
     try:
         report: dict[str, Any] = connection_report(request, library, card)
     except errors.HomeLibraryUnavailable as exc:

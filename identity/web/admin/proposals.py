@@ -15,7 +15,7 @@ from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.web import pages
 from identity.web.admin.api import proposal_flips
-from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,13 +32,13 @@ def list_page(request: Request, admin: AdminDep, status: str = "pending") -> Res
 
 
 @router.get("/admin/proposals/{number}")
-def proposal_page(request: Request, admin: AdminDep, number: int) -> Response:
+def proposal_page(request: Request, admin: AdminDep, number: Number) -> Response:
     return _page(request, admin, number)
 
 
 @router.post("/admin/proposals/{number}/{verb}")
 def decide(
-    request: Request, admin: AdminDep, number: int, verb: str, csrf: FormText = ""
+    request: Request, admin: AdminDep, number: Number, verb: str, csrf: FormText = ""
 ) -> Response:
     if verb not in ("approve", "reject", "withdraw"):
         return _page(request, admin, number, error="No such action.", status=404)

@@ -18,7 +18,7 @@ from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.models import AgreementVersion
 from identity.web import pages
-from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
 
 FormText = Annotated[str, Form()]
 EXPIRED = "This page had expired. Please try again."
@@ -73,7 +73,7 @@ async def import_files(
 
 
 @router.post("/admin/versions/{number}/rollback")
-def rollback(request: Request, admin: AdminDep, number: int, csrf: FormText = "") -> Response:
+def rollback(request: Request, admin: AdminDep, number: Number, csrf: FormText = "") -> Response:
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _list(request, admin, error=EXPIRED, status=400)
     address = request.client.host if request.client else "unknown"
@@ -92,7 +92,7 @@ def rollback(request: Request, admin: AdminDep, number: int, csrf: FormText = ""
 
 
 @router.get("/admin/versions/{number}")
-def show_version(request: Request, admin: AdminDep, number: int) -> Response:
+def show_version(request: Request, admin: AdminDep, number: Number) -> Response:
     with Session(engine_of(request)) as session:
         version = session.get(AgreementVersion, number)
         previous = session.exec(
@@ -109,7 +109,7 @@ def show_version(request: Request, admin: AdminDep, number: int) -> Response:
 
 
 @router.get("/admin/versions/{old}/diff/{new}")
-def diff_versions(request: Request, admin: AdminDep, old: int, new: int) -> Response:
+def diff_versions(request: Request, admin: AdminDep, old: Number, new: Number) -> Response:
     with Session(engine_of(request)) as session:
         before, after = session.get(AgreementVersion, old), session.get(AgreementVersion, new)
     if before is None:
@@ -122,7 +122,7 @@ def diff_versions(request: Request, admin: AdminDep, old: int, new: int) -> Resp
 
 
 @router.get("/admin/versions/{number}/export")
-def export_version(request: Request, admin: AdminDep, number: int) -> Response:
+def export_version(request: Request, admin: AdminDep, number: Number) -> Response:
     with Session(engine_of(request)) as session:
         version = session.get(AgreementVersion, number)
     if version is None:

@@ -292,10 +292,10 @@ WRITES: dict[str, Write] = {
     ),
     # a consortium agreement
     "member edits consortium agreement": Write(
-        "monash", "PUT", "/agreements/caval-2026", CAVAL_2026, 202, ("consortium",)
+        "monash", "PUT", "/agreements/caval-2026", CAVAL_2026, 202, ("consortium administrators",)
     ),
     "member removes consortium agreement": Write(
-        "monash", "DELETE", "/agreements/caval-2026", None, 202, ("consortium",)
+        "monash", "DELETE", "/agreements/caval-2026", None, 202, ("consortium administrators",)
     ),
     "non-member edits consortium agreement": Write(
         "slv", "PUT", "/agreements/caval-2026", CAVAL_2026, 403, ("caval-2026", "slv")
@@ -501,7 +501,7 @@ def test_a_decided_proposal_cannot_be_decided_again(hub: Hub) -> None:
 
 def test_a_consortium_agreement_waits_for_a_consortium_administrator(hub: Hub) -> None:
     proposal = hub.propose("monash", "/agreements/caval-2026", CAVAL_2026)
-    assert proposal["awaiting"] == ["consortium"]
+    assert proposal["awaiting"] == ["consortium administrators"]
     assert proposal["parties"] == sorted(CAVAL_MEMBERS)
     for member in ("rmit", "monash"):  # a member sees it, but decides nothing for the consortium
         seen = hub.call(member, "GET", f"/proposals/{proposal['id']}")
@@ -793,3 +793,108 @@ def test_a_missing_or_malformed_bearer_is_401(hub: Hub) -> None:
     # none of them ended the real session
     still = hub.client.get(f"{API}/me", headers={"Authorization": f"Bearer {hub.token('monash')}"})
     assert still.status_code == 200, still.text
+
+
+# --- found in review ---------------------------------------------------------------------------
+
+
+def test_the_claimed_library_sees_decides_and_audits_the_proposal(hub: Hub) -> None:
+    grab = library("monash", "Monash University Library", "2222").replace(
+        '["2222"]', '["2222", "21119"]'
+    )
+    proposal = hub.propose("monash", "/libraries/monash", grab)
+    assert proposal["awaiting"] == ["rmit"] and "rmit" in proposal["parties"]
+    number = proposal["id"]
+    assert hub.call("rmit", "GET", f"/proposals/{number}").status_code == 200
+    assert [p["id"] for p in hub.call("rmit", "GET", "/proposals").json()] == [number]
+    events = hub.call("rmit", "GET", "/audit?action=proposal.create").json()
+    assert [e["subject"] for e in events] == ["library:monash"]
+    assert hub.call("rmit", "POST", f"/proposals/{number}/reject").status_code == 200
+
+
+def test_a_library_cannot_point_its_connector_at_another_password(hub: Hub) -> None:
+    """password_env names a variable of the hub's own environment: a library administrator
+    must not make the hub send another library's SIP2 password (or any secret) anywhere."""
+    stolen = library("rmit", "RMIT University Library", "2111").replace(
+        "connector: {kind: registry}",
+        "connector: {kind: sip2, host: 127.0.0.1, port: 9, institution: X, user: hub, "
+        "password_env: MONASH_SIP2_PASSWORD, timeout_s: 1}",
+    )
+    assert "MONASH_SIP2_PASSWORD" in stolen
+    with hub.unchanged():
+        for answer in (
+            hub.call("rmit", "PUT", "/libraries/rmit", stolen),
+            hub.client.post(
+                f"{API}/libraries/rmit/test-connection",
+                headers={"Authorization": f"Bearer {hub.token('rmit')}"},
+                json={"card": "21110000000001", "yaml": stolen},
+            ),
+            hub.client.post(
+                f"{API}/check",
+                headers={"Authorization": f"Bearer {hub.token('rmit')}"},
+                json={"section": "libraries", "id": "rmit", "yaml": stolen},
+            ),
+        ):
+            assert_problem(answer, 403, NOT_PERMITTED, "password_env", "rmit")
+
+
+def test_a_preview_holds_exactly_one_entry(hub: Hub) -> None:
+    """Two entries in one text would let a library preview (and count the patrons of) a change
+    between two others behind one of its own."""
+    mine = bilateral("monash-x", "monash", ["rmit"])
+    theirs = bilateral("deakin-x", "deakin", ["latrobe"]).removeprefix("agreements:\n")
+    answer = hub.client.post(
+        f"{API}/check",
+        headers={"Authorization": f"Bearer {hub.token('monash')}"},
+        json={"section": "agreements", "yaml": mine + theirs},
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["valid"] is False and body["flips"] == []
+    assert "2 entries under agreements" in body["problems"][0]["message"]
+
+
+RENAMED = MONASH_RMIT.replace("id: monash-rmit-staff", "id: monash-rmit-staff2")
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "text", "message"),
+    [
+        ("monash", "POST", "/agreements",
+         suspension("s", "monash", ["rmit"]) + "libraries: []\n", "unexpected key 'libraries'"),
+        ("monash", "POST", "/agreements",
+         "agreements: [{id: s, kind: suspension, lender: monash, borrowers_from: [rmit], "
+         "reason: x}]\n", "a flow list"),
+        (BOSS, "PUT", "/agreements/monash-rmit-staff", RENAMED, "the id cannot change"),
+        ("monash", "PUT", "/agreements/monash-rmit-staff", RENAMED, "the id cannot change"),
+    ],
+)  # fmt: skip
+def test_text_that_is_not_one_entry_is_refused_and_nothing_stored(
+    hub: Hub, who: str, method: str, path: str, text: str, message: str
+) -> None:
+    with hub.unchanged():
+        answer = hub.call(who, method, path, text)
+        assert answer.status_code == 422, answer.text
+        assert any(message in p["message"] for p in answer.json()["problems"]), answer.text
+
+
+def test_numbers_out_of_range_and_long_notes_are_4xx_not_500(hub: Hub) -> None:
+    big = 99_999_999_999
+    for who, method, path in (
+        ("monash", "GET", f"/proposals/{big}"),
+        ("monash", "GET", f"/versions/{big}"),
+        ("monash", "GET", f"/versions/1/diff/{big}"),
+        ("monash", "POST", f"/proposals/{big}/approve"),
+        (BOSS, "POST", f"/versions/{big}/rollback"),
+    ):
+        assert hub.call(who, method, path).status_code == 422
+    with hub.unchanged():
+        long = hub.call("monash", "DELETE", "/agreements/monash-rmit-staff?note=" + "n" * 600)
+        assert long.status_code == 422
+        body = {"yaml": MONASH_RMIT.replace("12", "13"), "note": "n" * 600}
+        answer = hub.client.put(
+            f"{API}/agreements/monash-rmit-staff",
+            headers={"Authorization": f"Bearer {hub.token('monash')}"},
+            json=body,
+        )
+        assert answer.status_code == 422

@@ -117,6 +117,13 @@ def test_library_entry_saved_at_once_and_connection_tested(
     )
     assert tested.status_code == 200
     assert "it has no card 21110000000001" in tested.text  # no patrons imported here
+    renamed = client.post(
+        "/admin/libraries/rmit",
+        data={"csrf": csrf, "yaml": text.replace("id: rmit", "id: rmit2"), "do": "test",
+              "card": "21110000000001"},
+    )  # fmt: skip
+    assert renamed.status_code == 422
+    assert "nothing was saved" in renamed.text  # rmit2: every agreement naming rmit breaks
     changed = text.replace("RMIT University Library", "RMIT Library")
     saved = client.post(
         "/admin/libraries/rmit",
