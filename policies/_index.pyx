@@ -89,6 +89,7 @@ cdef extern from *:
     PyObject *hub_slot_get(object obj, Py_ssize_t offset)
     double hub_wall_time()
     void *hub_big_alloc(size_t size)
+    void __builtin_prefetch(const void *address)
 
 cdef extern from "Python.h":
     PyObject *PyDict_GetItemWithError(object d, object key)
@@ -255,7 +256,7 @@ ctypedef struct Rule:
     uint8_t must_valid   # standing.card_must_be_valid
     uint8_t has_until    # effective.until is given (valid_until is then bounded by it)
     PyObject *id         # the agreement id (str), kept alive by Index._keep
-    PyObject *terms      # Terms, or NULL for a suspension
+    PyObject *terms      # Terms; for a suspension, its reason (str)
 
 ctypedef struct Slot:
     int32_t lender       # -1: empty
@@ -287,6 +288,7 @@ cdef inline int _push(Found *found, Rule *rule) except -1:
         found.cap *= 2
     found.rules[found.n] = rule
     found.n += 1
+    __builtin_prefetch(rule.id)  # the decision will name it
     return 0
 
 
@@ -330,7 +332,6 @@ cdef class Index:
     cdef list _cat_sets
     cdef list _excluded
     cdef list _limits
-    cdef list _texts
     cdef list _keep
     cdef object _hub_categories
 
@@ -387,8 +388,7 @@ cdef class Index:
         self._cat_sets = category_sets
         self._excluded = excluded
         self._limits = limits
-        self._texts = [row[12] for row in rows]
-        self._keep = [(row[1], row[2]) for row in rows]
+        self._keep = [(row[1], row[2], row[12]) for row in rows]
 
         # category sets as bit sets
         self.cat_words = (len(categories) + 63) // 64 or 1
@@ -412,7 +412,7 @@ cdef class Index:
             rule = &self.rules[i]
             kind = row[0]
             rule.id = <PyObject *>row[1]
-            rule.terms = NULL if row[2] is None else <PyObject *>row[2]
+            rule.terms = <PyObject *>(row[12] if kind == SUSPENSION else row[2])
             rule.start = row[3]
             rule.end = row[4]
             rule.has_until = row[5]
@@ -620,6 +620,8 @@ cdef class Index:
         found = _dict_get(self._lib_ids, home)
         if found != NULL:
             hi = <int32_t>(<object>found)
+        if li >= 0 and hi >= 0:
+            __builtin_prefetch(&self.slots[(_hash(li, hi) >> self.shift) & (self.nslots - 1)])
         found = _dict_get(self._cat_ids, category)
         if found != NULL:
             ci = <int32_t>(<object>found)
@@ -786,7 +788,7 @@ cdef class Index:
             rule = in_force.rules[i]
             reasons.append(
                 Reason_new(
-                    C_SUSPENDED, <object>rule.id, (lender, home, self._texts[rule.index])
+                    C_SUSPENDED, <object>rule.id, (lender, home, <object>rule.terms)
                 )
             )
         return _deny(lender, home, category, _ids(in_force), tuple(reasons))
@@ -807,6 +809,9 @@ cdef class Index:
         """Default deny: say so, then why each agreement between the two libraries did not apply."""
         cdef Rule *rule
         cdef Py_ssize_t i
+        if slot != NULL:
+            for i in range(slot.n[BILATERAL] + slot.n[CONSORTIUM]):
+                __builtin_prefetch((self.entries + slot.off + slot.n[SUSPENSION] + i).id)
         reasons = [Reason_new(C_NO_AGREEMENT, None, (lender, home, category, on))]
         if slot != NULL:
             for i in range(slot.n[BILATERAL] + slot.n[CONSORTIUM]):

@@ -56,8 +56,12 @@ def _rows(
     limits = sorted(limit_of.values())
     limit_number = {(v, str(v)): n for n, v in enumerate(limits)}
 
+    # the ids decisions return: copies made in one go, so that the ids of a large set lie
+    # together in memory, not scattered among the models (a decision touches each id it names)
+    ids = [a.id.encode().decode() for a in agreements]
+    texts: dict[str, str] = {}
     rows: list[Row] = []
-    for agreement in agreements:
+    for aid, agreement in zip(ids, agreements, strict=True):
         effective = agreement.effective
         start = (effective.from_ or date.min).toordinal()
         end = (effective.until or date.max).toordinal()
@@ -67,8 +71,9 @@ def _rows(
         if isinstance(agreement, Suspension):
             homes = tuple([libraries[h] for h in agreement.borrowers_from])
             rows.append(
-                (0, agreement.id, None, start, end, effective.until is not None, cats, -1, -1, 0,
-                 False, -1, agreement.reason, libraries[agreement.lender], homes)
+                (0, aid, None, start, end, effective.until is not None, cats, -1, -1, 0,
+                 False, -1, texts.setdefault(agreement.reason, agreement.reason),
+                 libraries[agreement.lender], homes)
             )  # fmt: skip
             continue
         standing, terms = agreement.standing, agreement.terms
@@ -95,7 +100,7 @@ def _rows(
             lender = libraries[agreement.lender]
             homes = tuple([libraries[h] for h in agreement.borrowers_from])
         rows.append(
-            (_KINDS[agreement.kind], agreement.id, terms, start, end, effective.until is not None,
+            (_KINDS[agreement.kind], aid, terms, start, end, effective.until is not None,
              cats, excl, fines, blocking, standing.card_must_be_valid, rank[agreement.id], None,
              lender, homes)
         )  # fmt: skip
