@@ -21,25 +21,8 @@ class Index:
         category_sets: list[frozenset[str]],
         excluded: list[frozenset[str]],
         limits: list[Decimal],
-        rows: list[
-            tuple[
-                int,
-                str,
-                Terms | None,
-                int,
-                int,
-                bool,
-                int,
-                int,
-                int,
-                int,
-                bool,
-                int,
-                str | None,
-                int,
-                tuple[int, ...],
-            ]
-        ],
+        profiles: list[tuple[int, int, int, int, int, bool, Terms | str]],
+        rows: list[tuple[str, int, int | None, int, int, int, tuple[int, ...]]],
         expand_up_to: int,
     ) -> None: ...
     def decide(self, request: BorrowRequest) -> Decision:

@@ -243,26 +243,34 @@ cdef enum:
     SUSPENSION = 0
     BILATERAL = 1
     CONSORTIUM = 2
+    INLINE = 4           # a pair with at most this many rules keeps them in its slot
+
+#: the last day of an agreement without ``until``: after date.max, so that every day is before it
+cdef int32_t OPEN_END = 3652060
 
 ctypedef struct Rule:
-    int32_t start        # first day in force (day number; date.min when open)
-    int32_t end          # last day in force (date.max when open)
-    int32_t cats         # category set number; -1: every category (a suspension without any)
+    int32_t start        # first day in force (day number; 1, date.min, when open)
+    int32_t end          # last day in force; OPEN_END when effective.until is absent
     int32_t rank         # most generous first: most items, then longest loan, then id
+    int32_t profile      # what the agreement shares with others: Index.profiles
+    PyObject *id         # the agreement id (str), kept alive by Index._keep
+
+ctypedef struct Profile:
+    int32_t cats         # category set number; -1: every category (a suspension without any)
     int32_t excl         # excluded-material set number; -1: none
-    int32_t index        # the agreement's position in the set
     int32_t fines        # max_fines as a position in the sorted limits; -1: no limit
     uint16_t blocking    # blocking flags (FLAG_BITS)
     uint8_t must_valid   # standing.card_must_be_valid
-    uint8_t has_until    # effective.until is given (valid_until is then bounded by it)
-    PyObject *id         # the agreement id (str), kept alive by Index._keep
+    uint8_t kind
     PyObject *terms      # Terms; for a suspension, its reason (str)
 
 ctypedef struct Slot:
     int32_t lender       # -1: empty
     int32_t home
-    uint32_t off         # first of the pair's rules in Index.entries
-    uint32_t n[3]        # how many suspensions, bilaterals, consortia follow, in that order
+    uint32_t off         # where the pair's rules are in Index.entries, if not inline
+    uint32_t n[3]        # how many suspensions, bilaterals, consortia, in that order
+    Rule inline_[INLINE]
+    uint64_t _pad        # 128 bytes: two cache lines, which the CPU fetches together
 
 cdef struct Found:
     Rule **rules
@@ -314,6 +322,7 @@ cdef class Index:
 
     cdef Rule *rules
     cdef Py_ssize_t nrules
+    cdef Profile *profiles
     cdef Slot *slots
     cdef uint64_t nslots
     cdef int shift
@@ -337,6 +346,7 @@ cdef class Index:
 
     def __cinit__(self, *args: object, **kwargs: object) -> None:
         self.rules = NULL
+        self.profiles = NULL
         self.slots = NULL
         self.entries = NULL
         self.large_off = NULL
@@ -346,6 +356,7 @@ cdef class Index:
 
     def __dealloc__(self) -> None:
         free(self.rules)
+        free(self.profiles)
         free(self.slots)
         free(self.entries)
         free(self.large_off)
@@ -361,6 +372,7 @@ cdef class Index:
         list category_sets,
         list excluded,
         list limits,
+        list profiles,
         list rows,
         Py_ssize_t expand_up_to,
     ) -> None:
@@ -368,19 +380,21 @@ cdef class Index:
 
         ``categories`` numbers the hub categories; ``category_sets`` are the distinct category
         sets of the agreements (frozensets of names), ``excluded`` the distinct excluded-material
-        frozensets, ``limits`` the distinct ``max_fines`` values sorted by value. Each row is
-        ``(kind, id, terms, start, end, has_until, cats, excl, fines, blocking, must_valid,
-        rank, text, lender, homes)`` with kind 0 suspension, 1 bilateral, 2 consortium; numbers
-        index the lists above, -1 meaning none; ``lender`` and ``homes`` are library positions
-        (a consortium's members are its ``homes``, its ``lender`` -1).
+        frozensets, ``limits`` the distinct ``max_fines`` values sorted by value. A profile is
+        ``(kind, cats, excl, fines, blocking, must_valid, terms or reason)``, kind 0 suspension,
+        1 bilateral, 2 consortium, numbers indexing the lists above (-1: none). A row is
+        ``(id, start, end, rank, profile, lender, homes)``: day numbers (``end`` None when
+        open), library positions (a consortium's members are its ``homes``, its lender -1).
         """
-        cdef Py_ssize_t nlib = len(library_ids), i, j, k, w
+        cdef Py_ssize_t nlib = len(library_ids), i, j, k, w, nhomes
         cdef Rule *rule
+        cdef Rule *block
         cdef Slot *slot
-        cdef int32_t lender, home, kind
-        cdef size_t edges = 0, pairs_bound, cap, large_count = 0, total
+        cdef Profile *profile
+        cdef int32_t lender, kind
+        cdef size_t edges = 0, pairs_bound, cap, large_count = 0, total, count
         cdef uint32_t *cursor
-        cdef uint64_t h, mask
+        cdef uint64_t h
         cdef tuple row, homes
         self._lib_ids = {lib: n for n, lib in enumerate(library_ids)}
         self._cat_ids = {cat: n for n, cat in enumerate(categories)}
@@ -388,7 +402,7 @@ cdef class Index:
         self._cat_sets = category_sets
         self._excluded = excluded
         self._limits = limits
-        self._keep = [(row[1], row[2], row[12]) for row in rows]
+        self._keep = [profiles, [row[0] for row in rows]]
 
         # category sets as bit sets
         self.cat_words = (len(categories) + 63) // 64 or 1
@@ -402,6 +416,20 @@ cdef class Index:
                 if k >= 0:
                     self.catsets[i * self.cat_words + k // 64] |= (<uint64_t>1) << (k % 64)
 
+        self.profiles = <Profile *>malloc(max(1, len(profiles)) * sizeof(Profile))
+        if self.profiles == NULL:
+            raise MemoryError()
+        for i in range(len(profiles)):
+            row = <tuple>profiles[i]
+            profile = &self.profiles[i]
+            profile.kind = row[0]
+            profile.cats = row[1]
+            profile.excl = row[2]
+            profile.fines = row[3]
+            profile.blocking = row[4]
+            profile.must_valid = row[5]
+            profile.terms = <PyObject *>row[6]
+
         # one Rule per agreement; count the pair entries
         self.nrules = len(rows)
         self.rules = <Rule *>malloc(max(1, self.nrules) * sizeof(Rule))
@@ -410,21 +438,13 @@ cdef class Index:
         for i in range(self.nrules):
             row = <tuple>rows[i]
             rule = &self.rules[i]
-            kind = row[0]
-            rule.id = <PyObject *>row[1]
-            rule.terms = <PyObject *>(row[12] if kind == SUSPENSION else row[2])
-            rule.start = row[3]
-            rule.end = row[4]
-            rule.has_until = row[5]
-            rule.cats = row[6]
-            rule.excl = row[7]
-            rule.fines = row[8]
-            rule.blocking = row[9]
-            rule.must_valid = row[10]
-            rule.rank = row[11]
-            rule.index = i
-            homes = <tuple>row[14]
-            if kind == CONSORTIUM:
+            rule.id = <PyObject *>row[0]
+            rule.start = row[1]
+            rule.end = OPEN_END if row[2] is None else row[2]
+            rule.rank = row[3]
+            rule.profile = row[4]
+            homes = <tuple>row[6]
+            if self.profiles[rule.profile].kind == CONSORTIUM:
                 k = len(homes)
                 if k > expand_up_to:
                     large_count += k
@@ -435,42 +455,42 @@ cdef class Index:
         if edges >= 0xFFFFFFFF:
             raise OverflowError("too many (lender, home) entries for one index")
 
-        # the pair table: at most half full
+        # the pair table: at most 70% full
         pairs_bound = min(edges, <size_t>nlib * <size_t>nlib)
         cap = 16
         self.shift = 60
-        while cap < 2 * pairs_bound:
+        while cap * 7 < pairs_bound * 10:
             cap *= 2
             self.shift -= 1
         self.nslots = cap
-        mask = cap - 1
         self.slots = <Slot *>hub_big_alloc(cap * sizeof(Slot))
         if self.slots == NULL:
             raise MemoryError()
+        memset(self.slots, 0, cap * sizeof(Slot))
         for h in range(cap):
             self.slots[h].lender = -1
             self.slots[h].home = -1
-            self.slots[h].off = 0
-            self.slots[h].n[0] = self.slots[h].n[1] = self.slots[h].n[2] = 0
 
         # pass 1: count each pair's rules of each kind
         for i in range(self.nrules):
             row = <tuple>rows[i]
-            kind = row[0]
-            homes = <tuple>row[14]
+            kind = self.profiles[self.rules[i].profile].kind
+            homes = <tuple>row[6]
+            nhomes = len(homes)
             if kind == CONSORTIUM:
-                if len(homes) > expand_up_to:
+                if nhomes > expand_up_to:
                     continue
-                for j in range(len(homes)):
-                    for k in range(len(homes)):
+                for j in range(nhomes):
+                    for k in range(nhomes):
                         if j != k:
                             self._slot_for(<int32_t>homes[j], <int32_t>homes[k]).n[kind] += 1
             else:
-                lender = row[13]
-                for k in range(len(homes)):
+                lender = row[5]
+                for k in range(nhomes):
                     self._slot_for(lender, <int32_t>homes[k]).n[kind] += 1
 
-        # each pair's block: suspensions, then bilaterals, then consortia
+        # each pair's block: suspensions, then bilaterals, then consortia; in the slot itself
+        # when it is small enough, else in Index.entries
         cursor = <uint32_t *>malloc(cap * 3 * sizeof(uint32_t))
         if cursor == NULL:
             raise MemoryError()
@@ -479,11 +499,13 @@ cdef class Index:
             slot = &self.slots[h]
             if slot.lender < 0:
                 continue
-            slot.off = <uint32_t>total
-            cursor[3 * h] = <uint32_t>total
-            cursor[3 * h + 1] = <uint32_t>(total + slot.n[0])
-            cursor[3 * h + 2] = <uint32_t>(total + slot.n[0] + slot.n[1])
-            total += slot.n[0] + slot.n[1] + slot.n[2]
+            count = slot.n[0] + slot.n[1] + slot.n[2]
+            if count > INLINE:
+                slot.off = <uint32_t>total
+                total += count
+            cursor[3 * h] = 0  # positions within the block (_block)
+            cursor[3 * h + 1] = slot.n[0]
+            cursor[3 * h + 2] = cursor[3 * h + 1] + slot.n[1]
         self.nentries = total
         self.entries = <Rule *>hub_big_alloc(max(1, total) * sizeof(Rule))
         if self.entries == NULL:
@@ -493,23 +515,26 @@ cdef class Index:
         # pass 2: copy each rule into its pairs' blocks, in the order of the set
         for i in range(self.nrules):
             row = <tuple>rows[i]
-            kind = row[0]
-            homes = <tuple>row[14]
             rule = &self.rules[i]
+            kind = self.profiles[rule.profile].kind
+            homes = <tuple>row[6]
+            nhomes = len(homes)
             if kind == CONSORTIUM:
-                if len(homes) > expand_up_to:
+                if nhomes > expand_up_to:
                     continue
-                for j in range(len(homes)):
-                    for k in range(len(homes)):
+                for j in range(nhomes):
+                    for k in range(nhomes):
                         if j != k:
-                            h = self._slot_for(<int32_t>homes[j], <int32_t>homes[k]) - self.slots
-                            self.entries[cursor[3 * h + kind]] = rule[0]
+                            slot = self._slot_for(<int32_t>homes[j], <int32_t>homes[k])
+                            h = slot - self.slots
+                            self._block(slot)[cursor[3 * h + kind]] = rule[0]
                             cursor[3 * h + kind] += 1
             else:
-                lender = row[13]
-                for k in range(len(homes)):
-                    h = self._slot_for(lender, <int32_t>homes[k]) - self.slots
-                    self.entries[cursor[3 * h + kind]] = rule[0]
+                lender = row[5]
+                for k in range(nhomes):
+                    slot = self._slot_for(lender, <int32_t>homes[k])
+                    h = slot - self.slots
+                    self._block(slot)[cursor[3 * h + kind]] = rule[0]
                     cursor[3 * h + kind] += 1
         free(cursor)
 
@@ -523,9 +548,8 @@ cdef class Index:
         memset(self.large_off, 0, (nlib + 1) * sizeof(uint32_t))
         memset(self.large_members, 0, max(1, large_count) * self.lib_words * 8)
         for i in range(self.nrules):
-            row = <tuple>rows[i]
-            homes = <tuple>row[14]
-            if row[0] == CONSORTIUM and len(homes) > expand_up_to:
+            homes = <tuple>(<tuple>rows[i])[6]
+            if self.profiles[self.rules[i].profile].kind == CONSORTIUM and len(homes) > expand_up_to:
                 for k in range(len(homes)):
                     self.large_off[<int32_t>homes[k] + 1] += 1
         for k in range(nlib):
@@ -535,9 +559,8 @@ cdef class Index:
             raise MemoryError()
         memcpy(cursor, self.large_off, (nlib + 1) * sizeof(uint32_t))
         for i in range(self.nrules):
-            row = <tuple>rows[i]
-            homes = <tuple>row[14]
-            if row[0] == CONSORTIUM and len(homes) > expand_up_to:
+            homes = <tuple>(<tuple>rows[i])[6]
+            if self.profiles[self.rules[i].profile].kind == CONSORTIUM and len(homes) > expand_up_to:
                 for k in range(len(homes)):
                     j = cursor[<int32_t>homes[k]]
                     cursor[<int32_t>homes[k]] += 1
@@ -548,6 +571,12 @@ cdef class Index:
                             (<uint64_t>1) << (lender % 64)
                         )
         free(cursor)
+
+    cdef inline Rule *_block(self, Slot *slot) noexcept:
+        """The pair's rules: suspensions, then bilaterals, then consortia."""
+        if slot.n[0] + slot.n[1] + slot.n[2] <= INLINE:
+            return slot.inline_
+        return self.entries + slot.off
 
     cdef Slot *_slot_for(self, int32_t lender, int32_t home) noexcept:
         """The pair's slot, claimed if new (building only: the table has room for every pair)."""
@@ -577,9 +606,10 @@ cdef class Index:
             h += 1
 
     cdef inline bint _covers(self, Rule *rule, int32_t cat) noexcept:
-        if rule.cats < 0:
+        cdef int32_t cats = self.profiles[rule.profile].cats
+        if cats < 0:
             return True
-        return (self.catsets[rule.cats * self.cat_words + cat // 64] >> (cat % 64)) & 1
+        return (self.catsets[cats * self.cat_words + cat // 64] >> (cat % 64)) & 1
 
     # --- deciding ----------------------------------------------------------------------------
 
@@ -639,7 +669,7 @@ cdef class Index:
         _found_init(&admitted)
         try:
             if slot != NULL:
-                base = self.entries + slot.off
+                base = self._block(slot)
                 n = slot.n[SUSPENSION]
                 for i in range(n):
                     rule = base + i
@@ -654,7 +684,7 @@ cdef class Index:
                         _push(&considered, rule)
             if not considered.n:
                 if slot != NULL:
-                    base = self.entries + slot.off + slot.n[SUSPENSION] + slot.n[BILATERAL]
+                    base = self._block(slot) + slot.n[SUSPENSION] + slot.n[BILATERAL]
                     for i in range(slot.n[CONSORTIUM]):
                         rule = base + i
                         if rule.start <= day <= rule.end and self._covers(rule, ci):
@@ -688,29 +718,30 @@ cdef class Index:
     ):
         cdef Rule *rule
         cdef Rule *best
+        cdef Profile *profile
         cdef Py_ssize_t i
         cdef int32_t expires_day = -1 if expires is None else _ordinal(expires)
         cdef bint expired = expires is not None and expires_day < day
         cdef Py_ssize_t fines_rank = -2   # how many limits are below the fines; -2: not yet known
         cdef uint16_t flag_bits = 0
         cdef int flags_known = 0
-        cdef Py_ssize_t material_known = 0
         cdef bint ok
         cdef tuple ids
         for i in range(considered.n):
             rule = considered.rules[i]
-            ok = not (rule.must_valid and expired)
-            if ok and rule.fines >= 0:
+            profile = &self.profiles[rule.profile]
+            ok = not (profile.must_valid and expired)
+            if ok and profile.fines >= 0:
                 if fines_rank == -2:
                     fines_rank = self._fines_rank(fines)
-                ok = rule.fines >= fines_rank
-            if ok and rule.blocking:
+                ok = profile.fines >= fines_rank
+            if ok and profile.blocking:
                 if not flags_known:
                     flag_bits = _flag_bits(flags)
                     flags_known = 1
-                ok = not (flag_bits & rule.blocking)
-            if ok and rule.excl >= 0 and material is not None:
-                ok = material not in <frozenset>self._excluded[rule.excl]
+                ok = not (flag_bits & profile.blocking)
+            if ok and profile.excl >= 0 and material is not None:
+                ok = material not in <frozenset>self._excluded[profile.excl]
             if ok:
                 _push(admitted, rule)
 
@@ -733,14 +764,15 @@ cdef class Index:
         # valid until the earlier of the card's expiry and the agreement's end; a card already
         # expired (admitted by an agreement that does not require a valid card) sets no bound
         valid_until = expires
-        if expires is None or expired or (best.has_until and best.end < expires_day):
-            valid_until = _date(best.end) if best.has_until else None
+        if expires is None or expired or best.end < expires_day:
+            valid_until = None if best.end == OPEN_END else _date(best.end)
         if admitted.n == 1:
             ids = (<object>best.id,)
         else:
             ids = _ids(admitted)
         return Decision_new(
-            True, lender, home, category, <object>best.terms, ids, _EMPTY, valid_until
+            True, lender, home, category, <object>self.profiles[best.profile].terms, ids, _EMPTY,
+            valid_until,
         )
 
     cdef Py_ssize_t _fines_rank(self, object fines) except -1:
@@ -763,20 +795,25 @@ cdef class Index:
     ) except -1:
         """Why this rule does not admit the patron, in the order of the checks."""
         cdef object agreement = <object>rule.id
+        cdef Profile *profile = &self.profiles[rule.profile]
         cdef uint16_t blocked
         cdef Py_ssize_t bit
-        if rule.must_valid and expired:
+        if profile.must_valid and expired:
             out.append(Reason_new(C_CARD_EXPIRED, agreement, (expires,)))
-        if rule.fines >= 0 and rule.fines < fines_rank:
+        if profile.fines >= 0 and profile.fines < fines_rank:
             out.append(
-                Reason_new(C_FINES_OVER_LIMIT, agreement, (fines, self._limits[rule.fines]))
+                Reason_new(C_FINES_OVER_LIMIT, agreement, (fines, self._limits[profile.fines]))
             )
-        blocked = flag_bits & rule.blocking
+        blocked = flag_bits & profile.blocking
         if blocked:
             for bit in range(16):
                 if (blocked >> bit) & 1:
                     out.append(Reason_new(C_BLOCKING_FLAG, agreement, (_SORTED_FLAGS[bit],)))
-        if rule.excl >= 0 and material is not None and material in <frozenset>self._excluded[rule.excl]:
+        if (
+            profile.excl >= 0
+            and material is not None
+            and material in <frozenset>self._excluded[profile.excl]
+        ):
             out.append(Reason_new(C_MATERIAL_EXCLUDED, agreement, (material,)))
         return 0
 
@@ -788,7 +825,9 @@ cdef class Index:
             rule = in_force.rules[i]
             reasons.append(
                 Reason_new(
-                    C_SUSPENDED, <object>rule.id, (lender, home, <object>rule.terms)
+                    C_SUSPENDED,
+                    <object>rule.id,
+                    (lender, home, <object>self.profiles[rule.profile].terms),
                 )
             )
         return _deny(lender, home, category, _ids(in_force), tuple(reasons))
@@ -807,17 +846,16 @@ cdef class Index:
         int32_t li, int32_t hi, Slot *slot,
     ):
         """Default deny: say so, then why each agreement between the two libraries did not apply."""
-        cdef Rule *rule
-        cdef Py_ssize_t i
+        cdef Rule *base = NULL
+        cdef Py_ssize_t i, n = 0
         if slot != NULL:
-            for i in range(slot.n[BILATERAL] + slot.n[CONSORTIUM]):
-                __builtin_prefetch((self.entries + slot.off + slot.n[SUSPENSION] + i).id)
+            base = self._block(slot) + slot.n[SUSPENSION]
+            n = slot.n[BILATERAL] + slot.n[CONSORTIUM]
+            for i in range(n):
+                __builtin_prefetch(base[i].id)
         reasons = [Reason_new(C_NO_AGREEMENT, None, (lender, home, category, on))]
-        if slot != NULL:
-            for i in range(slot.n[BILATERAL] + slot.n[CONSORTIUM]):
-                reasons.append(
-                    self._why_not(self.entries + slot.off + slot.n[SUSPENSION] + i, category, day, ci)
-                )
+        for i in range(n):
+            reasons.append(self._why_not(base + i, category, day, ci))
         for i in range(self.large_off[li], self.large_off[li + 1]):
             if self._member(i, hi):
                 reasons.append(self._why_not(self.large + i, category, day, ci))
@@ -827,7 +865,9 @@ cdef class Index:
         """For an agreement covering the two libraries that does not apply to this request."""
         if not self._covers(rule, ci):
             return Reason_new(
-                C_CATEGORY_NOT_COVERED, <object>rule.id, (category, self._cat_sets[rule.cats])
+                C_CATEGORY_NOT_COVERED,
+                <object>rule.id,
+                (category, self._cat_sets[self.profiles[rule.profile].cats]),
             )
         if day < rule.start:
             return Reason_new(C_NOT_YET_IN_FORCE, <object>rule.id, (_date(rule.start),))
@@ -865,7 +905,6 @@ cdef tuple _ids(Found *found):
         Py_INCREF(<object>item)
         PyTuple_SET_ITEM(out, i, <object>item)
     return out
-
 
 
 cdef inline _deny(object lender, object home, object category, tuple agreements, tuple reasons):

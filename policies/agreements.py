@@ -18,11 +18,9 @@ from policies.model import Bilateral, Consortium, Library, Suspension, Terms
 from policies.validate import check
 
 AnyAgreement = Consortium | Bilateral | Suspension
-#: one agreement as ``Index._build`` takes it
-Row = tuple[
-    int, str, Terms | None, int, int, bool, int, int, int, int, bool, int, str | None, int,
-    tuple[int, ...],
-]  # fmt: skip
+#: what agreements share, and one agreement, as ``Index._build`` takes them
+Profile = tuple[int, int, int, int, int, bool, Terms | str]
+Row = tuple[str, int, int | None, int, int, int, tuple[int, ...]]
 
 
 #: Consortia with more members are not expanded into (lender, home) pairs, which would take
@@ -34,14 +32,18 @@ _KINDS = {"suspension": 0, "bilateral": 1, "consortium": 2}
 
 def _rows(
     libraries: Mapping[str, int], categories: frozenset[str], agreements: tuple[AnyAgreement, ...]
-) -> tuple[list[str], list[frozenset[str]], list[frozenset[str]], list[Decimal], list[Row]]:
-    """The agreements as the rows ``Index._build`` compiles (see there), and the tables their
-    numbers refer to. Equal values (category sets, excluded material, limits, terms) are stored
-    once, so that what a decision reads besides its own pair stays in the CPU's caches."""
+) -> tuple[
+    list[str], list[frozenset[str]], list[frozenset[str]], list[Decimal], list[Profile], list[Row]
+]:
+    """The agreements as the profiles and rows ``Index._build`` compiles (see there), and the
+    tables their numbers refer to. What agreements share (category sets, excluded material,
+    limits, terms, standing: a profile) is stored once, so that what a decision reads besides
+    its own pair stays in the CPU's caches."""
     category_sets: dict[frozenset[str], int] = {}
     excluded: dict[frozenset[str], int] = {}
     limit_of: dict[tuple[Decimal, str], Decimal] = {}
     shared_terms: dict[tuple[object, ...], Terms] = {}
+    profiles: dict[Profile, int] = {}
     ranked = sorted(
         (a for a in agreements if not isinstance(a, Suspension)),
         key=lambda a: (-a.terms.max_items, -a.terms.loan_days, a.id),
@@ -64,17 +66,16 @@ def _rows(
     for aid, agreement in zip(ids, agreements, strict=True):
         effective = agreement.effective
         start = (effective.from_ or date.min).toordinal()
-        end = (effective.until or date.max).toordinal()
+        end = None if effective.until is None else effective.until.toordinal()
         cats = -1
         if agreement.categories is not None:
             cats = category_sets.setdefault(frozenset(agreement.categories), len(category_sets))
         if isinstance(agreement, Suspension):
+            text = texts.setdefault(agreement.reason, agreement.reason)
+            profile: Profile = (0, cats, -1, -1, 0, False, text)
             homes = tuple([libraries[h] for h in agreement.borrowers_from])
-            rows.append(
-                (0, aid, None, start, end, effective.until is not None, cats, -1, -1, 0,
-                 False, -1, texts.setdefault(agreement.reason, agreement.reason),
-                 libraries[agreement.lender], homes)
-            )  # fmt: skip
+            number = profiles.setdefault(profile, len(profiles))
+            rows.append((aid, start, end, -1, number, libraries[agreement.lender], homes))
             continue
         standing, terms = agreement.standing, agreement.terms
         key = (
@@ -94,21 +95,22 @@ def _rows(
         blocking = 0
         for flag in standing.blocking_flags:
             blocking |= FLAG_BITS[flag]
+        kind = _KINDS[agreement.kind]
+        profile = (kind, cats, excl, fines, blocking, standing.card_must_be_valid, terms)
+        # terms are shared by value above, so the same terms are the same object here
+        number = profiles.setdefault(profile, len(profiles))
         if isinstance(agreement, Consortium):
             lender, homes = -1, tuple([libraries[m] for m in agreement.members])
         else:
             lender = libraries[agreement.lender]
             homes = tuple([libraries[h] for h in agreement.borrowers_from])
-        rows.append(
-            (_KINDS[agreement.kind], aid, terms, start, end, effective.until is not None,
-             cats, excl, fines, blocking, standing.card_must_be_valid, rank[agreement.id], None,
-             lender, homes)
-        )  # fmt: skip
+        rows.append((aid, start, end, rank[agreement.id], number, lender, homes))
     return (
         sorted(categories),
         list(category_sets),
         list(excluded),
         limits,
+        list(profiles),
         rows,
     )
 
@@ -145,7 +147,9 @@ class Agreements(Index):
 
         # the compiled index that decides: see policies/_index.pyx
         numbers = {lib.id: n for n, lib in enumerate(libs)}
-        names, category_sets, excluded, limits, rows = _rows(numbers, self._categories, ags)
+        names, category_sets, excluded, limits, profiles, rows = _rows(
+            numbers, self._categories, ags
+        )
         self._build(
             list(numbers),
             names,
@@ -153,6 +157,7 @@ class Agreements(Index):
             category_sets,
             excluded,
             limits,
+            profiles,
             rows,
             EXPAND_CONSORTIA_UP_TO,
         )
