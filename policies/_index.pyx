@@ -5,10 +5,14 @@
 Why compiled: a decision must not slow down as the set grows. With a million agreements a Python
 index is a heap of objects several gigabytes large, and each decision touched a dozen of them at
 random (dicts, lists, rule objects, dates, frozensets), each a cache miss. Here every agreement is
-a 48-byte ``Rule``, copied into the block of each (lender, home) pair it covers; a pair is one slot
-of an open-addressing hash table. A decision reads one slot, one block, and the Python objects it
-returns. What repeats across agreements (category sets, excluded material, fine limits, terms) is
-stored once and referred to by number.
+a 24-byte ``Rule`` (its days, generosity rank, profile and id), copied into the block of each
+(lender, home) pair it covers. A pair is a 128-byte slot of an open-addressing hash table, placed
+by the hashes of the two library ids, that holds up to four rules itself; larger blocks live in
+``Index.entries``. What agreements share (category set, standing, excluded material, terms: a
+``Profile``, and the sets and limits it names) is stored once and referred to by number. A
+decision reads one slot (asked for before the libraries are looked up), perhaps one block, and
+the Python objects it returns; the ids are copies made together at build time, the terms shared
+by value.
 
 ``policies.agreements`` turns the pydantic models into the rows ``Index._build`` takes; this module
 knows nothing of YAML or pydantic. The rules of SPEC 6 are in ``Index.decide`` below, in the same
@@ -272,6 +276,9 @@ ctypedef struct Slot:
     uint32_t n[3]        # how many suspensions, bilaterals, consortia, in that order
     Rule inline_[INLINE]
     uint64_t _pad        # 128 bytes: two cache lines, which the CPU fetches together
+
+if sizeof(Rule) != 24 or sizeof(Slot) != 128:  # two cache lines a slot, four rules in it
+    raise ImportError(f"unexpected layout: Rule {sizeof(Rule)} bytes, Slot {sizeof(Slot)} bytes")
 
 cdef struct Found:
     Rule **rules

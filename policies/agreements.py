@@ -1,8 +1,9 @@
 """The evaluator: a validated set of libraries and agreements, and the decision rules of SPEC 6.
 
 ``Agreements.decide`` is pure and its cost does not depend on how many agreements there are:
-agreements are compiled into small rule objects at construction and indexed by lender, then by
-home library (a consortium under each ordered pair of its members).
+agreements are compiled at construction into the index of ``policies._index`` (a Cython module,
+built with the package), one hash slot per (lender, home) pair, a consortium under each ordered
+pair of its members; this module turns the models into the rows that index takes.
 """
 
 from __future__ import annotations
