@@ -35,18 +35,19 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 
-# Every dependency ships manylinux wheels for CPython 3.11 (psycopg as psycopg[binary]), so no
-# compiler is needed even here. If one ever has to be built from source, add
-#   RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
-#       && rm -rf /var/lib/apt/lists/*
-# to this stage only: nothing of it reaches the final image.
+# Every dependency ships manylinux wheels for CPython 3.11 (psycopg as psycopg[binary]); the hub's
+# own decision index (policies/_index.pyx) is compiled here by hatch_build.py, so this stage, and
+# only this stage, has a C compiler: nothing of it reaches the final image.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
 
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 # Only what the wheel is built from (see .dockerignore); README.md is the project's readme.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md hatch_build.py ./
 COPY policies ./policies
 COPY identity ./identity
 

@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml clients/pyproject.toml | cksum | cut -d' ' -f1)
+# the compiled decision index (policies/_index.pyx, built by hatch_build.py): recompiled when
+# its source changes, not only when pyproject.toml does
+INDEX  := $(VENV)/.index-$(shell cat policies/_index.pyx hatch_build.py | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint bench clean
 
@@ -10,10 +13,14 @@ $(STAMP): pyproject.toml clients/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./clients
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.installed-* $(VENV)/.index-* && touch $@ $(INDEX)
+
+$(INDEX): $(STAMP) policies/_index.pyx hatch_build.py
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.index-* && touch $@
 
 ## demo: show the policy engine on the example network, then serve the demo hub (Ctrl-C stops)
-demo: $(STAMP)
+demo: $(INDEX)
 	$(BIN)/hub agreements check policies/examples
 	@echo
 	$(BIN)/hub agreements explain policies/examples --lender monash --home rmit --ils-category UG --fines 25.50
@@ -27,18 +34,18 @@ demo: $(STAMP)
 HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 ## test: lint, type-check, the whole suite on SQLite, then the database tests on PostgreSQL
-test: $(STAMP) lint
+test: $(INDEX) lint
 	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m db
 
-lint: $(STAMP)
+lint: $(INDEX)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --config-file clients/pyproject.toml clients/hub_client tests/clients
 
 ## bench: the policy engine benchmark (several minutes; prints JSON)
-bench: $(STAMP)
+bench: $(INDEX)
 	$(BIN)/python tests/benchmarks/bench_policies.py --out bench-policies.json
 
 clean:
