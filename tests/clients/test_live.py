@@ -181,11 +181,18 @@ def test_an_unreachable_home_library_is_tried_again_after_its_retry_after(
 ) -> None:
     publish_far_library(live_hub, tmp_path)
     ask = {"home_library": "farlib", "card": "29990000000001"}
-    with partner(live_hub, recorder.http) as hub, pytest.raises(HomeLibraryUnavailable) as now:
+    slept: list[float] = []  # recorded, not slept: the breaker's Retry-After is 30 s
+    with (
+        partner(live_hub, recorder.http, sleep=slept.append) as hub,
+        pytest.raises(HomeLibraryUnavailable) as now,
+    ):
         hub.check(**ask)
     assert now.value.retry_after is not None and now.value.retry_after > 0
     if now.value.retry_after > Retry().max_wait:  # too long to wait: raised at once
-        assert len(recorder.paths("/api/v1/eligibility")) == 1
+        assert len(recorder.paths("/api/v1/eligibility")) == 1 and slept == []
+    else:  # waited for as told, then given up
+        assert slept == [now.value.retry_after] * Retry().max_retries
+        assert len(recorder.paths("/api/v1/eligibility")) == 1 + Retry().max_retries
 
     waits: list[float] = []
     patient = Retry(max_wait=now.value.retry_after)
