@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.identity.admin.test_browser_journeys import EDITOR, nav, signed_in
 from tests.identity.oauth.conftest import LiveHub
@@ -30,7 +30,7 @@ PAGES = (
     "/admin/audit",
     "/admin/lookups",
 )
-TABLET = {"viewport": {"width": 820, "height": 1180}}
+TABLET: ViewportSize = {"width": 820, "height": 1180}
 PROPOSAL = """\
 agreements:
   - id: monash-slv-public
@@ -65,7 +65,7 @@ def test_the_admin_pages_pass_axe(live_hub: LiveHub, new_page: NewPage) -> None:
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Proposal")
     seen["proposal with its what-if"] = violations(page)
-    page.set_viewport_size(TABLET["viewport"])
+    page.set_viewport_size(TABLET)
     seen["proposal on a tablet"] = violations(page)
 
     assert {where: found for where, found in seen.items() if found} == {}
