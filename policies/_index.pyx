@@ -28,6 +28,9 @@ from libc.string cimport memcpy, memset
 
 cimport cpython.datetime as dt
 
+import dataclasses
+from datetime import date
+
 from policies.decision import BorrowRequest, Code, Decision, Reason
 from policies.model import FLAGS
 
@@ -140,6 +143,21 @@ cdef Py_ssize_t Q_FINES = _offset(BorrowRequest, "fines")
 cdef Py_ssize_t Q_FLAGS = _offset(BorrowRequest, "flags")
 cdef Py_ssize_t Q_EXPIRES = _offset(BorrowRequest, "card_expires")
 
+# every field of Decision and Reason is set by this module (Decision_new, Reason_new): a new field
+# must be filled here too, or its instances would have an empty slot
+def _check_fields(cls: type, expected: set[str]) -> None:
+    names = {f.name for f in dataclasses.fields(cls)}
+    if names != expected:
+        raise TypeError(f"policies._index fills {sorted(expected)} of {cls.__name__}, "
+                        f"which has {sorted(names)}: update _index.pyx")
+
+
+_check_fields(Decision, {"eligible", "lender", "home_library", "patron_category", "terms",
+                         "agreements", "reasons", "valid_until", "decided_at"})
+_check_fields(Reason, {"code", "agreement", "facts"})
+if len(FLAGS) > 16:
+    raise TypeError(f"{len(FLAGS)} patron flags do not fit the index's 16-bit sets")
+
 cdef object C_NO_AGREEMENT = Code.NO_AGREEMENT
 cdef object C_CATEGORY_NOT_COVERED = Code.CATEGORY_NOT_COVERED
 cdef object C_NOT_YET_IN_FORCE = Code.NOT_YET_IN_FORCE
@@ -196,6 +214,17 @@ _DAYS_IN_MONTH[:] = [-1, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 cdef inline bint _leap(int32_t y) noexcept nogil:
     return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+cdef inline bint _complete(object request) noexcept:
+    """Whether every slot of an exact BorrowRequest is set (always, unless someone deleted one
+    behind the frozen dataclass's back)."""
+    return (
+        hub_slot_get(request, Q_LENDER) != NULL and hub_slot_get(request, Q_HOME) != NULL
+        and hub_slot_get(request, Q_CATEGORY) != NULL and hub_slot_get(request, Q_ON) != NULL
+        and hub_slot_get(request, Q_MATERIAL) != NULL and hub_slot_get(request, Q_FINES) != NULL
+        and hub_slot_get(request, Q_FLAGS) != NULL and hub_slot_get(request, Q_EXPIRES) != NULL
+    )
 
 
 cdef inline int32_t _ordinal(object day) noexcept:
@@ -401,6 +430,8 @@ cdef class Index:
         ``(id, start, end, rank, profile, lender, homes)``: day numbers (``end`` None when
         open), library positions (a consortium's members are its ``homes``, its lender -1).
         """
+        if self.lib_hash != NULL:
+            raise RuntimeError("an index is built once: make a new Agreements")
         cdef Py_ssize_t nlib = len(library_ids), i, j, k, w, nhomes
         cdef Rule *rule
         cdef Rule *block
@@ -642,7 +673,7 @@ cdef class Index:
            are the most generous admitting agreement's (most items, then longest loan).
         """
         cdef object lender, home, category, on, material, fines, flags, expires
-        if type(request) is _Request and hub_slot_get(request, Q_EXPIRES) != NULL:
+        if type(request) is _Request and _complete(request):
             lender = <object>hub_slot_get(request, Q_LENDER)
             home = <object>hub_slot_get(request, Q_HOME)
             category = <object>hub_slot_get(request, Q_CATEGORY)
@@ -652,6 +683,8 @@ cdef class Index:
             flags = <object>hub_slot_get(request, Q_FLAGS)
             expires = <object>hub_slot_get(request, Q_EXPIRES)
         else:
+            if not isinstance(request, _Request):
+                raise TypeError(f"decide takes a BorrowRequest, not {type(request).__name__}")
             lender = request.lender
             home = request.home_library
             category = request.category
@@ -660,6 +693,8 @@ cdef class Index:
             fines = request.fines
             flags = request.flags
             expires = request.card_expires
+            if not isinstance(on, date) or not (expires is None or isinstance(expires, date)):
+                raise TypeError("a BorrowRequest's on and card_expires are dates")
 
         cdef PyObject *found
         cdef int32_t li = -1, hi = -1, ci = -1
@@ -900,10 +935,7 @@ cdef class Index:
 
 cdef inline PyObject *_dict_get(dict d, object key) except? NULL:
     """d.get(key) as a borrowed reference; NULL if absent (an unhashable key raises)."""
-    cdef PyObject *value = PyDict_GetItemWithError(d, key)
-    if value == NULL and PyErr_Occurred():
-        raise
-    return value
+    return PyDict_GetItemWithError(d, key)  # NULL with an exception set: propagated
 
 
 cdef inline uint16_t _flag_bits(object flags) except? 0xFFFF:
@@ -916,7 +948,7 @@ cdef inline uint16_t _flag_bits(object flags) except? 0xFFFF:
         if bit != NULL:
             bits |= <uint16_t>(<object>bit)
         elif PyErr_Occurred():
-            raise
+            return 0xFFFF  # with the exception set: propagated
     return bits
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 import policies
 from policies import _index
@@ -135,3 +138,29 @@ agreements:
     assert [r.code for r in early.reasons] == [policies.Code.NO_AGREEMENT] + [
         policies.Code.NOT_YET_IN_FORCE
     ] * 6
+
+
+def test_misuse_is_a_clear_error_never_a_wrong_answer() -> None:
+    """What a caller could get wrong: not a BorrowRequest, an unhashable field, building an
+    index twice. Each raises; none reads memory it should not (found in review)."""
+    agreements = policies.load(Path(policies.__file__).parent / "examples")
+    duck = SimpleNamespace(
+        lender="monash", home_library="rmit", category="staff", on=None, material=None,
+        fines=Decimal(0), flags=(), card_expires=None,
+    )  # fmt: skip
+    with pytest.raises(TypeError, match="decide takes a BorrowRequest, not SimpleNamespace"):
+        agreements.decide(duck)  # type: ignore[arg-type]
+    listed = policies.BorrowRequest(
+        lender="monash",
+        home_library="rmit",
+        category=["staff"],  # type: ignore[arg-type]
+        on=date(2026, 6, 15),
+    )
+    with pytest.raises(TypeError, match="unhashable"):
+        agreements.decide(listed)
+    with pytest.raises(RuntimeError, match="built once"):
+        agreements._build([], [], frozenset(), [], [], [], [], [], 0)
+    good = policies.BorrowRequest(
+        lender="monash", home_library="rmit", category="staff", on=date(2026, 6, 15)
+    )
+    assert agreements.decide(good).eligible
