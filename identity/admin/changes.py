@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 import policies
@@ -114,6 +113,17 @@ def consent(section: str, data: dict[str, Any] | None) -> frozenset[str]:
     if kind == "suspension":
         return frozenset({str(data.get("lender"))})
     return parties(section, data)
+
+
+def may_touch(
+    admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> bool:
+    """``check_may_touch`` as a yes or no, for showing (or not) an editor."""
+    try:
+        check_may_touch(admin, section, before, after)
+    except ChangeRefused:
+        return False
+    return True
 
 
 def overlapping(
@@ -210,9 +220,8 @@ def current_files(session: Session) -> tuple[AgreementVersion | None, list[tuple
 def visible_entries(
     session: Session, admin: Admin, section: Section, library: str | None = None
 ) -> list[entries.Entry]:
-    """The section's entries, each library's own first for a library administrator; filtered
-    to those involving ``library`` when given. Every administrator may read every entry (each
-    published version is the whole consortium's)."""
+    """The section's entries in load order, only those involving ``library`` when given. Every
+    administrator may read every entry (each published version is the whole consortium's)."""
     _, files = current_files(session)
     found = entries.entries(files, section) if files else []
     if library:
@@ -237,9 +246,7 @@ def proposals(
 def awaiting_me(session: Session, admin: Admin) -> list[Proposal]:
     query = select(Proposal).where(col(Proposal.status) == "pending")
     if not admin.consortium:
-        query = query.where(
-            or_(col(Proposal.awaiting).contains(f",{admin.library},", autoescape=True))
-        )
+        query = query.where(col(Proposal.awaiting).contains(f",{admin.library},", autoescape=True))
     return list(session.exec(query.order_by(col(Proposal.id))))
 
 
@@ -255,30 +262,31 @@ def get_proposal(session: Session, admin: Admin, number: int) -> Proposal:
 
 def check(
     session: Session, section: Section, entry_id: str | None, text: str | None
-) -> tuple[list[tuple[str, str]], list[policies.Problem]]:
-    """The set with the change (``candidate``: the edited entry under ``entries.EDITED``) and its
-    problems, without publishing anything."""
+) -> tuple[policies.Agreements | None, list[policies.Problem]]:
+    """The set with the change, loaded (None when it has problems), and its problems, without
+    publishing anything. It is validated as ``entries.candidate`` (the edited entry under
+    ``entries.EDITED``, so that problems name the textarea's lines)."""
     _, files = current_files(session)
     if entry_id is not None and entries.find(files, section, entry_id) is None:
         raise NotFound(f"There is no {_singular(section)} {entry_id}.")
     try:
         proposed = entries.candidate(files, section, entry_id, text)
     except entries.EntryRefused as exc:
-        return [], [exc.problem]
+        return None, [exc.problem]
     try:
-        policies.load_sources(proposed)
+        loaded = policies.load_sources(proposed)
     except policies.InvalidAgreements as exc:
-        return proposed, list(exc.problems)
+        return None, list(exc.problems)
     try:  # valid as a set; and can it be made: one entry, its id unchanged, or new and free
         entries.apply(files, section, entry_id, text)
     except entries.EntryRefused as exc:
-        return proposed, [exc.problem]
-    return proposed, []
+        return None, [exc.problem]
+    return loaded, []
 
 
 def preview(
     session: Session, admin: Admin, section: Section, entry_id: str | None, text: str
-) -> tuple[list[tuple[str, str]], list[policies.Problem]]:
+) -> tuple[policies.Agreements | None, list[policies.Problem]]:
     """``check`` for an administrator about to save: refused (``ChangeRefused``) when they
     could not save it, as saving would be, so that nobody previews (and counts the patrons
     of) a change between other libraries."""
@@ -492,39 +500,31 @@ def _publish_set(
 
 
 def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict[str, Any] | None:
-    """The entry of a one-entry file, as plain data (None when removing); ``check`` reports
-    what is wrong with text that is not one entry (raised as ``ChangeInvalid`` when
-    ``strict``, else None)."""
+    """The entry of a one-entry file, as plain data (None when removing). Text that is not one
+    entry raises ``ChangeInvalid`` with the validator's problems when ``strict``, else gives
+    None (``check`` then says what is wrong)."""
     if text is None:
         return None
     try:
         found = entries.entries([(entries.EDITED, text)], section)
     except Exception:  # noqa: BLE001 - not YAML at all: the validator says where
         found = []
-    if len(found) != 1 and not strict:
+    if len(found) == 1:
+        return found[0].data
+    if not strict:
         return None
-    if len(found) != 1:
-        _, problems = _problems_of(section, text)
-        raise ChangeInvalid(problems or [policies.Problem(
-            entries.EDITED, None, None, f"write exactly one entry under {section}:")])  # fmt: skip
-    return found[0].data
+    try:
+        policies.load_sources([(entries.EDITED, text)])
+    except policies.InvalidAgreements as exc:
+        raise ChangeInvalid(exc.problems) from None
+    raise ChangeInvalid([policies.Problem(
+        entries.EDITED, None, None, f"write exactly one entry under {section}:")])  # fmt: skip
 
 
 def new_id(section: Section, text: str) -> str | None:
     """The id of the one entry in ``text``, if it holds exactly one."""
-    try:
-        found = entries.entries([(entries.EDITED, text)], section)
-    except Exception:  # noqa: BLE001 - not an entry at all
-        return None
-    return found[0].id if len(found) == 1 else None
-
-
-def _problems_of(section: Section, text: str) -> tuple[None, list[policies.Problem]]:
-    try:
-        policies.load_sources([(entries.EDITED, text)])
-    except policies.InvalidAgreements as exc:
-        return None, list(exc.problems)
-    return None, []
+    data = new_data(section, text, strict=False)
+    return None if data is None else str(data["id"])
 
 
 def _check_decidable(admin: Admin, proposal: Proposal) -> None:

@@ -49,7 +49,7 @@ from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
 from identity.web import pages
-from identity.web.deps import OAuthDep
+from identity.web.deps import OAuthDep, client_address
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
     if not pin:  # refused here, before any home library is asked
         return _login_page(request, server, grant, error="Enter your PIN.", field="pin", **again)
 
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     key = guessing.card_key(server.secret, library.id, card)
     limits = guessing.Limits.parse(
         server.settings.guesses_per_card, server.settings.guesses_per_address

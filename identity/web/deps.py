@@ -10,6 +10,12 @@ from identity.oauth.server import HubServer
 from identity.settings import Settings
 
 
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, as ``hub serve --forwarded-allow-ips`` trusts it),
+    for the guessing limits and the audit log."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine) as session:
         yield session

@@ -33,8 +33,10 @@ from identity.connectors import HomeLibraryUnavailable
 from identity.connectors.select import connector_for
 from identity.db import transaction
 from identity.models import AgreementVersion, Proposal, as_utc
+from identity.oauth.server import HubServer
 from identity.settings import Settings
 from identity.web.admin.deps import Number, engine_of
+from identity.web.deps import client_address
 from identity.web.problems import responses
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -130,7 +132,7 @@ class ImportIn(BaseModel):
 )
 def sign_in(body: SignIn, request: Request) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         token = signin.sign_in(
             engine=engine_of(request),
@@ -235,12 +237,11 @@ def check(request: Request, admin: ApiAdmin, body: CheckIn) -> dict[str, Any]:
     standing on ``on``."""
     with Session(engine_of(request)) as session:
         try:
-            candidate, problems = changes.preview(session, admin, body.section, body.id, body.yaml)
+            after, problems = changes.preview(session, admin, body.section, body.id, body.yaml)
         except (changes.NotFound, changes.ChangeRefused) as exc:
             raise to_problem(exc) from None
-        flipped = (
-            [] if problems else flips_of(session, candidate, body.on or date.today())  # noqa: DTZ011
-        )
+        on = body.on or date.today()  # noqa: DTZ011
+        flipped = [] if after is None else flips_of(request, session, after, on)
     return {
         "valid": not problems,
         "problems": [_problem(p) for p in problems],
@@ -305,18 +306,15 @@ def _library_for_test(
 ) -> policies.Library:
     with Session(engine_of(request)) as session:
         if text is None:
-            _, files = changes.current_files(session)
-            candidate = files
+            agreements: policies.Agreements | None = in_force(request, session)
             problems: list[policies.Problem] = []
         else:
-            candidate, problems = changes.preview(session, admin, "libraries", library_id, text)
-    if problems:
+            agreements, problems = changes.preview(session, admin, "libraries", library_id, text)
+    if agreements is None:
         raise errors.InvalidAgreements(
             "The library entry is not valid.", problems=[_problem(p) for p in problems]
         )
-    if not candidate:
-        raise errors.NotFound("Nothing is published yet.")
-    library = policies.load_sources(candidate).libraries.get(library_id)
+    library = agreements.libraries.get(library_id)
     if library is None:
         raise errors.NotFound(f"There is no library {library_id}.")
     return library
@@ -348,7 +346,7 @@ def get_proposal(request: Request, admin: ApiAdmin, number: Number) -> dict[str,
     with Session(engine_of(request)) as session:
         proposal = _proposal(session, admin, number)
         out = proposal_out(admin, proposal)
-        out["flips"] = [_flip(f) for f in proposal_flips(session, proposal)]
+        out["flips"] = [_flip(f) for f in proposal_flips(request, session, proposal)]
     return out
 
 
@@ -491,28 +489,35 @@ def proposal_out(admin: Admin, proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def proposal_flips(session: Session, proposal: Proposal) -> list[whatif.Flip]:
+def proposal_flips(request: Request, session: Session, proposal: Proposal) -> list[whatif.Flip]:
     """What a pending proposal would flip if approved now (nothing, once it is decided or when
     it no longer applies to the set in force)."""
     if proposal.status != "pending":
         return []
     entry_id = proposal.target if proposal.before is not None else None
     try:
-        candidate, problems = changes.check(
+        after, _ = changes.check(
             session, changes.section_of(proposal.section), entry_id, proposal.text
         )
     except changes.NotFound:
         return []
-    if problems:
+    if after is None:
         return []
-    return flips_of(session, candidate, date.today())  # noqa: DTZ011
+    return flips_of(request, session, after, date.today())  # noqa: DTZ011
 
 
-def flips_of(session: Session, candidate: list[tuple[str, str]], on: date) -> list[whatif.Flip]:
-    _, files = changes.current_files(session)
-    before = policies.load_sources(files) if files else policies.Agreements([], [])
-    after = policies.load_sources(candidate)
+def flips_of(
+    request: Request, session: Session, after: policies.Agreements, on: date
+) -> list[whatif.Flip]:
+    """The decisions ``after`` flips against the set in force, with their patron counts."""
+    before = in_force(request, session)
     return whatif.count_patrons(session, whatif.flips(before, after, on=on), after, before=before)
+
+
+def in_force(request: Request, session: Session) -> policies.Agreements:
+    """The published set, as the running hub already holds it (``publishing.InForce``)."""
+    server: HubServer = request.app.state.oauth
+    return server.in_force.get(session=session)
 
 
 def _flip(flip: whatif.Flip) -> dict[str, Any]:
@@ -543,16 +548,11 @@ def _problem(problem: policies.Problem) -> dict[str, Any]:
 
 
 def _entry_out(admin: Admin, section: Section, entry: entries.Entry) -> dict[str, Any]:
-    try:
-        changes.check_may_touch(admin, section, entry.data, entry.data)
-        editable = True
-    except changes.ChangeRefused:
-        editable = False
     return {
         "id": entry.id,
         "file": entry.file,
         "parties": sorted(changes.parties(section, entry.data)),
-        "you_may_edit": editable,
+        "you_may_edit": changes.may_touch(admin, section, entry.data, entry.data),
         "entry": jsonable_encoder(entry.data),
     }
 
@@ -616,7 +616,7 @@ def _change(
 def _changing(request: Request) -> Iterator[tuple[Session, str]]:
     """A write transaction and the client's address; the exceptions of
     ``identity.admin.changes`` roll it back and become the API's problems."""
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         with transaction(engine_of(request)) as session:
             yield session, address

@@ -25,6 +25,7 @@ from identity.db import transaction
 from identity.web import pages
 from identity.web.admin.api import connection_report, flips_of
 from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,10 +40,9 @@ def _routes(section: changes.Section, path: str) -> None:
     @router.get(f"/admin/{path}", name=f"page_{section}")
     def list_page(request: Request, admin: AdminDep, library: str = "") -> Response:
         with Session(engine_of(request)) as session:
-            every = changes.visible_entries(session, admin, section)
+            shown = changes.visible_entries(session, admin, section, library or None)
             known = changes.visible_entries(session, admin, "libraries")
             pending = changes.proposals(session, admin)
-        shown = [e for e in every if not library or library in changes.parties(section, e.data)]
         libraries = sorted(e.id for e in known)
         context = {
             "section": section,
@@ -123,15 +123,16 @@ def _post(
         return _test(request, admin, entry_id, text, note, card)
     with Session(engine_of(request)) as session:
         try:
-            candidate, problems = changes.preview(session, admin, section, entry_id, text)
+            after, problems = changes.preview(session, admin, section, entry_id, text)
         except changes.NotFound as exc:
             return _missing(request, admin, str(exc))
         except changes.ChangeRefused as exc:
             return _editor(request, admin, section, entry_id, text, note=note, error=str(exc),
                            status=403)  # fmt: skip
-        flips = [] if problems else flips_of(session, candidate, date.today())  # noqa: DTZ011
+        on = date.today()  # noqa: DTZ011
+        flips = [] if after is None else flips_of(request, session, after, on)
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
-                   flips=flips, checked=not problems,
+                   flips=flips, checked=after is not None,
                    status=422 if problems else 200)  # fmt: skip
 
 
@@ -143,7 +144,7 @@ def _save(
     text: str | None,
     note: str,
 ) -> Response:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         with transaction(engine_of(request)) as session:
             outcome = changes.change(session=session, admin=admin, section=section,
@@ -184,14 +185,14 @@ def _test(
                        error="Enter a card number to ask the home system about.")  # fmt: skip
     try:
         with Session(engine_of(request)) as session:
-            candidate, problems = changes.preview(session, admin, "libraries", entry_id, text)
+            after, problems = changes.preview(session, admin, "libraries", entry_id, text)
     except changes.ChangeRefused as exc:
         return _editor(request, admin, "libraries", entry_id, text, note=note, error=str(exc),
                        status=403)  # fmt: skip
-    if problems:
+    if after is None:
         return _editor(request, admin, "libraries", entry_id, text, note=note,
                        problems=problems, status=422)  # fmt: skip
-    library = policies.load_sources(candidate).libraries[entry_id]  # its id cannot change
+    library = after.libraries[entry_id]  # its id cannot change
     try:
         report: dict[str, Any] = connection_report(request, library, card)
     except errors.HomeLibraryUnavailable as exc:
@@ -225,7 +226,7 @@ def _editor(
     if found is None:  # a new entry: anyone may start one of theirs (saving checks whose)
         editable = admin.consortium or section == "agreements"
     else:
-        editable = _may_edit(admin, section, found.data)
+        editable = changes.may_touch(admin, section, found.data, found.data)
     problems = problems or []
     context = {
         "section": section,
@@ -259,16 +260,8 @@ def _row(admin: Admin, section: changes.Section, entry: entries.Entry) -> dict[s
         "file": entry.file,
         "data": data,
         "parties": sorted(changes.parties(section, data)),
-        "editable": _may_edit(admin, section, data),
+        "editable": changes.may_touch(admin, section, data, data),
     }
-
-
-def _may_edit(admin: Admin, section: changes.Section, data: dict[str, Any]) -> bool:
-    try:
-        changes.check_may_touch(admin, section, data, data)
-    except changes.ChangeRefused:
-        return False
-    return True
 
 
 def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:

@@ -26,6 +26,7 @@ from identity.web.admin.deps import (
     safe_next,
     secret_of,
 )
+from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +72,7 @@ def login_post(
         error = "Enter your email address and password."
         return _login_page(request, next=next, email=email, error=error, status_code=400)
     settings: Settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         token = signin.sign_in(
             engine=engine_of(request),
@@ -111,7 +112,7 @@ def logout(request: Request, admin: AdminDep, csrf: FormText = "") -> Response:
     if not pages.csrf_ok(secret_of(request), request, csrf):
         error = "This page had expired. Please try signing out again."
         return page(request, "home.html", {"error": error}, admin=admin, status_code=400)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     with transaction(engine_of(request)) as session:
         sessions.end(session=session, token=request.cookies.get(cookie_name(request), ""))
         account = session.get(AdminAccount, admin.id)

@@ -16,6 +16,7 @@ from identity.db import transaction
 from identity.web import pages
 from identity.web.admin.api import proposal_flips
 from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
+from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +46,7 @@ def decide(
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _page(request, admin, number, error="This page had expired. Please try again.",
                      status=400)  # fmt: skip
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     act = {"approve": changes.approve, "reject": changes.reject, "withdraw": changes.withdraw}
     try:
         with transaction(engine_of(request)) as session:
@@ -83,7 +84,7 @@ def _page(
             stale = (
                 "The entry has changed since this was proposed: it cannot be approved as it stands."
             )
-        flips = [] if stale else proposal_flips(session, proposal)
+        flips = [] if stale else proposal_flips(request, session, proposal)
         current = entries.editable(files, section, proposal.target) if now else ""
     diff = list(
         difflib.unified_diff(

@@ -19,6 +19,7 @@ from identity.db import transaction
 from identity.models import AgreementVersion
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
+from identity.web.deps import client_address
 
 FormText = Annotated[str, Form()]
 EXPIRED = "This page had expired. Please try again."
@@ -58,7 +59,7 @@ async def import_files(
             sources.append((upload.filename or "upload.yaml", data.decode("utf-8-sig")))
         except UnicodeDecodeError:
             return _list(request, admin, error=f"{upload.filename} is not UTF-8 text.", status=422)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         with transaction(engine_of(request)) as session:
             version = changes.import_set(session=session, admin=admin, files=sources,
@@ -76,7 +77,7 @@ async def import_files(
 def rollback(request: Request, admin: AdminDep, number: Number, csrf: FormText = "") -> Response:
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _list(request, admin, error=EXPIRED, status=400)
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     try:
         with transaction(engine_of(request)) as session:
             version = changes.rollback(session=session, admin=admin, number=number,
