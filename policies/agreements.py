@@ -43,26 +43,30 @@ def _rows(
     category_sets: dict[frozenset[str], int] = {}
     excluded: dict[frozenset[str], int] = {}
     limit_of: dict[tuple[Decimal, str], Decimal] = {}
-    shared_terms: dict[tuple[object, ...], Terms] = {}
-    profiles: dict[Profile, int] = {}
-    ranked = sorted(
-        (a for a in agreements if not isinstance(a, Suspension)),
-        key=lambda a: (-a.terms.max_items, -a.terms.loan_days, a.id),
-    )
-    rank = {a.id: n for n, a in enumerate(ranked)}
-    for agreement in agreements:
-        if isinstance(agreement, Suspension):
-            continue
-        limit = agreement.standing.max_fines
+    # profile numbers, keyed by the profile with its terms (or reason) by identity: they are
+    # shared by value below, and hashing a pydantic model is slow
+    profiles: dict[tuple[object, ...], int] = {}
+    profile_list: list[Profile] = []
+    lendings = [a for a in agreements if not isinstance(a, Suspension)]
+    ranked = sorted((-a.terms.max_items, -a.terms.loan_days, a.id) for a in lendings)
+    rank = {key[2]: n for n, key in enumerate(ranked)}
+    for lending in lendings:
+        limit = lending.standing.max_fines
         if limit is not None:
             limit_of.setdefault((limit, str(limit)), limit)
     limits = sorted(limit_of.values())
     limit_number = {(v, str(v)): n for n, v in enumerate(limits)}
+    # each distinct standing and terms worked out once, keyed by value (every agreement has
+    # its own model objects); terms equal by value become one shared object
+    standings: dict[tuple[object, ...], tuple[int, int, bool]] = {}
+    shared_terms: dict[tuple[object, ...], tuple[Terms, int]] = {}
 
     # the ids decisions return: copies made in one go, so that the ids of a large set lie
     # together in memory, not scattered among the models (a decision touches each id it names)
     ids = [a.id.encode().decode() for a in agreements]
     texts: dict[str, str] = {}
+    cats_of: dict[tuple[str, ...], int] = {}  # category set numbers by the tuple as written
+    library_number = libraries.__getitem__
     rows: list[Row] = []
     for aid, agreement in zip(ids, agreements, strict=True):
         effective = agreement.effective
@@ -70,16 +74,31 @@ def _rows(
         end = None if effective.until is None else effective.until.toordinal()
         cats = -1
         if agreement.categories is not None:
-            cats = category_sets.setdefault(frozenset(agreement.categories), len(category_sets))
+            cats = cats_of.get(agreement.categories, -2)
+            if cats == -2:
+                cats = category_sets.setdefault(frozenset(agreement.categories), len(category_sets))
+                cats_of[agreement.categories] = cats
         if isinstance(agreement, Suspension):
             text = texts.setdefault(agreement.reason, agreement.reason)
             profile: Profile = (0, cats, -1, -1, 0, False, text)
-            homes = tuple([libraries[h] for h in agreement.borrowers_from])
-            number = profiles.setdefault(profile, len(profiles))
+            homes = tuple(map(library_number, agreement.borrowers_from))
+            number = _number(profiles, profile_list, profile)
             rows.append((aid, start, end, -1, number, libraries[agreement.lender], homes))
             continue
         standing, terms = agreement.standing, agreement.terms
-        key = (
+        standing_key = (standing.max_fines, standing.card_must_be_valid, standing.blocking_flags)
+        judged = standings.get(standing_key)
+        if judged is None:
+            limit = standing.max_fines
+            blocking = 0
+            for flag in standing.blocking_flags:
+                blocking |= FLAG_BITS[flag]
+            judged = standings[standing_key] = (
+                -1 if limit is None else limit_number[(limit, str(limit))],
+                blocking,
+                standing.card_must_be_valid,
+            )
+        terms_key = (
             terms.max_items,
             terms.loan_days,
             terms.renewals,
@@ -87,33 +106,42 @@ def _rows(
             terms.excluded_material,
             frozenset(terms.model_fields_set),
         )
-        terms = shared_terms.setdefault(key, terms)
-        excl = -1
-        if terms.excluded_material:
-            excl = excluded.setdefault(frozenset(terms.excluded_material), len(excluded))
-        limit = standing.max_fines
-        fines = -1 if limit is None else limit_number[(limit, str(limit))]
-        blocking = 0
-        for flag in standing.blocking_flags:
-            blocking |= FLAG_BITS[flag]
-        kind = _KINDS[agreement.kind]
-        profile = (kind, cats, excl, fines, blocking, standing.card_must_be_valid, terms)
-        # terms are shared by value above, so the same terms are the same object here
-        number = profiles.setdefault(profile, len(profiles))
+        offered = shared_terms.get(terms_key)
+        if offered is None:
+            excl = -1
+            if terms.excluded_material:
+                excl = excluded.setdefault(frozenset(terms.excluded_material), len(excluded))
+            offered = shared_terms[terms_key] = (terms, excl)
+        terms, excl = offered
+        fines, blocking, must_be_valid = judged
+        profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, must_be_valid, terms)
+        number = _number(profiles, profile_list, profile)
         if isinstance(agreement, Consortium):
-            lender, homes = -1, tuple([libraries[m] for m in agreement.members])
+            lender, homes = -1, tuple(map(library_number, agreement.members))
         else:
             lender = libraries[agreement.lender]
-            homes = tuple([libraries[h] for h in agreement.borrowers_from])
+            homes = tuple(map(library_number, agreement.borrowers_from))
         rows.append((aid, start, end, rank[agreement.id], number, lender, homes))
     return (
         sorted(categories),
         list(category_sets),
         list(excluded),
         limits,
-        list(profiles),
+        profile_list,
         rows,
     )
+
+
+def _number(
+    numbers: dict[tuple[object, ...], int], profiles: list[Profile], profile: Profile
+) -> int:
+    """The profile's number, given it if new."""
+    key = (*profile[:6], id(profile[6]))
+    number = numbers.get(key)
+    if number is None:
+        number = numbers[key] = len(profiles)
+        profiles.append(profile)
+    return number
 
 
 class Agreements(Index):

@@ -25,6 +25,7 @@ from pydantic import (
     TypeAdapter,
     model_validator,
 )
+from pydantic_core import PydanticKnownError
 
 #: The patron status flags of SPEC section 7: the 14 SIP2 patron status flags, in SIP2 order,
 #: plus ``blocked`` for a manual block in the hub's own registry.
@@ -57,6 +58,8 @@ T = TypeVar("T")
 
 
 def _no_duplicates(items: tuple[T, ...]) -> tuple[T, ...]:
+    if len(set(items)) == len(items):
+        return items
     seen: set[T] = set()
     for item in items:
         if item in seen:
@@ -80,6 +83,39 @@ def _money(value: object) -> object:
     return value
 
 
+def _cents(value: Decimal) -> Decimal:
+    """At most 11 digits, 2 of them after the point: pydantic's ``max_digits=11,
+    decimal_places=2`` with its errors, done in one pass (pydantic checks each in Python, a
+    third of the time it takes to read a large agreement file)."""
+    sign_digits_exponent = value.as_tuple()
+    exponent = sign_digits_exponent.exponent
+    if value.adjusted() < 9 and isinstance(exponent, int) and exponent >= -2:
+        return value  # the usual amount: at most 9 whole digits and 2 places
+    # as pydantic counts: a value fails a limit only if it fails it also without trailing zeros
+    digits = sign_digits_exponent.digits
+    assert isinstance(exponent, int)  # finite: checked before (allow_inf_nan=False)
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    raw = _places_and_digits(len(digits), exponent)
+    normal = (
+        (0, 1)
+        if zeros == len(digits)
+        else _places_and_digits(len(digits) - zeros, exponent + zeros)
+    )
+    if raw[1] > 11 and normal[1] > 11:
+        raise PydanticKnownError("decimal_max_digits", {"max_digits": 11})
+    if raw[0] > 2 and normal[0] > 2:
+        raise PydanticKnownError("decimal_max_places", {"decimal_places": 2})
+    if raw[1] - raw[0] > 9 and normal[1] - normal[0] > 9:
+        raise PydanticKnownError("decimal_whole_digits", {"whole_digits": 9})
+    return value
+
+
+def _places_and_digits(count: int, exponent: int) -> tuple[int, int]:
+    if exponent >= 0:
+        return 0, count + exponent
+    return -exponent, max(count, -exponent)
+
+
 def _encoding(value: str) -> str:
     try:
         return codecs.lookup(value).name
@@ -94,7 +130,8 @@ Materials = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
 Money = Annotated[
     Decimal,
     BeforeValidator(_money),
-    Field(ge=0, max_digits=11, decimal_places=2, allow_inf_nan=False),
+    Field(ge=0, allow_inf_nan=False),
+    AfterValidator(_cents),
 ]
 Count = Annotated[StrictInt, Field(ge=0)]
 #: A date written as a YAML date (``2026-03-01``), not a number or a quoted string.

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import Field, TypeAdapter, ValidationError
 
 import policies
 from policies import BorrowRequest, InvalidAgreements
+from policies.model import Standing
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 
@@ -487,6 +493,36 @@ def test_money_is_cents_and_finite(limit: str, problem: str) -> None:
     found = problems(("f.yaml", text))
     assert {line for _, line, _, _ in found} == {15}
     assert any(problem in message for _, _, _, message in found), found
+
+
+#: pydantic's own money limits, which policies.model._cents does in one pass
+PYDANTIC_MONEY: TypeAdapter[Decimal] = TypeAdapter(
+    Annotated[Decimal, Field(ge=0, max_digits=11, decimal_places=2, allow_inf_nan=False)]
+)
+
+
+def _verdict(validate: Callable[[], object]) -> tuple[str, ...]:
+    try:
+        validate()
+    except ValidationError as exc:
+        return tuple(e["type"] for e in exc.errors())
+    return ()
+
+
+@given(
+    st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, min_value=0),
+        st.builds(
+            lambda digits, exponent: Decimal((0, tuple(digits), exponent)),
+            st.lists(st.integers(0, 9), min_size=1, max_size=14),
+            st.integers(-6, 6),
+        ),
+    )
+)
+def test_money_limits_are_pydantics(amount: Decimal) -> None:
+    ours = _verdict(lambda: Standing(max_fines=amount))
+    theirs = _verdict(lambda: PYDANTIC_MONEY.validate_python(amount))
+    assert ours == theirs, amount
 
 
 def test_category_codes_are_taken_exactly_as_written() -> None:
