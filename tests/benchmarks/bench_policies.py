@@ -356,7 +356,25 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def bench_size(size: int, opts: Options) -> dict[str, Any]:
+@dataclass
+class Prepared:
+    """One size, built and decided once, waiting to be timed (``time_sizes``) and compared with
+    Cedar (``finish``)."""
+
+    size: int
+    libraries: list[Library]
+    agreements: list[AnyAgreement]
+    hub: policies.Agreements
+    requests: list[BorrowRequest]
+    decisions: list[Decision]
+    outcomes: list[str]
+    by_outcome: dict[str, list[BorrowRequest]]
+    facts: dict[str, Any]
+    means: list[float]
+    outcome_means: dict[str, list[float]]
+
+
+def prepare(size: int, opts: Options) -> Prepared:
     log(f"{size} agreements: building models")
     rng = random.Random(opts.seed + size)
     gc.collect()
@@ -382,33 +400,13 @@ def bench_size(size: int, opts: Options) -> dict[str, Any]:
         tracemalloc.stop()
         gc.collect()
 
-    log(f"{size} agreements: timing the hub")
     requests = make_requests(opts.requests, libraries, agreement_list, rng)
     decisions = [hub.decide(r) for r in requests]  # also the warm-up
     outcomes = [outcome(d) for d in decisions]
-    gc.collect()
-    means = hub_batch_means(hub.decide, requests, opts.rounds)
     by_outcome: dict[str, list[BorrowRequest]] = {}
     for request, name in zip(requests, outcomes, strict=True):
         by_outcome.setdefault(name, []).append(request)
-    hub_by_outcome = {
-        name: round(statistics.median(hub_batch_means(hub.decide, group, opts.rounds)), 3)
-        for name, group in sorted(by_outcome.items())
-    }
-
-    sample = requests[: opts.cedar_requests]
-    hub_sample_median = statistics.median(hub_batch_means(hub.decide, sample, opts.rounds))
-    feeds = [opts.cedar_feed]
-    if opts.cedar_feed == "auto":
-        feeds = ["all", "per-pair"] if size <= opts.full_entities_max else ["per-pair"]
-    cedar_runs = []
-    for feed in feeds:
-        log(f"{size} agreements: Cedar, {feed}")
-        cedar_runs.append(bench_cedar(hub, feed, sample, decisions[: len(sample)]))
-        gc.collect()
-    cedar = cedar_runs[0]
-    hub_median = statistics.median(means)
-    result: dict[str, Any] = {
+    facts = {
         "agreements": size,
         "libraries": opts.libraries,
         "kinds": dict(sorted(kinds.items())),
@@ -422,10 +420,62 @@ def bench_size(size: int, opts: Options) -> dict[str, Any]:
         "hub_build_tracemalloc_peak_mb": None if peak is None else round(peak / 2**20, 1),
         "requests": len(requests),
         "requests_by_outcome": dict(sorted(Counter(outcomes).items())),
-        "hub_us_per_decision_median": round(hub_median, 3),
-        "hub_us_per_decision_min_batch": round(min(means), 3),
-        "hub_us_per_decision_max_batch": round(max(means), 3),
-        "hub_us_by_outcome_median": hub_by_outcome,
+    }
+    if size == opts.yaml_size:  # now, before a larger size fills the heap
+        log(f"{size} agreements: YAML")
+        facts["yaml_load"] = bench_yaml(libraries, agreement_list, hub, requests[:2000])
+    return Prepared(
+        size,
+        libraries,
+        agreement_list,
+        hub,
+        requests,
+        decisions,
+        outcomes,
+        dict(sorted(by_outcome.items())),
+        facts,
+        [],
+        {name: [] for name in sorted(by_outcome)},
+    )
+
+
+def time_sizes(prepared: Sequence[Prepared], rounds: int) -> None:
+    """Time every size in each round, in turn (the order reversed every other round), so that
+    a slow spell of a shared machine weighs on every size alike, not on whichever size was
+    being timed then. Each round: every request of the size once, then each outcome's."""
+    order = list(prepared)
+    for number in range(rounds):
+        log(f"timing the hub: round {number + 1} of {rounds}")
+        for p in order:
+            gc.collect()
+            p.means += hub_batch_means(p.hub.decide, p.requests, 1)
+            for name, group in p.by_outcome.items():
+                p.outcome_means[name] += hub_batch_means(p.hub.decide, group, 1)
+        order.reverse()
+
+
+def finish(p: Prepared, opts: Options) -> dict[str, Any]:
+    """The hub's figures for one size, with Cedar's on the same requests and the YAML load."""
+    hub, size = p.hub, p.size
+    sample = p.requests[: opts.cedar_requests]
+    hub_sample_median = statistics.median(hub_batch_means(hub.decide, sample, opts.rounds))
+    feeds = [opts.cedar_feed]
+    if opts.cedar_feed == "auto":
+        feeds = ["all", "per-pair"] if size <= opts.full_entities_max else ["per-pair"]
+    cedar_runs = []
+    for feed in feeds:
+        log(f"{size} agreements: Cedar, {feed}")
+        cedar_runs.append(bench_cedar(hub, feed, sample, p.decisions[: len(sample)]))
+        gc.collect()
+    cedar = cedar_runs[0]
+    result: dict[str, Any] = {
+        **p.facts,
+        "hub_us_per_decision_median": round(statistics.median(p.means), 3),
+        "hub_us_per_decision_min_batch": round(min(p.means), 3),
+        "hub_us_per_decision_max_batch": round(max(p.means), 3),
+        "hub_us_by_outcome_median": {
+            name: round(statistics.median(means), 3) for name, means in p.outcome_means.items()
+        },
         "cedar": cedar,
         "cedar_controls": cedar_runs[1:],
         "hub_us_per_decision_median_on_cedar_requests": round(hub_sample_median, 3),
@@ -435,9 +485,6 @@ def bench_size(size: int, opts: Options) -> dict[str, Any]:
         ),
         "disagreements": sum(run["disagreements"] for run in cedar_runs),
     }
-    if size == opts.yaml_size:
-        log(f"{size} agreements: YAML")
-        result["yaml_load"] = bench_yaml(libraries, agreement_list, hub, requests[:2000])
     return result
 
 
@@ -550,8 +597,10 @@ METHOD = {
         "Agreements.decide over a fixed, pre-built list of random requests, in batches of "
         f"{HUB_BATCH} consecutive requests timed with time.perf_counter_ns; the figure is the "
         "median of the per-batch mean microseconds per decision (loop overhead included), over "
-        "all passes ('rounds') through the list, after one warm-up pass. Per-outcome figures time "
-        "the requests of each outcome separately, the same way."
+        "all passes ('rounds') through the list, after one warm-up pass. Every size is built "
+        "first; then each round times every size in turn, in an order reversed every other "
+        "round, so that a slow spell of the machine falls on all sizes alike. Per-outcome "
+        "figures time the requests of each outcome separately, in the same rounds."
     ),
     "cedar_timing": (
         "CedarModel.verdict, timed per decision with time.perf_counter_ns on the first "
@@ -601,7 +650,8 @@ METHOD = {
     ),
     "yaml_load": (
         "The network written as block-style YAML to a temporary file, then policies.load(path) "
-        "timed end to end; 2,000 decisions compared with the set built from models."
+        "timed end to end (right after that size is built, before any larger one); 2,000 "
+        "decisions compared with the set built from models."
     ),
 }
 
@@ -645,9 +695,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
     )
     started = time.perf_counter()
+    prepared = [prepare(size, opts) for size in sizes]
+    time_sizes(prepared, opts.rounds)
     results = []
-    for size in sizes:
-        results.append(bench_size(size, opts))
+    while prepared:  # each size's models and hub are let go once it is done
+        results.append(finish(prepared.pop(0), opts))
         gc.collect()
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -676,10 +728,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def engine_fingerprint() -> dict[str, Any]:
-    """Which engine was measured: the commit, and a hash of policies/*.py as they were read."""
+    """Which engine was measured: the commit, and a hash of policies/*.py and *.pyx as read."""
     root = Path(policies.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(root.glob("*.py")):
+    for path in sorted([*root.glob("*.py"), *root.glob("*.pyx")]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     try:
         commit = subprocess.run(
