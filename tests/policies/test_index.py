@@ -74,8 +74,9 @@ def test_a_subclass_of_borrow_request_is_decided_the_same() -> None:
 
 
 def test_a_pair_with_more_agreements_than_its_slot_holds() -> None:
-    """A pair keeps up to a few agreements in its hash slot and the rest elsewhere: a pair with
-    many of each kind is decided from all of them, in the order of the set."""
+    """A pair keeps up to seven agreements in its hash slot and the rest elsewhere: a pair with
+    more (here nine bilaterals, or eight consortia) is decided from all of them, in the order
+    of the set."""
     bilaterals = "".join(
         f"""\
   - id: b{n}
@@ -86,7 +87,7 @@ def test_a_pair_with_more_agreements_than_its_slot_holds() -> None:
     standing: {{max_fines: {n}.00}}
     terms: {{max_items: {1 + n % 3}, loan_days: {7 * (1 + n)}}}
 """
-        for n in range(7)
+        for n in range(9)
     )
     consortia = "".join(
         f"""\
@@ -97,7 +98,7 @@ def test_a_pair_with_more_agreements_than_its_slot_holds() -> None:
     categories: [staff, student]
     terms: {{max_items: 1, loan_days: 7}}
 """
-        for n in range(6)
+        for n in range(8)
     )
     text = f"""\
 libraries:
@@ -119,14 +120,15 @@ agreements:
             )
         )
 
-    # staff: b1, b3, b5 cover them; with fines of 3.00, b3 and b5 admit, most items first
+    # staff: b1, b3, b5, b7 cover them; with fines of 3.00, b3, b5 and b7 admit, most items
+    # first
     staff = ask("a", "staff", "3.00")
-    assert staff.eligible and staff.agreements == ("b5", "b3")
+    assert staff.eligible and staff.agreements == ("b5", "b7", "b3")
     assert staff.terms is not None and staff.terms.max_items == 3
     # fines over every limit: each considered bilateral says why, in the order of the set
     fined = ask("a", "student", "99.00")
-    assert not fined.eligible and fined.agreements == ("b0", "b2", "b4", "b6")
-    assert [r.agreement for r in fined.reasons] == ["b0", "b2", "b4", "b6"]
+    assert not fined.eligible and fined.agreements == ("b0", "b2", "b4", "b6", "b8")
+    assert [r.agreement for r in fined.reasons] == ["b0", "b2", "b4", "b6", "b8"]
     # c lends to b only through the consortia, four of which are in force on 2026-04-15
     member = ask("c", "student", "99.00")
     assert member.eligible and member.agreements == ("c0", "c1", "c2", "c3")
@@ -137,7 +139,7 @@ agreements:
     )
     assert [r.code for r in early.reasons] == [policies.Code.NO_AGREEMENT] + [
         policies.Code.NOT_YET_IN_FORCE
-    ] * 6
+    ] * 8
 
 
 def test_misuse_is_a_clear_error_never_a_wrong_answer() -> None:
