@@ -4,11 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity import demo as network
-from identity.app import create_app, prepare
 from identity.cli import context
 from identity.db import make_engine
 from identity.settings import Settings
@@ -22,6 +20,11 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Set up the demo network and serve it; prints the URLs, demo cards and client credentials."""
+    # imported here, as in ``hub serve``: not every hub command should pay for the web app
+    import uvicorn
+
+    from identity.app import create_app, prepare
+
     # a wildcard listen address is no address to send a browser to
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     issuer = f"http://{shown}:{port}"

@@ -3,10 +3,8 @@
 from typing import Annotated
 
 import typer
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from identity.app import NotReady, prepare
 from identity.cli import context
 from identity.db import make_engine
 
@@ -25,6 +23,12 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the hub. The database is prepared once here, before any worker starts."""
+    # the web application and uvicorn take about a second to import: only here, not in every
+    # other hub command
+    import uvicorn
+
+    from identity.app import NotReady, prepare
+
     settings = context.settings()
     try:
         engine = make_engine(settings)
