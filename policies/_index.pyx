@@ -433,16 +433,16 @@ cdef class Index:
         """
         if self.lib_hash != NULL:
             raise RuntimeError("an index is built once: make a new Agreements")
-        cdef Py_ssize_t nlib = len(library_ids), i, j, k, w, nhomes
+        cdef Py_ssize_t nlib = len(library_ids), i, j, k, w
         cdef Rule *rule
-        cdef Rule *block
         cdef Slot *slot
         cdef Profile *profile
-        cdef int32_t lender, kind
+        cdef int32_t lender
         cdef size_t edges = 0, pairs_bound, cap, large_count = 0, total, count
         cdef uint32_t *cursor
         cdef uint64_t h
         cdef tuple row, homes
+        cdef list large = []       # the consortia too large to expand, by row
         self._lib_ids = {lib: n for n, lib in enumerate(library_ids)}
         self.lib_hash = <Py_hash_t *>malloc(max(1, nlib) * sizeof(Py_hash_t))
         if self.lib_hash == NULL:
@@ -499,6 +499,7 @@ cdef class Index:
             if self.profiles[rule.profile].kind == CONSORTIUM:
                 k = len(homes)
                 if k > expand_up_to:
+                    large.append(i)
                     large_count += k
                 else:
                     edges += k * (k - 1)
@@ -524,22 +525,7 @@ cdef class Index:
             self.slots[h].home = -1
 
         # pass 1: count each pair's rules of each kind
-        for i in range(self.nrules):
-            row = <tuple>rows[i]
-            kind = self.profiles[self.rules[i].profile].kind
-            homes = <tuple>row[6]
-            nhomes = len(homes)
-            if kind == CONSORTIUM:
-                if nhomes > expand_up_to:
-                    continue
-                for j in range(nhomes):
-                    for k in range(nhomes):
-                        if j != k:
-                            self._slot_for(<int32_t>homes[j], <int32_t>homes[k]).n[kind] += 1
-            else:
-                lender = row[5]
-                for k in range(nhomes):
-                    self._slot_for(lender, <int32_t>homes[k]).n[kind] += 1
+        self._into_pairs(rows, expand_up_to, NULL)
 
         # each pair's block: suspensions, then bilaterals, then consortia; in the slot itself
         # when it is small enough, else in Index.entries
@@ -565,6 +551,52 @@ cdef class Index:
             raise MemoryError()
 
         # pass 2: copy each rule into its pairs' blocks, in the order of the set
+        try:
+            self._into_pairs(rows, expand_up_to, cursor)
+        finally:
+            free(cursor)
+
+        # large consortia: each member scans its own, with the members as a bit set
+        self.lib_words = (nlib + 63) // 64 or 1
+        self.large_off = <uint32_t *>malloc((nlib + 1) * sizeof(uint32_t))
+        self.large = <Rule *>malloc(max(1, large_count) * sizeof(Rule))
+        self.large_members = <uint64_t *>malloc(max(1, large_count) * self.lib_words * 8)
+        if self.large_off == NULL or self.large == NULL or self.large_members == NULL:
+            raise MemoryError()
+        memset(self.large_off, 0, (nlib + 1) * sizeof(uint32_t))
+        memset(self.large_members, 0, max(1, large_count) * self.lib_words * 8)
+        for i in large:
+            homes = <tuple>(<tuple>rows[i])[6]
+            for k in range(len(homes)):
+                self.large_off[<int32_t>homes[k] + 1] += 1
+        for k in range(nlib):
+            self.large_off[k + 1] += self.large_off[k]
+        cursor = <uint32_t *>malloc((nlib + 1) * sizeof(uint32_t))
+        if cursor == NULL:
+            raise MemoryError()
+        memcpy(cursor, self.large_off, (nlib + 1) * sizeof(uint32_t))
+        for i in large:
+            homes = <tuple>(<tuple>rows[i])[6]
+            for k in range(len(homes)):
+                j = cursor[<int32_t>homes[k]]
+                cursor[<int32_t>homes[k]] += 1
+                self.large[j] = self.rules[i]
+                for w in range(len(homes)):
+                    lender = homes[w]
+                    self.large_members[j * self.lib_words + lender // 64] |= (
+                        (<uint64_t>1) << (lender % 64)
+                    )
+        free(cursor)
+
+    cdef int _into_pairs(self, list rows, Py_ssize_t expand_up_to, uint32_t *cursor) except -1:
+        """Each rule under each (lender, home) pair it covers, in the order of the set (a
+        consortium under every ordered pair of its members, unless it is too large to expand):
+        counted in the pair's slot when ``cursor`` is NULL (pass 1), else copied into the pair's
+        block at the pair's cursor for its kind (pass 2)."""
+        cdef Py_ssize_t i, j, k, nhomes
+        cdef int32_t kind, lender
+        cdef Rule *rule
+        cdef tuple row, homes
         for i in range(self.nrules):
             row = <tuple>rows[i]
             rule = &self.rules[i]
@@ -577,52 +609,24 @@ cdef class Index:
                 for j in range(nhomes):
                     for k in range(nhomes):
                         if j != k:
-                            slot = self._slot_for(<int32_t>homes[j], <int32_t>homes[k])
-                            h = slot - self.slots
-                            self._block(slot)[cursor[3 * h + kind]] = rule[0]
-                            cursor[3 * h + kind] += 1
+                            self._file(rule, kind, <int32_t>homes[j], <int32_t>homes[k], cursor)
             else:
                 lender = row[5]
                 for k in range(nhomes):
-                    slot = self._slot_for(lender, <int32_t>homes[k])
-                    h = slot - self.slots
-                    self._block(slot)[cursor[3 * h + kind]] = rule[0]
-                    cursor[3 * h + kind] += 1
-        free(cursor)
+                    self._file(rule, kind, lender, <int32_t>homes[k], cursor)
+        return 0
 
-        # large consortia: each member scans its own, with the members as a bit set
-        self.lib_words = (nlib + 63) // 64 or 1
-        self.large_off = <uint32_t *>malloc((nlib + 1) * sizeof(uint32_t))
-        self.large = <Rule *>malloc(max(1, large_count) * sizeof(Rule))
-        self.large_members = <uint64_t *>malloc(max(1, large_count) * self.lib_words * 8)
-        if self.large_off == NULL or self.large == NULL or self.large_members == NULL:
-            raise MemoryError()
-        memset(self.large_off, 0, (nlib + 1) * sizeof(uint32_t))
-        memset(self.large_members, 0, max(1, large_count) * self.lib_words * 8)
-        for i in range(self.nrules):
-            homes = <tuple>(<tuple>rows[i])[6]
-            if self.profiles[self.rules[i].profile].kind == CONSORTIUM and len(homes) > expand_up_to:
-                for k in range(len(homes)):
-                    self.large_off[<int32_t>homes[k] + 1] += 1
-        for k in range(nlib):
-            self.large_off[k + 1] += self.large_off[k]
-        cursor = <uint32_t *>malloc((nlib + 1) * sizeof(uint32_t))
+    cdef inline void _file(
+        self, Rule *rule, int32_t kind, int32_t lender, int32_t home, uint32_t *cursor
+    ) noexcept:
+        cdef Slot *slot = self._slot_for(lender, home)
+        cdef uint64_t h
         if cursor == NULL:
-            raise MemoryError()
-        memcpy(cursor, self.large_off, (nlib + 1) * sizeof(uint32_t))
-        for i in range(self.nrules):
-            homes = <tuple>(<tuple>rows[i])[6]
-            if self.profiles[self.rules[i].profile].kind == CONSORTIUM and len(homes) > expand_up_to:
-                for k in range(len(homes)):
-                    j = cursor[<int32_t>homes[k]]
-                    cursor[<int32_t>homes[k]] += 1
-                    self.large[j] = self.rules[i]
-                    for w in range(len(homes)):
-                        lender = homes[w]
-                        self.large_members[j * self.lib_words + lender // 64] |= (
-                            (<uint64_t>1) << (lender % 64)
-                        )
-        free(cursor)
+            slot.n[kind] += 1
+            return
+        h = slot - self.slots
+        self._block(slot)[cursor[3 * h + kind]] = rule[0]
+        cursor[3 * h + kind] += 1
 
     cdef inline Rule *_block(self, Slot *slot) noexcept:
         """The pair's rules: suspensions, then bilaterals, then consortia."""
