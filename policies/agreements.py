@@ -43,10 +43,7 @@ def _rows(
     category_sets: dict[frozenset[str], int] = {}
     excluded: dict[frozenset[str], int] = {}
     limit_of: dict[tuple[Decimal, str], Decimal] = {}
-    # profile numbers, keyed by the profile with its terms (or reason) by identity: they are
-    # shared by value below, and hashing a pydantic model is slow
-    profiles: dict[tuple[object, ...], int] = {}
-    profile_list: list[Profile] = []
+    profiles: dict[Profile, int] = {}
     lendings = [a for a in agreements if not isinstance(a, Suspension)]
     ranked = sorted((-a.terms.max_items, -a.terms.loan_days, a.id) for a in lendings)
     rank = {key[2]: n for n, key in enumerate(ranked)}
@@ -82,7 +79,7 @@ def _rows(
             text = texts.setdefault(agreement.reason, agreement.reason)
             profile: Profile = (0, cats, -1, -1, 0, False, text)
             homes = tuple(map(library_number, agreement.borrowers_from))
-            number = _number(profiles, profile_list, profile)
+            number = profiles.setdefault(profile, len(profiles))
             rows.append((aid, start, end, -1, number, libraries[agreement.lender], homes))
             continue
         standing, terms = agreement.standing, agreement.terms
@@ -115,7 +112,8 @@ def _rows(
         terms, excl = offered
         fines, blocking, must_be_valid = judged
         profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, must_be_valid, terms)
-        number = _number(profiles, profile_list, profile)
+        # terms are shared by value above, so the same terms are the same object here
+        number = profiles.setdefault(profile, len(profiles))
         if isinstance(agreement, Consortium):
             lender, homes = -1, tuple(map(library_number, agreement.members))
         else:
@@ -127,21 +125,9 @@ def _rows(
         list(category_sets),
         list(excluded),
         limits,
-        profile_list,
+        list(profiles),
         rows,
     )
-
-
-def _number(
-    numbers: dict[tuple[object, ...], int], profiles: list[Profile], profile: Profile
-) -> int:
-    """The profile's number, given it if new."""
-    key = (*profile[:6], id(profile[6]))
-    number = numbers.get(key)
-    if number is None:
-        number = numbers[key] = len(profiles)
-        profiles.append(profile)
-    return number
 
 
 class Agreements(Index):
