@@ -30,7 +30,7 @@ import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -362,16 +362,14 @@ class Prepared:
     Cedar (``finish``)."""
 
     size: int
-    libraries: list[Library]
-    agreements: list[AnyAgreement]
     hub: policies.Agreements
     requests: list[BorrowRequest]
     decisions: list[Decision]
-    outcomes: list[str]
     by_outcome: dict[str, list[BorrowRequest]]
     facts: dict[str, Any]
-    means: list[float]
-    outcome_means: dict[str, list[float]]
+    #: per-batch means of the hub's timing rounds: all requests, and each outcome's
+    means: list[float] = field(default_factory=list)
+    outcome_means: dict[str, list[float]] = field(default_factory=dict)
 
 
 def prepare(size: int, opts: Options) -> Prepared:
@@ -426,16 +424,11 @@ def prepare(size: int, opts: Options) -> Prepared:
         facts["yaml_load"] = bench_yaml(libraries, agreement_list, hub, requests[:2000])
     return Prepared(
         size,
-        libraries,
-        agreement_list,
         hub,
         requests,
         decisions,
-        outcomes,
         dict(sorted(by_outcome.items())),
         facts,
-        [],
-        {name: [] for name in sorted(by_outcome)},
     )
 
 
@@ -450,7 +443,7 @@ def time_sizes(prepared: Sequence[Prepared], rounds: int) -> None:
             gc.collect()
             p.means += hub_batch_means(p.hub.decide, p.requests, 1)
             for name, group in p.by_outcome.items():
-                p.outcome_means[name] += hub_batch_means(p.hub.decide, group, 1)
+                p.outcome_means.setdefault(name, []).extend(hub_batch_means(p.hub.decide, group, 1))
         order.reverse()
 
 
