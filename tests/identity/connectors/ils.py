@@ -115,6 +115,11 @@ class Ils:
     def library(self, **settings: Any) -> policies.Library:
         return library(self.port, **settings)
 
+    def leaks(self, secret: str, text: str) -> bool:
+        """Whether ``secret`` (a PIN, a password) shows in ``text``, leaving out this ILS's own
+        address, which errors name and whose port number may contain it (port 44321, PIN 4321)."""
+        return secret in text.replace(f"127.0.0.1:{self.port}", "127.0.0.1:<port>")
+
     def _app(self) -> SIP2Server:
         app = SIP2Server(
             institution_id=INSTITUTION,
