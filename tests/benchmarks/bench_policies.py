@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -562,15 +563,24 @@ def bench_yaml(
     }
 
 
-def verdicts(results: list[dict[str, Any]]) -> dict[str, Any]:
+def verdicts(results: list[dict[str, Any]], reads: dict[str, Any]) -> dict[str, Any]:
     by_size = {r["agreements"]: r for r in results}
     out: dict[str, Any] = {}
     if 1_000_000 in by_size:
         measured = by_size[1_000_000]["hub_us_per_decision_median"]
         out["hub_median_us_at_1M"] = _target(measured, TARGETS["hub_median_us_at_1M"], "<=")
         if 1000 in by_size:
-            ratio = measured / by_size[1000]["hub_us_per_decision_median"]
+            at_1k = by_size[1000]["hub_us_per_decision_median"]
+            ratio = measured / at_1k
             out["hub_1M_over_1k"] = _target(round(ratio, 2), TARGETS["hub_1M_over_1k"], "<=")
+            blocks = [key for key in reads if key.endswith(" MiB")]
+            largest = max(blocks, key=lambda key: int(key.split()[0]), default=None)
+            if largest is not None:  # the block the size of the largest index: 1M's
+                index = reads[largest]
+                out["hub_1M_over_1k"]["note"] = (
+                    f"one random read in a block the size of the 1M index takes {index} ns on "
+                    f"this machine, {index / 1000 / at_1k:.0%} of the 1k median"
+                )
     slowest = min(r["cedar_call_only_over_hub"] for r in results)
     out["hub_faster_than_cedar"] = _target(slowest, TARGETS["hub_faster_than_cedar"], ">=")
     out["hub_faster_than_cedar"]["note"] = "smallest cedar_call_only_over_hub over all sizes"
@@ -583,6 +593,43 @@ def verdicts(results: list[dict[str, Any]]) -> dict[str, Any]:
 def _target(measured: float, target: float, sense: str) -> dict[str, Any]:
     met = measured <= target if sense == "<=" else measured >= target
     return {"measured": measured, "target": f"{sense} {target}", "met": met}
+
+
+LATENCY_PROBE = Path(__file__).with_name("memory_latency.c")
+
+
+def probe_sizes(results: Sequence[dict[str, Any]]) -> list[int]:
+    """A block that fits in the caches, one that does not, and one the size of the largest
+    index (its hub_build_rss_delta_mb), in bytes."""
+    largest = max(r["hub_build_rss_delta_mb"] for r in results) * 2**20
+    return sorted({4 * 2**20, 256 * 2**20, max(int(largest) // 2**20, 1) * 2**20})
+
+
+def random_read_ns(sizes: Sequence[int]) -> dict[str, Any]:
+    """Nanoseconds per dependent random read in blocks of ``sizes`` bytes (memory_latency.c,
+    compiled with the machine's C compiler), keyed "N MiB"; the error instead, if it cannot
+    be measured."""
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return {"error": "no C compiler to build memory_latency.c"}
+    with tempfile.TemporaryDirectory() as temp:
+        program = Path(temp) / "memory_latency"
+        try:
+            subprocess.run(
+                [compiler, "-O2", "-o", str(program), str(LATENCY_PROBE)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            run = subprocess.run(
+                [str(program), *(str(size) for size in sizes)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+        except subprocess.CalledProcessError as exc:
+            return {"error": f"{' '.join(exc.cmd)}: {exc.stderr.strip()}"}
+    out: dict[str, Any] = {}
+    for line in run.stdout.splitlines():
+        size, ns = line.split()
+        out[f"{int(size) // 2**20} MiB"] = float(ns)
+    return out
 
 
 METHOD = {
@@ -641,6 +688,13 @@ METHOD = {
         "second, identical build (only up to --tracemalloc-max agreements; null above). "
         "cedar.rss_delta_mb: the same for building the Cedar model and its entity handles."
     ),
+    "random_read_ns": (
+        "machine.random_read_ns: nanoseconds per read of a chain of dependent random reads, one "
+        "per 64-byte line, in blocks allocated as the index allocates its tables "
+        "(memory_latency.c): 4 MiB (within the caches), 256 MiB, and the size of the largest "
+        "index built. A decision at 1M agreements waits for at least one such read (its pair's "
+        "slot), which a decision at 1k finds in the caches."
+    ),
     "yaml_load": (
         "The network written as block-style YAML to a temporary file, then policies.load(path) "
         "timed end to end (right after that size is built, before any larger one); 2,000 "
@@ -694,6 +748,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     while prepared:  # each size's models and hub are let go once it is done
         results.append(finish(prepared.pop(0), opts))
         gc.collect()
+    log("the machine's memory: one random read")
+    reads = random_read_ns(probe_sizes(results))
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "machine": {
@@ -701,6 +757,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "cedarpy": _version("cedarpy"),
+            "random_read_ns": reads,
         },
         "engine": engine_fingerprint(),
         "quick": args.quick,
@@ -710,7 +767,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "method": METHOD,
         "sizes": results,
         "disagreements": sum(r["disagreements"] for r in results),
-        "targets": verdicts(results),
+        "targets": verdicts(results, reads),
         "total_s": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(report, indent=2)

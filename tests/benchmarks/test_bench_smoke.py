@@ -33,6 +33,10 @@ def test_quick_benchmark_reports_every_figure_and_no_disagreement(tmp_path: Path
         report
     )
     assert report["disagreements"] == 0
+    # the machine's memory latency, measured with the C compiler that built the index
+    reads = report["machine"]["random_read_ns"]
+    assert {"4 MiB", "256 MiB"} <= set(reads), reads
+    assert all(isinstance(ns, float) and ns > 0 for ns in reads.values()), reads
     (size,) = report["sizes"]
     assert size["agreements"] == 1000
     assert size["libraries"] >= 2000
