@@ -573,10 +573,8 @@ def verdicts(results: list[dict[str, Any]], reads: dict[str, Any]) -> dict[str, 
             at_1k = by_size[1000]["hub_us_per_decision_median"]
             ratio = measured / at_1k
             out["hub_1M_over_1k"] = _target(round(ratio, 2), TARGETS["hub_1M_over_1k"], "<=")
-            blocks = [key for key in reads if key.endswith(" MiB")]
-            largest = max(blocks, key=lambda key: int(key.split()[0]), default=None)
-            if largest is not None:  # the block the size of the largest index: 1M's
-                index = reads[largest]
+            index = reads.get(f"{index_mib(by_size[1_000_000])} MiB")
+            if index is not None:
                 out["hub_1M_over_1k"]["note"] = (
                     f"one random read in a block the size of the 1M index takes {index} ns on "
                     f"this machine, {index / 1000 / at_1k:.0%} of the 1k median"
@@ -598,15 +596,19 @@ def _target(measured: float, target: float, sense: str) -> dict[str, Any]:
 LATENCY_PROBE = Path(__file__).with_name("memory_latency.c")
 
 
+def index_mib(result: dict[str, Any]) -> int:
+    """The size of one size's index, in whole MiB (its hub_build_rss_delta_mb)."""
+    return max(1, int(result["hub_build_rss_delta_mb"]))
+
+
 def probe_sizes(results: Sequence[dict[str, Any]]) -> list[int]:
-    """A block that fits in the caches, one that does not, and one the size of the largest
-    index (its hub_build_rss_delta_mb), in bytes."""
-    largest = max(r["hub_build_rss_delta_mb"] for r in results) * 2**20
-    return sorted({4 * 2**20, 256 * 2**20, max(int(largest) // 2**20, 1) * 2**20})
+    """In MiB: a block that fits in the caches, one that does not, and one the size of the
+    largest index."""
+    return sorted({4, 256, max(index_mib(r) for r in results)})
 
 
-def random_read_ns(sizes: Sequence[int]) -> dict[str, Any]:
-    """Nanoseconds per dependent random read in blocks of ``sizes`` bytes (memory_latency.c,
+def random_read_ns(sizes_mib: Sequence[int]) -> dict[str, Any]:
+    """Nanoseconds per dependent random read in blocks of ``sizes_mib`` MiB (memory_latency.c,
     compiled with the machine's C compiler), keyed "N MiB"; the error instead, if it cannot
     be measured."""
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
@@ -620,7 +622,7 @@ def random_read_ns(sizes: Sequence[int]) -> dict[str, Any]:
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             run = subprocess.run(
-                [str(program), *(str(size) for size in sizes)],
+                [str(program), *(str(mib * 2**20) for mib in sizes_mib)],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
         except subprocess.CalledProcessError as exc:

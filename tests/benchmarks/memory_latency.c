@@ -31,15 +31,14 @@ static double seconds(void) {
 
 static int measure(size_t bytes, double *ns) {
     size_t lines = bytes / 64, i, at = 0;
-    const size_t align = (size_t)2 << 20;
+    const size_t align = (size_t)2 << 20, size = (lines * 64 + align - 1) & ~(align - 1);
     uint64_t *words, *order;
     long steps = 2000000, k;
     double start;
     if (lines < 2) return -1;
-    if (posix_memalign((void **)&words, align, (lines * 64 + align - 1) & ~(align - 1)) != 0)
-        return -1;
+    if (posix_memalign((void **)&words, align, size) != 0) return -1;
 #ifdef MADV_HUGEPAGE
-    madvise(words, (lines * 64 + align - 1) & ~(align - 1), MADV_HUGEPAGE);
+    madvise(words, size, MADV_HUGEPAGE);
 #endif
     order = malloc(lines * sizeof(uint64_t));
     if (order == NULL) {
