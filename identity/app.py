@@ -2,10 +2,16 @@
 
 Nothing here reads the environment or opens the database at import time; ``from_environment``
 is the factory that ``hub serve`` hands to uvicorn.
+
+A process started while its database cannot be reached (a worker restarted during a failover)
+still starts: ``/healthz`` answers, every other request is answered 503 with Retry-After, and
+the database is prepared by the first request that finds it back.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,8 +19,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity import housekeeping, keys, migrate, web
+from identity import db, housekeeping, keys, migrate, web
 from identity.db import make_engine, transaction
 from identity.migrate import NotReady
 from identity.oauth.server import HubServer
@@ -36,13 +45,23 @@ from identity.web.admin import install as install_admin
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings)
         try:
-            prepare(engine=engine, settings=settings)
+            preparation = Preparation(engine=engine, settings=settings)
+            try:
+                preparation.run()
+            except Exception as exc:
+                if not db.unavailable(exc):
+                    raise
+                log.warning("the database cannot be reached (%s): answering 503 until it can",
+                            getattr(exc, "orig", None) or exc)  # fmt: skip
+            app.state.preparation = preparation
             app.state.engine = engine
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=InForce())
             yield
@@ -55,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
     for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
@@ -78,6 +98,61 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
         keys.private_key(current, secret)  # fails now, not at the first sign-in, if unreadable
     with transaction(engine) as session:
         housekeeping.purge(session=session, settings=settings)
+
+
+class Preparation:
+    """``prepare`` once per process: at startup, or if the database could not be reached then,
+    at the first request that finds it back."""
+
+    def __init__(self, *, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.done = False
+        self._lock = threading.Lock()
+
+    def run(self) -> bool:
+        """Prepare the database unless that is done; False if another thread is trying just
+        now (a database behind a black hole must not queue every request behind it)."""
+        if not self._lock.acquire(blocking=False):
+            return self.done
+        try:
+            if not self.done:
+                prepare(engine=self.engine, settings=self.settings)
+                self.done = True
+            return True
+        finally:
+            self._lock.release()
+
+
+class AfterPreparation:
+    """Until the database has been prepared, a request is answered 503 unless it needs no
+    database (``/healthz``, static files, the problem pages) or its own try succeeds."""
+
+    WITHOUT_DATABASE = ("/healthz", "/static/", "/problems/")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        preparation: Preparation | None = (
+            getattr(scope["app"].state, "preparation", None) if scope["type"] == "http" else None
+        )
+        if (
+            preparation is not None
+            and not preparation.done
+            and not scope["path"].startswith(self.WITHOUT_DATABASE)
+        ):
+            error: Exception | None = None
+            try:
+                ready = await run_in_threadpool(preparation.run)
+            except Exception as exc:
+                if not db.unavailable(exc):
+                    raise
+                ready, error = False, exc
+            if not ready:
+                answer = problems.database_unavailable(Request(scope), error)
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def from_environment() -> FastAPI:

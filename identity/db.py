@@ -1,7 +1,12 @@
 """The database: one engine per process, built from the settings; sessions per unit of work.
 
 SQLite (the embedded default) gets foreign keys, WAL and a busy timeout, so that the CLI and a
-running server can share one file. ``postgresql://`` URLs are read with psycopg 3.
+running server can share one file. ``postgresql://`` URLs are read with psycopg 3, with a
+connect timeout, and each pooled connection is tested before use (``pool_pre_ping``), so that
+none left dead by a restart of the database is handed out once it is back.
+
+``UNAVAILABLE`` names the errors that mean the database cannot be reached or used just now; the
+web app answers them 503 with Retry-After (``identity.web.problems``).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, exc, text
 from sqlmodel import Session, create_engine
 
 from identity.settings import Settings
@@ -25,6 +30,22 @@ def database_url(url: str) -> str:
     return url
 
 
+#: the database cannot be reached or used just now: refused, ended, timed out, SQLite's file
+#: cannot be opened or stays locked beyond the busy timeout (DB-API's ``OperationalError`` is
+#: "not necessarily under the control of the programmer"), or no pooled connection came free
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.DisconnectionError,
+    exc.TimeoutError,
+)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or used just now."""
+    return isinstance(error, UNAVAILABLE)
+
+
 def make_engine(settings: Settings) -> Engine:
     url = database_url(settings.database_url)
     if url.startswith("sqlite"):
@@ -34,8 +55,15 @@ def make_engine(settings: Settings) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # hide_parameters: an error message must never carry PIN hashes or card numbers
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    timeout = settings.database_connect_timeout_s
+    # hide_parameters: an error message must never carry PIN hashes or card numbers;
+    # tcp_user_timeout: a connection whose packets go unanswered is given up as soon
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args={"connect_timeout": timeout, "tcp_user_timeout": timeout * 1000},
+    )
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

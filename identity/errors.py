@@ -13,7 +13,8 @@
     ├── InvalidRequest              422     /problems/invalid-request
     ├── InvalidAgreements           422     /problems/invalid-agreements  (admin API)
     ├── RateLimited                 429     /problems/rate-limited        (Retry-After)
-    └── HomeLibraryUnavailable      503     /problems/home-library-unavailable (Retry-After)
+    ├── HomeLibraryUnavailable      503     /problems/home-library-unavailable (Retry-After)
+    └── DatabaseUnavailable         503     /problems/database-unavailable (Retry-After)
 
 ``type`` is a relative URI, the same on every hub, so that clients can switch on it; it
 resolves to a page describing the problem. OAuth endpoints answer in OAuth's own error format
@@ -138,11 +139,19 @@ class HomeLibraryUnavailable(Problem):
     slug, status, title = "home-library-unavailable", 503, "The home library cannot be reached"
 
 
+class DatabaseUnavailable(Problem):
+    """The hub's own database cannot be reached just now (it is restarting, or failing over to
+    another server). Nothing was decided or changed; retry after the seconds given in
+    Retry-After."""
+
+    slug, status, title = "database-unavailable", 503, "The hub's database cannot be reached"
+
+
 PROBLEMS: dict[str, type[Problem]] = {
     cls.slug: cls
     for cls in (
         Unauthorized, Forbidden, NotPermitted, UnknownLibrary, UnknownCard, UnknownPatron,
         NotFound, Conflict, InvalidRequest, InvalidAgreements, RateLimited,
-        HomeLibraryUnavailable,
+        HomeLibraryUnavailable, DatabaseUnavailable,
     )
 }  # fmt: skip

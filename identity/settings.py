@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     guesses_per_address: str = "30/900,200/86400"
     #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
     eligibility_rate: str = "600/60"
+    #: how long to wait for PostgreSQL to accept a connection (seconds; at least 2) before the
+    #: request is answered 503: a database behind a black hole must not hold the workers
+    database_connect_timeout_s: int = 5
+    #: the Retry-After (seconds) of the 503 answered while the database cannot be reached
+    database_retry_after_s: int = 10
 
     @field_validator("issuer")
     @classmethod
@@ -68,6 +73,20 @@ class Settings(BaseSettings):
     def _refresh_lifetime(cls, value: int) -> int:
         if not 60 <= value <= 30 * 86400:
             raise ValueError("HUB_REFRESH_LIFETIME_S must be between 60 s and 30 days")
+        return value
+
+    @field_validator("database_connect_timeout_s")
+    @classmethod
+    def _connect_timeout(cls, value: int) -> int:
+        if not 2 <= value <= 300:  # libpq counts anything under 2 as 2
+            raise ValueError("HUB_DATABASE_CONNECT_TIMEOUT_S must be between 2 and 300 seconds")
+        return value
+
+    @field_validator("database_retry_after_s")
+    @classmethod
+    def _retry_after(cls, value: int) -> int:
+        if not 1 <= value <= 3600:
+            raise ValueError("HUB_DATABASE_RETRY_AFTER_S must be between 1 and 3600 seconds")
         return value
 
     @field_validator("guesses_per_card", "guesses_per_address")

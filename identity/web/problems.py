@@ -1,9 +1,17 @@
 """RFC 9457 problem details: the one place where ``identity.errors.Problem`` (and FastAPI's
 validation errors) become ``application/problem+json``, and where each problem type's URI
-resolves to a page saying what it means."""
+resolves to a page saying what it means.
+
+Also the one place where a database that cannot be reached (``identity.db.UNAVAILABLE``, raised
+anywhere below a route: handler, dependency, Authlib's server) becomes a 503 with Retry-After,
+in the format of the endpoint asked: OAuth's error on the OAuth endpoints, problem+json on the
+APIs and JSON documents, a page on pages. It is answered, not re-raised, so the connection it
+came on stays open for the client's next request.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -13,11 +21,16 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from identity import errors
+from identity import db, errors
+from identity.settings import Settings
 from identity.web import pages
 
+log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 router = APIRouter(include_in_schema=False)
+
+#: the endpoints that answer in OAuth's error format (RFC 6749 5.2, RFC 6750 3.1)
+OAUTH_ENDPOINTS = frozenset({"/token", "/introspect", "/revoke", "/userinfo"})
 
 
 class ProblemOut(BaseModel):
@@ -44,7 +57,45 @@ def respond(problem: errors.Problem) -> JSONResponse:
     )
 
 
+def database_unavailable(request: Request, error: BaseException | None = None) -> Response:
+    """The 503 for a database that cannot be reached (``error``, logged without a traceback),
+    in the format of the endpoint asked."""
+    if error is not None:
+        log.warning("the database cannot be reached: %s", getattr(error, "orig", None) or error)
+    settings: Settings = request.app.state.settings
+    retry_after = settings.database_retry_after_s
+    path = request.url.path
+    if path in OAUTH_ENDPOINTS:
+        # RFC 6749 4.1.2.1's temporarily_unavailable, with the status that says so
+        body = {
+            "error": "temporarily_unavailable",
+            "error_description": "The server cannot answer just now; try again shortly.",
+        }
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        headers["Retry-After"] = str(retry_after)
+        return JSONResponse(body, status_code=503, headers=headers)
+    if path.startswith(("/api/", "/.well-known/")) or path.endswith(".json"):
+        return respond(
+            errors.DatabaseUnavailable(
+                "The hub's database cannot be reached just now; nothing was done.",
+                retry_after=retry_after,
+            )
+        )
+    context = {
+        "title": "Please try again in a minute",
+        "message": "This service is briefly unavailable. Nothing has been recorded; please "
+        "try again in a minute.",
+    }
+    headers = {**pages.HEADERS, "Retry-After": str(retry_after)}
+    return pages.TEMPLATES.TemplateResponse(
+        request, "problem.html", context, status_code=503, headers=headers
+    )
+
+
 def install(app: FastAPI) -> None:
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        return database_unavailable(request, exc)
+
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.Problem)
         return respond(exc)
@@ -68,6 +119,8 @@ def install(app: FastAPI) -> None:
                             headers=getattr(exc, "headers", None))  # fmt: skip
 
     app.add_exception_handler(errors.Problem, on_problem)
+    for kind in db.UNAVAILABLE:
+        app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.include_router(router)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from identity import db
 from identity.oauth.server import HubRequest
 from identity.web.deps import OAuthDep
 
@@ -57,7 +58,9 @@ async def _handle(
         return _error("invalid_request", f"Parameter sent more than once: {', '.join(repeated)}")
     try:
         response: Response = await run_in_threadpool(call, oauth)
-    except Exception:
+    except Exception as exc:
+        if db.unavailable(exc):
+            raise  # answered 503 with Retry-After (identity.web.problems)
         log.exception("token endpoint failed")
         return _error("server_error", "The server could not answer; try again.", 500)
     response.headers.update(NO_STORE)
