@@ -4,6 +4,10 @@ Valid files take the fast path: ``yaml_rs`` (a Rust YAML 1.2 parser that refuses
 builds plain data, pydantic validates each library and agreement, ``check`` cross-checks the set.
 Only when something is wrong is the file composed a second time with PyYAML, whose nodes keep their
 marks, to turn each problem's path into a line and column.
+
+Every string of a file, keys and values, is read in Unicode NFC (SPEC section 6), so a category
+code or name written decomposed (NFD, as some editors and ILS exports do) is the same text as
+one written composed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import difflib
 import gc
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -139,6 +144,10 @@ def _money_literals(text: str) -> Iterator[re.Match[str]]:
             yield literal
 
 
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Millions of small containers make the cyclic collector run over and over; none are cyclic."""
@@ -182,6 +191,8 @@ class _File:
                 )
         if data is None:
             data = {}
+        if not (self.text.isascii() and "\\" not in self.text):  # else no string can change
+            self._normalise(data)
         if not isinstance(data, dict):
             self.problem((), "expected a mapping with 'libraries' and/or 'agreements' at the top")
             return
@@ -226,6 +237,28 @@ class _File:
                 at_key=at_key or error["type"] == "extra_forbidden",
             )
 
+    def _normalise(self, data: Any) -> None:
+        """Every string in ``data`` (keys too) in NFC, in place; two keys of one mapping that
+        are the same text once normalised are a problem, as any repeated key is."""
+        stack: list[tuple[Any, ItemPath]] = [(data, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, dict):
+                items = list(node.items())
+                node.clear()
+                for key, value in items:
+                    if isinstance(key, str):
+                        key = unicodedata.normalize("NFC", key)
+                    if key in node:
+                        self.problem((*path, key), f"key {key!r} appears twice in one mapping",
+                                     at_key=True)  # fmt: skip
+                    node[key] = _nfc(value)
+                    stack.append((node[key], (*path, key)))
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    node[index] = _nfc(value)
+                    stack.append((node[index], (*path, index)))
+
     def problem(self, path: ItemPath, message: str, *, at_key: bool = False) -> None:
         line, column = self._locate(path, at_key)
         self.problems.append(Problem(self.name, line, column, message))
@@ -251,7 +284,7 @@ class _File:
         for position, part in enumerate(path):
             last = position == len(path) - 1
             if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+                pair = next(((k, v) for k, v in node.value if _nfc(k.value) == str(part)), None)
                 if pair is None:
                     break
                 mark = (pair[0] if last and at_key else pair[1]).start_mark
