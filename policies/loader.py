@@ -52,6 +52,8 @@ SUFFIXES = (".yaml", ".yml")
 #: digits past the 15th, so over-precise money is caught in the text itself. (No ``\b`` in
 #: front: it would make the regex engine try every position of the text, 20 times slower on a
 #: large file; ``_money_literals`` checks that boundary itself.)
+#: a YAML escape that can stand for a character outside ASCII (``"\\u0301"``)
+_ESCAPE = re.compile(r"\\[xuUNLP_]")
 _MONEY_LITERAL = re.compile(r"max_fines[ \t]*:[ \t]*[-+]?[0-9][0-9_]*\.([0-9_]*[0-9])\b")
 
 
@@ -191,8 +193,8 @@ class _File:
                 )
         if data is None:
             data = {}
-        if not (self.text.isascii() and "\\" not in self.text):  # else no string can change
-            self._normalise(data)
+        if not unicodedata.is_normalized("NFC", self.text) or _ESCAPE.search(self.text):
+            self._normalise(data)  # else no string can change
         if not isinstance(data, dict):
             self.problem((), "expected a mapping with 'libraries' and/or 'agreements' at the top")
             return
@@ -244,20 +246,28 @@ class _File:
         while stack:
             node, path = stack.pop()
             if isinstance(node, dict):
-                items = list(node.items())
-                node.clear()
-                for key, value in items:
-                    if isinstance(key, str):
-                        key = unicodedata.normalize("NFC", key)
-                    if key in node:
-                        self.problem((*path, key), f"key {key!r} appears twice in one mapping",
-                                     at_key=True)  # fmt: skip
-                    node[key] = _nfc(value)
-                    stack.append((node[key], (*path, key)))
+                if not all(k.isascii() for k in node if isinstance(k, str)):
+                    items = list(node.items())
+                    node.clear()
+                    for key, value in items:
+                        key = _nfc(key)
+                        if key in node:
+                            self.problem((*path, key), f"key {key!r} appears twice in one mapping",
+                                         at_key=True)  # fmt: skip
+                        node[key] = value
+                for key, value in node.items():
+                    if isinstance(value, str):
+                        if not value.isascii():
+                            node[key] = _nfc(value)
+                    elif isinstance(value, dict | list):
+                        stack.append((value, (*path, key)))
             elif isinstance(node, list):
                 for index, value in enumerate(node):
-                    node[index] = _nfc(value)
-                    stack.append((node[index], (*path, index)))
+                    if isinstance(value, str):
+                        if not value.isascii():
+                            node[index] = _nfc(value)
+                    elif isinstance(value, dict | list):
+                        stack.append((value, (*path, index)))
 
     def problem(self, path: ItemPath, message: str, *, at_key: bool = False) -> None:
         line, column = self._locate(path, at_key)
