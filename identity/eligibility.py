@@ -1,7 +1,9 @@
 """The eligibility API's work (SPEC section 5): may this lender lend to that card, today?
 
-The lender is always the asking client's library. The home library's connector is asked about
-the card without a PIN (``lookup``); a home library that cannot be asked is a 503, never a
+The lender is always the asking client's library. The card is read as on the sign-in page
+(``cards.read_card``): one that is not a card of the home library (its ``card_pattern``) is no
+such card, and no home library is asked. The home library's connector is asked about the card
+without a PIN (``lookup``); a home library that cannot be asked is a 503, never a
 guess. Every question is recorded with its answer, for the home library's administrators
 (``hub lookups``), and counted against the client's rate limit.
 """
@@ -17,8 +19,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
-from identity import errors
-from identity.connectors import HomeLibraryUnavailable
+from identity import cards, errors
+from identity.connectors import CardHolder, HomeLibraryUnavailable
 from identity.connectors.select import connector_for
 from identity.db import lock, transaction
 from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
@@ -66,12 +68,11 @@ def answer(
             )
         assert card is not None
         try:
-            holder = connector_for(library, engine).lookup(card)
-        except HomeLibraryUnavailable as exc:
-            raise errors.HomeLibraryUnavailable(
-                f"{library.name} cannot be asked about cards just now; try again later.",
-                retry_after=exc.retry_after,
-            ) from None
+            card = cards.read_card(card, library)
+        except cards.NotACard:
+            holder = None  # not one of this library's cards: its home system is not asked
+        else:
+            holder = _lookup(library, engine, card)
         if holder is None:  # by patron: no card number in the answer (the lender may not see it)
             raise errors.UnknownCard(
                 "The home library no longer knows this patron's card."
@@ -97,6 +98,16 @@ def answer(
     codes = [reason["code"] for reason in decision["reasons"]]
     _record(engine, client_id, lender, home, card, by, verdict, codes)
     return decision
+
+
+def _lookup(library: policies.Library, engine: Engine, card: str) -> CardHolder | None:
+    try:
+        return connector_for(library, engine).lookup(card)
+    except HomeLibraryUnavailable as exc:
+        raise errors.HomeLibraryUnavailable(
+            f"{library.name} cannot be asked about cards just now; try again later.",
+            retry_after=exc.retry_after,
+        ) from None
 
 
 def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, per_s: int) -> None:

@@ -6,6 +6,11 @@ finished, so a crash in between fails closed; a success starts the count again. 
 default of 5 failures per 15 minutes and 20 per day for a card, guessing a 4-digit PIN takes
 250 days on average, while a patron who mistypes is never locked out for long. The limits stop
 guesses at the hub, so no one can use it to trip a lock-out at the patron's home library.
+
+An attempt the home library did not answer (``unanswered``: it was down, or the hub could not
+read the reply) made no guess at the card, so it does not count against the card (a patron is
+not locked out by their library's outage); it still counts against the client address, so no
+one can send the hub's home libraries attempts without end.
 """
 
 from __future__ import annotations
@@ -24,6 +29,19 @@ from identity.db import lock, transaction
 from identity.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """Which attempts fill a window: those ending in ``outcomes``, since the latest success
+    if ``reset``."""
+
+    outcomes: tuple[str, ...]
+    reset: bool
+
+
+CARD = Counted(("pending", "failure"), reset=True)
+ADDRESS = Counted(("pending", "failure", "unanswered"), reset=False)
 
 
 @dataclass(frozen=True)
@@ -60,10 +78,10 @@ def begin(
         lock(session, f"card:{key}")
         lock(session, f"address:{address}")
         waits = [
-            *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, reset=True),
+            *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, CARD),
             # an address's count never restarts: one good card of one's own would otherwise
             # let an address guess at every other card without end
-            *_waits(session, LoginAttempt.address == address, now, limits.per_address, reset=False),
+            *_waits(session, LoginAttempt.address == address, now, limits.per_address, ADDRESS),
         ]
         if waits:
             raise TooManyAttempts(max(waits))
@@ -87,8 +105,8 @@ def client_network(address: str) -> str:
 
 
 def finish(*, engine: Engine, attempt: int, success: bool, unanswered: bool = False) -> None:
-    """Record how the attempt ended. ``unanswered``: the home library could not be asked, so
-    no guess was made, and the attempt does not count against the card or the address."""
+    """Record how the attempt ended. ``unanswered``: the home library could not be asked (or
+    its answer read), so no guess was made: the attempt counts against the address only."""
     with transaction(engine) as session:
         row = session.get(LoginAttempt, attempt)
         if row is not None:
@@ -100,13 +118,12 @@ def _waits(
     condition: object,
     now: datetime,
     limits: tuple[Window, ...],
-    *,
-    reset: bool,
+    counted: Counted,
 ) -> list[int]:
     """Seconds to wait for each window that is full (none: the attempt may go ahead). With
-    ``reset``, failures before the latest success do not count."""
+    ``counted.reset``, failures before the latest success do not count."""
     last_success = None
-    if reset:
+    if counted.reset:
         last_success = session.exec(
             select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
         ).one()
@@ -119,7 +136,7 @@ def _waits(
             select(LoginAttempt.at)
             .where(
                 condition,  # type: ignore[arg-type]
-                col(LoginAttempt.outcome).in_(("pending", "failure")),
+                col(LoginAttempt.outcome).in_(counted.outcomes),
                 col(LoginAttempt.at) > since,
             )
             .order_by(col(LoginAttempt.at).desc())

@@ -3,14 +3,17 @@
 The CSV has a header: ``card``, ``name``, ``category`` (the home ILS's code), one of ``pin`` or
 ``pin_hash`` (an argon2 or bcrypt hash exported from an ILS, kept as it is), and optionally
 ``expires`` (ISO date, empty for none), ``fines`` (decimal) and ``flags`` (comma-separated
-SPEC section 7 names). Every row is checked before anything is written; by default one bad row
-means nothing is imported. Existing cards are updated, new ones added, others left alone.
+SPEC section 7 names). Names and category codes are read in Unicode NFC; a card must match the
+library's ``card_pattern``, as at sign-in. Every row is checked before anything is written; by
+default one bad row means nothing is imported. Existing cards are updated, new ones added,
+others left alone.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +26,7 @@ from sqlmodel import Session, select
 
 import policies
 from identity import audit, passwords
+from identity.cards import NotACard, read_card
 from identity.db import lock
 from identity.models import RegistryPatron, utcnow
 
@@ -116,14 +120,19 @@ def _row(line: int, record: dict[str, str], library: policies.Library) -> Row:
     card = record["card"]
     if not CARD.fullmatch(card):
         raise ValueError(f"card {card!r} is not 1-64 letters and digits")
+    try:
+        read_card(card, library)  # as at sign-in: its card_pattern
+    except NotACard:
+        raise ValueError(f"card {card} does not match {library.id}'s card_pattern") from None
     if library.card_prefixes and not card.startswith(tuple(library.card_prefixes)):
         raise ValueError(
             f"card {card} does not start with {library.id}'s prefixes "
             f"({', '.join(library.card_prefixes)})"
         )
-    if not record["name"]:
+    name = unicodedata.normalize("NFC", record["name"])
+    if not name:
         raise ValueError("name is empty")
-    category = record["category"]
+    category = unicodedata.normalize("NFC", record["category"])
     if library.hub_category(category) is None:
         codes = ", ".join(library.categories) or "none"
         raise ValueError(f"category {category!r} is not in {library.id}'s category map ({codes})")
@@ -135,7 +144,7 @@ def _row(line: int, record: dict[str, str], library: policies.Library) -> Row:
     return Row(
         line=line,
         card=card,
-        name=record["name"],
+        name=name,
         category=category,
         pin=pin,
         pin_hash=pin_hash,

@@ -4,6 +4,10 @@ Valid files take the fast path: ``yaml_rs`` (a Rust YAML 1.2 parser that refuses
 builds plain data, pydantic validates each library and agreement, ``check`` cross-checks the set.
 Only when something is wrong is the file composed a second time with PyYAML, whose nodes keep their
 marks, to turn each problem's path into a line and column.
+
+Every string of a file, keys and values, is read in Unicode NFC (SPEC section 6), so a category
+code or name written decomposed (NFD, as some editors and ILS exports do) is the same text as
+one written composed.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import difflib
 import gc
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +52,8 @@ SUFFIXES = (".yaml", ".yml")
 #: digits past the 15th, so over-precise money is caught in the text itself. (No ``\b`` in
 #: front: it would make the regex engine try every position of the text, 20 times slower on a
 #: large file; ``_money_literals`` checks that boundary itself.)
+#: a YAML escape that can stand for a character outside ASCII (``"\\u0301"``)
+_ESCAPE = re.compile(r"\\[xuUNLP_]")
 _MONEY_LITERAL = re.compile(r"max_fines[ \t]*:[ \t]*[-+]?[0-9][0-9_]*\.([0-9_]*[0-9])\b")
 
 
@@ -139,6 +146,10 @@ def _money_literals(text: str) -> Iterator[re.Match[str]]:
             yield literal
 
 
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Millions of small containers make the cyclic collector run over and over; none are cyclic."""
@@ -182,6 +193,8 @@ class _File:
                 )
         if data is None:
             data = {}
+        if not unicodedata.is_normalized("NFC", self.text) or _ESCAPE.search(self.text):
+            self._normalise(data)  # else no string can change
         if not isinstance(data, dict):
             self.problem((), "expected a mapping with 'libraries' and/or 'agreements' at the top")
             return
@@ -226,6 +239,36 @@ class _File:
                 at_key=at_key or error["type"] == "extra_forbidden",
             )
 
+    def _normalise(self, data: Any) -> None:
+        """Every string in ``data`` (keys too) in NFC, in place; two keys of one mapping that
+        are the same text once normalised are a problem, as any repeated key is."""
+        stack: list[tuple[Any, ItemPath]] = [(data, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, dict):
+                if not all(k.isascii() for k in node if isinstance(k, str)):
+                    items = list(node.items())
+                    node.clear()
+                    for key, value in items:
+                        key = _nfc(key)
+                        if key in node:
+                            self.problem((*path, key), f"key {key!r} appears twice in one mapping",
+                                         at_key=True)  # fmt: skip
+                        node[key] = value
+                for key, value in node.items():
+                    if isinstance(value, str):
+                        if not value.isascii():
+                            node[key] = _nfc(value)
+                    elif isinstance(value, dict | list):
+                        stack.append((value, (*path, key)))
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    if isinstance(value, str):
+                        if not value.isascii():
+                            node[index] = _nfc(value)
+                    elif isinstance(value, dict | list):
+                        stack.append((value, (*path, index)))
+
     def problem(self, path: ItemPath, message: str, *, at_key: bool = False) -> None:
         line, column = self._locate(path, at_key)
         self.problems.append(Problem(self.name, line, column, message))
@@ -251,7 +294,7 @@ class _File:
         for position, part in enumerate(path):
             last = position == len(path) - 1
             if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+                pair = next(((k, v) for k, v in node.value if _nfc(k.value) == str(part)), None)
                 if pair is None:
                     break
                 mark = (pair[0] if last and at_key else pair[1]).start_mark

@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticKnownError
 
+from policies.cards import check_pattern
+
 #: The patron status flags of SPEC section 7: the 14 SIP2 patron status flags, in SIP2 order,
 #: plus ``blocked`` for a manual block in the hub's own registry.
 Flag = Literal[
@@ -205,6 +207,10 @@ class Library(Strict):
         default_factory=dict
     )
     connector: Connector = RegistryConnector(kind="registry")
+    #: the regular expression (RE2) a card of this library matches in full; see policies.cards
+    card_pattern: Annotated[str, AfterValidator(check_pattern)] | None = None
+    #: what the sign-in form asks for: a numeric keyboard for the PIN, or a full one
+    pin_format: Literal["numeric", "text"] = "text"
 
     def hub_category(self, code: str) -> str | None:
         """The hub category that this library's ILS code ``code`` maps to, if any."""

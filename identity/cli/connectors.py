@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from identity.cards import NotACard, read_card
 from identity.cli import context
 from identity.connectors import HomeLibraryUnavailable
 from identity.connectors.select import connector_for
@@ -30,6 +31,10 @@ def test(
         known = ", ".join(sorted(agreements.libraries))
         raise typer.BadParameter(f"no library {library!r} is published (known: {known})",
                                  param_hint="--library")  # fmt: skip
+    try:
+        card = read_card(card, found)
+    except NotACard as exc:
+        raise typer.BadParameter(str(exc), param_hint="--card") from None
     secret = typer.prompt("PIN", hide_input=True) if pin else None
     settings = found.connector
     where = f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub"

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, col, select
 
+from identity.cards import NotACard, read_card
 from identity.cli import context
 from identity.models import EligibilityLookup, as_utc
 
@@ -27,6 +28,10 @@ def lookups(
             context.fail(f"--since must be a date like 2026-11-22, not {since!r}")
         query = query.where(col(EligibilityLookup.at) >= start)
     if card is not None:
+        try:
+            card = read_card(card)
+        except NotACard as exc:
+            context.fail(f"--card: {exc}")
         query = query.where(EligibilityLookup.card == card)
     with Session(context.engine()) as session:
         rows = session.exec(query.order_by(col(EligibilityLookup.id))).all()

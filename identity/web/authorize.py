@@ -7,6 +7,7 @@ pages a patron sees there. The pipeline, in order:
 | response type, scope, PKCE S256, nonce, prompt | redirect with ``error`` and ``iss`` |
 | (POST) CSRF token | the form again, "start again" |
 | (POST login) home library known, card and PIN given | the form again, saying what is missing |
+| (POST login) a card of that library (``cards.read_card``) | the form again, saying so |
 | (POST login) guessing limits for the card and the address | 429 page with Retry-After |
 | (POST login) the home library checks card and PIN | unreachable: 503 page; wrong: one message |
 | (POST consent) the login step's ticket: this request, this browser, unanswered | start again |
@@ -25,6 +26,7 @@ import json
 import logging
 import secrets
 import time
+import unicodedata
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -40,7 +42,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 import policies
-from identity import derived, guessing
+from identity import cards, derived, guessing
 from identity.connectors import HomeLibraryUnavailable
 from identity.connectors.select import connector_for
 from identity.db import transaction
@@ -101,21 +103,25 @@ async def _grant(server: HubServer, oauth: HubRequest) -> tuple[Any, Response | 
 
 
 async def _login(request: Request, server: HubServer, grant: Any, form: FormData) -> Response:
-    card = (_field(form, "card") or "").strip()
+    typed = (_field(form, "card") or "").strip()
     pin = _field(form, "pin") or ""
     chosen = _field(form, "library") or ""
     agreements = _agreements(server)
-    library = agreements.libraries.get(chosen) if chosen else agreements.library_for_card(card)
-    again = {"card": card, "library": chosen}
+    library = agreements.libraries.get(chosen) if chosen else agreements.library_for_card(typed)
+    again = {"card": typed[: 4 * cards.MAX_CARD], "library": chosen}
     if library is None:
         problem = (
             "Choose your home library from the list."
-            if chosen or not card
+            if chosen or not typed
             else "Choose your home library: the card number does not say which it is."
         )
         return _login_page(request, server, grant, error=problem, field="library", **again)
-    if not card:
+    if not typed:
         return _login_page(request, server, grant, error="Enter your card number.", **again)
+    try:
+        card = cards.read_card(typed, library)
+    except cards.NotACard as exc:
+        return _login_page(request, server, grant, error=str(exc), **again)
     if not pin:  # refused here, before any home library is asked
         return _login_page(request, server, grant, error="Enter your PIN.", field="pin", **again)
 
@@ -192,11 +198,20 @@ def _login_page(
     find: str = "",
 ) -> Response:
     agreements = _agreements(server)
-    listed = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
+    everyone = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
+    listed = everyone
     if find:
-        wanted = find.strip().lower()
+        wanted = unicodedata.normalize("NFC", find.strip()[:200]).lower()
         listed = [lib for lib in listed if wanted in lib.name.lower() or wanted in lib.id]
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "find"]
+    keyboards = {lib.id: cards.keyboard(lib) for lib in everyone}
+    # before a library is chosen: a numeric keyboard only if every library's cards (PINs) are
+    # numbers; the page's script switches them as the patron chooses
+    unchosen = tuple(
+        "numeric" if everyone and all(k[i] == "numeric" for k in keyboards.values()) else "text"
+        for i in (0, 1)
+    )
+    card_mode, pin_mode = keyboards.get(library, unchosen)
     return _page(
         request,
         server,
@@ -211,8 +226,13 @@ def _login_page(
             "error_field": field if error else None,
             "card": card,
             "library": library,
+            "keyboards": keyboards,
+            "unchosen": unchosen,
+            "card_mode": card_mode,
+            "pin_mode": pin_mode,
         },
         status_code=400 if error else 200,
+        headers={"Content-Security-Policy": pages.SIGN_IN_CSP},
     )
 
 

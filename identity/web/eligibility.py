@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -19,7 +20,7 @@ from pydantic import (
 )
 from sqlmodel import Session
 
-from identity import eligibility, errors
+from identity import cards, eligibility, errors
 from identity.eligibility import Question
 from identity.oauth import tokens
 from identity.oauth.client import Client
@@ -38,8 +39,14 @@ def _iso_text(value: object) -> object:
     return value
 
 
-#: printable ASCII without spaces (surrounding spaces are dropped, as on the sign-in page)
-Card = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[!-~]{1,64}$")]
+#: read as on the sign-in page (``cards.read_card``): surrounding spaces dropped, Unicode NFC,
+#: 1 to 64 characters with no space or control character in it
+Card = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=4 * cards.MAX_CARD),
+    AfterValidator(cards.read_card),
+    Field(description="1 to 64 characters, no spaces or control characters (Unicode NFC)"),
+]
 EXAMPLE: dict[str, Any] = {
     "home_library": "rmit", "card": "21110000000004", "material": "book", "on": "2026-11-22",
 }  # fmt: skip

@@ -163,3 +163,27 @@ def test_ipv6_clients_are_counted_by_their_64(engine: Engine) -> None:
         )
     assert guessing.client_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
     assert guessing.client_network("192.0.2.1") == "192.0.2.1"
+
+
+def test_unanswered_attempts_count_against_the_address_but_not_the_card(engine: Engine) -> None:
+    """An attempt the home library did not answer made no guess: the patron's card is not
+    locked out by their library's outage, but one address cannot send the hub's home libraries
+    attempts without end (30 per 15 minutes by default)."""
+    now = utcnow()
+    for i in range(30):
+        attempt = guessing.begin(
+            engine=engine,
+            key=guessing.card_key("secret", "sipu", f"dj\u00e9{i}"),
+            address="192.0.2.66",
+            limits=DEFAULTS,
+            now=now,
+        )
+        guessing.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
+    with pytest.raises(guessing.TooManyAttempts):
+        guessing.begin(engine=engine, key=KEY, address="192.0.2.66", limits=DEFAULTS, now=now)
+    for _ in range(10):  # the card of an unanswered attempt, from elsewhere: never limited
+        attempt = guessing.begin(
+            engine=engine, key=KEY, address="198.51.100.66", limits=DEFAULTS, now=now
+        )
+        guessing.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
+    guessing.begin(engine=engine, key=KEY, address="203.0.113.66", limits=DEFAULTS, now=now)

@@ -41,6 +41,10 @@ def rows(*lines: str, header: str = HEADER) -> list[list[str]]:
     [
         ("99990000000005,5678,Ed,UG,,,", "card 99990000000005 does not start with rmit's prefixes"),
         ("2111-0005,5678,Ed,UG,,,", "card '2111-0005' is not 1-64 letters and digits"),
+        (
+            "211100000000055,5678,Ed,UG,,,",
+            "card 211100000000055 does not match rmit's card_pattern",
+        ),
         ("21110000000006,,Fay,UG,,,", "pin is empty"),
         ("21110000000007,7890,Gus,XX,,,", "category 'XX' is not in rmit's category map"),
         ("21110000000008,8901,Hal,UG,,,lost_card", "unknown flag 'lost_card'"),
@@ -58,6 +62,13 @@ def test_each_bad_row_is_rejected_with_its_line_and_reason(line: str, reason: st
     assert len(checked.rejected) == 1
     number, why = checked.rejected[0]
     assert number == 3 and why.startswith(reason), why
+
+
+def test_names_and_category_codes_are_read_in_nfc() -> None:
+    uqam = policies.Library(id="uqam", name="UQAM", categories={"\u00c9TU": "undergraduate"})
+    checked = patrons.check_rows(rows("1234,1234,E\u0301lodie,E\u0301TU,,,"), uqam)
+    assert checked.rejected == []
+    assert [(r.name, r.category) for r in checked.rows] == [("\u00c9lodie", "\u00c9TU")]
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pytest
 from hypothesis import given
@@ -536,6 +537,45 @@ agreements: []
     agreements = policies.load_sources([("f.yaml", text)])
     assert agreements.libraries["x"].hub_category("UG") == "undergraduate"
     assert agreements.libraries["x"].hub_category("UG ") == "staff"
+
+
+@pytest.mark.parametrize("written", ["NFC", "NFD"])
+def test_a_file_is_read_in_nfc_whichever_way_it_was_written(
+    written: Literal["NFC", "NFD"],
+) -> None:
+    """An ILS sends ``Étudiant`` composed or decomposed; the file's key, written either way
+    (an editor may save NFD), is the same text once both are NFC."""
+    text = unicodedata.normalize(
+        written,
+        "libraries:\n"
+        "  - id: uqam\n"
+        "    name: Bibliothèques de l'UQAM\n"
+        '    categories: {"Étudiant": undergraduate, "Employé": staff}\n'
+        '    card_pattern: "[0-9]{8}|é[a-z]+"\n',
+    )
+    uqam = policies.load_sources([("uqam.yaml", text)]).libraries["uqam"]
+    assert uqam.name == "Biblioth\u00e8ques de l'UQAM"
+    assert uqam.hub_category("\u00c9tudiant") == "undergraduate"
+    assert uqam.hub_category("Employ\u00e9") == "staff"
+    assert uqam.card_pattern == "[0-9]{8}|\u00e9[a-z]+"
+
+
+def test_a_problem_under_a_decomposed_key_is_located_at_it() -> None:
+    text = 'libraries: [{id: x, name: X, categories: {"E\u0301": 7}}]\n'
+    [problem] = problems(("x.yaml", text))
+    assert problem[1:3] == (1, 49) and "categories.\u00c9" in problem[3]
+
+
+def test_escapes_are_read_in_nfc_too() -> None:
+    text = 'libraries: [{id: x, name: "Re\\u0301seau", categories: {"E\\u0301": staff}}]\n'
+    x = policies.load_sources([("x.yaml", text)]).libraries["x"]
+    assert x.name == "R\u00e9seau" and x.hub_category("\u00c9") == "staff"
+
+
+def test_two_keys_that_are_one_text_in_nfc_are_a_repeated_key() -> None:
+    text = 'libraries: [{id: x, name: X, categories: {"\u00c9": staff, "E\u0301": alumni}}]\n'
+    [problem] = problems(("x.yaml", text))
+    assert problem[1:] == (1, 43, "key '\u00c9' appears twice in one mapping")
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,17 @@ Patron Information, over a pooled, logged-in SIP2 connection behind a circuit br
   patron) and ``CQ`` (valid PIN) are both ``Y``; a missing ``CQ`` means the PIN was not checked.
 - ``lookup(card)``: 63 without ``AD``; ``BL`` must be ``Y``.
 
-The whole reply is read (``AA`` checked, every field parsed) while the connection is still held
-from the pool, so a reply that is wrong in any way closes the connection instead of returning it
-to the pool. ``AA``, ``AO``, ``BL``, ``CQ``, ``BV`` and the configured expiry and category
-fields may each appear once (``AY`` and ``AZ`` only in the trailer); ``AO``, when present, must
-be the configured institution.
+A patron the ILS does not say is valid (``BL`` not ``Y``) is no such card, whatever the reply
+echoes in ``AA`` (Evergreen echoes an unknown ``djé1`` as its UTF-8 bytes read as Latin-1). For
+a valid patron the whole reply is read (``AA`` must be the card asked about, every field parsed)
+while the connection is still held from the pool, so a reply that is wrong in any way closes the
+connection instead of returning it to the pool. ``AA``, ``AO``, ``BL``, ``CQ``, ``BV`` and the
+configured expiry and category fields may each appear once (``AY`` and ``AZ`` only in the
+trailer); ``AO``, when present, must be the configured institution.
 
-Anything else (the ILS cannot be reached, times out, garbles its answer, answers about another
-card, or the breaker is open) raises ``HomeLibraryUnavailable``: fail closed. The PIN and the
-login password are never logged and never put in an exception.
+Anything else (the ILS cannot be reached, times out, garbles its answer, says a valid patron's
+card is another, or the breaker is open) raises ``HomeLibraryUnavailable``: fail closed. The
+PIN and the login password are never logged and never put in an exception.
 
 Time: a caller waits at most ``timeout_s`` for a free pooled connection (then a 503 with
 ``Retry-After: 1``, not counted against the breaker: the hub is busy, not the ILS), and then
@@ -22,9 +24,10 @@ everything said to the ILS (connect, TLS, 93, 99, the 63 and any resends) shares
 ``timeout_s`` once it is talking to the ILS.
 
 The breaker counts only failures of the ILS: unreachable, dropped, no answer in time, a bad
-checksum after resends, a wrong sequence number, another message, a reply about another card or
-institution, a refused login. One patron's record that cannot be read (a field repeated or not
-in the configured encoding, fees or an expiry that do not parse) is a 503 for that patron only
+checksum after resends, a wrong sequence number, another message, a reply about another
+institution, a refused login. What one card's reply says, whoever sends that card, never counts:
+one patron's record that cannot be read (about another card, a field repeated or not in the
+configured encoding, fees or an expiry that do not parse) is a 503 for that patron only
 (``Retry-After`` 60 s) and counts as the ILS having answered. After the cool-down, exactly one
 caller tries the ILS; the others get a 503 at once until it is done.
 
@@ -179,19 +182,23 @@ class Sip2Connector:
         return value
 
     def _holder(self, card: str, reply: messages.Reply, *, pin_sent: bool) -> CardHolder | None:
-        """The card holder a 64 describes. ``Garbled`` (the connection is out of step) when it
-        is about another card or institution; ``BadRecord`` when a field the hub reads is
-        repeated or does not decode, or fees or expiry do not parse."""
-        fields = self.settings.expiry_field, self.settings.category_field
-        values = {f: reply.only(f) for f in ("AA", "AO", "BL", "CQ", "BV", *fields)}
-        if values["AA"] != card:
-            raise Garbled("a reply about another card")
-        institution = values["AO"]
+        """The card holder a 64 describes. None when the ILS does not say the patron is valid
+        (``BL``), whatever else it says: some ILSes echo an unknown card re-encoded. ``Garbled``
+        (the connection is out of step) when it is about another institution; ``BadRecord``
+        when a valid patron's reply is about another card, or a field the hub reads is repeated
+        or does not decode, or fees or expiry do not parse."""
+        institution = reply.only("AO")
         if institution is not None and institution.strip() != self.settings.institution:
             raise Garbled("a reply about another institution")
+        if reply.only("BL") != "Y":
+            return None  # no such card (or an ILS that does not say it is valid)
+        fields = self.settings.expiry_field, self.settings.category_field
+        values = {f: reply.only(f) for f in ("AA", "CQ", "BV", *fields)}
+        if values["AA"] != card:
+            raise BadRecord("a reply about another card")
         if "AE" in reply.undecodable:
             raise BadRecord("a 64 whose AE is not in the configured encoding")
-        # every field read before BL and CQ decide, so a BadRecord does not say a PIN was right
+        # every field read before CQ decides, so a BadRecord does not say a PIN was right
         holder = CardHolder(
             library=self.library,
             card=card,
@@ -201,8 +208,6 @@ class Sip2Connector:
             fines=amount(values["BV"]),
             flags=reply.flags(),
         )
-        if values["BL"] != "Y":
-            return None  # unknown card (or an ILS that does not say it is valid)
         if pin_sent and values["CQ"] != "Y":
             return None  # a wrong PIN, or one the ILS did not check
         return holder

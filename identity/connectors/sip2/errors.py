@@ -8,10 +8,10 @@ turns each into ``HomeLibraryUnavailable`` (a 503), never into a patron.
     │                    (the only failure after which a reused connection is retried)
     ├── Garbled          a reply that is not SIP2: bad checksum after resends, wrong sequence
     │   │                number, wrong or truncated message, bytes after the reply, a reply
-    │   │                about another card or institution (the connection is out of step)
-    │   └── BadRecord    one patron's record cannot be read (a field repeated or not in the
-    │                    configured encoding, fees or an expiry that do not parse): a 503 for
-    │                    that patron, but not a sign that the ILS is down
+    │   │                about another institution (the connection is out of step)
+    │   └── BadRecord    one patron's record cannot be read (about another card, a field
+    │                    repeated or not in the configured encoding, fees or an expiry that do
+    │                    not parse): a 503 for that patron, but not a sign that the ILS is down
     ├── Busy             every pooled connection to the ILS is in use (the hub is busy, not
     │                    the ILS)
     └── Refused          the ILS refused the hub's login (93) or is offline (98), or a request

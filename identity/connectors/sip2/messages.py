@@ -17,11 +17,14 @@ field values are decoded one by one in the configured encoding (an ASCII-compati
 ``|`` byte is always a delimiter). A value that does not decode does not fail the whole reply:
 it is kept (with U+FFFD) and marked, and ``Reply.only`` refuses it as a ``BadRecord``, as it
 does a field that appears more than once (``AEEve|CQY|BLY|CQN|`` must not sign anyone in).
+Every value is read in Unicode NFC (SPEC section 6: Evergreen sends names and category codes
+decomposed), so what the ILS says compares equal to what agreement files and forms say.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -178,7 +181,7 @@ def parse(data: bytes, *, encoding: str) -> Reply:
         if field_id in ("AY", "AZ"):
             raise Garbled(f"a {command} with {field_id} before its trailer")
         try:
-            value = chunk[2:].decode(encoding)
+            value = unicodedata.normalize("NFC", chunk[2:].decode(encoding))
         except UnicodeError:
             value = chunk[2:].decode(encoding, errors="replace")
             undecodable.add(field_id)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 import policies
-from identity import errors
+from identity import cards, errors
 from identity.admin import auditlog, changes, entries, sessions, signin, versions, whatif
 from identity.admin.accounts import Admin
 from identity.connectors import HomeLibraryUnavailable
@@ -103,7 +103,7 @@ class CheckIn(EntryIn):
 
 class ConnectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    card: str = Field(min_length=1, max_length=64)
+    card: str = Field(min_length=1, max_length=4 * cards.MAX_CARD, description="read as at sign-in")
     yaml: str | None = Field(
         default=None, max_length=200_000, description="test these settings, not the published"
     )
@@ -272,7 +272,13 @@ def test_connection(
 
 
 def connection_report(request: Request, library: policies.Library, card: str) -> dict[str, Any]:
-    """What ``library``'s connector says about ``card`` (raises HomeLibraryUnavailable)."""
+    """What ``library``'s connector says about ``card`` (raises HomeLibraryUnavailable, or
+    InvalidRequest for text that is not a card of the library: it is not asked about)."""
+    try:
+        card = cards.read_card(card, library)
+    except cards.NotACard as exc:
+        pattern = f" (its card_pattern is {library.card_pattern})" if library.card_pattern else ""
+        raise errors.InvalidRequest(f"{exc}{pattern} The home system was not asked.") from None
     settings = library.connector
     report: dict[str, Any] = {
         "library": library.id,
@@ -281,7 +287,7 @@ def connection_report(request: Request, library: policies.Library, card: str) ->
         "card": card,
     }
     try:
-        holder = connector_for(library, engine_of(request)).lookup(card.strip())
+        holder = connector_for(library, engine_of(request)).lookup(card)
     except HomeLibraryUnavailable as exc:
         raise errors.HomeLibraryUnavailable(
             f"{library.id}'s home system did not answer: {exc}", retry_after=exc.retry_after

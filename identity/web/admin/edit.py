@@ -197,6 +197,9 @@ def _test(
         report: dict[str, Any] = connection_report(request, library, card)
     except errors.HomeLibraryUnavailable as exc:
         report = {"reachable": False, "detail": exc.detail, "card": card}
+    except errors.InvalidRequest as exc:
+        return _editor(request, admin, "libraries", entry_id, text, note=note, card=card,
+                       error=exc.detail, status=422)  # fmt: skip
     return _editor(request, admin, "libraries", entry_id, text, note=note, connection=report,
                    card=card)  # fmt: skip
 

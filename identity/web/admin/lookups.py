@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from sqlmodel import Session, col, func, select
 from starlette.responses import Response
 
+from identity.cards import NotACard, read_card
 from identity.models import EligibilityLookup
 from identity.web.admin.deps import AdminDep, engine_of, page
 
@@ -21,10 +22,18 @@ SHOWN = 200
 def lookups_page(request: Request, admin: AdminDep, library: str = "", card: str = "") -> Response:
     home = admin.library or library.strip()
     context: dict[str, object] = {"library": home, "card": card, "rows": [], "total": 0}
+    wanted = None
+    if card.strip():
+        try:
+            wanted = read_card(card)
+        except NotACard as exc:
+            context["error"] = str(exc)
+            return page(request, "lookups.html", {**context, "shown": SHOWN}, admin=admin,
+                        status_code=400)  # fmt: skip
     if home:
         query = select(EligibilityLookup).where(EligibilityLookup.home_library == home)
-        if card.strip():
-            query = query.where(EligibilityLookup.card == card.strip())
+        if wanted is not None:
+            query = query.where(EligibilityLookup.card == wanted)
         with Session(engine_of(request)) as session:
             total = session.exec(select(func.count()).select_from(query.subquery())).one()
             rows = session.exec(query.order_by(col(EligibilityLookup.id).desc()).limit(SHOWN))

@@ -686,6 +686,27 @@ def test_a_library_tests_only_its_own_connection(hub: Hub) -> None:
                 assert_problem(answer, 403, NOT_PERMITTED, who, library_id)
 
 
+def test_a_connection_test_reads_the_card_as_a_sign_in_does(hub: Hub) -> None:
+    """The example libraries take 14-digit cards (card_pattern): other text is not a card of
+    theirs, and their home system is not asked about it."""
+    for card, status, detail in (
+        ("KO1234", 422, "This is not a RMIT University Library card number"),
+        ("2111 0000 0000 01", 422, "no spaces or control characters"),
+        (" 21110000000001 ", 200, None),
+    ):
+        answer = hub.client.post(
+            f"{API}/libraries/rmit/test-connection",
+            headers={"Authorization": f"Bearer {hub.token('rmit')}"},
+            json={"card": card},
+        )
+        assert answer.status_code == status, answer.text
+        if detail is not None:
+            assert detail in answer.json()["detail"]
+            assert "The home system was not asked." in answer.json()["detail"]
+        else:
+            assert answer.json()["card"] == "21110000000001"
+
+
 # --- the audit log ---------------------------------------------------------------------------
 
 

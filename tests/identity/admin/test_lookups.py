@@ -56,6 +56,29 @@ def test_a_consortium_administrator_chooses_the_library(
     assert client.get("/admin/lookups").status_code == 200
 
 
+def test_a_card_is_found_however_it_is_typed(
+    client: TestClient, add_admin: AddAdmin, asked: Engine
+) -> None:
+    with transaction(asked) as session:
+        session.add(
+            EligibilityLookup(
+                at=utcnow(), client_id="demo-monash-partner", lender="monash",
+                home_library="rmit", card="dj\u00e91", by="card", answer="unknown-card",
+                reasons=[],
+            )
+        )  # fmt: skip
+    made = add_admin("ana@rmit.example", "rmit")
+    sign_in(client, "ana@rmit.example", made.password)
+    decomposed = client.get("/admin/lookups", params={"card": " dje\u03011 "})
+    assert decomposed.status_code == 200 and "1 question" in decomposed.text
+    assert "unknown-card" in decomposed.text
+    spaced = client.get("/admin/lookups", params={"card": "2111 0000"})
+    assert spaced.status_code == 400
+    assert "A card number has no spaces or control characters in it." in spaced.text
+    assert "0 questions" not in spaced.text and "unknown-card" not in spaced.text
+    assert 'inputmode="numeric"' not in spaced.text  # cards are not always numbers
+
+
 def test_lookups_need_a_signed_in_administrator(client: TestClient, asked: Engine) -> None:
     answer = client.get("/admin/lookups", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")

@@ -5,13 +5,17 @@ pysip2 sends only the fields of the SIP2 2.00 spec; an Evergreen-like ILS also s
 (expiry, YYYYMMDD) and ``PC`` (patron category). ``Extended64`` adds them, and two other vendor
 fields (``ZE`` and ``ZC``) for a library that configures other field ids, through pysip2's own
 table of message layouts.
+
+``Ils(encoding="utf-8", echo=evergreen_echo)`` is an ILS like Evergreen's SIPServer, which reads
+the hub's UTF-8 as Latin-1 and sends back the card it did not find (``AA``) re-encoded: ``djé1``
+comes back as ``djÃ©1``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +102,8 @@ class Ils:
     idle_timeout: float | None = None
     port: int = 0
     tls: ssl.SSLContext | None = None  # serve SIP2 over TLS with this context
+    encoding: str = "cp850"  # of everything it reads and sends
+    echo: Callable[[str], str] = str  # what it sends back in AA for the card it was asked about
     logins: int = 0
     asked: list[tuple[str, str, str | None]] = field(default_factory=list)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
@@ -125,6 +131,7 @@ class Ils:
             institution_id=INSTITUTION,
             login_required=self.login_required,
             idle_timeout=self.idle_timeout,
+            encoding=self.encoding,
         )
 
         @app.route(LOGIN)
@@ -187,7 +194,7 @@ class Ils:
             "language": "001",
             "transaction_date": now,
             "institution_id": institution,
-            "patron_identifier": card,
+            "patron_identifier": self.echo(card),
             "personal_name": patron.name if patron else "",
             "valid_patron": "Y" if known else "N",
             "valid_patron_password": (
@@ -209,6 +216,11 @@ async def serving(app: SIP2Server, port: int, tls: ssl.SSLContext | None) -> Asy
             group.start_soon(listener.serve, app._handle_connection)
             yield bound
             group.cancel_scope.cancel()
+
+
+def evergreen_echo(card: str) -> str:
+    """The card as Evergreen's SIPServer echoes it: its UTF-8 bytes read as Latin-1."""
+    return card.encode("utf-8").decode("latin-1")
 
 
 def library(port: int, **settings: Any) -> policies.Library:

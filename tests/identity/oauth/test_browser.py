@@ -25,6 +25,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+import policies
+from identity import publishing
+from identity.db import transaction
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -194,6 +197,51 @@ def test_signing_in_needs_no_javascript(live_hub: LiveHub, new_page: NewPage) ->
     page.get_by_role("button", name="Share and continue").click()
     redirected(page, rp, live_hub)
     assert signed_in_name(rp, page) == "Avery Good"
+
+
+def test_the_keyboards_follow_the_library_chosen_on_a_phone(
+    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+) -> None:
+    """A library whose cards are letters and digits: choosing it brings a full keyboard for
+    card and PIN, choosing one with 14-digit cards and numeric PINs brings the numeric one."""
+    examples = Path(policies.__file__).parent / "examples"
+    koha = "libraries:\n  - id: koha\n    name: Koha Public Library\n"
+    koha += '    card_pattern: "[A-Z]{2}[0-9]{4}"\n    categories: {PT: public}\n'
+    with transaction(live_hub.engine) as session:
+        publishing.publish(
+            session=session, sources=[*policies.read(examples), ("koha.yaml", koha)],
+            actor="test", note="koha",
+        )  # fmt: skip
+    rp = live_hub.add_rp("monash")
+    page = new_page(**PHONE)
+    page.add_init_script(WATCH_CSP)
+    page.goto(rp.authorization_url())
+    library = page.get_by_label(HOME_LIBRARY)
+    card, pin = (page.get_by_label(name, exact=True) for name in ("Card number", "PIN"))
+    expect(card).to_have_attribute("inputmode", "text")  # before a library is chosen
+
+    library.select_option(label="RMIT University Library")
+    expect(card).to_have_attribute("inputmode", "numeric")
+    expect(pin).to_have_attribute("inputmode", "numeric")
+    library.select_option(label="Koha Public Library")
+    expect(card).to_have_attribute("inputmode", "text")
+    expect(pin).to_have_attribute("inputmode", "text")
+    no_sideways_scroll(page)
+    page.screenshot(path=str(tmp_path / "sign-in-koha-phone.png"), full_page=True)
+    assert page.evaluate("window.__violations") == []
+
+    card.fill(GOOD)
+    pin.fill(GOOD[-4:])
+    pin.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "This is not a Koha Public Library card number. Check it and try again."
+    )
+    expect(card).to_have_attribute("inputmode", "text")  # the chosen library's, kept
+    library.select_option(label="RMIT University Library")
+    expect(card).to_have_attribute("inputmode", "numeric")
+    pin.fill(GOOD[-4:])
+    pin.press("Enter")
+    expect(page.get_by_role("heading", name=f"Share this with {LENDER}?")).to_be_visible()
 
 
 #: in every document: a record of the Content-Security-Policy violations the page reports

@@ -248,3 +248,65 @@ def test_an_unreachable_library_does_not_count_as_a_guess(
     with Session(live_hub.engine) as session:
         outcomes = session.exec(select(LoginAttempt.outcome)).all()
     assert outcomes == ["unanswered"] * 7
+
+
+def inputmodes(page: str) -> dict[str, str]:
+    """The keyboard each field of the sign-in form asks a phone for."""
+    found = {}
+    for name in ("card", "pin"):
+        tag = page[page.index(f'<input id="{name}"') :]
+        tag = tag[: tag.index(">")]
+        found[name] = tag.split('inputmode="', 1)[1].split('"', 1)[0]
+    return found
+
+
+def publish_koha_library(live_hub: LiveHub, tmp_path: Path) -> None:
+    """Add a library whose cards are letters and digits and whose PINs are passwords."""
+    examples = Path(policies.__file__).parent / "examples"
+    extra = tmp_path / "koha.yaml"
+    extra.write_text(
+        "libraries:\n"
+        "  - id: koha\n"
+        "    name: Koha Public Library\n"
+        '    card_pattern: "[A-Z]{2}[0-9]{4}"\n'
+        "    pin_format: text\n"
+        "    categories: {PT: public}\n"
+    )
+    sources = [*policies.read(examples), (str(extra), extra.read_text())]
+    with transaction(live_hub.engine) as session:
+        publishing.publish(session=session, sources=sources, actor="test", note="koha")
+
+
+def test_the_keyboards_are_numeric_only_where_every_card_and_pin_is(live_hub: LiveHub) -> None:
+    _, page = login_page(live_hub)  # the demo network: 14-digit cards and numeric PINs
+    assert inputmodes(page.text) == {"card": "numeric", "pin": "numeric"}
+    assert 'value="rmit" data-card="numeric" data-pin="numeric"' in page.text
+
+
+def test_the_keyboards_follow_the_library_chosen(live_hub: LiveHub, tmp_path: Path) -> None:
+    publish_koha_library(live_hub, tmp_path)
+    browser, page = login_page(live_hub)
+    assert inputmodes(page.text) == {"card": "text", "pin": "text"}  # not chosen yet
+    assert 'value="koha" data-card="text" data-pin="text"' in page.text
+    assert 'value="" data-card="text" data-pin="text"' in page.text
+
+    koha = browser.submit(page, {"library": "koha", "card": "KO1234", "pin": ""})
+    assert koha.status_code == 400 and "Enter your PIN." in koha.text
+    assert inputmodes(koha.text) == {"card": "text", "pin": "text"}
+    rmit = browser.submit(page, {"library": "rmit", "card": GOOD, "pin": ""})
+    assert inputmodes(rmit.text) == {"card": "numeric", "pin": "numeric"}
+
+    wrong = browser.submit(page, {"library": "koha", "card": GOOD, "pin": "1234"})
+    assert wrong.status_code == 400
+    assert "This is not a Koha Public Library card number. Check it and try again." in wrong.text
+    assert attempts(live_hub) == 0  # no home library was asked
+
+
+def test_the_sign_in_page_may_run_its_own_script_and_no_other(live_hub: LiveHub) -> None:
+    _, page = login_page(live_hub)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert '<script src="/static/signin.js" defer></script>' in page.text
+    assert "<script>" not in page.text
+    script = httpx.get(f"{live_hub.issuer}/static/signin.js")
+    assert script.status_code == 200 and "inputmode" in script.text

@@ -1,0 +1,45 @@
+"""Card numbers as people and partner systems type them: one rule for every way a card comes in
+(the sign-in form, the eligibility API, the admin pages and API, the CLI, patron imports).
+
+A card is read in Unicode NFC without the spaces around it, and is 1 to ``MAX_CARD``
+characters, none of them a space or a control character; letters of any script are cards too
+(Evergreen and Koha barcodes and usernames are often not numbers). When the home library is
+known and has a ``card_pattern``, the card must match it in full. Anything else is
+``NotACard``, with a message for the person who typed it; no home library is asked about it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import policies
+from policies.cards import digits_only, fits
+
+MAX_CARD = 64  # characters
+
+
+class NotACard(ValueError):
+    """Text that cannot be a card (of that library); ``str()`` says why in plain words."""
+
+
+def read_card(text: str, library: policies.Library | None = None) -> str:
+    """The card ``text`` stands for, or ``NotACard``; with ``library``, one of its cards."""
+    card = text.strip()
+    if len(card) <= 4 * MAX_CARD:  # longer text is no card even once composed (3 to 1 at most)
+        card = unicodedata.normalize("NFC", card)
+    if not card:
+        raise NotACard("Enter a card number.")
+    if len(card) > MAX_CARD:
+        raise NotACard(f"A card number is at most {MAX_CARD} characters long.")
+    if not card.isprintable() or any(c.isspace() for c in card):
+        raise NotACard("A card number has no spaces or control characters in it.")
+    if library is not None and library.card_pattern and not fits(library.card_pattern, card):
+        raise NotACard(f"This is not a {library.name} card number. Check it and try again.")
+    return card
+
+
+def keyboard(library: policies.Library) -> tuple[str, str]:
+    """The ``inputmode`` of the card and PIN fields for this library's patrons: ``numeric``
+    only where its cards (``card_pattern``) or PINs (``pin_format``) are digits."""
+    card = "numeric" if digits_only(library.card_pattern) else "text"
+    return card, "numeric" if library.pin_format == "numeric" else "text"
