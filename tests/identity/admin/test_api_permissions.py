@@ -686,6 +686,18 @@ def test_a_library_tests_only_its_own_connection(hub: Hub) -> None:
                 assert_problem(answer, 403, NOT_PERMITTED, who, library_id)
 
 
+def test_testing_the_connection_of_an_unknown_library_is_not_found(hub: Hub) -> None:
+    headers = {"Authorization": f"Bearer {hub.token(BOSS)}"}
+    for yaml in (None, library("nosuch", "Nowhere", "2999")):
+        body: dict[str, Any] = {"card": "29990000000001"}
+        if yaml is not None:
+            body["yaml"] = yaml
+        answer = hub.client.post(
+            f"{API}/libraries/nosuch/test-connection", headers=headers, json=body
+        )
+        assert_problem(answer, 404, NOT_FOUND, "nosuch")
+
+
 # --- the audit log ---------------------------------------------------------------------------
 
 
