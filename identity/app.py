@@ -33,6 +33,7 @@ from identity.web import (
     userinfo,
 )
 from identity.web.admin import install as install_admin
+from identity.web.body_limit import BodyLimit
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_admin(app)
     if settings.demo:
         app.include_router(demo.router)
+    app.add_middleware(BodyLimit, settings=settings)
     return app
 
 

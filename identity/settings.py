@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     guesses_per_address: str = "30/900,200/86400"
     #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
     eligibility_rate: str = "600/60"
+    #: the largest request body taken (bytes), refused with 413 before it is read whole
+    max_body_bytes: int = 64 * 1024
+    #: the same for the administrators' pages and API past sign-in (an imported agreement set)
+    max_admin_body_bytes: int = 8 * 1024 * 1024
 
     @field_validator("issuer")
     @classmethod
@@ -84,6 +88,13 @@ class Settings(BaseSettings):
         from identity.eligibility import parse_rate
 
         parse_rate(value)
+        return value
+
+    @field_validator("max_body_bytes", "max_admin_body_bytes")
+    @classmethod
+    def _body_limit(cls, value: int) -> int:
+        if not 1024 <= value <= 1024**3:
+            raise ValueError("a body limit must be between 1024 bytes and 1 GiB")
         return value
 
     @classmethod
