@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from identity import housekeeping, keys, migrate, web
 from identity.db import make_engine, transaction
@@ -34,6 +35,7 @@ from identity.web import (
 )
 from identity.web.admin import install as install_admin
 from identity.web.body_limit import BodyLimit
+from identity.web.framing import NoFraming
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -50,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(
+    app = Hub(
         title="Reciprocal-borrowing patron identity hub",
         version="0.1.0",
         lifespan=lifespan,
@@ -65,6 +67,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(demo.router)
     app.add_middleware(BodyLimit, settings=settings)
     return app
+
+
+class Hub(FastAPI):
+    """The app, with ``NoFraming`` outside everything, so that even the answer of Starlette's
+    last-resort error handler (a 500) cannot be framed."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return NoFraming(super().build_middleware_stack())
 
 
 def prepare(*, engine: Engine, settings: Settings) -> None:
