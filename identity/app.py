@@ -22,6 +22,7 @@ from identity.oauth.server import HubServer
 from identity.publishing import InForce
 from identity.settings import Settings
 from identity.web import (
+    access_log,
     authorize,
     demo,
     discovery,
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.demo:
         app.include_router(demo.router)
     app.add_middleware(BodyLimit, settings=settings)
+    access_log.install()
     return app
 
 
