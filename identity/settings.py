@@ -5,6 +5,7 @@ Nothing here runs at import time: the command line builds ``Settings()`` and pas
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     #: the same for the administrators' pages and API past sign-in (an imported agreement set)
     max_admin_body_bytes: int = 8 * 1024 * 1024
+    #: the proxies trusted to give the client's address (X-Forwarded-For) and scheme
+    #: (X-Forwarded-Proto): comma-separated addresses or networks, or * for any; none by default
+    forwarded_allow_ips: str = ""
 
     @field_validator("issuer")
     @classmethod
@@ -97,6 +101,11 @@ class Settings(BaseSettings):
             raise ValueError("a body limit must be between 1024 bytes and 1 GiB")
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(proxies(value))
+
     @classmethod
     def for_demo(cls, **values: Any) -> Settings:
         settings = cls(**values)
@@ -120,3 +129,16 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
         return self.secret_key
+
+
+def proxies(value: str) -> list[str]:
+    """The proxies named in a comma-separated list of addresses, networks or ``*`` (empty:
+    trust no forwarding header); ValueError names one that is none of these."""
+    named = [part.strip() for part in value.split(",") if part.strip()]
+    for item in named:
+        if item != "*":
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+    return named
