@@ -30,6 +30,7 @@ from identity.oauth.server import HubServer
 from identity.publishing import InForce
 from identity.settings import Settings
 from identity.web import (
+    access_log,
     authorize,
     demo,
     discovery,
@@ -42,6 +43,8 @@ from identity.web import (
     userinfo,
 )
 from identity.web.admin import install as install_admin
+from identity.web.body_limit import BodyLimit
+from identity.web.framing import NoFraming
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -68,7 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(
+    app = Hub(
         title="Reciprocal-borrowing patron identity hub",
         version="0.1.0",
         lifespan=lifespan,
@@ -82,7 +85,17 @@ def create_app(settings: Settings) -> FastAPI:
     install_admin(app)
     if settings.demo:
         app.include_router(demo.router)
+    app.add_middleware(BodyLimit, settings=settings)
+    access_log.install()
     return app
+
+
+class Hub(FastAPI):
+    """The app, with ``NoFraming`` outside everything, so that even the answer of Starlette's
+    last-resort error handler (a 500) cannot be framed."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return NoFraming(super().build_middleware_stack())
 
 
 def prepare(*, engine: Engine, settings: Settings) -> None:

@@ -11,6 +11,7 @@
     ├── UnknownPatron               404     /problems/unknown-patron
     ├── Conflict                    409     /problems/conflict            (admin API)
     ├── InvalidRequest              422     /problems/invalid-request
+    ├── PayloadTooLarge             413     /problems/payload-too-large
     ├── InvalidAgreements           422     /problems/invalid-agreements  (admin API)
     ├── RateLimited                 429     /problems/rate-limited        (Retry-After)
     ├── HomeLibraryUnavailable      503     /problems/home-library-unavailable (Retry-After)
@@ -88,6 +89,14 @@ class UnknownPatron(Problem):
     slug, status, title = "unknown-patron", 404, "No such patron for this lender"
 
 
+class PayloadTooLarge(Problem):
+    """The request body is larger than this hub takes on that route (``HUB_MAX_BODY_BYTES``;
+    ``HUB_MAX_ADMIN_BODY_BYTES`` for the administrators' routes). It was refused unread, before
+    the request was authenticated: nothing was done. Send less, e.g. fewer questions per batch."""
+
+    slug, status, title = "payload-too-large", 413, "The request body is too large"
+
+
 class InvalidRequest(Problem):
     """The request body does not have the documented shape; ``errors`` lists where and why."""
 
@@ -151,7 +160,7 @@ PROBLEMS: dict[str, type[Problem]] = {
     cls.slug: cls
     for cls in (
         Unauthorized, Forbidden, NotPermitted, UnknownLibrary, UnknownCard, UnknownPatron,
-        NotFound, Conflict, InvalidRequest, InvalidAgreements, RateLimited,
+        NotFound, Conflict, PayloadTooLarge, InvalidRequest, InvalidAgreements, RateLimited,
         HomeLibraryUnavailable, DatabaseUnavailable,
     )
 }  # fmt: skip

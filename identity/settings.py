@@ -5,6 +5,7 @@ Nothing here runs at import time: the command line builds ``Settings()`` and pas
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,13 @@ class Settings(BaseSettings):
     database_connect_timeout_s: int = 5
     #: the Retry-After (seconds) of the 503 answered while the database cannot be reached
     database_retry_after_s: int = 10
+    #: the largest request body taken (bytes), refused with 413 before it is read whole
+    max_body_bytes: int = 64 * 1024
+    #: the same for the administrators' pages and API past sign-in (an imported agreement set)
+    max_admin_body_bytes: int = 8 * 1024 * 1024
+    #: the proxies trusted to give the client's address (X-Forwarded-For) and scheme
+    #: (X-Forwarded-Proto): comma-separated addresses or networks, or * for any; none by default
+    forwarded_allow_ips: str = ""
 
     @field_validator("issuer")
     @classmethod
@@ -105,6 +113,18 @@ class Settings(BaseSettings):
         parse_rate(value)
         return value
 
+    @field_validator("max_body_bytes", "max_admin_body_bytes")
+    @classmethod
+    def _body_limit(cls, value: int) -> int:
+        if not 1024 <= value <= 1024**3:
+            raise ValueError("a body limit must be between 1024 bytes and 1 GiB")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        return ",".join(proxies(value))
+
     @classmethod
     def for_demo(cls, **values: Any) -> Settings:
         settings = cls(**values)
@@ -128,3 +148,16 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
         return self.secret_key
+
+
+def proxies(value: str) -> list[str]:
+    """The proxies named in a comma-separated list of addresses, networks or ``*`` (empty:
+    trust no forwarding header); ValueError names one that is none of these."""
+    named = [part.strip() for part in value.split(",") if part.strip()]
+    for item in named:
+        if item != "*":
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+    return named

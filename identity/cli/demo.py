@@ -69,4 +69,4 @@ def demo(
         f"\nRelying parties (rp) redirect to {issuer}/demo/callback; partners use client "
         "credentials. Ctrl-C stops."
     )
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)

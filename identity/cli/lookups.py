@@ -19,7 +19,8 @@ def lookups(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List every eligibility question about the library's patrons: when, which client (and
-    its library) asked, about which card, and the answer."""
+    its library) asked, about which card, and the answer. A library that is neither in the set
+    in force nor asked about is bad usage (exit 2)."""
     query = select(EligibilityLookup).where(EligibilityLookup.home_library == home_library)
     if since is not None:
         try:
@@ -35,6 +36,13 @@ def lookups(
         query = query.where(EligibilityLookup.card == card)
     with Session(context.engine()) as session:
         rows = session.exec(query.order_by(col(EligibilityLookup.id))).all()
+    if not rows:  # a library since removed from the set still has its questions listed
+        known = context.published().libraries
+        if home_library not in known:
+            raise typer.BadParameter(
+                f"unknown library {home_library!r}; known: {', '.join(known)}",
+                param_hint="--home-library",
+            )
     for row in rows:
         record = {
             "at": as_utc(row.at).isoformat(timespec="seconds"),

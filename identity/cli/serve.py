@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from identity.cli import context
 from identity.db import make_engine
+from identity.settings import proxies
 
 
 def serve(
@@ -16,9 +17,10 @@ def serve(
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
-            help="Proxies trusted to give the client's address in X-Forwarded-For (comma-"
-            "separated, or *); the sign-in guessing limits count by that address. Default: "
-            "uvicorn's ($FORWARDED_ALLOW_IPS, else 127.0.0.1)."
+            help="The proxies trusted to give the client's address in X-Forwarded-For (and "
+            "the scheme in X-Forwarded-Proto): comma-separated addresses or networks, or *. "
+            "The sign-in guessing limits count by that address. Default: "
+            "$HUB_FORWARDED_ALLOW_IPS, else none (the address connecting is the client's)."
         ),
     ] = None,
 ) -> None:
@@ -30,6 +32,12 @@ def serve(
     from identity.app import NotReady, prepare
 
     settings = context.settings()
+    try:
+        trusted = proxies(
+            settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
     try:
         engine = make_engine(settings)
         try:
@@ -46,5 +54,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        forwarded_allow_ips=forwarded_allow_ips,
+        # uvicorn on its own trusts 127.0.0.1 (or $FORWARDED_ALLOW_IPS): only the named proxies
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=",".join(trusted) or None,
     )

@@ -23,13 +23,13 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 CSRF_COOKIE = "hub_csrf"
 CSRF_FIELD = "csrf"
 
-#: no framing (the consent button must not be clickjacked), no caching, no referrer, no script
+#: no script, no caching, no referrer (framing is refused for every response alike, pages or
+#: not, by ``identity.web.framing``)
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "base-uri 'none'"
     ),
-    "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",

@@ -154,6 +154,6 @@ def responses(*kinds: type[errors.Problem]) -> dict[int | str, dict[str, Any]]:
 def describe(slug: str, request: Request) -> HTMLResponse:
     kind = errors.PROBLEMS.get(slug)
     if kind is None:
-        return HTMLResponse("No such problem type", status_code=404)
+        return HTMLResponse("No such problem type", status_code=404, headers=pages.HEADERS)
     context = {"title": f"{kind.status} {kind.title}", "message": (kind.__doc__ or kind.title)}
     return pages.TEMPLATES.TemplateResponse(request, "problem.html", context, headers=pages.HEADERS)

@@ -266,7 +266,7 @@ def test_connection(
         )
     try:
         library = _library_for_test(request, admin, library_id, body.yaml)
-    except changes.ChangeRefused as exc:
+    except (changes.NotFound, changes.ChangeRefused) as exc:
         raise to_problem(exc) from None
     return connection_report(request, library, body.card)
 

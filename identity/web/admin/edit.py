@@ -186,6 +186,8 @@ def _test(
     try:
         with Session(engine_of(request)) as session:
             after, problems = changes.preview(session, admin, "libraries", entry_id, text)
+    except changes.NotFound as exc:
+        return _missing(request, admin, str(exc))
     except changes.ChangeRefused as exc:
         return _editor(request, admin, "libraries", entry_id, text, note=note, error=str(exc),
                        status=403)  # fmt: skip

@@ -707,6 +707,18 @@ def test_a_connection_test_reads_the_card_as_a_sign_in_does(hub: Hub) -> None:
             assert answer.json()["card"] == "21110000000001"
 
 
+def test_testing_the_connection_of_an_unknown_library_is_not_found(hub: Hub) -> None:
+    headers = {"Authorization": f"Bearer {hub.token(BOSS)}"}
+    for yaml in (None, library("nosuch", "Nowhere", "2999")):
+        body: dict[str, Any] = {"card": "29990000000001"}
+        if yaml is not None:
+            body["yaml"] = yaml
+        answer = hub.client.post(
+            f"{API}/libraries/nosuch/test-connection", headers=headers, json=body
+        )
+        assert_problem(answer, 404, NOT_FOUND, "nosuch")
+
+
 # --- the audit log ---------------------------------------------------------------------------
 
 

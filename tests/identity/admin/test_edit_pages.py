@@ -134,3 +134,18 @@ def test_library_entry_saved_at_once_and_connection_tested(
     assert "published=2" in saved.headers["location"]
     other = client.get("/admin/libraries/monash")
     assert "<textarea" not in other.text
+
+
+def test_testing_the_connection_of_an_unknown_library_is_a_not_found_page(
+    client: TestClient, add_admin: AddAdmin
+) -> None:
+    signed_in(client, add_admin, "boss@caval.example", None)
+    csrf = csrf_of(client.get("/admin/libraries").text)
+    text = "libraries:\n  - id: nosuch\n    name: Nowhere\n    connector: {kind: registry}\n"
+    tested = client.post(
+        "/admin/libraries/nosuch",
+        data={"csrf": csrf, "yaml": text, "do": "test", "card": "29990000000001"},
+    )
+    assert tested.status_code == 404
+    assert tested.headers["content-type"].startswith("text/html")
+    assert "There is no library nosuch." in tested.text
