@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
 from identity import errors
 from identity.connectors import HomeLibraryUnavailable
+from identity.connectors.gates import Gates
 from identity.connectors.select import connector_for
 from identity.db import lock, transaction
 from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
@@ -35,21 +37,23 @@ class Question:
     on: date | None = None
 
 
-def answer(
+async def answer(
     *,
     engine: Engine,
     agreements: policies.Agreements,
+    gates: Gates,
     client_id: str,
     lender: str,
     question: Question,
 ) -> dict[str, Any]:
-    """``Decision.to_dict()`` for the question, or an ``errors.Problem``; recorded either way."""
+    """``Decision.to_dict()`` for the question, or an ``errors.Problem``; recorded either way.
+    The home library is asked when it is this request's turn there (``gates``); the database
+    is read and written in worker threads."""
     home, card, by = question.home_library or "", question.card, "card"
     try:
         if question.patron is not None:
             by = "patron"
-            with Session(engine) as session:
-                known = session.get(PairwiseSubject, (lender, question.patron))
+            known = await to_thread.run_sync(_pairwise, engine, lender, question.patron)
             # only a patron who shared the borrowing decision with this lender at sign-in
             if known is None or "borrowing" not in known.scope.split():
                 raise errors.UnknownPatron(
@@ -65,8 +69,9 @@ def answer(
                 else f"No library {home!r} in the agreements in force."
             )
         assert card is not None
+        asked = card
         try:
-            holder = connector_for(library, engine).lookup(card)
+            holder = await gates.run(library, lambda: connector_for(library, engine).lookup(asked))
         except HomeLibraryUnavailable as exc:
             raise errors.HomeLibraryUnavailable(
                 f"{library.name} cannot be asked about cards just now; try again later.",
@@ -91,12 +96,19 @@ def answer(
             )
         ).to_dict()
     except errors.Problem as problem:
-        _record(engine, client_id, lender, home, card, by, problem.slug, [])
+        await to_thread.run_sync(
+            _record, engine, client_id, lender, home, card, by, problem.slug, []
+        )
         raise
     verdict = "eligible" if decision["eligible"] else "not-eligible"
     codes = [reason["code"] for reason in decision["reasons"]]
-    _record(engine, client_id, lender, home, card, by, verdict, codes)
+    await to_thread.run_sync(_record, engine, client_id, lender, home, card, by, verdict, codes)
     return decision
+
+
+def _pairwise(engine: Engine, lender: str, patron: str) -> PairwiseSubject | None:
+    with Session(engine) as session:
+        return session.get(PairwiseSubject, (lender, patron))
 
 
 def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, per_s: int) -> None:

@@ -137,8 +137,8 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         return _wait_page(request, server, "Too many attempts", message, 429, exc.retry_after)
     success = unanswered = False
     try:
-        holder = await run_in_threadpool(
-            connector_for(library, server.engine).authenticate, card, pin
+        holder = await server.gates.run(
+            library, lambda: connector_for(library, server.engine).authenticate(card, pin)
         )
         success = holder is not None
     except HomeLibraryUnavailable as exc:
