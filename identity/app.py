@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from identity import housekeeping, keys, migrate, web
 from identity.db import make_engine, transaction
@@ -44,7 +45,10 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             prepare(engine=engine, settings=settings)
             app.state.engine = engine
-            app.state.oauth = HubServer(settings=settings, engine=engine, in_force=InForce())
+            in_force = InForce(engine)
+            with Session(engine) as session:
+                in_force.get(session=session)  # read before the first request needs it
+            app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             yield
         finally:
             engine.dispose()
