@@ -22,8 +22,11 @@ import policies
 from identity import demo, publishing
 from identity.db import transaction
 from tests.conftest import free_port
+from tests.identity.connectors.ils import GOOD as PATRON
 from tests.identity.connectors.ils import PASSWORD, PASSWORD_ENV, SLOW, Ils
+from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import GOOD
+from tests.identity.oauth.relying_party import RelyingParty
 from tests.identity.served import serving
 
 pytestmark = pytest.mark.db
@@ -95,8 +98,9 @@ async def timed(what: str, call: Any) -> Timed:
                  answer.headers.get("retry-after"))  # fmt: skip
 
 
-async def storm(issuer: str) -> tuple[list[Timed], list[Timed]]:
-    """The sixty questions about SLOW's card, and the probes made while they are under way."""
+async def storm(issuer: str) -> tuple[list[Timed], list[Timed], Timed]:
+    """The sixty questions about SLOW's card, the probes made while they are under way, and a
+    sipu patron's sign-in meanwhile."""
     question = {"home_library": "sipu", "card": SLOW.card}
     other = {"home_library": "rmit", "card": GOOD}
     limits = httpx.Limits(max_connections=QUESTIONS + 10)
@@ -106,6 +110,10 @@ async def storm(issuer: str) -> tuple[list[Timed], list[Timed]]:
     ):
         credentials = {"grant_type": "client_credentials"}
         token = (await prober.post("/token", auth=PARTNER, data=credentials)).json()
+        browser = Browser(issuer)
+        rp = RelyingParty(issuer, "demo-monash-rp", demo.client_secret("monash", "rp"),
+                          f"{issuer}/demo/callback")  # fmt: skip
+        page = await asyncio.to_thread(browser.get, rp.authorization_url())
         bearer = {"Authorization": f"Bearer {token['access_token']}"}
         asked = [
             asyncio.create_task(
@@ -113,6 +121,13 @@ async def storm(issuer: str) -> tuple[list[Timed], list[Timed]]:
             )
             for _ in range(QUESTIONS)
         ]
+        # once the first question is refused, sipu's line is full (for a second or so)
+        while not any(task.done() and task.result().status == 503 for task in asked):
+            await asyncio.sleep(0.02)
+        login = {"card": PATRON.card, "pin": PATRON.pin}
+        signing_in = asyncio.create_task(
+            timed("sign-in", asyncio.to_thread(browser.submit, page, login))
+        )
         probes: list[Timed] = []
         while not all(task.done() for task in asked):
             await asyncio.sleep(0.2)
@@ -122,14 +137,16 @@ async def storm(issuer: str) -> tuple[list[Timed], list[Timed]]:
                 timed("/token", prober.post("/token", auth=PARTNER, data=credentials)),
                 timed("rmit", prober.post("/api/v1/eligibility", json=other, headers=bearer)),
             )
-        return [task.result() for task in asked], probes
+        sign_in = await signing_in
+        browser.http.close()
+        return [task.result() for task in asked], probes, sign_in
 
 
 def test_a_slow_ils_stalls_no_other_request_and_its_excess_questions_are_refused_at_once(
     hub: str, ils: Ils
 ) -> None:
     started = time.monotonic()
-    answers, probes = asyncio.run(storm(hub))
+    answers, probes, sign_in = asyncio.run(storm(hub))
     took = time.monotonic() - started
 
     assert len(probes) >= 4 * 4  # probed throughout, several times
@@ -147,3 +164,6 @@ def test_a_slow_ils_stalls_no_other_request_and_its_excess_questions_are_refused
     assert max(a.seconds for a in refused) < WAIT_S + BUDGET_S
     assert len([c for c in ils.asked if c[1] == SLOW.card]) == len(answered)
     assert took < 2 * SLOW.delay_s + 2
+    # a patron of the slow library signing in meanwhile finds the same line full
+    assert sign_in.status == 503 and sign_in.retry_after == "1"
+    assert sign_in.seconds < BUDGET_S
