@@ -19,6 +19,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -57,8 +58,11 @@ def create_app(settings: Settings) -> FastAPI:
         engine = make_engine(settings)
         try:
             preparation = Preparation(engine=engine, settings=settings)
+            in_force = InForce(engine)
             try:
                 preparation.run()
+                with Session(engine) as session:
+                    in_force.get(session=session)  # read before the first request needs it
             except Exception as exc:
                 if not db.unavailable(exc):
                     raise
@@ -66,7 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
                             getattr(exc, "orig", None) or exc)  # fmt: skip
             app.state.preparation = preparation
             app.state.engine = engine
-            app.state.oauth = HubServer(settings=settings, engine=engine, in_force=InForce())
+            app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             yield
         finally:
             engine.dispose()

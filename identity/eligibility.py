@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from anyio import to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
 from identity import cards, errors
 from identity.connectors import CardHolder, HomeLibraryUnavailable
+from identity.connectors.gates import Gates
 from identity.connectors.select import connector_for
 from identity.db import lock, transaction
 from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
@@ -37,21 +39,23 @@ class Question:
     on: date | None = None
 
 
-def answer(
+async def answer(
     *,
     engine: Engine,
     agreements: policies.Agreements,
+    gates: Gates,
     client_id: str,
     lender: str,
     question: Question,
 ) -> dict[str, Any]:
-    """``Decision.to_dict()`` for the question, or an ``errors.Problem``; recorded either way."""
+    """``Decision.to_dict()`` for the question, or an ``errors.Problem``; recorded either way.
+    The home library is asked when it is this request's turn there (``gates``); the database
+    is read and written in worker threads."""
     home, card, by = question.home_library or "", question.card, "card"
     try:
         if question.patron is not None:
             by = "patron"
-            with Session(engine) as session:
-                known = session.get(PairwiseSubject, (lender, question.patron))
+            known = await to_thread.run_sync(_pairwise, engine, lender, question.patron)
             # only a patron who shared the borrowing decision with this lender at sign-in
             if known is None or "borrowing" not in known.scope.split():
                 raise errors.UnknownPatron(
@@ -72,7 +76,7 @@ def answer(
         except cards.NotACard:
             holder = None  # not one of this library's cards: its home system is not asked
         else:
-            holder = _lookup(library, engine, card)
+            holder = await _lookup(gates, library, engine, card)
         if holder is None:  # by patron: no card number in the answer (the lender may not see it)
             raise errors.UnknownCard(
                 "The home library no longer knows this patron's card."
@@ -92,22 +96,32 @@ def answer(
             )
         ).to_dict()
     except errors.Problem as problem:
-        _record(engine, client_id, lender, home, card, by, problem.slug, [])
+        await to_thread.run_sync(
+            _record, engine, client_id, lender, home, card, by, problem.slug, []
+        )
         raise
     verdict = "eligible" if decision["eligible"] else "not-eligible"
     codes = [reason["code"] for reason in decision["reasons"]]
-    _record(engine, client_id, lender, home, card, by, verdict, codes)
+    await to_thread.run_sync(_record, engine, client_id, lender, home, card, by, verdict, codes)
     return decision
 
 
-def _lookup(library: policies.Library, engine: Engine, card: str) -> CardHolder | None:
+async def _lookup(
+    gates: Gates, library: policies.Library, engine: Engine, card: str
+) -> CardHolder | None:
+    """The card's holder, asked in this request's turn at the library (``gates``)."""
     try:
-        return connector_for(library, engine).lookup(card)
+        return await gates.run(library, lambda: connector_for(library, engine).lookup(card))
     except HomeLibraryUnavailable as exc:
         raise errors.HomeLibraryUnavailable(
             f"{library.name} cannot be asked about cards just now; try again later.",
             retry_after=exc.retry_after,
         ) from None
+
+
+def _pairwise(engine: Engine, lender: str, patron: str) -> PairwiseSubject | None:
+    with Session(engine) as session:
+        return session.get(PairwiseSubject, (lender, patron))
 
 
 def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, per_s: int) -> None:

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     #: the proxies trusted to give the client's address (X-Forwarded-For) and scheme
     #: (X-Forwarded-Proto): comma-separated addresses or networks, or * for any; none by default
     forwarded_allow_ips: str = ""
+    #: questions that may wait for a turn at one home library (per process) while as many as it
+    #: takes at once (a SIP2 library's ``connections``) are being asked; more are refused (503)
+    home_library_queue: int = 16
+    #: the longest a question waits for a turn at a home library (seconds; never longer than
+    #: the library's ``timeout_s``); then it is refused (503)
+    home_library_wait_s: float = 5.0
 
     @field_validator("issuer")
     @classmethod
@@ -103,6 +109,20 @@ class Settings(BaseSettings):
         from identity.guessing import Limits
 
         Limits.parse(value, value)  # raises ValueError with the expected form
+        return value
+
+    @field_validator("home_library_queue")
+    @classmethod
+    def _queue(cls, value: int) -> int:
+        if not 0 <= value <= 1000:
+            raise ValueError("HUB_HOME_LIBRARY_QUEUE must be between 0 and 1000")
+        return value
+
+    @field_validator("home_library_wait_s")
+    @classmethod
+    def _wait(cls, value: float) -> float:
+        if not 0 < value <= 60:
+            raise ValueError("HUB_HOME_LIBRARY_WAIT_S must be more than 0 and at most 60 seconds")
         return value
 
     @field_validator("eligibility_rate")

@@ -171,6 +171,8 @@ class Sip2Connector(Strict):
     expiry_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PA"
     category_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PC"
     timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
+    #: SIP2 connections each hub process keeps to the ILS: also how many questions it asks at once
+    connections: Annotated[StrictInt, Field(ge=1, le=32)] = 8
 
     @model_validator(mode="after")
     def _sip2_safe(self) -> Sip2Connector:

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from identity import keys
+from identity.connectors.gates import Gates
 from identity.db import transaction
 from identity.models import OAuthClient
 from identity.oauth import tokens
@@ -92,6 +93,8 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.settings = settings
         self.engine = engine
         self.in_force = in_force
+        #: the turns at each home library (``identity.connectors.gates``)
+        self.gates = Gates(queue=settings.home_library_queue, wait_s=settings.home_library_wait_s)
         self.issuer = settings.issuer
         self.secret = settings.secret()
         self._keys: dict[str, RSAKey] = {}

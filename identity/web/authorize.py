@@ -66,6 +66,7 @@ async def authorize(request: Request, server: OAuthDep) -> Response:
     grant, refused = await _grant(server, oauth)
     if refused is not None:
         return refused
+    await _follow_agreements(server)
     return _login_page(request, server, grant, find=request.query_params.get("find", ""))
 
 
@@ -76,6 +77,7 @@ async def authorize_post(request: Request, server: OAuthDep) -> Response:
     grant, refused = await _grant(server, oauth)
     if refused is not None:
         return refused
+    await _follow_agreements(server)
     if not pages.csrf_ok(server.secret, request, _field(form, pages.CSRF_FIELD)):
         return _login_page(
             request, server, grant, error="This page had expired. Please sign in again."
@@ -143,8 +145,8 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         return _wait_page(request, server, "Too many attempts", message, 429, exc.retry_after)
     success = unanswered = False
     try:
-        holder = await run_in_threadpool(
-            connector_for(library, server.engine).authenticate, card, pin
+        holder = await server.gates.run(
+            library, lambda: connector_for(library, server.engine).authenticate(card, pin)
         )
         success = holder is not None
     except HomeLibraryUnavailable as exc:
@@ -325,9 +327,20 @@ def _with_issuer(server: HubServer, response: Response) -> Response:
     return response
 
 
+async def _follow_agreements(server: HubServer) -> None:
+    """Bring the set in force up to date, in a worker thread (``InForce.get``)."""
+
+    def follow() -> None:
+        with Session(server.engine) as session:
+            server.in_force.get(session=session)
+
+    await run_in_threadpool(follow)
+
+
 def _agreements(server: HubServer) -> policies.Agreements:
-    with Session(server.engine) as session:
-        return server.in_force.get(session=session)
+    """The set in force as this process holds it, read without the database (the handler
+    followed it first), so that pages are made on the event loop without blocking it."""
+    return server.in_force.held()
 
 
 def _lender_name(agreements: policies.Agreements, library: str) -> str:

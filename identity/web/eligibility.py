@@ -19,11 +19,14 @@ from pydantic import (
     model_validator,
 )
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
+import policies
 from identity import cards, eligibility, errors
 from identity.eligibility import Question
 from identity.oauth import tokens
 from identity.oauth.client import Client
+from identity.oauth.server import HubServer
 from identity.web.deps import OAuthDep
 from identity.web.problems import responses
 
@@ -200,12 +203,12 @@ PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
     summary="May my library lend to this patron?",
     responses=responses(*ALWAYS, *PER_QUESTION),
 )
-def check(
+async def check(
     body: EligibilityRequest, client: PartnerDep, server: OAuthDep, response: Response
 ) -> dict[str, Any]:
-    _allowed(client, [body], server)
+    agreements = await run_in_threadpool(_allowed, client, [body], server)
     response.headers["Cache-Control"] = "no-store"  # it is about a patron
-    return _answer(server, client, body)
+    return await _answer(server, client, agreements, body)
 
 
 @router.post(
@@ -214,10 +217,10 @@ def check(
     summary="Up to 100 questions at once; each answered with a decision or a problem",
     responses=responses(*ALWAYS),
 )
-def check_batch(
+async def check_batch(
     body: BatchRequest, client: PartnerDep, server: OAuthDep, response: Response
 ) -> dict[str, Any]:
-    _allowed(client, body.requests, server)
+    agreements = await run_in_threadpool(_allowed, client, body.requests, server)
     response.headers["Cache-Control"] = "no-store"
     results: list[dict[str, Any]] = []
     unavailable: dict[str, errors.Problem] = {}  # a home library that did not answer is not
@@ -225,7 +228,8 @@ def check_batch(
         try:
             if question.home_library in unavailable:
                 raise unavailable[question.home_library]
-            results.append({"status": 200, "decision": _answer(server, client, question)})
+            decision = await _answer(server, client, agreements, question)
+            results.append({"status": 200, "decision": decision})
         except errors.Problem as problem:  # one question's problem; Retry-After as a member
             if isinstance(problem, errors.HomeLibraryUnavailable) and question.home_library:
                 unavailable[question.home_library] = problem
@@ -236,7 +240,11 @@ def check_batch(
     return {"results": results}
 
 
-def _allowed(client: Client, questions: list[EligibilityRequest], server: Any) -> None:
+def _allowed(
+    client: Client, questions: list[EligibilityRequest], server: HubServer
+) -> policies.Agreements:
+    """The agreements in force, once the questions are found allowed and within the client's
+    rate (blocking: run in a worker thread)."""
     for question in questions:
         if question.lender is not None and question.lender != client.library:
             raise errors.Forbidden(
@@ -247,14 +255,17 @@ def _allowed(client: Client, questions: list[EligibilityRequest], server: Any) -
         engine=server.engine, client_id=client.client_id, requests=len(questions),
         allowed=allowed, per_s=per_s,
     )  # fmt: skip
-
-
-def _answer(server: Any, client: Client, body: EligibilityRequest) -> dict[str, Any]:
     with Session(server.engine) as session:
-        agreements = server.in_force.get(session=session)
-    return eligibility.answer(
+        return server.in_force.get(session=session)
+
+
+async def _answer(
+    server: HubServer, client: Client, agreements: policies.Agreements, body: EligibilityRequest
+) -> dict[str, Any]:
+    return await eligibility.answer(
         engine=server.engine,
         agreements=agreements,
+        gates=server.gates,
         client_id=client.client_id,
         lender=client.library,
         question=Question(

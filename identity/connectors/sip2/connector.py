@@ -17,8 +17,10 @@ Anything else (the ILS cannot be reached, times out, garbles its answer, says a 
 card is another, or the breaker is open) raises ``HomeLibraryUnavailable``: fail closed. The
 PIN and the login password are never logged and never put in an exception.
 
-Time: a caller waits at most ``timeout_s`` for a free pooled connection (then a 503 with
-``Retry-After: 1``, not counted against the breaker: the hub is busy, not the ILS), and then
+Time: at most ``connections`` pooled connections are open at once. A caller waits at most
+``timeout_s`` for a free one (then a 503 with ``Retry-After: 1``, not counted against the
+breaker: the hub is busy, not the ILS; in the hub a request has taken one of the library's turns,
+``identity.connectors.gates``, before it gets here, so it finds one free), and then
 everything said to the ILS (connect, TLS, 93, 99, the 63 and any resends) shares one deadline of
 ``timeout_s``. So a call takes at most about ``2 * timeout_s``, and never longer than
 ``timeout_s`` once it is talking to the ILS.
@@ -73,7 +75,7 @@ class Sip2Connector:
         tls: ssl.SSLContext | None = None,
         failures: int = breaker.FAILURES,
         cooldown_s: float = breaker.COOLDOWN_S,
-        pool_size: int = pool.SIZE,
+        pool_size: int | None = None,  # default: the library's ``connections``
     ) -> None:
         settings = library.connector
         if not isinstance(settings, Sip2Settings):
@@ -82,7 +84,8 @@ class Sip2Connector:
         self.settings = settings
         self._environ = os.environ if environ is None else environ
         self._tls = tls
-        self.link = _link(library.id, settings, failures, cooldown_s, pool_size)
+        size = settings.connections if pool_size is None else pool_size
+        self.link = _link(library.id, settings, failures, cooldown_s, size)
 
     def authenticate(self, card: str, pin: str) -> CardHolder | None:
         if not pin:

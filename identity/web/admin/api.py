@@ -24,6 +24,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 import policies
 from identity import cards, errors
@@ -254,7 +255,7 @@ def check(request: Request, admin: ApiAdmin, body: CheckIn) -> dict[str, Any]:
     summary="Ask a library's home system about a card",
     responses=responses(*CHANGE, errors.HomeLibraryUnavailable),
 )
-def test_connection(
+async def test_connection(
     request: Request, admin: ApiAdmin, library_id: str, body: ConnectionIn
 ) -> dict[str, Any]:
     """Asks the connector of the library's published entry, or of the entry in ``yaml`` (before
@@ -265,15 +266,18 @@ def test_connection(
             f"connection ({admin.library})."
         )
     try:
-        library = _library_for_test(request, admin, library_id, body.yaml)
+        library = await run_in_threadpool(_library_for_test, request, admin, library_id, body.yaml)
     except (changes.NotFound, changes.ChangeRefused) as exc:
         raise to_problem(exc) from None
-    return connection_report(request, library, body.card)
+    return await connection_report(request, library, body.card)
 
 
-def connection_report(request: Request, library: policies.Library, card: str) -> dict[str, Any]:
+async def connection_report(
+    request: Request, library: policies.Library, card: str
+) -> dict[str, Any]:
     """What ``library``'s connector says about ``card`` (raises HomeLibraryUnavailable, or
-    InvalidRequest for text that is not a card of the library: it is not asked about)."""
+    InvalidRequest for text that is not a card of the library: it is not asked about). The
+    connector is asked in a connection test's turn (``Gates.test``), not in the shared pool."""
     try:
         card = cards.read_card(card, library)
     except cards.NotACard as exc:
@@ -286,8 +290,12 @@ def connection_report(request: Request, library: policies.Library, card: str) ->
         "where": f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub",
         "card": card,
     }
+    server: HubServer = request.app.state.oauth
+    engine = engine_of(request)
     try:
-        holder = connector_for(library, engine_of(request)).lookup(card)
+        holder = await server.gates.test(
+            library, lambda: connector_for(library, engine).lookup(card)
+        )
     except HomeLibraryUnavailable as exc:
         raise errors.HomeLibraryUnavailable(
             f"{library.id}'s home system did not answer: {exc}", retry_after=exc.retry_after

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from anyio import from_thread
 from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
@@ -195,8 +196,8 @@ def _test(
         return _editor(request, admin, "libraries", entry_id, text, note=note,
                        problems=problems, status=422)  # fmt: skip
     library = after.libraries[entry_id]  # its id cannot change
-    try:
-        report: dict[str, Any] = connection_report(request, library, card)
+    try:  # from this worker thread, in a connection test's turn on the event loop
+        report: dict[str, Any] = from_thread.run(connection_report, request, library, card)
     except errors.HomeLibraryUnavailable as exc:
         report = {"reachable": False, "detail": exc.detail, "card": card}
     except errors.InvalidRequest as exc:

@@ -1,0 +1,150 @@
+"""Turns at a home library, so that a slow or unreachable one stalls no other request.
+
+A connector's calls block (sockets, the database), so they run in threads. Every request that
+asks a home library first takes one of that library's turns, waiting without a thread, and only
+then runs its blocking call, in a thread of the library's own limiter (never the shared pool that
+every other endpoint uses). Per library and per process:
+
+- at most ``concurrency`` calls at once: a SIP2 library's ``connections`` (its pool), 8 for a
+  ``registry`` library;
+- at most ``queue`` more waiting for a turn (``HUB_HOME_LIBRARY_QUEUE``); a request beyond
+  them is refused at once;
+- each waits at most ``wait_s`` (``HUB_HOME_LIBRARY_WAIT_S``, and never longer than the
+  connector's ``timeout_s``); then it is refused.
+
+A refusal is ``HomeLibraryUnavailable`` with ``Retry-After: 1`` (the hub is busy, not the home
+library: it does not count against the breaker). A library's gate follows its settings: when
+its ``connections`` or ``timeout_s`` change, later requests queue at a new gate, and those
+already admitted finish at the old one.
+
+Connection tests from the admin pages and API go through a gate of their own per library (one
+at a time, at most two waiting, fixed whatever settings are being tried), so that trying unsaved
+settings never takes the patrons' turns.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+import policies
+from identity.connectors import HomeLibraryUnavailable
+from policies.model import Sip2Connector as Sip2Settings
+
+T = TypeVar("T")
+
+REGISTRY_CONCURRENCY = 8  # the registry's lookups and PIN checks; about the database's pool
+TEST_CONCURRENCY, TEST_QUEUE = 1, 2  # connection tests by administrators, per library
+BUSY_RETRY_S = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    concurrency: int
+    queue: int
+    wait_s: float
+
+
+class Gate:
+    """The turns at one home library; created and used on one event loop. A turn ends with its
+    call and goes to the first in line (first come, first served)."""
+
+    def __init__(self, library: str, limits: Limits) -> None:
+        self.library = library
+        self.limits = limits
+        self.busy = 0  # calls under way
+        self._line: deque[anyio.Event] = deque()  # those waiting, each told when it is its turn
+        self._threads = anyio.CapacityLimiter(limits.concurrency)  # never waited for: see run
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
+
+    async def run(self, call: Callable[[], T]) -> T:
+        """``call()`` in a thread of this library's own, once it is this request's turn; or
+        ``HomeLibraryUnavailable`` when too many are waiting or the wait is too long."""
+        limits = self.limits
+        if self.busy < limits.concurrency and not self._line:
+            self.busy += 1
+        else:
+            if len(self._line) >= limits.queue:
+                raise HomeLibraryUnavailable(
+                    self.library,
+                    f"{limits.concurrency} questions are being asked and {len(self._line)} "
+                    "are waiting",
+                    retry_after=BUSY_RETRY_S,
+                )
+            turn = anyio.Event()
+            self._line.append(turn)
+            try:
+                with anyio.move_on_after(limits.wait_s):
+                    await turn.wait()
+            except BaseException:  # the request itself was cancelled while it waited
+                self._leave(turn)
+                raise
+            if not turn.is_set():  # (a turn handed over just as the wait ended is taken)
+                self._line.remove(turn)
+                raise HomeLibraryUnavailable(
+                    self.library,
+                    f"no turn within {limits.wait_s:g} s ({limits.concurrency} questions at once)",
+                    retry_after=BUSY_RETRY_S,
+                )
+        try:
+            # not cancellable once started: the turn ends when the thread is done
+            return await anyio.to_thread.run_sync(call, limiter=self._threads)
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        """A turn is over: it goes to the first in line (``busy`` unchanged), if any."""
+        if self._line:
+            self._line.popleft().set()
+        else:
+            self.busy -= 1
+
+    def _leave(self, turn: anyio.Event) -> None:
+        if turn.is_set():
+            self._end()  # given the turn, but gone: the next one takes it
+        else:
+            self._line.remove(turn)
+
+
+class Gates:
+    """Every home library's gate, for one running hub (one event loop)."""
+
+    def __init__(self, *, queue: int, wait_s: float) -> None:
+        self.queue = queue
+        self.wait_s = wait_s
+        self._gates: dict[str, Gate] = {}
+        self._tests: dict[str, Gate] = {}
+
+    def limits(self, library: policies.Library) -> Limits:
+        connector = library.connector
+        if isinstance(connector, Sip2Settings):
+            return Limits(connector.connections, self.queue, min(self.wait_s, connector.timeout_s))
+        return Limits(REGISTRY_CONCURRENCY, self.queue, self.wait_s)
+
+    def gate(self, library: policies.Library) -> Gate:
+        limits = self.limits(library)
+        gate = self._gates.get(library.id)
+        if gate is None or gate.limits != limits:
+            gate = self._gates[library.id] = Gate(library.id, limits)
+        return gate
+
+    async def run(self, library: policies.Library, call: Callable[[], T]) -> T:
+        """``call()`` (which asks ``library``'s connector) when it is this request's turn."""
+        return await self.gate(library).run(call)
+
+    async def test(self, library: policies.Library, call: Callable[[], T]) -> T:
+        """``call()`` for an administrator's connection test of ``library`` (perhaps with
+        settings not yet saved): one at a time per library, beside the patrons' turns."""
+        gate = self._tests.get(library.id)
+        if gate is None:
+            limits = Limits(TEST_CONCURRENCY, TEST_QUEUE, self.wait_s)
+            gate = self._tests[library.id] = Gate(library.id, limits)
+        return await gate.run(call)
