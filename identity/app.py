@@ -28,6 +28,7 @@ from identity.web import (
     health,
     jwks,
     logout,
+    openapi,
     problems,
     token,
     userinfo,
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_admin(app)
     if settings.demo:
         app.include_router(demo.router)
+    openapi.install(app)
     return app
 
 
