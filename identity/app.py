@@ -39,6 +39,7 @@ from identity.web import (
     health,
     jwks,
     logout,
+    openapi,
     problems,
     token,
     userinfo,
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_admin(app)
     if settings.demo:
         app.include_router(demo.router)
+    openapi.install(app)
     app.add_middleware(BodyLimit, settings=settings)
     access_log.install()
     return app

@@ -19,7 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import Engine
@@ -141,6 +142,15 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
                     response.headers[name] = value
             return response
         return Response(body or b"", status_code=status, headers=dict(headers))
+
+    def handle_error_response(self, request: OAuth2Request, error: OAuth2Error) -> Response:
+        """Every ``invalid_client`` is a 401 with ``WWW-Authenticate: Basic`` (RFC 6749 5.2
+        allows it always and requires it after an Authorization header), so that a client
+        whose credentials fail gets the same answer whichever way it sent them."""
+        if isinstance(error, InvalidClientError):
+            error.status_code = 401
+        response: Response = super().handle_error_response(request, error)
+        return response
 
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """Authlib's hook for framework signals: the hub has none."""

@@ -12,7 +12,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -28,18 +27,12 @@ from identity.oauth import tokens
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
 from identity.web.deps import OAuthDep
+from identity.web.fields import Day
 from identity.web.problems import responses
 
 router = APIRouter(prefix="/api/v1", tags=["eligibility"])
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
-
-
-def _iso_text(value: object) -> object:
-    """A day is written YYYY-MM-DD: a number (read as seconds since 1970) is refused."""
-    if not isinstance(value, str):
-        raise ValueError("a date is written as a string like 2026-11-22")
-    return value
 
 
 #: read as on the sign-in page (``cards.read_card``): surrounding spaces dropped, Unicode NFC,
@@ -54,6 +47,19 @@ EXAMPLE: dict[str, Any] = {
     "home_library": "rmit", "card": "21110000000004", "material": "book", "on": "2026-11-22",
 }  # fmt: skip
 BY_PATRON: dict[str, Any] = {"patron": "q3Jx-the-pairwise-sub", "material": "book"}
+#: the two ways to name the patron, as JSON Schema (null is as good as leaving a field out)
+BY_CARD_ONLY: dict[str, Any] = {
+    "title": "by card",
+    "required": ["home_library", "card"],
+    "properties": {"home_library": {"type": "string"}, "card": {"type": "string"},
+                   "patron": {"type": "null"}},
+}  # fmt: skip
+BY_SUB_ONLY: dict[str, Any] = {
+    "title": "by patron",
+    "required": ["patron"],
+    "properties": {"patron": {"type": "string"}, "home_library": {"type": "null"},
+                   "card": {"type": "null"}},
+}  # fmt: skip
 FINES = "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"
 
 
@@ -63,14 +69,14 @@ class EligibilityRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [EXAMPLE, BY_PATRON]},
+        json_schema_extra={"examples": [EXAMPLE, BY_PATRON], "oneOf": [BY_CARD_ONLY, BY_SUB_ONLY]},
     )  # fmt: skip
 
     home_library: Id | None = None
     card: Card | None = None
     patron: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,100}$")] | None = None
     material: Id | None = Field(default=None, description="a material type, e.g. book or av")
-    on: Annotated[date, BeforeValidator(_iso_text)] | None = Field(
+    on: Day | None = Field(
         default=None, description="the day of the loan (YYYY-MM-DD); default today"
     )
     lender: Id | None = Field(

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Match, Mount
 
 from identity import db, errors
 from identity.settings import Settings
@@ -27,6 +28,7 @@ from identity.web import pages
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 router = APIRouter(include_in_schema=False)
 
 #: the endpoints that answer in OAuth's error format (RFC 6749 5.2, RFC 6750 3.1)
@@ -109,6 +111,10 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        allowed = allowed_methods(request) if exc.status_code == 405 else []
+        if allowed:
+            headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+            exc = StarletteHTTPException(405, exc.detail, headers=headers)
         if not request.url.path.startswith("/api/"):
             return await http_exception_handler(request, exc)
         if exc.status_code == 400:  # a body FastAPI could not even parse
@@ -124,6 +130,18 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.include_router(router)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the app's routes answer at the request's path. Starlette's 405 names only
+    those of the first route with that path, so a path with GET and POST routes would claim only
+    one. A mounted app (``/static``) names its own and is left out here."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
+    return [
+        method
+        for method in METHODS
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 def responses(*kinds: type[errors.Problem]) -> dict[int | str, dict[str, Any]]:

@@ -1,6 +1,7 @@
 """``POST /token`` (RFC 6749 3.2), ``POST /introspect`` (RFC 7662), ``POST /revoke`` (RFC 7009):
-the form-posting endpoints, handed to Authlib through the one adapter. A parameter sent twice
-is refused (RFC 6749 3.2: "parameters MUST NOT be included more than once"); anything
+the form-posting endpoints, handed to Authlib through the one adapter. A parameter of the
+endpoint's form sent twice is refused (RFC 6749 3.2: "parameters MUST NOT be included more than
+once"), and others are ignored ("MUST ignore unrecognized request parameters"); anything
 unexpected is ``server_error``, with the detail in the log and not in the answer."""
 
 from __future__ import annotations
@@ -11,49 +12,95 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from identity import db
 from identity.oauth.server import HubRequest
 from identity.web.deps import OAuthDep
+from identity.web.oauth_docs import (
+    CLIENT,
+    IntrospectionOut,
+    RevokedOut,
+    TokenForm,
+    TokenHintForm,
+    TokenOut,
+    answers,
+    form_body,
+)
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["openid"])
+router = APIRouter(tags=["openid"], dependencies=[Security(CLIENT)])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+BAD = "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope"
+UNKNOWN_CLIENT = "invalid_client: the client is unknown or its credentials are wrong"
 
 
 @router.post(
-    "/token", summary="Token endpoint (authorization code, refresh token, client credentials)"
+    "/token",
+    summary="Token endpoint (authorization code, refresh token, client credentials)",
+    openapi_extra=form_body(TokenForm),
+    response_model=None,
+    responses=answers(TokenOut, "The tokens", {400: BAD, 401: UNKNOWN_CLIENT}),
 )
 async def token(request: Request, server: OAuthDep) -> Response:
-    return await _handle(request, server, lambda r: server.create_token_response(r))
+    return await _handle(request, server, TokenForm, lambda r: server.create_token_response(r))
 
 
-@router.post("/introspect", summary="Token introspection (RFC 7662)")
+@router.post(
+    "/introspect",
+    summary="Token introspection (RFC 7662)",
+    openapi_extra=form_body(TokenHintForm),
+    response_model=None,
+    responses=answers(
+        IntrospectionOut,
+        "Whether the token is active, and what it is",
+        {400: "invalid_request, unsupported_token_type", 401: UNKNOWN_CLIENT},
+    ),
+)
 async def introspect(request: Request, server: OAuthDep) -> Response:
     return await _handle(
-        request, server, lambda r: server.create_endpoint_response("introspection", r)
+        request,
+        server,
+        TokenHintForm,
+        lambda r: server.create_endpoint_response("introspection", r),
     )
 
 
-@router.post("/revoke", summary="Token revocation (RFC 7009)")
+@router.post(
+    "/revoke",
+    summary="Token revocation (RFC 7009)",
+    openapi_extra=form_body(TokenHintForm),
+    response_model=None,
+    responses=answers(
+        RevokedOut,
+        "Revoked, or unknown (RFC 7009 2.2): nothing to say either way",
+        {
+            400: "invalid_request, unsupported_token_type; invalid_grant: another client's token",
+            401: UNKNOWN_CLIENT,
+        },
+    ),
+)
 async def revoke(request: Request, server: OAuthDep) -> Response:
     return await _handle(
-        request, server, lambda r: server.create_endpoint_response("revocation", r)
+        request, server, TokenHintForm, lambda r: server.create_endpoint_response("revocation", r)
     )
 
 
 async def _handle(
-    request: Request, server: Any, call: Callable[[HubRequest], Response]
+    request: Request,
+    server: Any,
+    fields: type[BaseModel],
+    call: Callable[[HubRequest], Response],
 ) -> Response:
     if not _readable_basic(request.headers.get("authorization", "")):
         return _error("invalid_client", "The Basic credentials cannot be read.", 401)
     form = await request.form()
     oauth = HubRequest(request, form, server.issuer)
-    repeated = sorted({k for k, _ in oauth.form_pairs if len(oauth.payload.datalist[k]) > 1})
+    repeated = sorted(k for k in fields.model_fields if len(oauth.payload.datalist.get(k, ())) > 1)
     if repeated:
         return _error("invalid_request", f"Parameter sent more than once: {', '.join(repeated)}")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Security
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
@@ -15,12 +15,20 @@ from identity.oauth import claims, tokens
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
 from identity.web.deps import OAuthDep
+from identity.web.oauth_docs import ACCESS_TOKEN, UserInfoOut, answers
 
-router = APIRouter(tags=["openid"])
+router = APIRouter(tags=["openid"], dependencies=[Security(ACCESS_TOKEN)])
+ANSWERS = answers(
+    UserInfoOut,
+    "The claims of the token's scope",
+    {401: "invalid_request: no Bearer token; invalid_token: unknown, expired or revoked"},
+)
 
 
-@router.get("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_get")
-@router.post("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_post")
+@router.get("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_get",
+            response_model=None, responses=ANSWERS)  # fmt: skip
+@router.post("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_post",
+             response_model=None, responses=ANSWERS)  # fmt: skip
 async def userinfo(request: Request, server: OAuthDep) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:

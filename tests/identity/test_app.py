@@ -103,3 +103,20 @@ def test_an_issuer_oauth_cannot_work_with_is_refused(issuer: str, problem: str) 
         Settings(issuer=issuer)
     assert Settings(issuer="https://hub.example.org/").issuer == "https://hub.example.org"
     assert Settings(issuer="http://localhost:8000").issuer == "http://localhost:8000"
+
+
+def test_a_method_a_path_does_not_take_is_a_405_naming_every_method_it_does(
+    database_url: str, engine: object
+) -> None:
+    with TestClient(create_app(Settings(database_url=database_url, secret_key=SECRET))) as client:
+        for path, methods in [
+            ("/api/v1/admin/versions", "GET, POST"),  # a route per method
+            ("/api/v1/admin/libraries/rmit", "DELETE, GET, PUT"),
+            ("/userinfo", "GET, POST"),
+            ("/token", "POST"),
+            ("/authorize", "GET, POST"),  # a page
+            ("/static/hub.css", "GET, HEAD"),  # a mounted app names its own
+        ]:
+            for method in ("OPTIONS", "PATCH"):
+                answer = client.request(method, path)
+                assert (answer.status_code, answer.headers["allow"]) == (405, methods), path

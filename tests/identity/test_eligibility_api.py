@@ -124,6 +124,8 @@ def test_who_may_ask(live_hub: LiveHub) -> None:
         ({"home_library": "rmit", "card": GOOD, "colour": "red"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": GOOD, "on": "tomorrow"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": GOOD, "on": 0}, "invalid-request", 422),
+        ({"home_library": "rmit", "card": GOOD, "on": "0"}, "invalid-request", 422),
+        ({"home_library": "rmit", "card": GOOD, "on": "1795000000"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": "2111\u0000"}, "invalid-request", 422),
         ({"patron": "x\u0000y"}, "invalid-request", 422),
         ({"home_library": "rmit", "card": "x" * 65}, "invalid-request", 422),

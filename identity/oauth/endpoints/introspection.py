@@ -10,10 +10,11 @@ from sqlmodel import Session
 
 from identity.models import as_utc
 from identity.oauth import tokens
+from identity.oauth.endpoints.hints import CheckedHint
 from identity.oauth.stored import StoredToken
 
 
-class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
+class Introspection(CheckedHint, IntrospectionEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> StoredToken | None:

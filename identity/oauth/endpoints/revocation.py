@@ -14,10 +14,11 @@ from sqlmodel import Session, col
 from identity.db import transaction
 from identity.models import OAuthToken, utcnow
 from identity.oauth import tokens
+from identity.oauth.endpoints.hints import CheckedHint
 from identity.oauth.stored import StoredToken
 
 
-class Revocation(RevocationEndpoint):  # type: ignore[misc]
+class Revocation(CheckedHint, RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> StoredToken | None:

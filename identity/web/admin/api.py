@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.openapi.models import Example
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -38,6 +39,7 @@ from identity.oauth.server import HubServer
 from identity.settings import Settings
 from identity.web.admin.deps import Number, engine_of
 from identity.web.deps import client_address
+from identity.web.fields import Day
 from identity.web.problems import responses
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -69,6 +71,11 @@ ApiAdmin = Annotated[Admin, Depends(api_admin)]
 Section = changes.Section
 AUTH = (errors.Unauthorized, errors.InvalidRequest)
 CHANGE = (*AUTH, errors.NotPermitted, errors.NotFound, errors.Conflict, errors.InvalidAgreements)
+#: a change another party must approve is proposed, not published
+PROPOSED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Proposed: it waits for the other parties' approval"}
+}
+CHANGE_ANSWERS = {**responses(*CHANGE), **PROPOSED}
 
 
 class SignIn(BaseModel):
@@ -83,23 +90,41 @@ class SignIn(BaseModel):
 class EntryIn(BaseModel):
     """One entry as a one-entry agreement file, and a note for the version or proposal."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{
-            "yaml": "agreements:\n  - id: monash-latrobe-alumni\n    kind: bilateral\n"
-                    "    lender: monash\n    borrowers_from: [latrobe]\n    categories: [alumni]\n"
-                    "    terms: {max_items: 2, loan_days: 14}\n",
-            "note": "Alumni of La Trobe may borrow at Monash",
-        }]},
-    )  # fmt: skip
+    model_config = ConfigDict(extra="forbid")
     yaml: str = Field(max_length=200_000)
     note: str | None = Field(default=None, max_length=500)
 
 
+#: an entry of each section, as the document's example of a change
+EXAMPLES: dict[Section, dict[str, Any]] = {
+    "agreements": {
+        "yaml": "agreements:\n  - id: monash-latrobe-alumni\n    kind: bilateral\n"
+                "    lender: monash\n    borrowers_from: [latrobe]\n    categories: [alumni]\n"
+                "    terms: {max_items: 2, loan_days: 14}\n",
+        "note": "Alumni of La Trobe may borrow at Monash",
+    },
+    "libraries": {
+        "yaml": "libraries:\n  - id: acu\n    name: Australian Catholic University Library\n"
+                "    card_prefixes: [\"2888\"]\n    categories: {UG: undergraduate}\n",
+        "note": "ACU joins the network",
+    },
+}  # fmt: skip
+
+
+def entry_body(section: Section) -> Any:
+    """``EntryIn`` with the example of ``section``."""
+    example: Example = {"summary": f"A new {section} entry", "value": EXAMPLES[section]}
+    return Body(openapi_examples={"new": example})
+
+
 class CheckIn(EntryIn):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**EXAMPLES["agreements"], "section": "agreements"}]}
+    )
+
     section: Literal["libraries", "agreements"]
     id: str | None = Field(default=None, description="the entry changed; absent for a new one")
-    on: date | None = Field(default=None, description="the day the what-if decides on (today)")
+    on: Day | None = Field(default=None, description="the day the what-if decides on (today)")
 
 
 class ConnectionIn(BaseModel):
@@ -178,6 +203,7 @@ def me(admin: ApiAdmin) -> dict[str, Any]:
 
 def _entry_routes(section: Section, path: str) -> None:
     singular = "library" if section == "libraries" else "agreement"
+    example = entry_body(section)
 
     @router.get(f"/{path}", summary=f"List the {section} in force", responses=responses(*AUTH),
                 name=f"list_{section}")  # fmt: skip
@@ -200,19 +226,25 @@ def _entry_routes(section: Section, path: str) -> None:
         }
 
     @router.post(f"/{path}", summary=f"Add a {singular} (published, or proposed)",
-                 status_code=201, responses=responses(*CHANGE), name=f"add_{singular}")  # fmt: skip
-    def add_entry(request: Request, admin: ApiAdmin, body: EntryIn, response: Response) -> Any:
+                 status_code=201, responses=CHANGE_ANSWERS, name=f"add_{singular}")  # fmt: skip
+    def add_entry(
+        request: Request, admin: ApiAdmin, response: Response, body: EntryIn = example
+    ) -> Any:
         return _change(request, admin, response, section, None, body.yaml, body.note)
 
     @router.put(f"/{path}/{{entry_id}}", summary=f"Change a {singular} (published, or proposed)",
-                responses=responses(*CHANGE), name=f"change_{singular}")  # fmt: skip
+                responses=CHANGE_ANSWERS, name=f"change_{singular}")  # fmt: skip
     def change_entry(
-        request: Request, admin: ApiAdmin, entry_id: str, body: EntryIn, response: Response
+        request: Request,
+        admin: ApiAdmin,
+        entry_id: str,
+        response: Response,
+        body: EntryIn = example,
     ) -> Any:
         return _change(request, admin, response, section, entry_id, body.yaml, body.note)
 
     @router.delete(f"/{path}/{{entry_id}}", summary=f"Remove a {singular} (or propose to)",
-                   responses=responses(*CHANGE), name=f"remove_{singular}")  # fmt: skip
+                   responses=CHANGE_ANSWERS, name=f"remove_{singular}")  # fmt: skip
     def remove_entry(
         request: Request,
         admin: ApiAdmin,
@@ -407,18 +439,50 @@ def get_version(request: Request, admin: ApiAdmin, number: Number) -> dict[str, 
     return {**_version_out(version), "files": version.files}
 
 
+class DiffResponse(Response):
+    media_type = "text/x-diff"
+
+
+class YamlResponse(Response):
+    media_type = "application/yaml"
+
+
+def text_answer(
+    media_type: str, description: str, schema: dict[str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry of a 200 that is text of ``media_type``."""
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+#: what an exported version holds once read as YAML (each entry as in an agreement file)
+AGREEMENT_FILE = {
+    "type": "object",
+    "required": ["libraries", "agreements"],
+    "properties": {
+        "libraries": {"type": "array", "items": {"type": "object"}},
+        "agreements": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
 @router.get("/versions/{old}/diff/{new}", summary="A unified diff of two versions",
-            responses=responses(*AUTH, errors.NotFound))  # fmt: skip
-def diff(request: Request, admin: ApiAdmin, old: Number, new: Number) -> Response:
+            response_class=DiffResponse,
+            responses={**text_answer(DiffResponse.media_type, "The diff, old to new",
+                                              {"type": "string"}),
+                       **responses(*AUTH, errors.NotFound)})  # fmt: skip
+def diff(request: Request, admin: ApiAdmin, old: Number, new: Number) -> DiffResponse:
     text = versions.diff(_version(request, old), _version(request, new))
-    return Response(text, media_type="text/x-diff; charset=utf-8")
+    return DiffResponse(text)
 
 
 @router.get("/versions/{number}/export", summary="One version as a single YAML file",
-            responses=responses(*AUTH, errors.NotFound))  # fmt: skip
-def export(request: Request, admin: ApiAdmin, number: Number) -> Response:
+            response_class=YamlResponse,
+            responses={**text_answer(YamlResponse.media_type, "The agreement file",
+                                              AGREEMENT_FILE),
+                       **responses(*AUTH, errors.NotFound)})  # fmt: skip
+def export(request: Request, admin: ApiAdmin, number: Number) -> YamlResponse:
     text = versions.export(_version(request, number))
-    return Response(text, media_type="application/yaml; charset=utf-8")
+    return YamlResponse(text, media_type=f"{YamlResponse.media_type}; charset=utf-8")
 
 
 @router.post("/versions/{number}/rollback", status_code=201,
@@ -448,8 +512,8 @@ def audit_log(
     admin: ApiAdmin,
     action: str = "",
     actor: str = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> list[dict[str, Any]]:
     filters = auditlog.Filters(action, actor, since, until)

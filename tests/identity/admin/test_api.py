@@ -276,3 +276,22 @@ def test_only_those_who_could_save_a_change_may_preview_it(
     )
     assert answer.status_code == 403
     assert "deakin" in answer.json()["detail"] and "monash" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("day", [0, 1795000000, "0", "1795000000", "2026-11-22T00:00:00"], ids=repr)
+def test_a_day_is_written_yyyy_mm_dd_and_nothing_else(
+    client: TestClient, add_admin: AddAdmin, day: object
+) -> None:
+    consortium = bearer(token(client, add_admin, "cat@caval.example", None))
+    checked = client.post(
+        "/api/v1/admin/check",
+        headers=consortium,
+        json={"section": "agreements", "yaml": NEW_BILATERAL, "on": day},
+    )
+    assert checked.status_code == 422 and checked.json()["type"] == "/problems/invalid-request"
+    listed = client.get("/api/v1/admin/audit", headers=consortium, params={"until": str(day)})
+    assert listed.status_code == 422 and listed.json()["type"] == "/problems/invalid-request"
+    on_the_day = {"section": "agreements", "yaml": NEW_BILATERAL, "on": "2026-11-22"}
+    assert client.post("/api/v1/admin/check", headers=consortium, json=on_the_day).is_success
+    listed = client.get("/api/v1/admin/audit", headers=consortium, params={"until": "2026-11-22"})
+    assert listed.status_code == 200

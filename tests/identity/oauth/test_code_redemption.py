@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -119,6 +119,23 @@ def test_a_parameter_sent_twice_is_refused(live_hub: LiveHub) -> None:
         auth=(rp.client_id, rp.client_secret or ""),
     )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+    assert answer.json()["error_description"] == "Parameter sent more than once: code"
+
+
+def test_a_parameter_the_endpoint_does_not_know_is_ignored_even_when_repeated(
+    live_hub: LiveHub,
+) -> None:
+    rp = live_hub.add_rp("monash")
+    code = code_for(live_hub, rp)  # RFC 6749 3.2: "MUST ignore unrecognized request parameters"
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": rp.redirect_uri,
+            "code_verifier": rp.verifier}  # fmt: skip
+    answer = httpx.post(
+        f"{rp.issuer}/token",
+        content=f"{urlencode(form)}&trace=1&trace=2".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+    assert answer.status_code == 200, answer.text
 
 
 def test_of_many_concurrent_redemptions_exactly_one_wins(live_hub: LiveHub) -> None:

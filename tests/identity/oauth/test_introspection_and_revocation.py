@@ -73,3 +73,37 @@ def test_a_client_cannot_revoke_another_clients_token(live_hub: LiveHub) -> None
     with rp.oauth() as client:
         still = client.introspect_token(f"{rp.issuer}/introspect", token=token["refresh_token"])
     assert still.json()["active"] is True
+
+
+@pytest.mark.parametrize("endpoint", ["introspect", "revoke"])
+def test_an_unknown_token_type_hint_is_a_400(live_hub: LiveHub, endpoint: str) -> None:
+    rp = live_hub.add_rp("monash")
+    answer = httpx.post(
+        f"{rp.issuer}/{endpoint}",
+        data={"token": "anything", "token_type_hint": "id_token"},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+    assert answer.status_code == 400  # RFC 7009 2.2.1, an error as in RFC 6749 5.2
+    assert answer.json()["error"] == "unsupported_token_type"
+    empty = httpx.post(  # a parameter without a value is as if it were left out (6749 3.1)
+        f"{rp.issuer}/{endpoint}",
+        data={"token": "anything", "token_type_hint": ""},
+        auth=(rp.client_id, rp.client_secret or ""),
+    )
+    assert empty.status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", ["token", "introspect", "revoke"])
+def test_a_client_that_does_not_exist_is_a_401_however_it_authenticates(
+    live_hub: LiveHub, endpoint: str
+) -> None:
+    form = {"grant_type": "client_credentials", "token": "anything"}
+    in_the_form = httpx.post(
+        f"{live_hub.issuer}/{endpoint}",
+        data={**form, "client_id": "nobody", "client_secret": "wrong"},
+    )
+    in_the_header = httpx.post(f"{live_hub.issuer}/{endpoint}", data=form, auth=("nobody", "x"))
+    for answer in (in_the_form, in_the_header):
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["error"] == "invalid_client"
+        assert answer.headers["www-authenticate"].startswith("Basic")
