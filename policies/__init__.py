@@ -12,7 +12,7 @@ Pure: no web framework, no database. The caller gathers the facts about a patron
 from policies.agreements import Agreements
 from policies.decision import BorrowRequest, Code, Decision, Reason
 from policies.errors import InvalidAgreements, PolicyError, Problem
-from policies.loader import load, load_sources, read
+from policies.loader import Limits, load, load_sources, read
 from policies.model import FLAGS, Bilateral, Consortium, Library, Suspension, Terms
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Decision",
     "InvalidAgreements",
     "Library",
+    "Limits",
     "PolicyError",
     "Problem",
     "Reason",
