@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import policies
+
 #: The secret key used when none is configured. Accepted only in demo mode.
 DEVELOPMENT_SECRET = "development-only-not-secret"
 
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     guesses_per_address: str = "30/900,200/86400"
     #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
     eligibility_rate: str = "600/60"
+    #: the largest agreement set the hub takes in (``hub agreements check|load``, imports through
+    #: the admin API and pages): its files' text in MiB, and its libraries and agreements
+    agreements_max_mb: int = 64
+    agreements_max_entries: int = 250_000
 
     @field_validator("issuer")
     @classmethod
@@ -77,6 +83,22 @@ class Settings(BaseSettings):
 
         Limits.parse(value, value)  # raises ValueError with the expected form
         return value
+
+    @field_validator("agreements_max_mb", "agreements_max_entries")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    def agreement_limits(self) -> policies.Limits:
+        """The limits on an agreement set coming in (not on the set already published)."""
+        return policies.Limits(
+            max_bytes=self.agreements_max_mb * 2**20,
+            max_entries=self.agreements_max_entries,
+            max_bytes_name="HUB_AGREEMENTS_MAX_MB",
+            max_entries_name="HUB_AGREEMENTS_MAX_ENTRIES",
+        )
 
     @field_validator("eligibility_rate")
     @classmethod

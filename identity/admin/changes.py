@@ -474,14 +474,16 @@ def import_set(
     files: Sequence[tuple[str, str]],
     note: str | None = None,
     address: str | None = None,
+    limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> AgreementVersion:
     """Publish uploaded files as the whole new set (consortium administrators), as ``hub
-    agreements load`` does. Raises ``ChangeInvalid`` listing every problem."""
+    agreements load`` does. Raises ``ChangeInvalid`` listing the problems (also when the set is
+    beyond ``limits``)."""
     if not admin.consortium:
         raise ChangeRefused("Only a consortium administrator can import a whole agreement set.")
     lock(session, "agreements")
     current = publishing.latest(session=session)
-    version = _publish_set(session, admin, files, note or "Imported")
+    version = _publish_set(session, admin, files, note or "Imported", limits)
     audit.record(session=session, actor=admin.actor, action="agreements.import",
                  subject=f"agreement-version:{version.id}",
                  before={"version": current.id if current else None},
@@ -510,11 +512,15 @@ def _publish(
 
 
 def _publish_set(
-    session: Session, admin: Admin, files: Sequence[tuple[str, str]], note: str
+    session: Session,
+    admin: Admin,
+    files: Sequence[tuple[str, str]],
+    note: str,
+    limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> AgreementVersion:
     try:
         version, _ = publishing.publish(
-            session=session, sources=files, actor=admin.actor, note=note[:500]
+            session=session, sources=files, actor=admin.actor, note=note[:500], limits=limits
         )
     except policies.InvalidAgreements as exc:
         raise ChangeInvalid(exc.problems) from None

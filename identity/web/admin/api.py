@@ -35,7 +35,7 @@ from identity.db import transaction
 from identity.models import AgreementVersion, Proposal, as_utc
 from identity.oauth.server import HubServer
 from identity.settings import Settings
-from identity.web.admin.deps import Number, engine_of
+from identity.web.admin.deps import Number, engine_of, validating
 from identity.web.deps import client_address
 from identity.web.problems import responses
 
@@ -418,13 +418,18 @@ def rollback(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any
 
 @router.post("/versions", status_code=201, summary="Import a whole set as a new version",
              responses=responses(*CHANGE))  # fmt: skip
-def import_set(request: Request, admin: ApiAdmin, body: ImportIn) -> dict[str, Any]:
+async def import_set(request: Request, admin: ApiAdmin, body: ImportIn) -> dict[str, Any]:
     files = [(f.name, f.text) for f in body.files]
-    with _changing(request) as (session, address):
-        version = changes.import_set(
-            session=session, admin=admin, files=files, note=body.note, address=address
-        )
-        return _version_out(version)
+    settings: Settings = request.app.state.settings
+
+    def publish() -> dict[str, Any]:
+        with _changing(request) as (session, address):
+            version = changes.import_set(session=session, admin=admin, files=files,
+                                         note=body.note, address=address,
+                                         limits=settings.agreement_limits())  # fmt: skip
+            return _version_out(version)
+
+    return await validating(request, publish)
 
 
 @router.get("/audit", summary="The audit log as you may see it, newest first",
