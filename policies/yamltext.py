@@ -80,7 +80,18 @@ def load(text: str) -> Any:
     limits = yaml_rs.AliasLimits(
         max_total_replayed_events=max(len(text), 10_000), max_replay_stack_depth=REPLAY_DEPTH
     )
-    return guarded(lambda t: yaml_rs.loads(t, alias_limits=limits), text.removeprefix("\ufeff"))
+
+    def parse(body: str) -> Any:
+        try:
+            return yaml_rs.loads(body, alias_limits=limits)
+        except yaml_rs.YAMLDecodeError:
+            raise
+        except TypeError:  # a key Python cannot hash: a mapping, or a list holding one
+            raise YamlRefused(
+                "a key that is a list or a mapping is not allowed here", *_complex_key(body)
+            ) from None
+
+    return guarded(parse, text.removeprefix("\ufeff"))
 
 
 def events(text: str) -> Iterator[yaml.Event]:
@@ -91,6 +102,29 @@ def events(text: str) -> Iterator[yaml.Event]:
 
 def _events(text: str) -> Iterator[yaml.Event]:
     return iter(yaml.parse(text, Loader=yaml.CSafeLoader))
+
+
+def _complex_key(text: str) -> tuple[int | None, int | None]:
+    """Where the first mapping key that is itself a list or mapping starts."""
+    frames: list[list[bool]] = []  # per open collection: is it a mapping, is a key next
+    try:
+        for event in _events(text):
+            if isinstance(event, yaml.CollectionEndEvent):
+                frames.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            is_key = False
+            if frames and frames[-1][0]:
+                is_key = frames[-1][1]
+                frames[-1][1] = not is_key
+            if isinstance(event, yaml.CollectionStartEvent):
+                if is_key:
+                    return place(event.start_mark)
+                frames.append([isinstance(event, yaml.MappingStartEvent), True])
+    except yaml.YAMLError:
+        pass
+    return None, None
 
 
 def check(text: str) -> None:
