@@ -134,3 +134,19 @@ def test_library_entry_saved_at_once_and_connection_tested(
     assert "published=2" in saved.headers["location"]
     other = client.get("/admin/libraries/monash")
     assert "<textarea" not in other.text
+
+
+@pytest.mark.parametrize("do", ["check", "save"])
+def test_the_editor_refuses_another_librarys_entry_before_reading_the_text(
+    client: TestClient, add_admin: AddAdmin, published: Engine, do: str
+) -> None:
+    """Whatever the textarea holds (here 5,000 levels of nesting), deakin may not touch
+    rmit's entry: the answer is the refusal, not what reading the text would say."""
+    signed_in(client, add_admin, "dee@deakin.example", "deakin")
+    csrf = csrf_of(client.get("/admin/libraries/deakin").text)
+    deep = "libraries:\n  - " + "- " * 5_000 + "x\n"
+    refused = client.post("/admin/libraries/rmit", data={"csrf": csrf, "yaml": deep, "do": do})
+    assert refused.status_code == 403
+    assert "Library rmit is not yours" in refused.text
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
