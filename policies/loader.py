@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 import yaml_rs
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from policies import placing
 from policies.agreements import Agreements, AnyAgreement
 from policies.errors import InvalidAgreements, Problem
 from policies.model import (
@@ -43,9 +43,10 @@ from policies.model import (
     Suspension,
     Terms,
 )
+from policies.placing import Place, Wanted
 from policies.validate import Path as ItemPath
 from policies.validate import check
-from policies.yamltext import YamlRefused, events, place, position
+from policies.yamltext import YamlRefused, position
 from policies.yamltext import load as load_yaml
 
 SUFFIXES = (".yaml", ".yml")
@@ -239,9 +240,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-Wanted = tuple[ItemPath, bool]  # a problem's path, and whether it points at the key itself
-
-
 @dataclass
 class _File:
     name: str
@@ -354,60 +352,13 @@ class _File:
 
     # --- locating ---------------------------------------------------------------------------
 
-    def locate(self, wanted: list[Wanted]) -> dict[Wanted, tuple[int | None, int | None]]:
-        """Line and column (1-based) of each value at a wanted path, or of its key, or of the
-        deepest node on the way there when the path does not exist (a missing key: its
-        parent). One pass over the file's events, stopping once every one is placed."""
-        marks: dict[Wanted, tuple[int | None, int | None]] = dict.fromkeys(wanted, (None, None))
-        if not wanted:
-            return marks
-        # every prefix of a wanted path (parts as text: a mapping's keys are matched as text)
-        waiting: dict[tuple[str, ...], list[Wanted]] = {}
-        for want in marks:
-            parts = tuple(str(part) for part in want[0])
-            for n in range(len(parts) + 1):
-                waiting.setdefault(parts[:n], []).append(want)
-        open_ = set(marks)
-        stack: list[_Frame] = []
-        try:
-            for event in events(self.text):
-                if isinstance(event, yaml.CollectionEndEvent):
-                    frame = stack.pop()
-                    if frame.path is not None:  # nothing deeper can be found below it now
-                        open_.difference_update(waiting.get(frame.path, ()))
-                    if not open_:
-                        break
-                    continue
-                if not isinstance(event, yaml.NodeEvent):
-                    continue
-                path = _child_path(stack, event)
-                mark = place(event.start_mark)
-                if path is not None and path[1]:  # a mapping's key
-                    for want in waiting.get(path[0], ()):
-                        if want[1] and len(want[0]) == len(path[0]) and want in open_:
-                            marks[want] = mark
-                            open_.discard(want)
-                elif path is not None:
-                    for want in waiting.get(path[0], ()):
-                        if want in open_:
-                            marks[want] = mark
-                            if len(want[0]) == len(path[0]) or not isinstance(
-                                event, yaml.CollectionStartEvent
-                            ):
-                                open_.discard(want)
-                if isinstance(event, yaml.CollectionStartEvent):
-                    inside = path[0] if path is not None and not path[1] else None
-                    stack.append(_Frame(isinstance(event, yaml.MappingStartEvent), inside))
-                if not open_:
-                    break
-        except (YamlRefused, yaml.YAMLError):
-            pass  # placed as far as the events went
-        return marks
+    def locate(self, wanted: list[Wanted]) -> dict[Wanted, Place]:
+        return placing.locate(self.text, wanted)
 
     def _syntax_problem(self, message: str) -> None:
         first = message.splitlines()[0]
         if "duplicate" in first:
-            duplicate = self._find_duplicate_key()
+            duplicate = placing.duplicate_key(self.text)
             if duplicate is not None:
                 key, (line, column) = duplicate
                 message = f"key {key!r} appears twice in one mapping"
@@ -421,63 +372,6 @@ class _File:
             )
         else:
             self.problems.append(Problem(self.name, None, None, f"YAML error: {first}"))
-
-    def _find_duplicate_key(self) -> tuple[str, tuple[int | None, int | None]] | None:
-        """The first key that appears twice in one mapping, from the file's events."""
-        stack: list[_Frame] = []
-        try:
-            for event in events(self.text):
-                if isinstance(event, yaml.CollectionEndEvent):
-                    stack.pop()
-                    continue
-                if not isinstance(event, yaml.NodeEvent):
-                    continue
-                parent = stack[-1] if stack else None
-                if parent is not None and parent.mapping and parent.expect_key:
-                    if isinstance(event, yaml.ScalarEvent):
-                        if event.value in parent.seen:
-                            return event.value, place(event.start_mark)
-                        parent.seen.add(event.value)
-                _child_path(stack, event)
-                if isinstance(event, yaml.CollectionStartEvent):
-                    stack.append(_Frame(isinstance(event, yaml.MappingStartEvent), None))
-        except (YamlRefused, yaml.YAMLError):
-            pass
-        return None
-
-
-@dataclass
-class _Frame:
-    """An open collection while reading events: its path (parts as text; None: unreachable by a
-    path, under a key that is not a scalar), and where in it the next node goes."""
-
-    mapping: bool
-    path: tuple[str, ...] | None
-    expect_key: bool = True
-    key: str | None = None
-    index: int = 0
-    seen: set[str] = field(default_factory=set)
-
-
-def _child_path(stack: list[_Frame], event: yaml.NodeEvent) -> tuple[tuple[str, ...], bool] | None:
-    """The path of the node ``event`` starts, and whether it is a mapping's key; the parent
-    frame moves on past it."""
-    if not stack:
-        return (), False
-    parent = stack[-1]
-    if not parent.mapping:
-        parent.index += 1
-        return None if parent.path is None else ((*parent.path, str(parent.index - 1)), False)
-    if parent.expect_key:
-        parent.expect_key = False
-        parent.key = event.value if isinstance(event, yaml.ScalarEvent) else None
-        if parent.path is None or parent.key is None:
-            return None
-        return (*parent.path, parent.key), True
-    parent.expect_key = True
-    if parent.path is None or parent.key is None:
-        return None
-    return (*parent.path, parent.key), False
 
 
 # --- turning pydantic's errors into sentences ---------------------------------------------
