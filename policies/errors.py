@@ -47,7 +47,8 @@ class InvalidAgreements(PolicyError):
                 Problem(last, None, None, f"and {more:,} more problem{plural}, not listed"),
             ]
         self.problems = problems
-        count = len(problems) - (1 if more else 0) + more
+        #: how many problems were found, listed or not
+        self.count = count = len(problems) - (1 if more else 0) + more
         summary = "\n".join(str(p) for p in problems[:20])
         rest = f"\n… and {count - 20} more" if count > 20 else ""
         super().__init__(

@@ -62,8 +62,9 @@ class Conflict(Exception):
 class ChangeInvalid(Exception):
     """The set would not be valid with this change; ``problems`` say where and why (422)."""
 
-    def __init__(self, problems: Sequence[policies.Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+    def __init__(self, problems: Sequence[policies.Problem], count: int | None = None) -> None:
+        self.count = len(problems) if count is None else count  # listed or not
+        super().__init__(f"{self.count} problem(s)")
         self.problems = list(problems)
 
 
@@ -523,7 +524,7 @@ def _publish_set(
             session=session, sources=files, actor=admin.actor, note=note[:500], limits=limits
         )
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems) from None
+        raise ChangeInvalid(exc.problems, exc.count) from None
     return version
 
 
@@ -544,7 +545,7 @@ def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict
     try:
         policies.load_sources([(entries.EDITED, text)])
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems) from None
+        raise ChangeInvalid(exc.problems, exc.count) from None
     raise ChangeInvalid([policies.Problem(
         entries.EDITED, None, None, f"write exactly one entry under {section}:")])  # fmt: skip
 

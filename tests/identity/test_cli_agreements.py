@@ -223,3 +223,18 @@ def test_a_set_over_the_size_limits_is_refused_before_it_is_read(tmp_path: Path)
     assert too_many.returncode == 1
     assert too_many.stdout.startswith(f"{big}:10002:5: the agreement set has more than 10,000")
     assert hub("agreements", "check", str(big)).returncode == 0
+
+
+def test_the_first_100_problems_are_listed_and_all_counted(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agreements:\n" + "".join(
+        f"  - {{id: a{n}, kind: bilateral, lender: rmit, borrowers_from: [monash], "
+        "categories: [staff], terms: {max_items: 1, loan_days: 0}}\n"
+        for n in range(150)
+    ), encoding="utf-8")  # fmt: skip
+    result = hub("agreements", "check", str(EXAMPLES), str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 101 and lines[0].startswith(f"{bad}:2:")
+    assert lines[-1] == f"{bad}: and 50 more problems, not listed"
+    assert result.stderr == "150 problems; nothing loaded.\n"

@@ -645,6 +645,6 @@ def to_problem(exc: Exception) -> errors.Problem:
     if isinstance(exc, changes.ChangeInvalid):
         found = [_problem(p) for p in exc.problems]
         return errors.InvalidAgreements(
-            f"{len(found)} problem(s): nothing was published.", problems=found
+            f"{exc.count:,} problem(s): nothing was published.", problems=found
         )
     raise TypeError(f"not a change's exception: {exc!r}")
