@@ -26,12 +26,18 @@ log = logging.getLogger(__name__)
 
 
 def publish(
-    *, session: Session, sources: Sequence[tuple[str, str]], actor: str, note: str | None = None
+    *,
+    session: Session,
+    sources: Sequence[tuple[str, str]],
+    actor: str,
+    note: str | None = None,
+    limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> tuple[AgreementVersion, bool]:
     """Publish ``(name, yaml_text)`` files as a new version, or keep the current one when the
     files are the same. Returns the version in force and whether it is new. Raises
-    ``policies.InvalidAgreements`` (and publishes nothing) when the set has problems."""
-    agreements = policies.load_sources(sources)
+    ``policies.InvalidAgreements`` (and publishes nothing) when the set has problems or is
+    beyond ``limits``."""
+    agreements = policies.load_sources(sources, limits=limits)
     sha = _sha256(sources)
     lock(session, "agreements")  # so that "current" is still current when the new one is added
     current = latest(session=session)

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+import policies
+
 #: The secret key used when none is configured. Accepted only in demo mode.
 DEVELOPMENT_SECRET = "development-only-not-secret"
 
@@ -56,6 +58,10 @@ class Settings(BaseSettings):
     #: the longest a question waits for a turn at a home library (seconds; never longer than
     #: the library's ``timeout_s``); then it is refused (503)
     home_library_wait_s: float = 5.0
+    #: the largest agreement set the hub takes in (``hub agreements check|load``, imports through
+    #: the admin API and pages): its files' text in MiB, and its libraries and agreements
+    agreements_max_mb: int = 64
+    agreements_max_entries: int = 250_000
 
     @field_validator("issuer")
     @classmethod
@@ -124,6 +130,22 @@ class Settings(BaseSettings):
         if not 0 < value <= 60:
             raise ValueError("HUB_HOME_LIBRARY_WAIT_S must be more than 0 and at most 60 seconds")
         return value
+
+    @field_validator("agreements_max_mb", "agreements_max_entries")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    def agreement_limits(self) -> policies.Limits:
+        """The limits on an agreement set coming in (not on the set already published)."""
+        return policies.Limits(
+            max_bytes=self.agreements_max_mb * 2**20,
+            max_entries=self.agreements_max_entries,
+            max_bytes_name="HUB_AGREEMENTS_MAX_MB",
+            max_entries_name="HUB_AGREEMENTS_MAX_ENTRIES",
+        )
 
     @field_validator("eligibility_rate")
     @classmethod

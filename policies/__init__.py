@@ -12,10 +12,11 @@ Pure: no web framework, no database. The caller gathers the facts about a patron
 from policies.agreements import Agreements
 from policies.decision import BorrowRequest, Code, Decision, Reason
 from policies.errors import InvalidAgreements, PolicyError, Problem
-from policies.loader import load, load_sources, read
+from policies.loader import DEFAULT_LIMITS, Limits, load, load_sources, read
 from policies.model import FLAGS, Bilateral, Consortium, Library, Suspension, Terms
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "FLAGS",
     "Agreements",
     "Bilateral",
@@ -25,6 +26,7 @@ __all__ = [
     "Decision",
     "InvalidAgreements",
     "Library",
+    "Limits",
     "PolicyError",
     "Problem",
     "Reason",

@@ -34,13 +34,23 @@ class PolicyError(Exception):
 
 
 class InvalidAgreements(PolicyError):
-    """The agreements could not be loaded; ``problems`` lists every problem found, in file order."""
+    """The agreements could not be loaded; ``problems`` lists the problems found, in file order,
+    ending with "and N more problems" when ``more`` were found past those listed."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *, more: int = 0) -> None:
+        self.more = more
+        if more:
+            last = problems[-1].file if problems else "<none>"
+            plural = "s" if more != 1 else ""
+            problems = [
+                *problems,
+                Problem(last, None, None, f"and {more:,} more problem{plural}, not listed"),
+            ]
         self.problems = problems
-        count = len(problems)
+        #: how many problems were found, listed or not
+        self.count = count = len(problems) - (1 if more else 0) + more
         summary = "\n".join(str(p) for p in problems[:20])
-        more = f"\n… and {count - 20} more" if count > 20 else ""
+        rest = f"\n… and {count - 20} more" if count > 20 else ""
         super().__init__(
-            f"{count} problem{'s' if count != 1 else ''} in the agreements:\n{summary}{more}"
+            f"{count} problem{'s' if count != 1 else ''} in the agreements:\n{summary}{rest}"
         )

@@ -2,8 +2,12 @@
 
 Valid files take the fast path: ``yaml_rs`` (a Rust YAML 1.2 parser that refuses duplicate keys)
 builds plain data, pydantic validates each library and agreement, ``check`` cross-checks the set.
-Only when something is wrong is the file composed a second time with PyYAML, whose nodes keep their
-marks, to turn each problem's path into a line and column.
+Only when something is wrong is the file read a second time, as libyaml's events (which carry
+line and column), to turn the path of each problem listed into a line and column; the reading
+stops once they are all placed. Every text reaches its parsers through ``policies.yamltext``,
+which refuses what could crash one (deep nesting, characters YAML does not allow) with a line.
+
+A set's size is bounded by ``Limits``: its text, its entries, and how many problems are listed.
 
 Every string of a file, keys and values, is read in Unicode NFC (SPEC section 6), so a category
 code or name written decomposed (NFD, as some editors and ILS exports do) is the same text as
@@ -22,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 import yaml_rs
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from policies import placing
 from policies.agreements import Agreements, AnyAgreement
 from policies.errors import InvalidAgreements, Problem
 from policies.model import (
@@ -44,8 +48,11 @@ from policies.model import (
     Suspension,
     Terms,
 )
+from policies.placing import Place, Wanted
 from policies.validate import Path as ItemPath
 from policies.validate import check
+from policies.yamltext import YamlRefused, position
+from policies.yamltext import load as load_yaml
 
 SUFFIXES = (".yaml", ".yml")
 #: ``max_fines: 9.999`` as written: the YAML parser turns numbers into floats, rounding away
@@ -57,22 +64,49 @@ _ESCAPE = re.compile(r"\\[xuUNLP_]")
 _MONEY_LITERAL = re.compile(r"max_fines[ \t]*:[ \t]*[-+]?[0-9][0-9_]*\.([0-9_]*[0-9])\b")
 
 
-def load(*paths: str | Path) -> Agreements:
+@dataclass(frozen=True)
+class Limits:
+    """How large a set may be: ``max_bytes`` of text (UTF-8) in all its files together,
+    ``max_entries`` libraries and agreements (None: no limit), and how many problems an
+    ``InvalidAgreements`` lists (the rest are counted). ``max_bytes_name`` and
+    ``max_entries_name`` name the settings in a refusal (``HUB_AGREEMENTS_MAX_MB``)."""
+
+    max_bytes: int | None = None
+    max_entries: int | None = None
+    max_problems: int = 100
+    max_bytes_name: str = ""
+    max_entries_name: str = ""
+
+
+#: the limits of ``load`` and ``load_sources`` unless given: none on size, 100 problems listed
+DEFAULT_LIMITS = Limits()
+
+
+def load(*paths: str | Path, limits: Limits = DEFAULT_LIMITS) -> Agreements:
     """Load agreement files (or every ``*.yaml``/``*.yml`` in a directory) as one set.
 
-    Raises ``InvalidAgreements`` listing every problem, each with file, line and column.
+    Raises ``InvalidAgreements`` listing the problems (at most ``limits.max_problems``, then how
+    many more there are), each with file, line and column.
     """
-    return load_sources(read(*paths))
+    return load_sources(read(*paths), limits=limits)
 
 
-def load_sources(sources: Iterable[tuple[str, str]]) -> Agreements:
+def load_sources(
+    sources: Iterable[tuple[str, str]],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Agreements:
     """Load ``(name, yaml_text)`` pairs as one set, as ``load`` does with files."""
     files = [_File(name, text) for name, text in sources]
     if not files:
         raise InvalidAgreements([Problem("<none>", None, None, "no agreement files given")])
+    _check_size(files, limits)
     with _gc_paused():
         for f in files:
             f.parse()
+        _check_entries(files, limits)
+        for f in files:
+            f.validate()
         libraries = [(f, i, lib) for f in files for i, lib in f.libraries]
         agreements = [(f, i, a) for f in files for i, a in f.agreements]
         issues = check(
@@ -89,15 +123,70 @@ def load_sources(sources: Iterable[tuple[str, str]]) -> Agreements:
                 (issue.section, index, *issue.path),
                 f"{_label(issue.section, item)}: {issue.message}",
             )
-        problems = [p for f in files for p in sorted(f.problems, key=_by_position)]
-        if problems:
-            raise InvalidAgreements(problems)
+        _raise_problems(files, limits.max_problems)
         return Agreements(
             [lib for _, _, lib in libraries],
             [a for _, _, a in agreements],
             sources={a.id: f.name for f, _, a in agreements},
             checked=True,
         )
+
+
+def _check_size(files: list[_File], limits: Limits) -> None:
+    if limits.max_bytes is None:
+        return
+    total = 0
+    for f in files:
+        size = len(f.text) if f.text.isascii() else len(f.text.encode(errors="surrogatepass"))
+        total += size
+        if total > limits.max_bytes:
+            over = len(f.text) - (total - limits.max_bytes)  # about where the limit is passed
+            line, _ = position(f.text, max(0, min(over, len(f.text) - 1)))
+            named = f" ({limits.max_bytes_name})" if limits.max_bytes_name else ""
+            message = (
+                f"the agreement set is larger than the limit of {_size(limits.max_bytes)}"
+                f"{named}; nothing was read"
+            )
+            raise InvalidAgreements([Problem(f.name, line, None, message)])
+
+
+def _check_entries(files: list[_File], limits: Limits) -> None:
+    if limits.max_entries is None:
+        return
+    seen = 0
+    for f in files:
+        for section, items in f.sections:
+            if seen + len(items) > limits.max_entries:
+                index = limits.max_entries - seen
+                line, column = f.locate([((section, index), False)])[((section, index), False)]
+                named = f" ({limits.max_entries_name})" if limits.max_entries_name else ""
+                message = (
+                    f"the agreement set has more than {limits.max_entries:,} libraries and "
+                    f"agreements, the limit{named}; this is the first one over it"
+                )
+                raise InvalidAgreements([Problem(f.name, line, column, message)])
+            seen += len(items)
+
+
+def _size(count: int) -> str:
+    if count % 2**20 == 0:
+        return f"{count // 2**20} MiB"
+    return f"{count:,} bytes"
+
+
+def _raise_problems(files: list[_File], most: int) -> None:
+    """Raise ``InvalidAgreements`` with the first ``most`` problems, by file and position,
+    placing only those; the rest are counted."""
+    total = sum(len(f.problems) + len(f.pending) for f in files)
+    if not total:
+        return
+    shown: list[Problem] = []
+    for f in files:
+        room = most - len(shown)
+        if room <= 0:
+            break
+        shown += f.first_problems(room)
+    raise InvalidAgreements(shown, more=total - len(shown))
 
 
 def read(*paths: str | Path) -> list[tuple[str, str]]:
@@ -166,26 +255,32 @@ def _gc_paused() -> Iterator[None]:
 class _File:
     name: str
     text: str
+    #: the sections' lists as parsed, in the file's order
+    sections: list[tuple[str, list[Any]]] = field(default_factory=list)
     libraries: list[tuple[int, Library]] = field(default_factory=list)
     agreements: list[tuple[int, AnyAgreement]] = field(default_factory=list)
     invalid_library_ids: set[str] = field(default_factory=set)
     invalid_library_categories: set[str] = field(default_factory=set)
+    #: problems placed already (syntax, money literals), and those known by their path
     problems: list[Problem] = field(default_factory=list)
-    _root: yaml.Node | None | bool = False  # False: not composed yet
+    pending: list[tuple[ItemPath, bool, str]] = field(default_factory=list)
+    _keys: dict[str, int] = field(default_factory=dict)  # top-level key -> its rank
 
     def parse(self) -> None:
         if isinstance(self.text, _Unreadable):
             self.problems.append(Problem(self.name, None, None, self.text.reason))
             return
         try:
-            data = yaml_rs.loads(self.text.removeprefix("\ufeff"))
+            data = load_yaml(self.text)
+        except YamlRefused as exc:
+            self.problems.append(Problem(self.name, exc.line, exc.column, exc.message))
+            return
         except yaml_rs.YAMLDecodeError as exc:
             self._syntax_problem(str(exc))
             return
         for literal in _money_literals(self.text):
             if len(literal[1].replace("_", "")) > 2:
-                line = self.text.count("\n", 0, literal.start()) + 1
-                column = literal.start() - self.text.rfind("\n", 0, literal.start())
+                line, column = position(self.text, literal.start())
                 self.problems.append(
                     Problem(
                         self.name, line, column, "max_fines: money has at most 2 decimal places"
@@ -198,6 +293,7 @@ class _File:
         if not isinstance(data, dict):
             self.problem((), "expected a mapping with 'libraries' and/or 'agreements' at the top")
             return
+        self._keys = {str(key): rank for rank, key in enumerate(data)}
         if not data.get("libraries") and not data.get("agreements"):
             self.problem((), "no libraries or agreements in this file")
         for key in data:
@@ -210,6 +306,11 @@ class _File:
             if not isinstance(items, list):
                 self.problem((section,), f"{section} must be a list")
                 continue
+            self.sections.append((section, items))
+        self.sections.sort(key=lambda pair: self._keys[pair[0]])
+
+    def validate(self) -> None:
+        for section, items in self.sections:
             for index, item in enumerate(items):
                 self._validate(section, index, item)
 
@@ -270,60 +371,41 @@ class _File:
                         stack.append((value, (*path, index)))
 
     def problem(self, path: ItemPath, message: str, *, at_key: bool = False) -> None:
-        line, column = self._locate(path, at_key)
-        self.problems.append(Problem(self.name, line, column, message))
+        """A problem at ``path``, placed (given a line) only if it is among those listed."""
+        self.pending.append((path, at_key, message))
+
+    def first_problems(self, most: int) -> list[Problem]:
+        """The file's first ``most`` problems by position: the first ``most`` of those placed
+        already and of those known by path (in the order of the data, which is the file's),
+        merged."""
+        pending = sorted(self.pending, key=lambda p: self._order(p[0]))[:most]
+        marks = self.locate([(path, at_key) for path, at_key, _ in pending])
+        placed = [
+            Problem(self.name, *marks[(path, at_key)], message) for path, at_key, message in pending
+        ]
+        return sorted([*sorted(self.problems, key=_by_position)[:most], *placed], key=_by_position)[
+            :most
+        ]
+
+    def _order(self, path: ItemPath) -> tuple[int, int]:
+        if not path:
+            return (-1, -1)
+        rank = self._keys.get(str(path[0]), len(self._keys))
+        return (rank, path[1] if len(path) > 1 and isinstance(path[1], int) else -1)
 
     # --- locating ---------------------------------------------------------------------------
 
-    def _compose(self) -> yaml.Node | None:
-        if self._root is False:
-            try:
-                self._root = yaml.compose(self.text, Loader=yaml.CSafeLoader)
-            except yaml.YAMLError:
-                self._root = None
-        assert self._root is not True
-        return self._root
-
-    def _locate(self, path: ItemPath, at_key: bool) -> tuple[int | None, int | None]:
-        """Line and column (1-based) of the value at ``path``, or of its key, or of the deepest
-        node on the way there when the path does not exist (a missing key: its parent)."""
-        node = self._compose()
-        if node is None:
-            return None, None
-        mark = node.start_mark
-        for position, part in enumerate(path):
-            last = position == len(path) - 1
-            if isinstance(node, yaml.MappingNode):
-                pair = next(((k, v) for k, v in node.value if _nfc(k.value) == str(part)), None)
-                if pair is None:
-                    break
-                mark = (pair[0] if last and at_key else pair[1]).start_mark
-                node = pair[1]
-            elif (
-                isinstance(node, yaml.SequenceNode)
-                and isinstance(part, int)
-                and part < len(node.value)
-            ):
-                node = node.value[part]
-                mark = node.start_mark
-            else:
-                break
-        return mark.line + 1, mark.column + 1
+    def locate(self, wanted: list[Wanted]) -> dict[Wanted, Place]:
+        return placing.locate(self.text, wanted)
 
     def _syntax_problem(self, message: str) -> None:
         first = message.splitlines()[0]
         if "duplicate" in first:
-            duplicate = self._find_duplicate_key()
+            duplicate = placing.duplicate_key(self.text)
             if duplicate is not None:
-                key, mark = duplicate
-                self.problems.append(
-                    Problem(
-                        self.name,
-                        mark.line + 1,
-                        mark.column + 1,
-                        f"key {key!r} appears twice in one mapping",
-                    )
-                )
+                key, (line, column) = duplicate
+                message = f"key {key!r} appears twice in one mapping"
+                self.problems.append(Problem(self.name, line, column, message))
                 return
         found = re.search(r"line (\d+), column (\d+)", first)
         detail = message.splitlines()[-1].strip() if "\n" in message else first
@@ -333,22 +415,6 @@ class _File:
             )
         else:
             self.problems.append(Problem(self.name, None, None, f"YAML error: {first}"))
-
-    def _find_duplicate_key(self) -> tuple[str, yaml.Mark] | None:
-        stack = [self._compose()]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, yaml.MappingNode):
-                seen: set[str] = set()
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode):
-                        if key.value in seen:
-                            return str(key.value), key.start_mark
-                        seen.add(key.value)
-                    stack.append(value)
-            elif isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-        return None
 
 
 # --- turning pydantic's errors into sentences ---------------------------------------------

@@ -53,7 +53,12 @@ FLAGS: tuple[str, ...] = get_args(Flag)
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 #: Library, agreement and hub-category identifiers: lower-case letters, digits, ``.``, ``_``, ``-``.
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=64)]
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+#: The longest strings an entry may hold, in characters. A name is shown on every sign-in page.
+TEXT_MAX = 200
+REASON_MAX = 1000
+CODE_MAX = 64
+#: Names, a SIP2 institution and user: at most TEXT_MAX characters, surrounding spaces dropped.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX, strip_whitespace=True)]
 
 
 T = TypeVar("T")
@@ -159,15 +164,16 @@ class Sip2Connector(Strict):
     """The home ILS, asked over SIP2 2.00. Secrets never appear here: only the variable's name."""
 
     kind: Literal["sip2"]
-    host: Text
+    host: Annotated[str, StringConstraints(min_length=1, max_length=253, strip_whitespace=True)]
     port: Annotated[StrictInt, Field(ge=1, le=65535)]
     institution: Text
     user: Text | None = None
-    password_env: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = (
-        None
-    )
+    password_env: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+        | None
+    ) = None
     tls: StrictBool = False
-    encoding: Annotated[str, AfterValidator(_encoding)] = "cp850"
+    encoding: Annotated[str, StringConstraints(max_length=32), AfterValidator(_encoding)] = "cp850"
     expiry_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PA"
     category_field: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]$")] = "PC"
     timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
@@ -200,13 +206,13 @@ class Library(Strict):
     id: Id
     name: Text
     card_prefixes: Annotated[
-        tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+$")], ...],
+        tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]+$", max_length=32)], ...],
         AfterValidator(_no_duplicates),
     ] = ()
     #: home ILS category code -> hub category (codes are taken exactly as written: "UG " and
     #: "UG" are different codes, never merged)
-    categories: dict[Annotated[str, StringConstraints(min_length=1)], Id] = Field(
-        default_factory=dict
+    categories: dict[Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX)], Id] = (
+        Field(default_factory=dict)
     )
     connector: Connector = RegistryConnector(kind="registry")
     #: the regular expression (RE2) a card of this library matches in full; see policies.cards
@@ -299,7 +305,9 @@ class Suspension(_Agreement):
     lender: Id
     borrowers_from: Annotated[Ids, Field(min_length=1)]
     categories: Annotated[Ids, Field(min_length=1)] | None = None
-    reason: Text
+    reason: Annotated[
+        str, StringConstraints(min_length=1, max_length=REASON_MAX, strip_whitespace=True)
+    ]
 
 
 Agreement = Annotated[Consortium | Bilateral | Suspension, Field(discriminator="kind")]

@@ -62,8 +62,9 @@ class Conflict(Exception):
 class ChangeInvalid(Exception):
     """The set would not be valid with this change; ``problems`` say where and why (422)."""
 
-    def __init__(self, problems: Sequence[policies.Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+    def __init__(self, problems: Sequence[policies.Problem], count: int | None = None) -> None:
+        self.count = len(problems) if count is None else count  # listed or not
+        super().__init__(f"{self.count} problem(s)")
         self.problems = list(problems)
 
 
@@ -149,22 +150,37 @@ def overlapping(
     return frozenset(found)
 
 
-def check_may_touch(
-    admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+def check_may_start(
+    admin: Admin, section: str, before: dict[str, Any] | None, *, removing: bool = False
 ) -> None:
-    """Raise ``ChangeRefused`` unless ``admin`` may change ``before`` into ``after`` (either may
-    be None: a new entry, a removed one)."""
+    """Raise ``ChangeRefused`` when ``admin`` may not change ``before`` (None: add an entry) at
+    all, whatever the new text says: checked before that text is read."""
     if admin.consortium:
         return
     mine = admin.library
     if section == "libraries":
-        if before is None or after is None:
+        if before is None or removing:
             raise ChangeRefused("Only a consortium administrator can add or remove a library.")
         if before.get("id") != mine:
             raise ChangeRefused(
                 f"Library {before.get('id')} is not yours: you can change only your own "
                 f"library's entry ({mine})."
             )
+    elif before is not None:
+        _check_party(admin, section, before, "is")
+
+
+def check_may_touch(
+    admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    """Raise ``ChangeRefused`` unless ``admin`` may change ``before`` into ``after`` (either may
+    be None: a new entry, a removed one)."""
+    check_may_start(admin, section, before, removing=after is None)
+    if admin.consortium:
+        return
+    mine = admin.library
+    if section == "libraries":
+        assert before is not None and after is not None  # else refused above
         if _password_env(before) != _password_env(after):
             raise ChangeRefused(
                 "Only a consortium administrator can change password_env: it names an "
@@ -173,13 +189,17 @@ def check_may_touch(
                 f"({_password_env(before) or 'none'})."
             )
         return
-    for data, when in ((before, "is"), (after, "would be")):
-        if data is not None and mine not in parties(section, data):
-            names = ", ".join(sorted(parties(section, data)))
-            raise ChangeRefused(
-                f"Agreement {data.get('id')} {when} between {names}: you can change only "
-                f"agreements that {mine} is party to."
-            )
+    if after is not None:
+        _check_party(admin, section, after, "would be")
+
+
+def _check_party(admin: Admin, section: str, data: dict[str, Any], when: str) -> None:
+    if admin.library not in parties(section, data):
+        names = ", ".join(sorted(parties(section, data)))
+        raise ChangeRefused(
+            f"Agreement {data.get('id')} {when} between {names}: you can change only "
+            f"agreements that {admin.library} is party to."
+        )
 
 
 def _password_env(data: dict[str, Any]) -> str | None:
@@ -292,6 +312,8 @@ def preview(
     of) a change between other libraries."""
     _, files = current_files(session)
     old = entries.find(files, section, entry_id) if entry_id is not None else None
+    if entry_id is None or old is not None:  # (an entry that is not there: ``check`` says so)
+        check_may_start(admin, section, old.data if old else None)  # before reading ``text``
     after = new_data(section, text, strict=False)
     if after is not None or old is not None:
         check_may_touch(
@@ -322,6 +344,7 @@ def change(
     if entry_id is not None and old is None:
         raise NotFound(f"There is no {_singular(section)} {entry_id}.")
     before = old.data if old else None
+    check_may_start(admin, section, before, removing=text is None)  # before reading ``text``
     after = new_data(section, text)
     check_may_touch(admin, section, before, after)  # before validation: refuse without a hint
     _, problems = check(session, section, entry_id, text)
@@ -452,14 +475,16 @@ def import_set(
     files: Sequence[tuple[str, str]],
     note: str | None = None,
     address: str | None = None,
+    limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> AgreementVersion:
     """Publish uploaded files as the whole new set (consortium administrators), as ``hub
-    agreements load`` does. Raises ``ChangeInvalid`` listing every problem."""
+    agreements load`` does. Raises ``ChangeInvalid`` listing the problems (also when the set is
+    beyond ``limits``)."""
     if not admin.consortium:
         raise ChangeRefused("Only a consortium administrator can import a whole agreement set.")
     lock(session, "agreements")
     current = publishing.latest(session=session)
-    version = _publish_set(session, admin, files, note or "Imported")
+    version = _publish_set(session, admin, files, note or "Imported", limits)
     audit.record(session=session, actor=admin.actor, action="agreements.import",
                  subject=f"agreement-version:{version.id}",
                  before={"version": current.id if current else None},
@@ -488,14 +513,18 @@ def _publish(
 
 
 def _publish_set(
-    session: Session, admin: Admin, files: Sequence[tuple[str, str]], note: str
+    session: Session,
+    admin: Admin,
+    files: Sequence[tuple[str, str]],
+    note: str,
+    limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> AgreementVersion:
     try:
         version, _ = publishing.publish(
-            session=session, sources=files, actor=admin.actor, note=note[:500]
+            session=session, sources=files, actor=admin.actor, note=note[:500], limits=limits
         )
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems) from None
+        raise ChangeInvalid(exc.problems, exc.count) from None
     return version
 
 
@@ -516,7 +545,7 @@ def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict
     try:
         policies.load_sources([(entries.EDITED, text)])
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems) from None
+        raise ChangeInvalid(exc.problems, exc.count) from None
     raise ChangeInvalid([policies.Problem(
         entries.EDITED, None, None, f"write exactly one entry under {section}:")])  # fmt: skip
 

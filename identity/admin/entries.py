@@ -54,6 +54,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from policies import yamltext
 from policies.errors import Problem
 
 Section = Literal["libraries", "agreements"]
@@ -277,8 +278,8 @@ def _locate(files: Files, section: Section, entry_id: str) -> tuple[int, _Layout
 
 def _data(text: str) -> Any:
     try:
-        return yaml_rs.loads(text.removeprefix(_BOM))
-    except yaml_rs.YAMLDecodeError:
+        return yamltext.load(text)
+    except (yamltext.YamlRefused, yaml_rs.YAMLDecodeError):
         return None
 
 
@@ -293,8 +294,8 @@ def _layout(text: str, section: Section) -> _Layout | None:
     """The section's entries in ``text``, or None when the file does not parse."""
     body = text.removeprefix(_BOM)
     try:
-        root = YAML(typ="rt").compose(body)
-    except YAMLError:
+        root = yamltext.guarded(YAML(typ="rt").compose, body)
+    except (yamltext.YamlRefused, YAMLError):
         return None
     data = _data(text)
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
@@ -407,8 +408,10 @@ class _Mini:
         noun = "library" if section == "libraries" else "agreement"
         shape = f"expected {section}: and one {noun} under it, as a list item (- id: ...)"
         try:
-            data = yaml_rs.loads(body)
-            root = YAML(typ="rt").compose(body)
+            data = yamltext.load(body)
+            root = yamltext.guarded(YAML(typ="rt").compose, body)
+        except yamltext.YamlRefused as exc:
+            raise EntryRefused(exc.message, exc.line, exc.column) from None
         except (yaml_rs.YAMLDecodeError, YAMLError) as exc:
             raise EntryRefused(f"not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, dict) or not isinstance(root, MappingNode):
@@ -470,7 +473,7 @@ class _Mini:
     def flow(self) -> str:
         """The entry as one flow mapping, for a file that lists its entries in flow style."""
         yaml = _yaml()
-        item = yaml.load(self.text)[self.section][0]
+        item = yamltext.guarded(yaml.load, self.text)[self.section][0]
         _set_flow(item)
         stream = io.StringIO()
         yaml.dump(item, stream)
@@ -497,7 +500,9 @@ def _block_text(layout: _Layout, section: Section, index: int) -> str:
     yaml = _yaml()
     span = layout.spans[index]
     text = "".join(layout.lines)
-    item = yaml.load(f"{section}:\n  - {text[span.start_index : span.end_index]}\n")
+    item = yamltext.guarded(
+        yaml.load, f"{section}:\n  - {text[span.start_index : span.end_index]}\n"
+    )
     entry = item[section][0]
     if isinstance(entry, CommentedMap):
         entry.fa.set_block_style()

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 import yaml
-import yaml_rs
 from sqlmodel import Session, col, select
 
 from identity.models import AgreementVersion
+from policies import yamltext
 
 #: strings written without quotes: they read back as the same string in YAML 1.1 and 1.2 alike
 PLAIN = re.compile(r"[a-z][a-z0-9_.-]*")
@@ -49,7 +49,7 @@ def export(version: AgreementVersion) -> str:
     in load order. Comments and layout are not kept; the content is, and is checked to be."""
     merged: dict[str, list[Any]] = {"libraries": [], "agreements": []}
     for file in version.files:
-        data = yaml_rs.loads(file["text"].removeprefix("\ufeff"))
+        data = yamltext.load(file["text"])
         if not isinstance(data, dict):  # an empty file: a valid set has nothing else
             continue
         for key in merged:
@@ -67,7 +67,7 @@ def export(version: AgreementVersion) -> str:
         width=100,
         default_flow_style=None,
     )
-    if yaml_rs.loads(text) != merged:
+    if yamltext.load(text) != merged:
         raise ExportFailed(f"version {version.id} would not read back the same")
     return text
 

@@ -38,7 +38,7 @@ OptionalPaths = Annotated[
 
 def _load(sources: list[tuple[str, str]]) -> policies.Agreements:
     try:
-        return policies.load_sources(sources)
+        return policies.load_sources(sources, limits=context.settings().agreement_limits())
     except policies.InvalidAgreements as exc:
         raise context.report(exc, "nothing loaded") from None
 
@@ -64,8 +64,9 @@ def load(
 ) -> None:
     """Validate, then publish the files to the database as one new version (all or nothing)."""
     sources = policies.read(*paths)
+    limits = context.settings().agreement_limits()
     try:
-        policies.load_sources(sources)  # problems are reported with the paths as given
+        policies.load_sources(sources, limits=limits)  # problems name the paths as given
     except policies.InvalidAgreements as exc:
         raise context.report(exc, "nothing published") from None
     # stored under their file names, so the same files are the same version however reached
@@ -76,7 +77,7 @@ def load(
         raise typer.Exit(1)
     with transaction(context.engine(write=True)) as session:
         version, new = publishing.publish(
-            session=session, sources=named, actor=context.actor(), note=note
+            session=session, sources=named, actor=context.actor(), note=note, limits=limits
         )
         number, libraries, agreements = version.id, version.libraries, version.agreements
     if new:

@@ -87,8 +87,8 @@ def report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
     """Print each problem on its own line, then what became of the work; exit 1."""
     for problem in exc.problems:
         typer.echo(str(problem))
-    count = len(exc.problems)
-    typer.echo(f"{count} problem{'s' if count != 1 else ''}; {outcome}.", err=True)
+    count = exc.count
+    typer.echo(f"{count:,} problem{'s' if count != 1 else ''}; {outcome}.", err=True)
     return typer.Exit(1)
 
 

@@ -199,3 +199,42 @@ def test_explain_usage_errors_exit_2(args: list[str], message: str) -> None:
     assert result.returncode == 2
     plain = " ".join(result.stderr.replace("│", " ").split())  # typer may draw a box around it
     assert message in plain
+
+
+def test_a_file_nested_past_any_use_is_a_located_problem_not_a_crash(tmp_path: Path) -> None:
+    """15,000 levels of ``- - - x`` (30 kB) overflowed the YAML parser's stack: signal 11."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("agreements:\n  - " + "- " * 15_000 + "x\n", encoding="utf-8")
+    result = hub("agreements", "check", str(deep))
+    assert result.returncode == 1, (result.returncode, result.stderr[-500:])
+    assert result.stdout.startswith(f"{deep}:2:65: nested more than 32 levels deep"), result.stdout
+
+
+def test_a_set_over_the_size_limits_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    name = "x" * 100
+    entries = [f"  - {{id: l{n}, name: {name}}}\n" for n in range(12_000)]
+    big.write_text("libraries:\n" + "".join(entries), encoding="utf-8")  # 1.4 MiB
+    too_big = hub("agreements", "check", str(big), env={"HUB_AGREEMENTS_MAX_MB": "1"})
+    assert too_big.returncode == 1
+    assert too_big.stdout.startswith(f"{big}:")
+    assert "larger than the limit of 1 MiB (HUB_AGREEMENTS_MAX_MB)" in too_big.stdout
+    too_many = hub("agreements", "check", str(big), env={"HUB_AGREEMENTS_MAX_ENTRIES": "10000"})
+    assert too_many.returncode == 1
+    assert too_many.stdout.startswith(f"{big}:10002:5: the agreement set has more than 10,000")
+    assert hub("agreements", "check", str(big)).returncode == 0
+
+
+def test_the_first_100_problems_are_listed_and_all_counted(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("agreements:\n" + "".join(
+        f"  - {{id: a{n}, kind: bilateral, lender: rmit, borrowers_from: [monash], "
+        "categories: [staff], terms: {max_items: 1, loan_days: 0}}\n"
+        for n in range(150)
+    ), encoding="utf-8")  # fmt: skip
+    result = hub("agreements", "check", str(EXAMPLES), str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 101 and lines[0].startswith(f"{bad}:2:")
+    assert lines[-1] == f"{bad}: and 50 more problems, not listed"
+    assert result.stderr == "150 problems; nothing loaded.\n"

@@ -622,3 +622,69 @@ def test_long_values_are_shortened_in_messages() -> None:
     )
     messages = [message for _, _, _, message in problems(("f.yaml", text))]
     assert messages and all(len(m) < 300 for m in messages)
+
+
+# --- limits ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "line", "message"),
+    [
+        ("    name: " + "N" * 201, 3, "name: String should have at most 200 characters"),
+        ("    name: Long\n    card_prefixes: ['" + "9" * 33 + "']", 4, "at most 32 characters"),
+        ("    name: Long\n    categories: {" + "C" * 65 + ": staff}", 4, "at most 64 characters"),
+    ],
+    ids=["name", "card-prefix", "category-code"],
+)
+def test_strings_in_entries_have_a_length_limit(entry: str, line: int, message: str) -> None:
+    """A 50 MB library name made every sign-in page 50 MB."""
+    found = problems(("long.yaml", f"libraries:\n  - id: long\n{entry}\n"))
+    assert [(at, message in text) for _, at, _, text in found] == [(line, True)], found
+    assert all(len(text) < 300 for *_, text in found)  # the value itself is shortened
+
+
+def test_a_suspension_reason_has_a_length_limit() -> None:
+    body = (
+        "agreements:\n  - id: s\n    kind: suspension\n    lender: rmit\n"
+        "    borrowers_from: [monash]\n    reason: " + "r" * 1001 + "\n"
+    )
+    ((line, _, message),) = one_file(body)
+    assert line == 15 and "reason: String should have at most 1000 characters" in message
+    assert policies.load_sources([("net.yaml", LIBRARIES + body.replace("r" * 1001, "r" * 1000))])
+
+
+def test_only_the_first_problems_are_listed_and_the_rest_counted() -> None:
+    body = "agreements:\n" + "".join(
+        f"  - {{id: a{n}, kind: bilateral, lender: rmit, borrowers_from: [monash], "
+        f"categories: [staff], terms: {{max_items: 1, loan_days: 0}}}}\n"
+        for n in range(150)
+    )
+    found = one_file(body)
+    assert len(found) == 101
+    assert found[0] == (11, 125, "agreement a0: terms.loan_days: Input should be greater than "
+                                 "or equal to 1 (got 0)")  # fmt: skip
+    assert found[99][0] == 110
+    assert found[100] == (None, None, "and 50 more problems, not listed")
+    limits = policies.Limits(max_problems=3)
+    with pytest.raises(InvalidAgreements, match="150 problems in the agreements") as caught:
+        policies.load_sources([("net.yaml", LIBRARIES + body)], limits=limits)
+    assert [p.line for p in caught.value.problems] == [11, 12, 13, None]
+
+
+def test_a_set_over_its_size_limits_is_refused_at_the_file_that_passes_them() -> None:
+    limits = policies.Limits(max_bytes=len(LIBRARIES) + 20, max_entries=3)
+    body = "agreements: []\n# " + "x" * 20 + "\n"
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.load_sources([("a.yaml", LIBRARIES), ("b.yaml", body)], limits=limits)
+    ((file, line, _, message),) = [(p.file, p.line, p.column, p.message)
+                                   for p in caught.value.problems]  # fmt: skip
+    assert (file, line) == ("b.yaml", 2)
+    assert message.startswith(
+        f"the agreement set is larger than the limit of {len(LIBRARIES) + 20:,} bytes"
+    )
+    three = "libraries:\n" + "".join(f"  - {{id: l{n}, name: L}}\n" for n in range(4))
+    with pytest.raises(InvalidAgreements) as caught:
+        policies.load_sources([("c.yaml", three)], limits=limits)
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (5, 5)
+    assert problem.message.startswith("the agreement set has more than 3 libraries and agreements")

@@ -37,7 +37,7 @@ from identity.db import transaction
 from identity.models import AgreementVersion, Proposal, as_utc
 from identity.oauth.server import HubServer
 from identity.settings import Settings
-from identity.web.admin.deps import Number, engine_of
+from identity.web.admin.deps import Number, engine_of, validating
 from identity.web.deps import client_address
 from identity.web.fields import Day
 from identity.web.problems import responses
@@ -496,13 +496,18 @@ def rollback(request: Request, admin: ApiAdmin, number: Number) -> dict[str, Any
 
 @router.post("/versions", status_code=201, summary="Import a whole set as a new version",
              responses=responses(*CHANGE))  # fmt: skip
-def import_set(request: Request, admin: ApiAdmin, body: ImportIn) -> dict[str, Any]:
+async def import_set(request: Request, admin: ApiAdmin, body: ImportIn) -> dict[str, Any]:
     files = [(f.name, f.text) for f in body.files]
-    with _changing(request) as (session, address):
-        version = changes.import_set(
-            session=session, admin=admin, files=files, note=body.note, address=address
-        )
-        return _version_out(version)
+    settings: Settings = request.app.state.settings
+
+    def publish() -> dict[str, Any]:
+        with _changing(request) as (session, address):
+            version = changes.import_set(session=session, admin=admin, files=files,
+                                         note=body.note, address=address,
+                                         limits=settings.agreement_limits())  # fmt: skip
+            return _version_out(version)
+
+    return await validating(request, publish)
 
 
 @router.get("/audit", summary="The audit log as you may see it, newest first",
@@ -718,6 +723,6 @@ def to_problem(exc: Exception) -> errors.Problem:
     if isinstance(exc, changes.ChangeInvalid):
         found = [_problem(p) for p in exc.problems]
         return errors.InvalidAgreements(
-            f"{len(found)} problem(s): nothing was published.", problems=found
+            f"{exc.count:,} problem(s): nothing was published.", problems=found
         )
     raise TypeError(f"not a change's exception: {exc!r}")

@@ -3,10 +3,12 @@ uses. A page asked for without a live session answers 303 to ``/admin/login?next
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi import Path as InPath
 from sqlalchemy import Engine
@@ -19,6 +21,9 @@ from identity.settings import Settings
 from identity.web import pages
 
 COOKIE = "hub_admin"
+#: whole agreement sets (imports) are validated this many at a time, in threads of their own
+VALIDATORS = 1
+T = TypeVar("T")
 STYLESHEET = Path(__file__).parent / "admin.css"
 
 
@@ -37,6 +42,16 @@ def cookie_name(request: Request) -> str:
 def engine_of(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+async def validating(request: Request, work: Callable[[], T]) -> T:
+    """``work()`` (validating and publishing a whole agreement set: seconds for a large one) in
+    a worker thread of a pool of its own, ``VALIDATORS`` threads: never on the event loop, and
+    never holding the threads that serve every other request."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "validators", None)
+    if limiter is None:
+        limiter = request.app.state.validators = anyio.CapacityLimiter(VALIDATORS)
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
 
 
 def secret_of(request: Request) -> str:

@@ -17,8 +17,9 @@ from identity.admin import changes, versions
 from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.models import AgreementVersion
+from identity.settings import Settings
 from identity.web import pages
-from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
+from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of, validating
 from identity.web.deps import client_address
 
 FormText = Annotated[str, Form()]
@@ -60,11 +61,17 @@ async def import_files(
         except UnicodeDecodeError:
             return _list(request, admin, error=f"{upload.filename} is not UTF-8 text.", status=422)
     address = client_address(request)
-    try:
+    settings: Settings = request.app.state.settings
+
+    def publish() -> int | None:
         with transaction(engine_of(request)) as session:
             version = changes.import_set(session=session, admin=admin, files=sources,
-                                         note=note.strip() or None, address=address)  # fmt: skip
-            number = version.id
+                                         note=note.strip() or None, address=address,
+                                         limits=settings.agreement_limits())  # fmt: skip
+            return version.id
+
+    try:
+        number = await validating(request, publish)
     except changes.ChangeRefused as exc:
         return _list(request, admin, error=str(exc), status=403)
     except changes.ChangeInvalid as exc:

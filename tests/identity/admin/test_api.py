@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from identity import publishing
+from identity.app import create_app
 from identity.db import transaction
+from identity.settings import Settings
 from tests.conftest import Hub
 from tests.identity.admin.conftest import AddAdmin
 
@@ -295,3 +297,29 @@ def test_a_day_is_written_yyyy_mm_dd_and_nothing_else(
     assert client.post("/api/v1/admin/check", headers=consortium, json=on_the_day).is_success
     listed = client.get("/api/v1/admin/audit", headers=consortium, params={"until": "2026-11-22"})
     assert listed.status_code == 200
+
+
+def test_an_import_over_the_size_limit_is_refused_unread(
+    settings: Settings, published: Engine, add_admin: AddAdmin
+) -> None:
+    """HUB_AGREEMENTS_MAX_MB and HUB_AGREEMENTS_MAX_ENTRIES bound what an import may hold."""
+    small = settings.model_copy(update={"agreements_max_mb": 1, "agreements_max_entries": 20})
+    entries = [f"  - {{id: l{n}, name: {'N' * 100}}}\n" for n in range(10_000)]
+    with TestClient(create_app(small)) as client:
+        boss = token(client, add_admin, "boss@caval.example", None)
+        for lines, message in [
+            (entries, "larger than the limit of 1 MiB (HUB_AGREEMENTS_MAX_MB)"),
+            (entries[:30], "more than 20 libraries and agreements, the limit "
+                           "(HUB_AGREEMENTS_MAX_ENTRIES)"),
+        ]:  # fmt: skip
+            text = "libraries:\n" + "".join(lines)
+            answer = client.post(
+                "/api/v1/admin/versions",
+                headers=bearer(boss),
+                json={"files": [{"name": "big.yaml", "text": text}]},
+            )
+            assert answer.status_code == 422, answer.text
+            (problem,) = answer.json()["problems"]
+            assert problem["file"] == "big.yaml" and message in problem["message"]
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]

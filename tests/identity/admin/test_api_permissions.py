@@ -931,3 +931,52 @@ def test_numbers_out_of_range_and_long_notes_are_4xx_not_500(hub: Hub) -> None:
             json=body,
         )
         assert answer.status_code == 422
+
+
+# --- authorised before the text is read --------------------------------------------------------
+
+#: deep past any use (5,000 levels: the parser alone survives it, what followed did not)
+DEEP = "libraries:\n  - " + "- " * 5_000 + "x\n"
+DEEP_AGREEMENT = DEEP.replace("libraries:", "agreements:")
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "body", "names"),
+    [
+        ("monash", "PUT", "/libraries/rmit", {"yaml": DEEP}, ("rmit", "monash")),
+        ("monash", "POST", "/libraries", {"yaml": DEEP}, ("consortium administrator",)),
+        ("monash", "DELETE", "/libraries/rmit", None, ("consortium administrator",)),
+        ("slv", "PUT", "/agreements/monash-rmit-staff", {"yaml": DEEP_AGREEMENT}, ("slv",)),
+        ("monash", "POST", "/check", {"section": "libraries", "id": "rmit", "yaml": DEEP}, ()),
+        ("slv", "POST", "/check",
+         {"section": "agreements", "id": "caval-2026", "yaml": DEEP_AGREEMENT}, ("slv",)),
+        ("monash", "POST", "/libraries/rmit/test-connection", {"card": "1", "yaml": DEEP}, ()),
+    ],
+    ids=["edit-other-library", "add-library", "remove-library", "edit-others-agreement",
+         "check-other-library", "check-others-agreement", "test-other-connection"],
+)  # fmt: skip
+def test_a_change_is_authorised_before_its_text_is_read(
+    hub: Hub,
+    who: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    names: tuple[str, ...],
+) -> None:
+    """A library administrator without the right gets 403 whatever the text, never what
+    reading it would say (a 422 about its shape, a 500)."""
+    with hub.unchanged():
+        answer = hub.client.request(
+            method, f"{API}{path}", headers={"Authorization": f"Bearer {hub.token(who)}"},
+            json=body,
+        )  # fmt: skip
+    assert_problem(answer, 403, NOT_PERMITTED, *names)
+
+
+def test_an_entry_nested_past_any_use_is_a_located_problem(hub: Hub) -> None:
+    with hub.unchanged():
+        answer = hub.call(BOSS, "PUT", "/libraries/rmit", DEEP)
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["problems"]
+    assert (problem["line"], problem["column"]) == (2, 65)
+    assert problem["message"].startswith("nested more than 32 levels deep")

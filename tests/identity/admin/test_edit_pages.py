@@ -149,3 +149,19 @@ def test_testing_the_connection_of_an_unknown_library_is_a_not_found_page(
     assert tested.status_code == 404
     assert tested.headers["content-type"].startswith("text/html")
     assert "There is no library nosuch." in tested.text
+
+
+@pytest.mark.parametrize("do", ["check", "save"])
+def test_the_editor_refuses_another_librarys_entry_before_reading_the_text(
+    client: TestClient, add_admin: AddAdmin, published: Engine, do: str
+) -> None:
+    """Whatever the textarea holds (here 5,000 levels of nesting), deakin may not touch
+    rmit's entry: the answer is the refusal, not what reading the text would say."""
+    signed_in(client, add_admin, "dee@deakin.example", "deakin")
+    csrf = csrf_of(client.get("/admin/libraries/deakin").text)
+    deep = "libraries:\n  - " + "- " * 5_000 + "x\n"
+    refused = client.post("/admin/libraries/rmit", data={"csrf": csrf, "yaml": deep, "do": do})
+    assert refused.status_code == 403
+    assert "Library rmit is not yours" in refused.text
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]

@@ -3,17 +3,24 @@ accepts and that decides as the version did."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 import policies
 from identity import publishing
+from identity.app import create_app
 from identity.db import transaction
 from identity.models import AgreementVersion
-from tests.conftest import run_hub
+from identity.settings import Settings
+from tests.conftest import free_port, run_hub
 from tests.identity.admin.conftest import SOURCES, AddAdmin, csrf_of, sign_in
 
 pytestmark = pytest.mark.db
@@ -176,3 +183,76 @@ def test_a_library_administrator_cannot_roll_back(
     assert refused.status_code == 403
     assert "Only a consortium administrator can roll the agreements back." in refused.text
     assert "Import" not in client.get("/admin/versions").text
+
+
+def invalid_set(files: int, per_file: int) -> list[tuple[str, str]]:
+    """``files`` files of ``per_file`` agreements, each with a loan of 0 days."""
+    return [
+        (f"invalid-{f}.yaml", "agreements:\n" + "".join(
+            f"  - {{id: a{f}-{n}, kind: bilateral, lender: rmit, borrowers_from: [monash], "
+            "categories: [staff], terms: {max_items: 1, loan_days: 0}}\n"
+            for n in range(per_file)
+        ))
+        for f in range(files)
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def live(settings: Settings, published: Engine) -> Iterator[str]:
+    """The hub served by uvicorn on 127.0.0.1, for requests at the same time, taking bodies
+    up to 32 MiB on the administrators' routes (HUB_MAX_ADMIN_BODY_BYTES)."""
+    port = free_port()
+    roomy = settings.model_copy(update={"max_admin_body_bytes": 32 * 2**20})
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(roomy), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_hub_answers_while_a_large_invalid_set_is_validated(
+    live: str, add_admin: AddAdmin
+) -> None:
+    """A 12 MB set of 100,000 invalid agreements, imported from the versions page: its
+    validation runs in a thread of its own, so a load balancer's health check (1 s) passes
+    throughout, and the page lists the first 100 problems and counts the rest."""
+    added = add_admin("boss@caval.example", None)
+    browser = httpx.Client(base_url=live, timeout=60)
+    form = browser.get("/admin/login")
+    login = {"csrf": csrf_of(form.text), "email": added.account.email, "password": added.password}
+    signed = browser.post("/admin/login", data=login)
+    assert signed.status_code == 303
+    csrf = csrf_of(browser.get("/admin/versions").text)
+    files = invalid_set(files=25, per_file=4_000)
+    answer: list[httpx.Response] = []
+
+    def import_files() -> None:
+        upload = [("files", (name, text.encode(), "application/yaml")) for name, text in files]
+        answer.append(browser.post("/admin/versions/import", data={"csrf": csrf}, files=upload))
+
+    importing = threading.Thread(target=import_files)
+    started = time.monotonic()
+    importing.start()
+    waits = []
+    with httpx.Client(base_url=live, timeout=30) as balancer:
+        while importing.is_alive():
+            asked = time.monotonic()
+            assert balancer.get("/healthz").status_code == 200
+            waits.append(time.monotonic() - asked)
+            time.sleep(0.05)
+    took = time.monotonic() - started
+    importing.join()
+    browser.close()
+    print(f"import {took:.2f} s; /healthz {len(waits)} times, at most {max(waits):.3f} s")
+    assert took > 1, "too quick to show anything"
+    assert len(waits) > 5 and max(waits) < 0.5, (took, max(waits), len(waits))
+    (page,) = answer
+    assert page.status_code == 422
+    assert "and 99,900 more problems, not listed" in page.text

@@ -161,7 +161,9 @@ def test_a_slow_ils_stalls_no_other_request_and_its_excess_questions_are_refused
     assert CONNECTIONS <= len(answered) <= CONNECTIONS + QUEUE
     assert len([a for a in refused if a.seconds < WAIT_S]) >= QUESTIONS - CONNECTIONS - QUEUE
     assert all(a.retry_after and int(a.retry_after) >= 1 for a in refused)
-    assert max(a.seconds for a in refused) < WAIT_S + BUDGET_S
+    # refused once the wait is over, not when a turn comes free (the next after 2 s of the ILS);
+    # the slack is for a loaded two-core machine answering sixty requests at once
+    assert max(a.seconds for a in refused) < WAIT_S + 2 * BUDGET_S
     assert len([c for c in ils.asked if c[1] == SLOW.card]) == len(answered)
     assert took < 2 * SLOW.delay_s + 2
     # a patron of the slow library signing in meanwhile finds the same line full
