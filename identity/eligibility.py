@@ -22,7 +22,7 @@ from sqlmodel import Session
 import policies
 from identity import cards, errors
 from identity.connectors import CardHolder, HomeLibraryUnavailable
-from identity.connectors.gates import Gates
+from identity.connectors.gates import Gates, HomeLibraryBusy
 from identity.connectors.select import connector_for
 from identity.db import lock, transaction
 from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
@@ -113,8 +113,9 @@ async def _lookup(
     try:
         return await gates.run(library, lambda: connector_for(library, engine).lookup(card))
     except HomeLibraryUnavailable as exc:
+        why = f" ({exc.reason})" if isinstance(exc, HomeLibraryBusy) else ""
         raise errors.HomeLibraryUnavailable(
-            f"{library.name} cannot be asked about cards just now; try again later.",
+            f"{library.name} cannot be asked about cards just now{why}; try again later.",
             retry_after=exc.retry_after,
         ) from None
 

@@ -39,6 +39,7 @@ class HomeLibraryUnavailable(Exception):
     def __init__(self, library: str, detail: str, retry_after: int = 30) -> None:
         super().__init__(f"{library}: {detail}")
         self.library = library
+        self.reason = detail
         self.retry_after = retry_after
 
 

@@ -12,10 +12,10 @@ every other endpoint uses). Per library and per process:
 - each waits at most ``wait_s`` (``HUB_HOME_LIBRARY_WAIT_S``, and never longer than the
   connector's ``timeout_s``); then it is refused.
 
-A refusal is ``HomeLibraryUnavailable`` with ``Retry-After: 1`` (the hub is busy, not the home
-library: it does not count against the breaker). A library's gate follows its settings: when
-its ``connections`` or ``timeout_s`` change, later requests queue at a new gate, and those
-already admitted finish at the old one.
+A refusal is ``HomeLibraryBusy``, a ``HomeLibraryUnavailable`` with ``Retry-After: 1`` (the hub
+is busy, not the home library: it does not count against the breaker). A library's gate follows
+its settings: when its ``connections`` or ``timeout_s`` change, later requests queue at a new
+gate, and those already admitted finish at the old one.
 
 Connection tests from the admin pages and API go through a gate of their own per library (one
 at a time, at most two waiting, fixed whatever settings are being tried), so that trying unsaved
@@ -24,7 +24,6 @@ settings never takes the patrons' turns.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -43,6 +42,11 @@ TEST_CONCURRENCY, TEST_QUEUE = 1, 2  # connection tests by administrators, per l
 BUSY_RETRY_S = 1
 
 
+class HomeLibraryBusy(HomeLibraryUnavailable):
+    """Too many questions for the library are being asked or waiting in this process; its
+    message says which, and may be shown to the partner system that asked."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     concurrency: int
@@ -51,67 +55,49 @@ class Limits:
 
 
 class Gate:
-    """The turns at one home library; created and used on one event loop. A turn ends with its
-    call and goes to the first in line (first come, first served)."""
+    """The turns at one home library; created and used on one event loop. Turns are an anyio
+    ``CapacityLimiter``, which hands a turn that ends to the first in line (first come, first
+    served)."""
 
     def __init__(self, library: str, limits: Limits) -> None:
         self.library = library
         self.limits = limits
-        self.busy = 0  # calls under way
-        self._line: deque[anyio.Event] = deque()  # those waiting, each told when it is its turn
+        self._turns = anyio.CapacityLimiter(limits.concurrency)
         self._threads = anyio.CapacityLimiter(limits.concurrency)  # never waited for: see run
 
     @property
+    def busy(self) -> int:
+        """Calls under way."""
+        return self._turns.borrowed_tokens
+
+    @property
     def waiting(self) -> int:
-        return len(self._line)
+        return self._turns.statistics().tasks_waiting
 
     async def run(self, call: Callable[[], T]) -> T:
         """``call()`` in a thread of this library's own, once it is this request's turn; or
-        ``HomeLibraryUnavailable`` when too many are waiting or the wait is too long."""
+        ``HomeLibraryBusy`` when too many are waiting or the wait is too long."""
         limits = self.limits
-        if self.busy < limits.concurrency and not self._line:
-            self.busy += 1
-        else:
-            if len(self._line) >= limits.queue:
-                raise HomeLibraryUnavailable(
-                    self.library,
-                    f"{limits.concurrency} questions are being asked and {len(self._line)} "
-                    "are waiting",
-                    retry_after=BUSY_RETRY_S,
-                )
-            turn = anyio.Event()
-            self._line.append(turn)
-            try:
-                with anyio.move_on_after(limits.wait_s):
-                    await turn.wait()
-            except BaseException:  # the request itself was cancelled while it waited
-                self._leave(turn)
-                raise
-            if not turn.is_set():  # (a turn handed over just as the wait ended is taken)
-                self._line.remove(turn)
-                raise HomeLibraryUnavailable(
-                    self.library,
-                    f"no turn within {limits.wait_s:g} s ({limits.concurrency} questions at once)",
-                    retry_after=BUSY_RETRY_S,
-                )
+        if not self._turns.available_tokens and self.waiting >= limits.queue:
+            raise HomeLibraryBusy(
+                self.library,
+                f"{limits.concurrency} questions are being asked and {self.waiting} are waiting",
+                retry_after=BUSY_RETRY_S,
+            )
+        try:
+            with anyio.fail_after(limits.wait_s):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise HomeLibraryBusy(
+                self.library,
+                f"no turn within {limits.wait_s:g} s ({limits.concurrency} questions at once)",
+                retry_after=BUSY_RETRY_S,
+            ) from None
         try:
             # not cancellable once started: the turn ends when the thread is done
             return await anyio.to_thread.run_sync(call, limiter=self._threads)
         finally:
-            self._end()
-
-    def _end(self) -> None:
-        """A turn is over: it goes to the first in line (``busy`` unchanged), if any."""
-        if self._line:
-            self._line.popleft().set()
-        else:
-            self.busy -= 1
-
-    def _leave(self, turn: anyio.Event) -> None:
-        if turn.is_set():
-            self._end()  # given the turn, but gone: the next one takes it
-        else:
-            self._line.remove(turn)
+            self._turns.release()
 
 
 class Gates:

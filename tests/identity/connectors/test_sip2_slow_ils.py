@@ -86,6 +86,7 @@ class Timed:
     status: int | None  # None: no answer
     seconds: float
     retry_after: str | None = None
+    detail: str = ""  # a problem's detail
 
 
 async def timed(what: str, call: Any) -> Timed:
@@ -94,8 +95,10 @@ async def timed(what: str, call: Any) -> Timed:
         answer: httpx.Response = await call
     except httpx.TransportError:
         return Timed(what, None, time.monotonic() - start)
-    return Timed(what, answer.status_code, time.monotonic() - start,
-                 answer.headers.get("retry-after"))  # fmt: skip
+    seconds = time.monotonic() - start
+    problem = answer.headers.get("content-type", "").startswith("application/problem+json")
+    return Timed(what, answer.status_code, seconds, answer.headers.get("retry-after"),
+                 answer.json()["detail"] if problem else "")  # fmt: skip
 
 
 async def storm(issuer: str) -> tuple[list[Timed], list[Timed], Timed]:
@@ -159,7 +162,12 @@ def test_a_slow_ils_stalls_no_other_request_and_its_excess_questions_are_refused
     # at most CONNECTIONS at a time are asked, QUEUE more wait at most WAIT_S for a turn: with
     # the ILS taking 2 s, those waiting get no turn, and the rest are refused without waiting
     assert CONNECTIONS <= len(answered) <= CONNECTIONS + QUEUE
-    assert len([a for a in refused if a.seconds < WAIT_S]) >= QUESTIONS - CONNECTIONS - QUEUE
+    # the rest are refused, at once with the line full or after WAIT_S in it: the hub's detail
+    # says which. How many of each depends on how quickly the sixty arrive on a busy machine;
+    # test_gates.py counts them exactly for questions arriving together.
+    full = [a for a in refused if f"{CONNECTIONS} questions are being asked and" in a.detail]
+    waited = [a for a in refused if f"no turn within {WAIT_S:g} s" in a.detail]
+    assert full and len(full) + len(waited) == len(refused), refused
     assert all(a.retry_after and int(a.retry_after) >= 1 for a in refused)
     # refused once the wait is over, not when a turn comes free (the next after 2 s of the ILS);
     # the slack is for a loaded two-core machine answering sixty requests at once
