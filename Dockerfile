@@ -19,7 +19,7 @@
 #
 # Any other `hub` command runs the same way, e.g.
 #   docker run --rm -v hubdata:/data -e HUB_SECRET_KEY=... hub hub keys rotate
-# Other settings: HUB_TOKEN_LIFETIME_S, HUB_GUESSES_PER_CARD, HUB_GUESSES_PER_ADDRESS (README).
+# Other settings (HUB_TOKEN_LIFETIME_S, HUB_GUESSES_PER_CARD, ...): docs/operations.md.
 # Behind a reverse proxy, set FORWARDED_ALLOW_IPS (read by uvicorn) to the proxy's address so
 # client addresses come from X-Forwarded-For.
 

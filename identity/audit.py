@@ -1,4 +1,4 @@
-"""The audit log: append-only, hash-chained (SPEC section 6).
+"""The audit log: append-only, hash-chained (docs/administration.md, Audit log).
 
 ``record`` appends an event whose hash covers its content and the previous event's hash;
 ``verify`` walks the chain and reports every event that no longer matches.

@@ -1,4 +1,4 @@
-"""The eligibility API's work (SPEC section 5): may this lender lend to that card, today?
+"""The eligibility API's work (docs/eligibility.md): may this lender lend to that card, today?
 
 The lender is always the asking client's library. The card is read as on the sign-in page
 (``cards.read_card``): one that is not a card of the home library (its ``card_pattern``) is no

@@ -3,7 +3,7 @@
 The CSV has a header: ``card``, ``name``, ``category`` (the home ILS's code), one of ``pin`` or
 ``pin_hash`` (an argon2 or bcrypt hash exported from an ILS, kept as it is), and optionally
 ``expires`` (ISO date, empty for none), ``fines`` (decimal) and ``flags`` (comma-separated
-SPEC section 7 names). Names and category codes are read in Unicode NFC; a card must match the
+names, docs/agreements.md). Names and category codes are read in Unicode NFC; a card must match the
 library's ``card_pattern``, as at sign-in. Every row is checked before anything is written; by
 default one bad row means nothing is imported. Existing cards are updated, new ones added,
 others left alone.

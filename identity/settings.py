@@ -1,4 +1,4 @@
-"""Configuration from ``HUB_`` environment variables (SPEC section 3), read only when asked.
+"""Configuration from ``HUB_`` environment variables (docs/operations.md), read only when asked.
 
 Nothing here runs at import time: the command line builds ``Settings()`` and passes it on.
 """

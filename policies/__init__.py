@@ -6,7 +6,7 @@ Pure: no web framework, no database. The caller gathers the facts about a patron
     agreements = policies.load("policies/examples")
     decision = agreements.decide(policies.BorrowRequest(
         lender="monash", home_library="rmit", category="undergraduate", on=date(2026, 11, 22)))
-    decision.to_dict()   # the eligibility answer of SPEC section 5
+    decision.to_dict()   # the eligibility answer (docs/eligibility.md, The answer)
 """
 
 from policies.agreements import Agreements

@@ -26,4 +26,4 @@ class Index:
         expand_up_to: int,
     ) -> None: ...
     def decide(self, request: BorrowRequest) -> Decision:
-        """May ``request.lender`` lend to this patron? The rules of SPEC section 6."""
+        """May ``request.lender`` lend to this patron? The decision rules of docs/agreements.md."""

@@ -1,6 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False, embedsignature=False
-"""The compiled index behind ``Agreements.decide`` (SPEC 6): one flat table of (lender, home) pairs.
+"""The compiled index behind ``Agreements.decide``: one flat table of (lender, home) pairs.
 
 Why compiled: a decision must not slow down as the set grows. With a million agreements a Python
 index is a heap of objects several gigabytes large, and each decision touched a dozen of them at
@@ -15,8 +15,8 @@ the Python objects it returns; the ids are copies made together at build time, t
 by value.
 
 ``policies.agreements`` turns the pydantic models into the rows ``Index._build`` takes; this module
-knows nothing of YAML or pydantic. The rules of SPEC 6 are in ``Index.decide`` below, in the same
-order as before: refusals, suspensions, bilateral before consortium, admission, terms.
+knows nothing of YAML or pydantic. The rules of docs/agreements.md are in ``Index.decide``, in the
+same order: refusals, suspensions, bilateral before consortium, admission, terms.
 """
 
 from cpython.object cimport PyObject
@@ -669,7 +669,7 @@ cdef class Index:
     # --- deciding ----------------------------------------------------------------------------
 
     def decide(self, request: BorrowRequest) -> Decision:
-        """May ``request.lender`` lend to this patron? The rules of SPEC section 6, in order:
+        """May ``request.lender`` lend to this patron? The decision rules (docs/agreements.md):
 
         1. nothing applies: not eligible (default deny), saying why each near miss did not apply;
         2. a suspension in force for (lender, home) and the category denies, whatever else applies;

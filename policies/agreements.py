@@ -1,4 +1,4 @@
-"""The evaluator: a validated set of libraries and agreements, and the decision rules of SPEC 6.
+"""The evaluator: a validated set of libraries and agreements, and the rules of docs/agreements.md.
 
 ``Agreements.decide`` is pure and its cost does not depend on how many agreements there are:
 agreements are compiled at construction into the index of ``policies._index`` (a Cython module,

@@ -1,4 +1,4 @@
-"""A library's ``card_pattern`` (SPEC section 6): the regular expression its cards match.
+"""A library's ``card_pattern`` (docs/agreements.md): the regular expression its cards match.
 
 Patterns are RE2 (Google's linear-time engine, the syntax of Go and of Python's ``re`` less
 look-around and back-references): a card is matched in time proportional to its length, so no

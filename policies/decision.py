@@ -1,6 +1,6 @@
 """What a caller asks (``BorrowRequest``) and what it gets back (``Decision`` with its reasons).
 
-The JSON form of a decision, ``Decision.to_dict()``, is the eligibility answer of SPEC section 5.
+The JSON form of a decision, ``Decision.to_dict()``, is the answer of docs/eligibility.md.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class Decision:
     decided_at: float = field(default_factory=time, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of SPEC section 5."""
+        """The JSON answer of docs/eligibility.md, The answer."""
         return {
             "eligible": self.eligible,
             "lender": self.lender,

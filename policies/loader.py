@@ -9,7 +9,7 @@ which refuses what could crash one (deep nesting, characters YAML does not allow
 
 A set's size is bounded by ``Limits``: its text, its entries, and how many problems are listed.
 
-Every string of a file, keys and values, is read in Unicode NFC (SPEC section 6), so a category
+Every string of a file, keys and values, is read in Unicode NFC (docs/agreements.md), so a category
 code or name written decomposed (NFD, as some editors and ILS exports do) is the same text as
 one written composed.
 """

@@ -1,4 +1,4 @@
-"""The agreement file format of SPEC section 6: libraries and agreements, as pydantic models.
+"""The agreement file format (docs/agreements.md): libraries and agreements, as pydantic models.
 
 Every model forbids unknown keys (a typo is an error, never ignored) and is strict about types
 (``max_items: true`` is not 1). Files are YAML 1.2: ``no`` and ``on`` are strings, not booleans.
@@ -29,7 +29,7 @@ from pydantic_core import PydanticKnownError
 
 from policies.cards import check_pattern
 
-#: The patron status flags of SPEC section 7: the 14 SIP2 patron status flags, in SIP2 order,
+#: The patron status flags (docs/agreements.md): the 14 SIP2 patron status flags, in SIP2 order,
 #: plus ``blocked`` for a manual block in the hub's own registry.
 Flag = Literal[
     "charge_denied",

@@ -1,4 +1,4 @@
-"""What the eligibility API takes and gives (SPEC section 5), as frozen dataclasses."""
+"""What the eligibility API takes and gives (docs/eligibility.md), as frozen dataclasses."""
 
 from __future__ import annotations
 

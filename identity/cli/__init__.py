@@ -1,4 +1,4 @@
-"""The ``hub`` command of SPEC section 3. Each group of subcommands lives in its own module."""
+"""The ``hub`` command (docs/operations.md). Each group of subcommands lives in its own module."""
 
 import typer
 

@@ -17,7 +17,7 @@ app = typer.Typer(help="Patrons held by the hub (libraries with connector `regis
 
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV with a header; see the README.")],
+    file: Annotated[Path, typer.Argument(help="CSV with a header; see docs/connectors.md.")],
     library: Annotated[str, typer.Option(help="The library the patrons belong to.")],
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the valid rows even when others are rejected.")

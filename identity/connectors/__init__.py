@@ -1,4 +1,4 @@
-"""Home-library connectors (SPEC section 7): how the hub asks a patron's home library about a card.
+"""Home-library connectors (docs/connectors.md): how the hub asks a home library about a card.
 
 Every connector answers the same two questions with the same typed result, so the sign-in
 flow and the eligibility API never know which kind of home library they talk to:

@@ -1,4 +1,4 @@
-"""The OpenID provider (SPEC section 4), on Authlib's server classes.
+"""The OpenID provider (docs/signing-in.md), on Authlib's server classes.
 
 - ``server``: the one thin adapter between Starlette requests and Authlib, and the wiring;
 - ``grants``: authorization code (RFC 6749 4.1, with PKCE S256 and OpenID Connect), refresh

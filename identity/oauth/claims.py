@@ -1,4 +1,4 @@
-"""What a lender receives about a patron (SPEC section 4), scope by scope.
+"""What a lender receives about a patron (docs/signing-in.md, Claims), scope by scope.
 
 - ``openid``: ``sub``, pairwise per *lender library*: an HMAC of the lender, the home library
   and the card, so two lenders cannot correlate one patron, and one lender's clients agree;

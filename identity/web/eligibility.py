@@ -1,4 +1,4 @@
-"""``POST /api/v1/eligibility`` and ``/api/v1/eligibility/batch`` (SPEC section 5): partner
+"""``POST /api/v1/eligibility`` and ``/api/v1/eligibility/batch`` (docs/eligibility.md): partner
 library systems ask whether their library may lend to a card, with a client-credentials token
 of scope ``eligibility``."""
 
@@ -113,7 +113,7 @@ class ReasonOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    """The decision, with its reasons when the answer is no (SPEC section 5)."""
+    """The decision, with its reasons when the answer is no (docs/eligibility.md, The answer)."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -1,4 +1,4 @@
-"""``GET /healthz``: the process answers (SPEC section 8), for a load balancer's or an
+"""``GET /healthz``: the process answers (docs/operations.md), for a load balancer's or an
 orchestrator's liveness check. It asks nothing of the database: a database that cannot be
 reached is answered 503 by the endpoints that need it, and restarting the hub would not help."""
 

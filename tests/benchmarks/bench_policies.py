@@ -1,4 +1,4 @@
-"""Benchmark the policy engine against SPEC 6's promise that deciding does not slow down as the
+"""Benchmark the policy engine against docs/agreements.md: deciding should not slow down as the
 number of agreements grows, and against an independent Cedar encoding (tests/policies/cedar.py).
 
     .venv/bin/python tests/benchmarks/bench_policies.py [--sizes 1000,10000,100000,1000000]

@@ -85,7 +85,7 @@ def at_hash(access_token: str) -> str:
 
 
 def decision_json(**overrides: Any) -> dict[str, Any]:
-    """A decision as the API answers it (SPEC section 5)."""
+    """A decision as the API answers it (docs/eligibility.md)."""
     data = {
         "eligible": True,
         "lender": "monash",

@@ -1,4 +1,4 @@
-"""A database that cannot be reached is a 503 with Retry-After, never a 500 (SPEC section 8):
+"""A database that cannot be reached is a 503 with Retry-After, never a 500 (docs/operations.md):
 problem+json on the APIs, OAuth's error format on the OAuth endpoints, a page on pages. The
 connection it came on stays usable, ``/healthz`` (the process answers) stays 200, and the hub
 recovers by itself once the database is back.

@@ -1,4 +1,4 @@
-"""The eligibility API (SPEC section 5) over HTTP, with partner tokens from the client
+"""The eligibility API (docs/eligibility.md) over HTTP, with partner tokens from the client
 credentials grant: decisions by card and by pairwise patron id, every permission rule, the
 problem types, the batch, the rate limit, the record of lookups and the OpenAPI document."""
 

@@ -1,4 +1,4 @@
-"""A second opinion on SPEC section 6 in Cedar: the agreements as data, the rules as policies.
+"""A second opinion on docs/agreements.md in Cedar: the agreements as data, the rules as policies.
 
 Every agreement becomes one entity ``Agreement::"<id>"`` whose attributes carry its data; the rules
 are the handful of policies in ``POLICIES``, the same for every network. For each borrow request the
@@ -10,7 +10,7 @@ in one ``is_authorized_batch`` call:
 * ``Action::"admits"``: does it apply, and does the patron pass its standing checks (and is the
   material not excluded)? A suspension never admits.
 
-The only rules combined in Python are those of SPEC 6 rules 1-4, in ``_combine``: a suspension that
+Only docs/agreements.md's rules 2-5 are combined in Python, in ``_combine``: a suspension that
 applies denies; otherwise bilateral agreements that apply decide, else consortia; within the
 deciding kind one admitting agreement is enough; nothing applies means not eligible.
 """
@@ -37,7 +37,7 @@ OPEN_FROM = 0
 OPEN_UNTIL = 99991231
 
 POLICIES = """
-// SPEC 6 rule 3: an agreement covers (lender, home, category) when it is in force on the day.
+// docs/agreements.md rule 3: an agreement covers (lender, home, category) when in force on the day.
 // Consortium: both libraries are members. Bilateral and suspension: one way, lender to borrowers.
 // Rule 2: a suspension without categories covers every category.
 // Rule 5: effective dates are inclusive; open ends are 0 and 99991231.
@@ -177,7 +177,7 @@ class Verdict:
 
 
 class CedarModel:
-    """SPEC 6 eligibility decided by Cedar over ``agreements``.
+    """Eligibility (docs/agreements.md) decided by Cedar over ``agreements``.
 
     The policy set is parsed once, here. How the agreements reach Cedar:
 
@@ -251,7 +251,7 @@ class CedarModel:
                 self.entities_for(request, candidates)
 
     def verdict(self, request: BorrowRequest) -> Verdict:
-        """Ask Cedar whether each candidate applies and admits, then combine per SPEC 6."""
+        """Ask Cedar whether each candidate applies and admits, then combine per the docs."""
         candidates = self.candidates(request)
         if not candidates:
             return Verdict(False, frozenset(), frozenset(), 0, 0)
@@ -280,7 +280,7 @@ class CedarModel:
         return self.verdict(request).eligible
 
     def _combine(self, applies: frozenset[str], admits: frozenset[str]) -> bool:
-        """SPEC 6 rules 1-4, over what Cedar found to apply and to admit."""
+        """Decision rules 2-5 (docs/agreements.md), over what Cedar found to apply and to admit."""
         if any(self.kinds[a] == "suspension" for a in applies):
             return False  # rule 2: a suspension in force denies, whatever else applies
         for kind in ("bilateral", "consortium"):  # rule 3: the most specific kind decides

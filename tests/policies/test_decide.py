@@ -1,9 +1,9 @@
-"""The decision rules of SPEC section 6, read from the SPEC, as tables.
+"""The decision rules of docs/agreements.md, read from the page, as tables.
 
 Each network below is a small agreement set written as YAML, loaded with ``policies.load_sources``;
 each row is one ``BorrowRequest`` and what a partner library system would see in the answer of
-SPEC section 5: ``eligible``, ``agreements``, the reasons' codes and agreements, ``terms`` and
-``valid_until``. The request date is 2026-11-22 (SPEC's example) unless a row says otherwise.
+docs/eligibility.md: ``eligible``, ``agreements``, the reasons' codes and agreements, ``terms`` and
+``valid_until``. The request date is 2026-11-22 (the docs' example) unless a row says otherwise.
 """
 
 import json
@@ -237,7 +237,7 @@ GEN_B = {"max_items": 5, "loan_days": 28, "renewals": 2, "holds": 2, "excluded_m
 GEN_C = {"max_items": 3, "loan_days": 60, "renewals": 3, "holds": 3, "excluded_material": []}
 UG_SMALL = {"max_items": 1, "loan_days": 7, "renewals": 0, "holds": 0, "excluded_material": []}
 
-SKIP: Any = object()  # "not asserted by this row" (only where the SPEC leaves it open)
+SKIP: Any = object()  # "not asserted by this row" (only where the docs leave it open)
 
 
 @dataclass(frozen=True)
@@ -1079,7 +1079,7 @@ def test_considered_means_the_deciding_kind_only() -> None:
     assert all(r["agreement"] != "caval-2026" for r in answer["reasons"])
 
 
-# --- the JSON answer of SPEC section 5 ------------------------------------------------------------
+# --- the JSON answer of docs/eligibility.md ------------------------------------------------------
 
 ANSWER_KEYS = {
     "eligible",

@@ -1,5 +1,5 @@
-"""The hub and an independent Cedar encoding of SPEC 6 (tests/policies/cedar.py) agree on who is
-eligible, on random networks loaded from YAML text and on a table of fixed cases."""
+"""The hub and an independent Cedar encoding of docs/agreements.md (tests/policies/cedar.py) agree
+on who is eligible, on random networks loaded from YAML text and on a table of fixed cases."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``sip2`` connector (SPEC section 7): a library's cards checked live at its ILS with 63
+"""The ``sip2`` connector (docs/connectors.md): a library's cards checked live at its ILS with 63
 Patron Information, over a pooled, logged-in SIP2 connection behind a circuit breaker.
 
 - ``authenticate(card, pin)``: 63 with ``AD`` = the PIN. The card holder only when ``BL`` (valid

@@ -17,7 +17,7 @@ field values are decoded one by one in the configured encoding (an ASCII-compati
 ``|`` byte is always a delimiter). A value that does not decode does not fail the whole reply:
 it is kept (with U+FFFD) and marked, and ``Reply.only`` refuses it as a ``BadRecord``, as it
 does a field that appears more than once (``AEEve|CQY|BLY|CQN|`` must not sign anyone in).
-Every value is read in Unicode NFC (SPEC section 6: Evergreen sends names and category codes
+Every value is read in Unicode NFC (docs/connectors.md: Evergreen sends names and category codes
 decomposed), so what the ILS says compares equal to what agreement files and forms say.
 """
 
@@ -31,7 +31,7 @@ from datetime import datetime
 from identity.connectors.sip2.errors import BadRecord, Garbled
 from policies.model import FLAGS as FLAG_NAMES
 
-#: The 14 positions of the patron status field, by their SPEC section 7 names (the model lists
+#: The 14 positions of the patron status field, by their docs/agreements.md names (the model lists
 #: them in SIP2 order, then ``blocked``, which is the registry's own)
 FLAGS: tuple[str, ...] = FLAG_NAMES[:14]
 

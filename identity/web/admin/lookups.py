@@ -1,5 +1,5 @@
 """``/admin/lookups``: who asked the eligibility API about the patrons of the signed-in
-administrator's library (SPEC section 5: lookups by card are a privacy matter for the home
+administrator's library (docs/eligibility.md: lookups by card are a privacy matter for the home
 library). A consortium administrator chooses the library; a library administrator sees only
 their own."""
 

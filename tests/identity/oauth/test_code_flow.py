@@ -1,6 +1,6 @@
 """The authorization code flow end to end, with Authlib's OAuth client as the relying party and
 a no-JavaScript browser as the patron: PKCE, state, nonce, ``iss``, the ID token verified
-against the published JWKS, the claims of SPEC section 4, and userinfo."""
+against the published JWKS, the claims of docs/signing-in.md, and userinfo."""
 
 from __future__ import annotations
 
