@@ -127,8 +127,11 @@ def _post(
         with Session(engine_of(request)) as session:
             after, problems = changes.preview(session, admin, section, entry_id, text)
             on = date.today()  # noqa: DTZ011
-            before = in_force(request, session)
-            flips = [] if after is None else whatif.counted(session, before, after, on=on)
+            flips = (
+                []
+                if after is None
+                else whatif.counted(session, in_force(request, session), after, on=on)
+            )
     except errors.Problem as problem:
         return _refused(request, admin, section, entry_id, text, note, problem)
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
