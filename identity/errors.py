@@ -1,18 +1,18 @@
-"""The problems the hub's JSON APIs answer with (RFC 9457), one class each, mapped to
+"""The problems the hub answers with (RFC 9457), one class each, mapped to
 ``application/problem+json`` in exactly one place (``identity.web.problems``)::
 
     Problem                         status  type
     ├── Unauthorized                401     /problems/unauthorized
     ├── Forbidden                   403     /problems/forbidden
-    ├── NotPermitted                403     /problems/not-permitted       (admin API)
-    ├── NotFound                    404     /problems/not-found           (admin API)
+    ├── NotPermitted                403     /problems/not-permitted       (administration)
+    ├── NotFound                    404     /problems/not-found           (administration)
     ├── UnknownLibrary              404     /problems/unknown-library
     ├── UnknownCard                 404     /problems/unknown-card
     ├── UnknownPatron               404     /problems/unknown-patron
-    ├── Conflict                    409     /problems/conflict            (admin API)
+    ├── Conflict                    409     /problems/conflict            (administration)
     ├── InvalidRequest              422     /problems/invalid-request
     ├── PayloadTooLarge             413     /problems/payload-too-large
-    ├── InvalidAgreements           422     /problems/invalid-agreements  (admin API)
+    ├── InvalidAgreements           422     /problems/invalid-agreements  (administration)
     ├── RateLimited                 429     /problems/rate-limited        (Retry-After)
     ├── HomeLibraryUnavailable      503     /problems/home-library-unavailable (Retry-After)
     └── DatabaseUnavailable         503     /problems/database-unavailable (Retry-After)
@@ -20,11 +20,19 @@
 ``type`` is a relative URI, the same on every hub, so that clients can switch on it; it
 resolves to a page describing the problem. OAuth endpoints answer in OAuth's own error format
 instead (Authlib's ``OAuth2Error``).
+
+The domain raises them too: the administration's rules (``identity.admin``) refuse a change with
+``NotPermitted``, ``NotFound``, ``Conflict`` or ``InvalidAgreements``, which the admin API sends
+as they are and the admin pages show on the page the administrator was on
+(``identity.web.admin.deps.problem_page``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
+
+import policies
 
 
 class Problem(Exception):
@@ -37,6 +45,11 @@ class Problem(Exception):
         self.detail = detail
         self.retry_after = retry_after
         self.extra = extra
+
+    @classmethod
+    def example(cls) -> Problem:
+        """One of its kind, for the OpenAPI document."""
+        return cls("…")
 
     @property
     def type(self) -> str:
@@ -132,6 +145,27 @@ class InvalidAgreements(Problem):
     change`` is the entry you sent. Nothing was published."""
 
     slug, status, title = "invalid-agreements", 422, "The agreements would not be valid"
+
+    def __init__(
+        self,
+        problems: Sequence[policies.Problem],
+        count: int | None = None,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        self.problems = list(problems)
+        self.count = len(self.problems) if count is None else count  # listed or not
+        found = [
+            {"file": p.file, "line": p.line, "column": p.column, "message": p.message}
+            for p in self.problems
+        ]
+        super().__init__(
+            detail or f"{self.count:,} problem(s): nothing was published.", problems=found
+        )
+
+    @classmethod
+    def example(cls) -> Problem:
+        return cls([policies.Problem("libraries.yaml", 3, 5, "…")], detail="…")
 
 
 class RateLimited(Problem):

@@ -19,6 +19,11 @@ suspending its lending (and lifting the suspension). Anything else becomes a ``P
 waits for the others: each awaited library's administrator approves (or rejects) it, or a
 consortium administrator does for all. On the last approval it is published, unless the entry
 has changed since it was proposed (then approving is refused; the proposer proposes again).
+
+A change that cannot be made raises one of ``identity.errors``' problems, and nothing is stored:
+``NotPermitted`` (this administrator may not), ``NotFound`` (no such entry, proposal or version),
+``Conflict`` (a proposal decided already, an entry changed since it was proposed) or
+``InvalidAgreements`` (the set would not be valid; ``problems`` say where and why).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 import policies
-from identity import audit, publishing
+from identity import audit, errors, publishing
 from identity.admin import entries
 from identity.admin.accounts import Admin
 from identity.db import lock
@@ -44,32 +49,6 @@ Section = Literal["libraries", "agreements"]
 CONSORTIUM = "consortium administrators"
 SECTIONS: tuple[Section, ...] = ("libraries", "agreements")
 NOTE_LIMIT = 500
-
-
-class ChangeRefused(Exception):
-    """The administrator may not make this change (403)."""
-
-
-class NotFound(Exception):
-    """No such entry, proposal or version (404)."""
-
-
-class Conflict(Exception):
-    """The change cannot be made in the present state: a proposal already decided, or an entry
-    changed since the proposal was made (409)."""
-
-
-class ChangeInvalid(Exception):
-    """The set would not be valid with this change; ``problems`` say where and why (422)."""
-
-    def __init__(self, problems: Sequence[policies.Problem], count: int | None = None) -> None:
-        self.count = len(problems) if count is None else count  # listed or not
-        super().__init__(f"{self.count} problem(s)")
-        self.problems = list(problems)
-
-
-#: every exception a change may raise (nothing was stored)
-ERRORS = (ChangeRefused, NotFound, Conflict, ChangeInvalid)
 
 
 @dataclass(frozen=True)
@@ -122,7 +101,7 @@ def may_touch(
     """``check_may_touch`` as a yes or no, for showing (or not) an editor."""
     try:
         check_may_touch(admin, section, before, after)
-    except ChangeRefused:
+    except errors.NotPermitted:
         return False
     return True
 
@@ -153,16 +132,18 @@ def overlapping(
 def check_may_start(
     admin: Admin, section: str, before: dict[str, Any] | None, *, removing: bool = False
 ) -> None:
-    """Raise ``ChangeRefused`` when ``admin`` may not change ``before`` (None: add an entry) at
+    """Raise ``NotPermitted`` when ``admin`` may not change ``before`` (None: add an entry) at
     all, whatever the new text says: checked before that text is read."""
     if admin.consortium:
         return
     mine = admin.library
     if section == "libraries":
         if before is None or removing:
-            raise ChangeRefused("Only a consortium administrator can add or remove a library.")
+            raise errors.NotPermitted(
+                "Only a consortium administrator can add or remove a library."
+            )
         if before.get("id") != mine:
-            raise ChangeRefused(
+            raise errors.NotPermitted(
                 f"Library {before.get('id')} is not yours: you can change only your own "
                 f"library's entry ({mine})."
             )
@@ -173,7 +154,7 @@ def check_may_start(
 def check_may_touch(
     admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> None:
-    """Raise ``ChangeRefused`` unless ``admin`` may change ``before`` into ``after`` (either may
+    """Raise ``NotPermitted`` unless ``admin`` may change ``before`` into ``after`` (either may
     be None: a new entry, a removed one)."""
     check_may_start(admin, section, before, removing=after is None)
     if admin.consortium:
@@ -182,7 +163,7 @@ def check_may_touch(
     if section == "libraries":
         assert before is not None and after is not None  # else refused above
         if _password_env(before) != _password_env(after):
-            raise ChangeRefused(
+            raise errors.NotPermitted(
                 "Only a consortium administrator can change password_env: it names an "
                 "environment variable of the hub itself (the hub's operator sets it), and "
                 f"{mine}'s connector may use only the one it has "
@@ -196,7 +177,7 @@ def check_may_touch(
 def _check_party(admin: Admin, section: str, data: dict[str, Any], when: str) -> None:
     if admin.library not in parties(section, data):
         names = ", ".join(sorted(parties(section, data)))
-        raise ChangeRefused(
+        raise errors.NotPermitted(
             f"Agreement {data.get('id')} {when} between {names}: you can change only "
             f"agreements that {admin.library} is party to."
         )
@@ -273,7 +254,7 @@ def awaiting_me(session: Session, admin: Admin) -> list[Proposal]:
 def get_proposal(session: Session, admin: Admin, number: int) -> Proposal:
     proposal = session.get(Proposal, number)
     if proposal is None or not may_see(admin, proposal):
-        raise NotFound(f"There is no proposal {number} that you can see.")
+        raise errors.NotFound(f"There is no proposal {number} that you can see.")
     return proposal
 
 
@@ -288,7 +269,7 @@ def check(
     ``entries.EDITED``, so that problems name the textarea's lines)."""
     _, files = current_files(session)
     if entry_id is not None and entries.find(files, section, entry_id) is None:
-        raise NotFound(f"There is no {_singular(section)} {entry_id}.")
+        raise errors.NotFound(f"There is no {_singular(section)} {entry_id}.")
     try:
         proposed = entries.candidate(files, section, entry_id, text)
     except entries.EntryRefused as exc:
@@ -307,7 +288,7 @@ def check(
 def preview(
     session: Session, admin: Admin, section: Section, entry_id: str | None, text: str
 ) -> tuple[policies.Agreements | None, list[policies.Problem]]:
-    """``check`` for an administrator about to save: refused (``ChangeRefused``) when they
+    """``check`` for an administrator about to save: refused (``NotPermitted``) when they
     could not save it, as saving would be, so that nobody previews (and counts the patrons
     of) a change between other libraries."""
     _, files = current_files(session)
@@ -334,22 +315,22 @@ def change(
 ) -> Outcome:
     """Change one entry: ``entry_id`` None adds ``text`` as a new entry, ``text`` None removes
     the entry. Published at once, or stored as a pending proposal (see the module's rules).
-    Raises ``ChangeRefused``, ``NotFound``, ``ChangeInvalid`` (nothing stored)."""
+    Raises ``NotPermitted``, ``NotFound``, ``InvalidAgreements`` (nothing stored)."""
     if note is not None and len(note) > NOTE_LIMIT:
         message = f"the note is {len(note)} characters long; at most {NOTE_LIMIT}"
-        raise ChangeInvalid([policies.Problem("note", None, None, message)])
+        raise errors.InvalidAgreements([policies.Problem("note", None, None, message)])
     lock(session, "agreements")
     version, files = current_files(session)
     old = entries.find(files, section, entry_id) if entry_id is not None else None
     if entry_id is not None and old is None:
-        raise NotFound(f"There is no {_singular(section)} {entry_id}.")
+        raise errors.NotFound(f"There is no {_singular(section)} {entry_id}.")
     before = old.data if old else None
     check_may_start(admin, section, before, removing=text is None)  # before reading ``text``
     after = new_data(section, text)
     check_may_touch(admin, section, before, after)  # before validation: refuse without a hint
     _, problems = check(session, section, entry_id, text)
     if problems:
-        raise ChangeInvalid(problems)
+        raise errors.InvalidAgreements(problems)
     assert after is not None or before is not None
     target = str((after or before or {}).get("id"))
     claimed = overlapping(files, section, before, after)
@@ -402,7 +383,7 @@ def approve(*, session: Session, admin: Admin, number: int, address: str | None 
         _, files = current_files(session)
         now = entries.find(files, section, proposal.target)
         if jsonable(now.data if now else None) != proposal.before:
-            raise Conflict(
+            raise errors.Conflict(
                 f"{_singular(section).capitalize()} {proposal.target} has changed since this "
                 "proposal was made, so it cannot be approved as it stands. Reject it, and "
                 "propose the change again on the current version."
@@ -410,7 +391,7 @@ def approve(*, session: Session, admin: Admin, number: int, address: str | None 
         entry_id = proposal.target if proposal.before is not None else None
         _, problems = check(session, section, entry_id, proposal.text)
         if problems:
-            raise ChangeInvalid(problems)
+            raise errors.InvalidAgreements(problems)
         note = proposal.note or _describe(proposal.action, section, proposal.target)
         published = _publish(session, admin, files, section, entry_id, proposal.text,
                              f"{note} (proposal {proposal.id})")  # fmt: skip
@@ -438,10 +419,10 @@ def withdraw(
     lock(session, "agreements")  # not while an approval is publishing it
     proposal = get_proposal(session, admin, number)
     if proposal.status != "pending":
-        raise Conflict(f"Proposal {number} is already {proposal.status}.")
+        raise errors.Conflict(f"Proposal {number} is already {proposal.status}.")
     if not may_withdraw(admin, proposal):
         by = proposal.proposer_library or "a consortium administrator"
-        raise ChangeRefused(f"Proposal {number} was made by {by}: only the proposing library "
+        raise errors.NotPermitted(f"Proposal {number} was made by {by}: only the proposing library "
                             "or a consortium administrator can withdraw it.")  # fmt: skip
     return _close(session, admin, proposal, "withdrawn", address)
 
@@ -451,14 +432,14 @@ def rollback(
 ) -> AgreementVersion:
     """Publish version ``number``'s files again as a new version (consortium administrators)."""
     if not admin.consortium:
-        raise ChangeRefused("Only a consortium administrator can roll the agreements back.")
+        raise errors.NotPermitted("Only a consortium administrator can roll the agreements back.")
     lock(session, "agreements")
     old = session.get(AgreementVersion, number)
     if old is None:
-        raise NotFound(f"There is no published version {number}.")
+        raise errors.NotFound(f"There is no published version {number}.")
     current = publishing.latest(session=session)
     if current is not None and current.id == number:
-        raise Conflict(f"Version {number} is the version in force already.")
+        raise errors.Conflict(f"Version {number} is the version in force already.")
     files = [(f["name"], f["text"]) for f in old.files]
     version = _publish_set(session, admin, files, f"Rollback to version {number}")
     audit.record(session=session, actor=admin.actor, action="agreements.rollback",
@@ -478,10 +459,12 @@ def import_set(
     limits: policies.Limits = policies.DEFAULT_LIMITS,
 ) -> AgreementVersion:
     """Publish uploaded files as the whole new set (consortium administrators), as ``hub
-    agreements load`` does. Raises ``ChangeInvalid`` listing the problems (also when the set is
+    agreements load`` does. Raises ``InvalidAgreements`` listing the problems (also when the set is
     beyond ``limits``)."""
     if not admin.consortium:
-        raise ChangeRefused("Only a consortium administrator can import a whole agreement set.")
+        raise errors.NotPermitted(
+            "Only a consortium administrator can import a whole agreement set."
+        )
     lock(session, "agreements")
     current = publishing.latest(session=session)
     version = _publish_set(session, admin, files, note or "Imported", limits)
@@ -508,7 +491,7 @@ def _publish(
     try:
         changed = entries.apply(files, section, entry_id, text)
     except entries.EntryRefused as exc:
-        raise ChangeInvalid([exc.problem]) from None
+        raise errors.InvalidAgreements([exc.problem]) from None
     return _publish_set(session, admin, changed, note)
 
 
@@ -524,13 +507,13 @@ def _publish_set(
             session=session, sources=files, actor=admin.actor, note=note[:500], limits=limits
         )
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems, exc.count) from None
+        raise errors.InvalidAgreements(exc.problems, exc.count) from None
     return version
 
 
 def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict[str, Any] | None:
     """The entry of a one-entry file, as plain data (None when removing). Text that is not one
-    entry raises ``ChangeInvalid`` with the validator's problems when ``strict``, else gives
+    entry raises ``InvalidAgreements`` with the validator's problems when ``strict``, else gives
     None (``check`` then says what is wrong)."""
     if text is None:
         return None
@@ -545,8 +528,8 @@ def new_data(section: Section, text: str | None, *, strict: bool = True) -> dict
     try:
         policies.load_sources([(entries.EDITED, text)])
     except policies.InvalidAgreements as exc:
-        raise ChangeInvalid(exc.problems, exc.count) from None
-    raise ChangeInvalid([policies.Problem(
+        raise errors.InvalidAgreements(exc.problems, exc.count) from None
+    raise errors.InvalidAgreements([policies.Problem(
         entries.EDITED, None, None, f"write exactly one entry under {section}:")])  # fmt: skip
 
 
@@ -558,10 +541,10 @@ def new_id(section: Section, text: str) -> str | None:
 
 def _check_decidable(admin: Admin, proposal: Proposal) -> None:
     if proposal.status != "pending":
-        raise Conflict(f"Proposal {proposal.id} is already {proposal.status}.")
+        raise errors.Conflict(f"Proposal {proposal.id} is already {proposal.status}.")
     if not may_decide(admin, proposal):
         waiting = ", ".join(sorted(split_names(proposal.awaiting)))
-        raise ChangeRefused(f"Proposal {proposal.id} waits for {waiting}, not for you.")
+        raise errors.NotPermitted(f"Proposal {proposal.id} waits for {waiting}, not for you.")
 
 
 def _close(

@@ -23,7 +23,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 import policies
-from identity.models import RegistryPatron
+from identity import errors
+from identity.admin import changes
+from identity.models import Proposal, RegistryPatron
 
 Kind = Literal["now eligible", "no longer eligible", "terms changed"]
 
@@ -68,6 +70,30 @@ def flips(before: policies.Agreements, after: policies.Agreements, *, on: date) 
                 if _differ(was, now):
                     out.append(Flip(lender, home, category, was, now))
     return out
+
+
+def counted(
+    session: Session, before: policies.Agreements, after: policies.Agreements, *, on: date
+) -> list[Flip]:
+    """``flips`` from ``before`` (the set in force) to ``after``, with their patron counts: what
+    an administrator is shown before making or approving a change."""
+    return count_patrons(session, flips(before, after, on=on), after, before=before)
+
+
+def of_proposal(
+    session: Session, proposal: Proposal, before: policies.Agreements, *, on: date
+) -> list[Flip]:
+    """What a pending proposal would flip if approved now against ``before`` (nothing, once it
+    is decided or when it no longer applies to the set in force)."""
+    if proposal.status != "pending":
+        return []
+    entry_id = proposal.target if proposal.before is not None else None
+    section = changes.section_of(proposal.section)
+    try:
+        after, _ = changes.check(session, section, entry_id, proposal.text)
+    except errors.NotFound:
+        return []
+    return [] if after is None else counted(session, before, after, on=on)
 
 
 def count_patrons(

@@ -148,7 +148,7 @@ def responses(*kinds: type[errors.Problem]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the problems an endpoint may answer, with an example each."""
     out: dict[int | str, dict[str, Any]] = {}
     for kind in kinds:
-        example = kind("…").to_dict()
+        example = kind.example().to_dict()
         schema = ProblemOut.model_json_schema()
         content = {MEDIA_TYPE: {"schema": schema, "examples": {}}}
         entry = out.setdefault(kind.status, {"description": kind.title, "content": content})

@@ -155,6 +155,43 @@ def test_export_and_diff_declare_what_they_send(document: dict[str, Any]) -> Non
     assert list(diff["content"]) == ["text/x-diff"]
 
 
+def _resolved(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _free_form(document: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    """The objects in an answer's schema that do not say what they hold."""
+    schema = _resolved(document, schema)
+    if schema.get("type") == "array":
+        return _free_form(document, schema["items"])
+    if "anyOf" in schema:
+        return [found for option in schema["anyOf"] for found in _free_form(document, option)]
+    return [] if schema.get("properties") else [str(schema.get("title", schema))]
+
+
+def test_the_admin_api_declares_what_each_answer_holds(document: dict[str, Any]) -> None:
+    """Every JSON answer of the admin API is a model whose fields the document names; a change
+    declares both the published (200, 201) and the proposed (202) answers."""
+    undeclared = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not path.startswith("/api/v1/admin/"):
+                continue
+            for status, answer in operation["responses"].items():
+                json = answer.get("content", {}).get("application/json")
+                if status.startswith("2") and json is not None:
+                    found = _free_form(document, json["schema"])
+                    undeclared += [f"{method.upper()} {path} {status}: {f}" for f in found]
+    assert undeclared == []
+    change = document["paths"]["/api/v1/admin/agreements/{entry_id}"]["put"]["responses"]
+    proposed = _resolved(document, change["202"]["content"]["application/json"]["schema"])
+    assert proposed["properties"]["status"]["const"] == "pending"
+    published = change["200"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {_resolved(document, s)["title"] for s in published} == {"Published", "Pending"}
+
+
 def test_every_operation_declares_a_body_too_large_and_an_outage(
     document: dict[str, Any],
 ) -> None:

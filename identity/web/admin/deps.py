@@ -15,8 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+import policies
+from identity import errors
 from identity.admin import sessions
 from identity.admin.accounts import Admin
+from identity.oauth.server import HubServer
 from identity.settings import Settings
 from identity.web import pages
 
@@ -74,6 +77,12 @@ AdminDep = Annotated[Admin, Depends(current_admin)]
 Number = Annotated[int, InPath(ge=1, le=2_147_483_647)]
 
 
+def in_force(request: Request, session: Session) -> policies.Agreements:
+    """The published set, as the running hub already holds it (``publishing.InForce``)."""
+    server: HubServer = request.app.state.oauth
+    return server.in_force.get(session=session)
+
+
 def safe_next(path: str | None) -> str:
     """Where to go after signing in: only a path of this hub's admin pages, never elsewhere."""
     if path and path.startswith("/admin") and "\\" not in path and not path.startswith("//"):
@@ -98,6 +107,16 @@ def page(
         status_code=status_code,
         headers=headers,
     )
+
+
+def problem_page(
+    request: Request, admin: Admin, problem: errors.Problem, *, title: str = ""
+) -> HTMLResponse:
+    """A page of its own for ``problem``, in its status: how the admin pages show a problem that
+    leaves no form to show again (no such entry, proposal or version). A problem with a form
+    (refused, in conflict, not valid) is shown on that form by the page that has it."""
+    context = {"title": title or problem.title, "message": problem.detail}
+    return page(request, "problem.html", context, admin=admin, status_code=problem.status)
 
 
 def install(app: FastAPI) -> None:

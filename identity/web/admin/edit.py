@@ -11,6 +11,7 @@ Removing an entry is a form of its own.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from anyio import from_thread
@@ -20,12 +21,11 @@ from starlette.responses import RedirectResponse, Response
 
 import policies
 from identity import errors
-from identity.admin import changes, entries, whatif
+from identity.admin import changes, connections, entries, whatif
 from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.web import pages
-from identity.web.admin.api import connection_report, flips_of
-from identity.web.admin.deps import AdminDep, engine_of, page, secret_of
+from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
 from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +78,8 @@ def _routes(section: changes.Section, path: str) -> None:
         with Session(engine_of(request)) as session:
             _, files = changes.current_files(session)
         if entries.find(files, section, entry_id) is None:
-            return _missing(request, admin, f"There is no {singular} {entry_id}.")
+            missing = errors.NotFound(f"There is no {singular} {entry_id}.")
+            return problem_page(request, admin, missing)
         text = entries.editable(files, section, entry_id)
         return _editor(request, admin, section, entry_id, text)
 
@@ -122,16 +123,17 @@ def _post(
         return _save(request, admin, section, entry_id, text, note)
     if do == "test" and section == "libraries" and entry_id is not None:
         return _test(request, admin, entry_id, text, note, card)
-    with Session(engine_of(request)) as session:
-        try:
+    try:
+        with Session(engine_of(request)) as session:
             after, problems = changes.preview(session, admin, section, entry_id, text)
-        except changes.NotFound as exc:
-            return _missing(request, admin, str(exc))
-        except changes.ChangeRefused as exc:
-            return _editor(request, admin, section, entry_id, text, note=note, error=str(exc),
-                           status=403)  # fmt: skip
-        on = date.today()  # noqa: DTZ011
-        flips = [] if after is None else flips_of(request, session, after, on)
+            on = date.today()  # noqa: DTZ011
+            flips = (
+                []
+                if after is None
+                else whatif.counted(session, in_force(request, session), after, on=on)
+            )
+    except errors.Problem as problem:
+        return _refused(request, admin, section, entry_id, text, note, problem)
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
                    flips=flips, checked=after is not None,
                    status=422 if problems else 200)  # fmt: skip
@@ -153,14 +155,8 @@ def _save(
                                      address=address)  # fmt: skip
             version = outcome.version.id if outcome.version else None
             proposal = outcome.proposal.id if outcome.proposal else None
-    except changes.ChangeRefused as exc:
-        return _editor(request, admin, section, entry_id, text or "", note=note, error=str(exc),
-                       status=403)  # fmt: skip
-    except changes.NotFound as exc:
-        return _missing(request, admin, str(exc))
-    except changes.ChangeInvalid as exc:
-        return _editor(request, admin, section, entry_id, text or "", note=note,
-                       problems=exc.problems, status=422)  # fmt: skip
+    except errors.Problem as problem:
+        return _refused(request, admin, section, entry_id, text or "", note, problem)
     if proposal is not None:
         return RedirectResponse(f"/admin/proposals/{proposal}?created=1", status_code=303)
     path = "libraries" if section == "libraries" else "agreements"
@@ -187,22 +183,18 @@ def _test(
     try:
         with Session(engine_of(request)) as session:
             after, problems = changes.preview(session, admin, "libraries", entry_id, text)
-    except changes.NotFound as exc:
-        return _missing(request, admin, str(exc))
-    except changes.ChangeRefused as exc:
-        return _editor(request, admin, "libraries", entry_id, text, note=note, error=str(exc),
-                       status=403)  # fmt: skip
-    if after is None:
-        return _editor(request, admin, "libraries", entry_id, text, note=note,
-                       problems=problems, status=422)  # fmt: skip
-    library = after.libraries[entry_id]  # its id cannot change
-    try:  # from this worker thread, in a connection test's turn on the event loop
-        report: dict[str, Any] = from_thread.run(connection_report, request, library, card)
+        if after is None:
+            return _editor(request, admin, "libraries", entry_id, text, note=note,
+                           problems=problems, status=422)  # fmt: skip
+        library = after.libraries[entry_id]  # its id cannot change
+        ask = partial(connections.ask_about_card, library=library, card=card,
+                      gates=request.app.state.oauth.gates, engine=engine_of(request))  # fmt: skip
+        # from this worker thread, in a connection test's turn on the event loop
+        report: connections.Report | dict[str, Any] = from_thread.run(ask)
     except errors.HomeLibraryUnavailable as exc:
         report = {"reachable": False, "detail": exc.detail, "card": card}
-    except errors.InvalidRequest as exc:
-        return _editor(request, admin, "libraries", entry_id, text, note=note, card=card,
-                       error=exc.detail, status=422)  # fmt: skip
+    except errors.Problem as problem:
+        return _refused(request, admin, "libraries", entry_id, text, note, problem, card=card)
     return _editor(request, admin, "libraries", entry_id, text, note=note, connection=report,
                    card=card)  # fmt: skip
 
@@ -219,7 +211,7 @@ def _editor(
     problems: list[policies.Problem] | None = None,
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
-    connection: dict[str, Any] | None = None,
+    connection: connections.Report | dict[str, Any] | None = None,
     card: str = "",
     status: int = 200,
 ) -> Response:
@@ -276,6 +268,22 @@ def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:
     return "suspension" if name == "suspension" else "bilateral"
 
 
-def _missing(request: Request, admin: Admin, message: str) -> Response:
-    context = {"title": "Not found", "message": message}
-    return page(request, "problem.html", context, admin=admin, status_code=404)
+def _refused(
+    request: Request,
+    admin: Admin,
+    section: changes.Section,
+    entry_id: str | None,
+    text: str,
+    note: str,
+    problem: errors.Problem,
+    *,
+    card: str = "",
+) -> Response:
+    """The editor again, showing why the change was refused (the validator's problems in the
+    textarea's lines), in the problem's status; a page of its own when there is no such entry."""
+    if isinstance(problem, errors.NotFound):
+        return problem_page(request, admin, problem)
+    found = problem.problems if isinstance(problem, errors.InvalidAgreements) else []
+    return _editor(request, admin, section, entry_id, text, note=note, card=card,
+                   error="" if found else problem.detail, problems=found,
+                   status=problem.status)  # fmt: skip

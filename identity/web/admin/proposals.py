@@ -4,18 +4,27 @@ and the forms that approve, reject or withdraw one (the rules are ``identity.adm
 from __future__ import annotations
 
 import difflib
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
-from identity.admin import changes, entries
+from identity import errors
+from identity.admin import changes, entries, whatif
 from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.web import pages
-from identity.web.admin.api import proposal_flips
-from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of
+from identity.web.admin.deps import (
+    AdminDep,
+    Number,
+    engine_of,
+    in_force,
+    page,
+    problem_page,
+    secret_of,
+)
 from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
@@ -51,17 +60,8 @@ def decide(
     try:
         with transaction(engine_of(request)) as session:
             act[verb](session=session, admin=admin, number=number, address=address)
-    except changes.NotFound as exc:
-        context = {"title": "Not found", "message": str(exc)}
-        return page(request, "problem.html", context, admin=admin, status_code=404)
-    except changes.ChangeRefused as exc:
-        return _page(request, admin, number, error=str(exc), status=403)
-    except changes.Conflict as exc:
-        return _page(request, admin, number, error=str(exc), status=409)
-    except changes.ChangeInvalid as exc:
-        found = "; ".join(f"{p.file} line {p.line}: {p.message}" for p in exc.problems)
-        return _page(request, admin, number, error=f"It would not be valid now: {found}",
-                     status=422)  # fmt: skip
+    except errors.Problem as problem:
+        return _refused(request, admin, number, problem)
     return RedirectResponse(f"/admin/proposals/{number}", status_code=303)
 
 
@@ -71,9 +71,8 @@ def _page(
     with Session(engine_of(request)) as session:
         try:
             proposal = changes.get_proposal(session, admin, number)
-        except changes.NotFound as exc:
-            missing = {"title": "Not found", "message": str(exc)}
-            return page(request, "problem.html", missing, admin=admin, status_code=404)
+        except errors.NotFound as problem:
+            return problem_page(request, admin, problem)
         _, files = changes.current_files(session)
         section = changes.section_of(proposal.section)
         now = entries.find(files, section, proposal.target)
@@ -84,7 +83,9 @@ def _page(
             stale = (
                 "The entry has changed since this was proposed: it cannot be approved as it stands."
             )
-        flips = [] if stale else proposal_flips(request, session, proposal)
+        on = date.today()  # noqa: DTZ011
+        flips = [] if stale else whatif.of_proposal(session, proposal, in_force(request, session),
+                                                    on=on)  # fmt: skip
         current = entries.editable(files, section, proposal.target) if now else ""
     diff = list(
         difflib.unified_diff(
@@ -109,3 +110,15 @@ def _page(
         "error": error,
     }
     return page(request, "proposal.html", context, admin=admin, status_code=status)
+
+
+def _refused(request: Request, admin: Admin, number: int, problem: errors.Problem) -> Response:
+    """The proposal's page again, saying why it was not decided, in the problem's status; a
+    page of its own when there is no such proposal."""
+    if isinstance(problem, errors.NotFound):
+        return problem_page(request, admin, problem)
+    error = problem.detail
+    if isinstance(problem, errors.InvalidAgreements):
+        found = "; ".join(f"{p.file} line {p.line}: {p.message}" for p in problem.problems)
+        error = f"It would not be valid now: {found}"
+    return _page(request, admin, number, error=error, status=problem.status)

@@ -13,13 +13,22 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 from starlette.responses import RedirectResponse, Response
 
+from identity import errors
 from identity.admin import changes, versions
 from identity.admin.accounts import Admin
 from identity.db import transaction
 from identity.models import AgreementVersion
 from identity.settings import Settings
 from identity.web import pages
-from identity.web.admin.deps import AdminDep, Number, engine_of, page, secret_of, validating
+from identity.web.admin.deps import (
+    AdminDep,
+    Number,
+    engine_of,
+    page,
+    problem_page,
+    secret_of,
+    validating,
+)
 from identity.web.deps import client_address
 
 FormText = Annotated[str, Form()]
@@ -72,11 +81,8 @@ async def import_files(
 
     try:
         number = await validating(request, publish)
-    except changes.ChangeRefused as exc:
-        return _list(request, admin, error=str(exc), status=403)
-    except changes.ChangeInvalid as exc:
-        error = "Nothing was published: the files have problems."
-        return _list(request, admin, error=error, problems=exc.problems, status=422)
+    except errors.Problem as problem:
+        return _refused(request, admin, problem)
     return RedirectResponse(f"/admin/versions/{number}", status_code=303)
 
 
@@ -90,12 +96,8 @@ def rollback(request: Request, admin: AdminDep, number: Number, csrf: FormText =
             version = changes.rollback(session=session, admin=admin, number=number,
                                        address=address)  # fmt: skip
             made = version.id
-    except changes.ChangeRefused as exc:
-        return _list(request, admin, error=str(exc), status=403)
-    except changes.NotFound:
-        return _missing(request, admin, number)
-    except (changes.Conflict, changes.ChangeInvalid) as exc:
-        return _list(request, admin, error=str(exc), status=409)
+    except errors.Problem as problem:
+        return _refused(request, admin, problem)
     return RedirectResponse(f"/admin/versions/{made}", status_code=303)
 
 
@@ -146,6 +148,17 @@ def export_version(request: Request, admin: AdminDep, number: Number) -> Respons
     )
 
 
+def _refused(request: Request, admin: Admin, problem: errors.Problem) -> Response:
+    """The list of versions again, saying why nothing was published (with the files'
+    problems), in the problem's status; a page of its own when there is no such version."""
+    if isinstance(problem, errors.NotFound):
+        return problem_page(request, admin, problem, title="No such version")
+    if isinstance(problem, errors.InvalidAgreements):
+        error = "Nothing was published: the files have problems."
+        return _list(request, admin, error=error, problems=problem.problems, status=422)
+    return _list(request, admin, error=problem.detail, status=problem.status)
+
+
 def _missing(request: Request, admin: Admin, number: int) -> Response:
-    context = {"title": "No such version", "message": f"There is no published version {number}."}
-    return page(request, "problem.html", context, admin=admin, status_code=404)
+    missing = errors.NotFound(f"There is no published version {number}.")
+    return _refused(request, admin, missing)

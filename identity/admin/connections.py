@@ -1,0 +1,70 @@
+"""An administrator's connection test: what a library's home system says about one card, asked
+with the library's published settings or with settings not yet saved. No PIN is sent; the
+answer is shown, never stored. The admin page and the admin API both ask here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+import policies
+from identity import cards, errors
+from identity.connectors import HomeLibraryUnavailable
+from identity.connectors.gates import Gates
+from identity.connectors.select import connector_for
+
+
+class Report(BaseModel):
+    """What the home system answered. A card it does not know has ``found`` false and none of
+    the holder's fields."""
+
+    library: str
+    connector: str
+    where: str = Field(description="host:port of a SIP2 server, or 'the hub' (registry)")
+    card: str = Field(description="the card as the hub read it")
+    reachable: bool
+    found: bool
+    name: str | None = None
+    ils_category: str | None = Field(default=None, description="the home system's code")
+    category: str | None = Field(default=None, description="the hub category it maps to")
+    expires: date | None = None
+    fines: str | None = None
+    flags: list[str] | None = None
+
+
+async def ask_about_card(
+    *, library: policies.Library, card: str, gates: Gates, engine: Engine
+) -> Report:
+    """What ``library``'s connector says about ``card``. Raises ``errors.InvalidRequest`` for
+    text that is not a card of the library (it is not asked about), and
+    ``errors.HomeLibraryUnavailable`` when the home system does not answer. The connector is
+    asked in a connection test's turn (``Gates.test``), not in the patrons' pool."""
+    try:
+        card = cards.read_card(card, library)
+    except cards.NotACard as exc:
+        pattern = f" (its card_pattern is {library.card_pattern})" if library.card_pattern else ""
+        raise errors.InvalidRequest(f"{exc}{pattern} The home system was not asked.") from None
+    settings = library.connector
+    where = f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub"
+    try:
+        holder = await gates.test(library, lambda: connector_for(library, engine).lookup(card))
+    except HomeLibraryUnavailable as exc:
+        raise errors.HomeLibraryUnavailable(
+            f"{library.id}'s home system did not answer: {exc}", retry_after=exc.retry_after
+        ) from None
+    asked = {"library": library.id, "connector": settings.kind, "where": where, "card": card}
+    if holder is None:
+        return Report(**asked, reachable=True, found=False)
+    return Report(
+        **asked,
+        reachable=True,
+        found=True,
+        name=holder.name,
+        ils_category=holder.category,
+        category=library.hub_category(holder.category),
+        expires=holder.expires,
+        fines=str(holder.fines),
+        flags=sorted(holder.flags),
+    )
