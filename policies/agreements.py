@@ -8,12 +8,13 @@ pair of its members; this module turns the models into the rows that index takes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
 from policies._index import FLAG_BITS, Index
+from policies.decision import BorrowRequest, Decision
 from policies.errors import InvalidAgreements, Problem
 from policies.model import Bilateral, Consortium, Library, Suspension, Terms
 from policies.validate import check
@@ -130,12 +131,18 @@ def _rows(
     )
 
 
-class Agreements(Index):
+class Agreements:
     """A consistent set of libraries and agreements that can decide borrow requests.
 
     Build it with ``policies.load(*paths)``, or directly from models; either way the set is
     checked first and ``InvalidAgreements`` lists every problem.
     """
+
+    #: ``decide(request) -> Decision``: may ``request.lender`` lend to this patron? The rules of
+    #: docs/agreements.md, decided by the compiled index. It is the index's own method, so that no
+    #: Python call stands between the caller and it (a wrapper would add a tenth to a decision).
+    #: ``policies.reference`` holds the same rules in plain Python.
+    decide: Callable[[BorrowRequest], Decision]
 
     def __init__(
         self,
@@ -165,7 +172,8 @@ class Agreements(Index):
         names, category_sets, excluded, limits, profiles, rows = _rows(
             numbers, self._categories, ags
         )
-        self._build(
+        self._index = Index()
+        self._index._build(
             list(numbers),
             names,
             self._categories,
@@ -176,6 +184,7 @@ class Agreements(Index):
             rows,
             EXPAND_CONSORTIA_UP_TO,
         )
+        self.decide = self._index.decide
 
     # --- what is in the set ---------------------------------------------------------------
 

@@ -4,192 +4,20 @@ on who is eligible, on random networks loaded from YAML text and on a table of f
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import policies
 from policies import BorrowRequest, Code
 from tests.policies.cedar import CedarModel
+from tests.policies.networks import Case, cases, outcome
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
-
-BASE = date(2026, 6, 15)
-CATEGORIES = ("staff", "postgraduate", "undergraduate", "alumni")
-BLOCKING = ("charge_denied", "card_lost", "excessive_fines", "blocked")
-MATERIAL = ("av", "reserve", "rare")
-#: window ends near the request days, and far from them
-EDGES = (-400, -2, -1, 0, 1, 2, 400)
-#: request days: on, just inside and just outside the window ends above
-DAYS = (-401, -400, -399, -3, -2, -1, 0, 1, 2, 3, 399, 400, 401)
-LIMITS = ("0.00", "4.99", "5.00", "5.01", "10.00")
-FINES = ("0.00", "0.01", "4.99", "5.00", "5.01", "9.99", "10.00", "10.01", "250.00")
-
-
-def day(offset: int) -> date:
-    return BASE + timedelta(days=offset)
-
-
-# --- random networks ---------------------------------------------------------------------------
-
-
-def subset(draw: st.DrawFn, items: tuple[str, ...] | list[str], min_size: int = 0) -> list[str]:
-    return draw(
-        st.lists(st.sampled_from(items), min_size=min_size, max_size=len(items), unique=True)
-    )
-
-
-@st.composite
-def effective(draw: st.DrawFn) -> dict[str, date]:
-    ends = sorted(draw(st.lists(st.sampled_from(EDGES), min_size=2, max_size=2)))
-    out: dict[str, date] = {}
-    if draw(st.booleans()):
-        out["from"] = day(ends[0])
-    if draw(st.booleans()):
-        out["until"] = day(ends[1])
-    return out
-
-
-@st.composite
-def standing(draw: st.DrawFn) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if draw(st.booleans()):
-        out["max_fines"] = float(draw(st.sampled_from(LIMITS)))  # a YAML number, like 10.00
-    if draw(st.booleans()):  # else the default
-        out["card_must_be_valid"] = draw(st.booleans())
-    flags = subset(draw, BLOCKING)
-    if flags:
-        out["blocking_flags"] = flags
-    return out
-
-
-@st.composite
-def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, Any]:
-    kinds = ("consortium", "consortium", "bilateral", "bilateral", "bilateral", "suspension")
-    kind = draw(st.sampled_from(kinds))
-    out: dict[str, Any] = {"id": f"a{index}", "kind": kind}
-    if kind == "consortium":
-        out["members"] = subset(draw, libraries, min_size=2)
-    else:
-        out["lender"] = lender = draw(st.sampled_from(libraries))
-        out["borrowers_from"] = subset(draw, [x for x in libraries if x != lender], min_size=1)
-    window = draw(effective())
-    if window:
-        out["effective"] = window
-    if kind == "suspension":
-        if draw(st.booleans()):
-            out["categories"] = subset(draw, CATEGORIES, min_size=1)
-        out["reason"] = "Unpaid invoices"
-        return out
-    out["categories"] = subset(draw, CATEGORIES, min_size=1)
-    rules = draw(standing())
-    if rules:
-        out["standing"] = rules
-    terms: dict[str, Any] = {
-        "max_items": draw(st.integers(1, 5)),
-        "loan_days": draw(st.sampled_from((7, 14, 28))),
-    }
-    excluded = subset(draw, MATERIAL)
-    if excluded:
-        terms["excluded_material"] = excluded
-    out["terms"] = terms
-    return out
-
-
-def rarely(draw: st.DrawFn) -> bool:
-    return draw(st.integers(0, 9)) == 0
-
-
-@st.composite
-def request(
-    draw: st.DrawFn, libraries: list[str], agreements: list[dict[str, Any]]
-) -> BorrowRequest:
-    """Mostly a request some agreement is about; now and then an odd one."""
-    categories: tuple[str, ...] = (*CATEGORIES, "visitor")
-    if agreements and not rarely(draw):
-        chosen = draw(st.sampled_from(agreements))
-        if "members" in chosen:
-            lender, home = draw(
-                st.lists(st.sampled_from(chosen["members"]), min_size=2, max_size=2, unique=True)
-            )
-        else:
-            lender, home = chosen["lender"], draw(st.sampled_from(chosen["borrowers_from"]))
-        if not rarely(draw):
-            categories = tuple(chosen.get("categories", CATEGORIES))
-    else:
-        lender = draw(st.sampled_from(libraries))
-        home = draw(st.sampled_from([x for x in libraries if x != lender]))
-    if rarely(draw):
-        lender, home = draw(st.sampled_from(((lender, lender), ("nowhere", home), (lender, "x"))))
-    on = day(draw(st.sampled_from(DAYS)))
-    expires = draw(st.sampled_from((None, -1, 0, 1, 500)))
-    flags = subset(draw, (*BLOCKING, "hold_denied")) if rarely(draw) else []
-    return BorrowRequest(
-        lender=lender,
-        home_library=home,
-        category=draw(st.sampled_from(categories)),
-        on=on,
-        material=draw(st.sampled_from((None, None, None, *MATERIAL, "book"))),
-        fines=Decimal(draw(st.sampled_from(FINES))),
-        flags=frozenset(flags),
-        card_expires=None if expires is None else on + timedelta(days=expires),
-    )
-
-
-@dataclass
-class Case:
-    sources: list[tuple[str, str]]
-    requests: list[BorrowRequest]
-
-
-@st.composite
-def cases(draw: st.DrawFn) -> Case:
-    libraries = [f"lib{i}" for i in range(draw(st.integers(2, 5)))]
-    # the first library maps every hub category, so any agreement category is a known one
-    maps = [dict(zip(("S", "P", "U", "A"), CATEGORIES, strict=True))]
-    maps += [{c[:2].upper(): c for c in subset(draw, CATEGORIES)} for _ in libraries[1:]]
-    lib_data = [
-        {"id": lib, "name": f"Library {lib}", "categories": m}
-        for lib, m in zip(libraries, maps, strict=True)
-    ]
-    count = draw(st.integers(0, 10))
-    agreements = [draw(agreement(i, libraries)) for i in range(count)]
-    # libraries in one file, agreements split across up to two more: the loader joins them
-    split = draw(st.integers(0, count))
-    sources = [("libraries.yaml", yaml.safe_dump({"libraries": lib_data}, sort_keys=False))]
-    for name, part in (("one.yaml", agreements[:split]), ("two.yaml", agreements[split:])):
-        if part:
-            sources.append((name, yaml.safe_dump({"agreements": part}, sort_keys=False)))
-    requests = draw(st.lists(request(libraries, agreements), min_size=5, max_size=20))
-    return Case(sources, requests)
-
-
-def outcome(
-    agreements: policies.Agreements, request_: BorrowRequest, decision: policies.Decision
-) -> list[str]:
-    """What a decision exercised: its reason codes, or which kind admitted the patron and whether
-    it did so at the edge of a limit (fines equal to max_fines, card expiring that day, the first
-    or last day of the agreement)."""
-    if not decision.eligible:
-        return [f"denied:{r.code.value}" for r in decision.reasons]
-    out = [f"eligible:{agreements.agreements[decision.agreements[0]].kind}"]
-    for agreement_id in decision.agreements:
-        agreement = agreements.agreements[agreement_id]
-        assert not isinstance(agreement, policies.Suspension)
-        if agreement.standing.max_fines == request_.fines:
-            out.append("edge:fines_at_limit")
-        if agreement.standing.card_must_be_valid and request_.card_expires == request_.on:
-            out.append("edge:card_expires_that_day")
-        if request_.on in (agreement.effective.from_, agreement.effective.until):
-            out.append("edge:first_or_last_day")
-    return out
 
 
 def test_hub_and_cedar_agree_on_random_networks() -> None:

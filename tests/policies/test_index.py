@@ -161,7 +161,7 @@ def test_misuse_is_a_clear_error_never_a_wrong_answer() -> None:
     with pytest.raises(TypeError, match="unhashable"):
         agreements.decide(listed)
     with pytest.raises(RuntimeError, match="built once"):
-        agreements._build([], [], frozenset(), [], [], [], [], [], 0)
+        agreements._index._build([], [], frozenset(), [], [], [], [], [], 0)
     good = policies.BorrowRequest(
         lender="monash", home_library="rmit", category="staff", on=date(2026, 6, 15)
     )
