@@ -26,7 +26,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------------------------------------
-# builder: install the hub and its dependencies (not the [dev] extra) into /opt/venv
+# builder: install the hub and its locked dependencies (not the [dev] extra) into /opt/venv
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
@@ -42,20 +42,32 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 
-RUN python -m venv /opt/venv
+# Two virtual environments, each from its lock (requirements/, written by `make lock`), every
+# file's hash checked and wheels only: /opt/build holds what builds the hub's wheel (hatchling,
+# Cython, setuptools), /opt/venv the hub's dependencies, and becomes the image's.
+RUN python -m venv /opt/build && python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
+COPY requirements/build.txt requirements/runtime.txt ./requirements/
+RUN /opt/build/bin/pip install --require-hashes --only-binary :all: -r requirements/build.txt \
+    && /opt/venv/bin/pip install --require-hashes --only-binary :all: -r requirements/runtime.txt
+
 # Only what the wheel is built from (see .dockerignore); README.md is the project's readme.
 COPY pyproject.toml README.md hatch_build.py ./
 COPY policies ./policies
 COPY identity ./identity
 
-# A regular (non-editable) install: hatchling builds a wheel of policies/ and identity/, package
-# data included (Alembic migrations, script.py.mako, the example agreements YAML).
+# The hub's wheel, built by /opt/build without build isolation (so nothing unpinned is fetched to
+# build it), installed without dependencies (they are the lock's, installed above): policies/
+# and identity/ with their package data (Alembic migrations, script.py.mako, the example
+# agreements YAML) and the compiled index.
 # pip compiles the bytecode here, as root, so that the read-only venv starts fast at runtime.
-# The venv's own pip and setuptools are removed afterwards: nothing needs them at runtime.
-RUN pip install . \
+# pip check fails the build if the lock lacks a dependency of the hub. The venv's own pip and
+# setuptools are removed afterwards: nothing needs them at runtime.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
+    && pip install --no-deps /tmp/wheels/hub-*.whl \
+    && pip check \
     && pip uninstall --yes pip setuptools
 
 # ---------------------------------------------------------------------------------------------
