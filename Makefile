@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # Everything .venv holds comes from the lock, requirements/dev.txt (written by `make lock`), with
-# its hashes checked: .venv is made afresh from it whenever it changes.
+# its hashes checked: .venv is made afresh from it whenever its content changes (the stamp's name
+# says which content, so a checkout that only touches the file changes nothing).
 LOCK   := requirements/dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 # The hub and the SDK themselves, installed editable, and the compiled decision index
@@ -14,7 +15,7 @@ INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml polic
 
 .PHONY: demo test lint lock bench clean
 
-$(STAMP): $(LOCK)
+$(STAMP):
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --require-hashes --only-binary :all: -r $(LOCK)
