@@ -127,9 +127,8 @@ def problems(root: Path) -> list[str]:
 def _compile(
     root: Path, stdin: list[str], sources: list[str], output: str, extra: list[str]
 ) -> None:
-    uv = (
-        shutil.which("uv", path=Path(sys.executable).parent) or "uv"
-    )  # the venv's, pinned in dev.txt
+    # the venv's uv, pinned in dev.txt (the dev extra)
+    uv = shutil.which("uv", path=Path(sys.executable).parent) or "uv"
     command = [
         *(uv, "pip", "compile", "--quiet", "--generate-hashes", "--only-binary", ":all:"),
         *("--custom-compile-command", "make lock"),
