@@ -20,13 +20,13 @@
 # Any other `hub` command runs the same way, e.g.
 #   docker run --rm -v hubdata:/data -e HUB_SECRET_KEY=... hub hub keys rotate
 # Other settings (HUB_TOKEN_LIFETIME_S, HUB_GUESSES_PER_CARD, ...): docs/operations.md.
-# Behind a reverse proxy, set FORWARDED_ALLOW_IPS (read by uvicorn) to the proxy's address so
-# client addresses come from X-Forwarded-For.
+# Behind a reverse proxy, set HUB_FORWARDED_ALLOW_IPS to the proxy's address so client addresses
+# come from X-Forwarded-For (no forwarding header is believed otherwise).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # ---------------------------------------------------------------------------------------------
-# builder: install the hub and its dependencies (not the [dev] extra) into /opt/venv
+# builder: install the hub and its locked dependencies (not the [dev] extra) into /opt/venv
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
@@ -42,20 +42,32 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
 
-RUN python -m venv /opt/venv
+# Two virtual environments, each from its lock (requirements/, written by `make lock`), every
+# file's hash checked and wheels only: /opt/build holds what builds the hub's wheel (hatchling,
+# Cython, setuptools), /opt/venv the hub's dependencies, and becomes the image's.
+RUN python -m venv /opt/build && python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
+COPY requirements/build.txt requirements/runtime.txt ./requirements/
+RUN /opt/build/bin/pip install --require-hashes --only-binary :all: -r requirements/build.txt \
+    && /opt/venv/bin/pip install --require-hashes --only-binary :all: -r requirements/runtime.txt
+
 # Only what the wheel is built from (see .dockerignore); README.md is the project's readme.
 COPY pyproject.toml README.md hatch_build.py ./
 COPY policies ./policies
 COPY identity ./identity
 
-# A regular (non-editable) install: hatchling builds a wheel of policies/ and identity/, package
-# data included (Alembic migrations, script.py.mako, the example agreements YAML).
+# The hub's wheel, built by /opt/build without build isolation (so nothing unpinned is fetched to
+# build it), installed without dependencies (they are the lock's, installed above): policies/
+# and identity/ with their package data (Alembic migrations, script.py.mako, the example
+# agreements YAML) and the compiled index.
 # pip compiles the bytecode here, as root, so that the read-only venv starts fast at runtime.
-# The venv's own pip and setuptools are removed afterwards: nothing needs them at runtime.
-RUN pip install . \
+# pip check fails the build if the lock lacks a dependency of the hub. The venv's own pip and
+# setuptools are removed afterwards: nothing needs them at runtime.
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheels . \
+    && pip install --no-deps /tmp/wheels/hub-*.whl \
+    && pip check \
     && pip uninstall --yes pip setuptools
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +107,8 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# /healthz answers 200 once the process is up and its database answers. No curl in slim: python.
+# /healthz answers 200 while the process answers (it asks nothing of the database). No curl in
+# slim: python.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 

@@ -2,21 +2,29 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml clients/pyproject.toml | cksum | cut -d' ' -f1)
-# the compiled decision index (policies/_index.pyx, built by hatch_build.py): recompiled when
-# its source changes, not only when pyproject.toml does
-INDEX  := $(VENV)/.index-$(shell cat policies/_index.pyx hatch_build.py | cksum | cut -d' ' -f1)
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# Everything .venv holds comes from the lock, requirements/dev.txt (written by `make lock`), with
+# its hashes checked: .venv is made afresh from it whenever its content changes (the stamp's name
+# says which content, so a checkout that only touches the file changes nothing).
+LOCK   := requirements/dev.txt
+STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
+# The hub and the SDK themselves, installed editable, and the compiled decision index
+# (policies/_index.pyx, built by hatch_build.py): done again when either project's metadata or
+# the index's source changes.
+INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml policies/_index.pyx hatch_build.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint lock bench clean
 
-$(STAMP): pyproject.toml clients/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./clients
-	rm -f $(VENV)/.installed-* $(VENV)/.index-* && touch $@ $(INDEX)
+$(STAMP):
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --require-hashes --only-binary :all: -r $(LOCK)
+	touch $@
 
-$(INDEX): $(STAMP) policies/_index.pyx hatch_build.py
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+# No build isolation: hatchling, Cython and setuptools are the lock's, so nothing unpinned is
+# fetched to build them; --no-deps: their dependencies are the lock's already.
+$(INDEX): $(STAMP) pyproject.toml clients/pyproject.toml policies/_index.pyx hatch_build.py
+	$(PIP) install --no-deps --no-build-isolation -e . -e ./clients
 	rm -f $(VENV)/.index-* && touch $@
 
 ## demo: show the policy engine on the example network, then serve the demo hub (Ctrl-C stops)
@@ -39,10 +47,16 @@ test: $(INDEX) lint
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m db
 
 lint: $(INDEX)
+	$(BIN)/python requirements/lock.py check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/mypy --config-file clients/pyproject.toml clients/hub_client tests/clients
+
+## lock: resolve requirements/*.txt again from pyproject.toml and clients/pyproject.toml, keeping
+## the versions locked already; `make lock UPGRADE=--upgrade` (or --upgrade-package NAME) moves on
+lock: $(STAMP)
+	$(BIN)/python requirements/lock.py write $(UPGRADE)
 
 ## bench: the policy engine benchmark (several minutes; prints JSON)
 bench: $(INDEX)
