@@ -112,7 +112,20 @@ class ReasonOut(BaseModel):
     message: str = Field(examples=[FINES])
 
 
-class DecisionOut(BaseModel):
+class UndatedDecision(BaseModel):
+    """``Decision.to_dict()`` without its ``decided_at``."""
+
+    eligible: bool
+    lender: str
+    home_library: str
+    patron_category: str
+    terms: TermsOut | None
+    agreements: list[str]
+    reasons: list[ReasonOut]
+    valid_until: date | None
+
+
+class DecisionOut(UndatedDecision):
     """The decision, with its reasons when the answer is no (docs/eligibility.md, The answer)."""
 
     model_config = ConfigDict(
@@ -130,14 +143,6 @@ class DecisionOut(BaseModel):
         }
     )  # fmt: skip
 
-    eligible: bool
-    lender: str
-    home_library: str
-    patron_category: str
-    terms: TermsOut | None
-    agreements: list[str]
-    reasons: list[ReasonOut]
-    valid_until: date | None
     decided_at: str = Field(description="ISO 8601, UTC", examples=["2026-11-22T09:30:00Z"])
 
 

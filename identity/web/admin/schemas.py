@@ -3,7 +3,7 @@ domain's objects by its ``of`` constructor (the API never sends a table class)."
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi.encoders import jsonable_encoder
@@ -14,7 +14,7 @@ from identity import cards
 from identity.admin import changes, entries, whatif
 from identity.admin.accounts import Admin
 from identity.models import AgreementVersion, AuditEvent, Proposal, as_utc
-from identity.web.eligibility import ReasonOut, TermsOut
+from identity.web.eligibility import UndatedDecision
 from identity.web.fields import Day
 
 Section = changes.Section
@@ -141,17 +141,8 @@ class ProblemAt(BaseModel):
                    message=problem.message)  # fmt: skip
 
 
-class FlippedDecision(BaseModel):
+class FlippedDecision(UndatedDecision):
     """A decision for a patron in good standing (as the eligibility API gives it, undated)."""
-
-    eligible: bool
-    lender: str
-    home_library: str
-    patron_category: str
-    terms: TermsOut | None
-    agreements: list[str]
-    reasons: list[ReasonOut]
-    valid_until: date | None
 
     @classmethod
     def of(cls, decision: policies.Decision) -> FlippedDecision:
