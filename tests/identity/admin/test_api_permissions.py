@@ -34,8 +34,6 @@ from identity.models import Proposal
 from identity.settings import Settings
 from tests.identity.admin.conftest import SECRET, AddAdmin
 
-pytestmark = pytest.mark.db
-
 API = "/api/v1/admin"
 BOSS = "consortium"  # the consortium administrator (library None)
 NOT_PERMITTED = "/problems/not-permitted"
@@ -471,6 +469,7 @@ def test_a_library_sees_only_the_proposals_it_is_party_to(hub: Hub) -> None:
     assert seen["you_may"] == {"approve": True, "reject": True, "withdraw": False}
 
 
+@pytest.mark.db
 def test_a_decided_proposal_cannot_be_decided_again(hub: Hub) -> None:
     by = {"approve": "rmit", "reject": "rmit", "withdraw": "monash"}
     for max_items, (first, then) in enumerate(
@@ -559,6 +558,7 @@ def test_every_entry_is_readable_and_editable_only_by_its_parties(hub: Hub) -> N
     assert all(e["you_may_edit"] for e in hub.call(BOSS, "GET", "/agreements").json())
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("approver", ["rmit", BOSS])
 def test_approving_after_the_entry_changed_meanwhile_is_refused(hub: Hub, approver: str) -> None:
     proposal = hub.propose("monash", "/agreements/monash-rmit-staff", MONASH_RMIT)
@@ -578,6 +578,7 @@ def test_approving_after_the_entry_changed_meanwhile_is_refused(hub: Hub, approv
     assert hub.call("rmit", "GET", f"/proposals/{proposal['id']}").json()["status"] == "pending"
 
 
+@pytest.mark.db
 def test_approving_after_another_entry_changed_publishes(hub: Hub) -> None:
     proposal = hub.propose("monash", "/agreements/monash-rmit-staff", MONASH_RMIT)
     other = hub.call(BOSS, "PUT", "/agreements/caval-2026", CAVAL_2026)
@@ -890,6 +891,7 @@ def test_a_preview_holds_exactly_one_entry(hub: Hub) -> None:
 RENAMED = MONASH_RMIT.replace("id: monash-rmit-staff", "id: monash-rmit-staff2")
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("who", "method", "path", "text", "message"),
     [
