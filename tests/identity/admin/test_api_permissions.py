@@ -27,7 +27,7 @@ from passlib.context import CryptContext
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from identity import migrate, passwords, publishing
+from identity import passwords, publishing
 from identity.app import prepare
 from identity.db import make_engine
 from identity.models import Proposal
@@ -151,14 +151,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """The conftest's migrated database; on SQLite a copy of one made once per worker, as the
-    migrations and the signing key take longer than the tests that use them."""
+    """The conftest's migrated database; on SQLite a copy of one that has a signing key too,
+    made once per worker, as making the key takes longer than the tests that use it."""
     if database_url.startswith("sqlite:///"):
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
     engine = make_engine(Settings(database_url=database_url))
-    if not database_url.startswith("sqlite:///"):
-        migrate.upgrade(engine)
     yield engine
     engine.dispose()
 
