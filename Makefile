@@ -41,10 +41,11 @@ demo: $(INDEX)
 # (.ci/run sets HUB_REQUIRE_POSTGRES=1, which makes that a failure).
 HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-## test: lint, type-check, the whole suite on SQLite, then the database tests on PostgreSQL
+## test: lint, type-check, the suite on SQLite, then the database-behaviour tests (marked db) on
+## PostgreSQL with the packaging and benchmark smoke tests (marked slow), which need no database
 test: $(INDEX) lint
-	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2
-	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m db
+	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow"
+	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow"
 
 lint: $(INDEX)
 	$(BIN)/python requirements/lock.py check

@@ -91,7 +91,7 @@ def build(
         people = demo_patrons(library, today) if library.connector.kind == "registry" else []
         everyone.extend(people)
         rows = [p.row for p in people]
-        hashes = _hashes(rows)
+        hashes = patrons.hash_pins(rows)
         with transaction(engine) as session:
             if rows:
                 patrons.import_rows(
@@ -118,18 +118,6 @@ def build(
                         secret=client.client_secret,
                     )
     return everyone, made
-
-
-#: PIN hashes already made in this process, by card and PIN: the demo's PINs never change, and
-#: hashing 28 of them with argon2 is most of the time a demo (or a test of one) takes to build
-_HASHED: dict[tuple[str, str | None], str] = {}
-
-
-def _hashes(rows: list[patrons.Row]) -> list[str]:
-    missing = [row for row in rows if (row.card, row.pin) not in _HASHED]
-    for row, hashed in zip(missing, patrons.hash_pins(missing), strict=True):
-        _HASHED[row.card, row.pin] = hashed
-    return [_HASHED[row.card, row.pin] for row in rows]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Fixtures shared by the suites. Database tests (marked ``db``) run on a fresh SQLite file, or on
-PostgreSQL when ``HUB_TEST_DATABASE_URL`` names one: its ``public`` schema is emptied before each
-test. PostgreSQL that cannot be reached skips those tests, saying why, unless
+"""Fixtures shared by the suites. A test that uses the database gets one of its own: a fresh SQLite
+file, or a fresh PostgreSQL database beside the one ``HUB_TEST_DATABASE_URL`` names. A test that
+asks for ``engine`` gets it migrated, copied from a template each worker migrates once.
+PostgreSQL that cannot be reached skips those tests, saying why, unless
 ``HUB_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which makes it a failure."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -19,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from identity import migrate
+from identity import demo, migrate
 from identity.db import database_url as database_url_for
 from identity.db import make_engine
 from identity.settings import Settings
@@ -36,59 +38,156 @@ def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
+@pytest.fixture(scope="session")
+def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This worker's migrated database, made once: the template each test's database is copied
+    from when the test asks for ``engine`` (an SQLite file, or a PostgreSQL template database)."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if not url:
+        template = tmp_path_factory.mktemp("template") / "hub.db"
+        _migrate(f"sqlite:///{template}")
+        yield str(template)
+        return
+    try:
+        name = _recreate(url, "template")
+        _migrate(name)
+    except OperationalError as exc:
+        # said, and failed or skipped, by each test that asks for a database
+        yield f"unreachable: {exc.orig}"
+        return
+    yield name
+    _drop(url, name)
+
+
+@pytest.fixture(scope="session")
+def live_socket() -> Iterator[socket.socket]:
+    """This worker's listening socket for the live hubs it serves (``live_hub``), each given a
+    duplicate: the port stays this worker's from the first test to the last, so the issuer
+    the demo template was built for stays true."""
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(128)
+        yield listening
+
+
+def issuer_of(listening: socket.socket) -> str:
+    return f"http://127.0.0.1:{listening.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def _demo(_migrated: str, live_socket: socket.socket) -> Iterator[str]:
+    """This worker's migrated database with the demo network in it (``hub demo``'s agreements,
+    patrons and clients, for the issuer of ``live_socket``), made once: the template of each
+    ``demo_network`` test's database."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if _migrated.startswith("unreachable: "):
+        yield _migrated
+        return
+    if not url:
+        template = Path(_migrated).with_name("demo.db")
+        shutil.copyfile(_migrated, template)
+        made = f"sqlite:///{template}"
+    else:
+        made = _recreate(url, "demo", template=_migrated)
+    engine = make_engine(Settings(database_url=made))
+    try:
+        demo.build(engine=engine, issuer=issuer_of(live_socket), today=date.today())
+    finally:
+        engine.dispose()
+    yield str(template) if not url else made
+    if url:
+        _drop(url, made)
+
+
+def _migrate(url: str) -> None:
+    engine = make_engine(Settings(database_url=url))
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()  # on SQLite, the last connection closing folds the WAL into the file
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own; for a test that asks for ``engine`` a migrated one,
+    and for one that asks for ``demo_network`` one with the demo network in it, each copied from
+    this worker's template rather than made again."""
     url = os.environ.get("HUB_TEST_DATABASE_URL")
     if url == "":
         pytest.fail(
             "HUB_TEST_DATABASE_URL is set but empty: the PostgreSQL pass would run on SQLite"
         )
+    template = (
+        request.getfixturevalue("_demo")
+        if "demo_network" in request.fixturenames
+        else request.getfixturevalue("_migrated")
+        if "engine" in request.fixturenames
+        else None
+    )
     if url is None:
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        path = tmp_path / "hub.db"
+        if template is not None:
+            shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
         return
     try:
-        url = _worker_database(url)
-        engine = make_engine(Settings(database_url=url))
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    except OperationalError as exc:
-        reason = f"PostgreSQL at {url} cannot be reached: {exc.orig}"
+        if template is not None and template.startswith("unreachable: "):
+            raise _Unreachable(template.removeprefix("unreachable: "))
+        made = _recreate(url, "test", template=template)
+    except (OperationalError, _Unreachable) as exc:
+        reason = f"PostgreSQL at {url} cannot be reached: {getattr(exc, 'orig', exc)}"
         if os.environ.get("HUB_REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    engine.dispose()
-    yield url
+    yield made
 
 
-def _worker_database(url: str) -> str:
-    """Under pytest-xdist each worker gets a database of its own (``test_gw0``, ...), made on
-    first use beside the one named, since every test empties its database's schema."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return url
+class _Unreachable(Exception):
+    pass
+
+
+def _recreate(url: str, purpose: str, template: str | None = None) -> str:
+    """The URL of a new, empty (or ``template``'s copy) database beside the one ``url`` names:
+    ``test_gw0_test`` for pytest-xdist's worker ``gw0`` on ``test`` (``test_main_test`` without
+    xdist), dropped first if there, with any connection a previous test left open."""
     parsed = make_url(database_url_for(url))
-    name = f"{parsed.database}_{worker}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{parsed.database}_{worker}_{purpose}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
     admin = make_engine(Settings(database_url=url))
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            ).first()
-            if exists is None:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     finally:
         admin.dispose()
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
+def _drop(url: str, name: str) -> None:
+    admin = make_engine(Settings(database_url=url))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{make_url(name).database}" WITH (FORCE)')
+            )
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """A migrated database."""
+    """A migrated database (a copy of this worker's template)."""
     engine = make_engine(Settings(database_url=database_url))
-    migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def demo_network(engine: Engine) -> Engine:
+    """The test's database with what ``hub demo`` puts in it (``demo.build``) for the issuer
+    ``issuer_of(live_socket)``: copied from this worker's template."""
+    return engine
 
 
 @pytest.fixture

@@ -11,8 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).with_name("bench_policies.py")
 ROOT = SCRIPT.parents[2]
+
+pytestmark = pytest.mark.slow
 
 
 def test_quick_benchmark_reports_every_figure_and_no_disagreement(tmp_path: Path) -> None:

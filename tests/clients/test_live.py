@@ -35,7 +35,6 @@ from identity.db import transaction
 from tests.identity.oauth.conftest import GOOD, OWES, SECRET, LiveHub, live_hub
 from tests.identity.oauth.test_login import publish_far_library
 
-pytestmark = pytest.mark.db
 __all__ = ["live_hub"]  # the fixture, imported for this module's tests
 
 UNKNOWN_CARD = "21119999999999"

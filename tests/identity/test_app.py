@@ -17,8 +17,6 @@ from identity.db import make_engine
 from identity.settings import Settings
 from tests.conftest import HUB, free_port, wait_for_health
 
-pytestmark = pytest.mark.db
-
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 
 
@@ -32,6 +30,7 @@ def test_health_and_the_jwks_of_a_fresh_hub(database_url: str, engine: object) -
     assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig")
 
 
+@pytest.mark.db
 def test_postgresql_must_be_upgraded_first(database_url: str, engine: object) -> None:
     settings = Settings(database_url=database_url, secret_key=SECRET)
     with TestClient(create_app(settings)) as client:  # the `engine` fixture migrated it
@@ -64,6 +63,7 @@ def test_the_development_secret_is_refused_outside_demo_mode(
         assert client.get("/healthz").status_code == 200
 
 
+@pytest.mark.db
 def test_hub_serve_answers_over_http(database_url: str, engine: object) -> None:
     port = free_port()
     env = {**os.environ, "HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET}

@@ -171,7 +171,6 @@ def test_the_limit_is_per_route_family(served: Served) -> None:
     assert signing_in.json()["type"] == "/problems/payload-too-large"
 
 
-@pytest.mark.db
 def test_the_limits_are_settings(database_url: str, engine: object) -> None:
     settings = Settings(database_url=database_url, secret_key=SECRET, max_body_bytes=2048,
                         max_admin_body_bytes=4096)  # fmt: skip

@@ -14,11 +14,10 @@ from identity.db import transaction
 from identity.models import AgreementVersion
 from tests.conftest import Hub, run_hub
 
-pytestmark = pytest.mark.db
-
 EXAMPLES = Path(policies.__file__).parent / "examples"
 
 
+@pytest.mark.db
 def test_publish_then_explain_from_the_database(hub: Hub, database_url: str) -> None:
     explain = (
         "agreements",

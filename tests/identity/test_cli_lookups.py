@@ -6,15 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
 import policies
 from identity.db import transaction
 from identity.models import EligibilityLookup
 from tests.conftest import Hub
-
-pytestmark = pytest.mark.db
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 

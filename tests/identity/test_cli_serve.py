@@ -11,11 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from tests.conftest import HUB, free_port, wait_for_health
-
-pytestmark = pytest.mark.db
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: an ID token as a relying party sends it to /logout: it names the patron and their standing

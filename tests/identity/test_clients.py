@@ -15,8 +15,6 @@ from identity.db import transaction
 from identity.models import AuditEvent, OAuthClient
 from tests.conftest import Hub
 
-pytestmark = pytest.mark.db
-
 EXAMPLES = Path(policies.__file__).parent / "examples"
 
 
@@ -58,6 +56,7 @@ def test_refused_redirect_uris(uri: str, problem: str) -> None:
         clients.check_redirect_uri(uri)
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("kind", "uris", "options", "problem"),
     [

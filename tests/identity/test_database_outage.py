@@ -35,15 +35,15 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def database_url(database_url: str) -> Iterator[str]:
-    """A PostgreSQL database of this test's own beside the worker's (``<name>_outage``), so
-    that refusing its connections touches no other test."""
+    """A copy of the test's PostgreSQL database beside it (``<name>_outage``), so that
+    refusing its connections touches no other test."""
     if not database_url.startswith("postgres"):
         pytest.skip("PostgreSQL only: the outage is PostgreSQL refusing connections")
     url = make_url(database_url_for(database_url))
     name = f"{url.database}_outage"
     with _server(database_url) as server:
         server.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.execute(text(f'CREATE DATABASE "{name}"'))
+        server.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
     yield url.set(database=name).render_as_string(hide_password=False)
     with _server(database_url) as server:
         server.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

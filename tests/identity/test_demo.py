@@ -8,7 +8,6 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -21,8 +20,6 @@ from identity.settings import Settings
 from tests.conftest import HUB, free_port, run_hub, wait_for_health
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import OWES
-
-pytestmark = pytest.mark.db
 
 TODAY = date(2026, 11, 22)
 EXPECTED = {  # what monash (a CAVAL lender) decides for rmit's four demo patrons

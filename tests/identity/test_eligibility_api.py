@@ -19,8 +19,6 @@ from tests.conftest import run_hub
 from tests.identity.oauth.conftest import BLOCKED, GOOD, OWES, LiveHub
 from tests.identity.oauth.test_login import publish_far_library
 
-pytestmark = pytest.mark.db
-
 
 def ask(
     live_hub: LiveHub, body: Any, *, token: str | None = None, path: str = ""
@@ -186,6 +184,7 @@ def test_a_batch_answers_each_question_in_order(live_hub: LiveHub) -> None:
     problem(ask(live_hub, {"requests": []}, path="/batch"), 422, "invalid-request")
 
 
+@pytest.mark.db
 def test_past_the_rate_limit_a_client_waits(live_hub: LiveHub) -> None:
     server = live_hub.app.state.oauth
     server.settings = server.settings.model_copy(update={"eligibility_rate": "5/3600"})

@@ -4,13 +4,10 @@ that directive alone, and all get ``X-Frame-Options: DENY``."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from identity.app import create_app
 from identity.settings import Settings
-
-pytestmark = pytest.mark.db
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 

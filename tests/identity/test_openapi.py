@@ -10,8 +10,8 @@ derandomized, with a bounded number of generated requests per operation and phas
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import jsonschema_rs  # schemathesis' own validator
@@ -25,9 +25,9 @@ from sqlalchemy import Engine
 from identity import demo
 from identity.app import create_app
 from identity.settings import Settings
+from tests.conftest import issuer_of
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
-ISSUER = "http://127.0.0.1:8000"
 #: requests generated per operation by the fuzzing phase (the examples phase sends the
 #: document's examples, the coverage phase its boundary and invalid values, on top)
 MAX_EXAMPLES = 10
@@ -228,14 +228,19 @@ def test_the_eligibility_request_says_card_and_library_or_patron(
 
 
 @pytest.fixture(params=[PARTNER, CONSORTIUM, LIBRARY])
-def api(request: pytest.FixtureRequest, engine: Engine, database_url: str) -> Iterator[BaseSchema]:
+def api(
+    request: pytest.FixtureRequest,
+    demo_network: Engine,
+    database_url: str,
+    live_socket: socket.socket,
+) -> Iterator[BaseSchema]:
     """The hub's document, loaded from the app (the demo network in the test database), with
     the credentials of one role."""
-    demo.build(engine=engine, issuer=ISSUER, today=date.today())
+    engine = demo_network
     settings = Settings(
         database_url=database_url,
         secret_key=SECRET,
-        issuer=ISSUER,
+        issuer=issuer_of(live_socket),
         # the run guesses passwords and asks many questions from one address: the limits must
         # not end it early (they have tests of their own; 429 is a declared answer)
         guesses_per_address="100000/900",
@@ -275,7 +280,6 @@ def _node_id(request: pytest.FixtureRequest) -> None:
         request.node._nodeid = request.node.nodeid
 
 
-@pytest.mark.db
 @schema.parametrize()
 def test_every_answer_is_one_the_document_declares(case: Case[Any]) -> None:
     case.call_and_validate()

@@ -19,8 +19,6 @@ from identity.db import transaction
 from identity.models import AuditEvent, RegistryPatron
 from tests.conftest import Hub
 
-pytestmark = pytest.mark.db
-
 EXAMPLES = Path(policies.__file__).parent / "examples"
 RMIT = policies.load(EXAMPLES).libraries["rmit"]
 HEADER = "card,pin,name,category,expires,fines,flags"
@@ -122,6 +120,7 @@ def test_import_then_sign_in_with_the_registry_connector(engine: Engine) -> None
         registry.authenticate("21110000000001", "")
 
 
+@pytest.mark.db
 def test_reimport_updates_and_the_audit_log_holds_no_pins(engine: Engine) -> None:
     import_good(engine)
     again = import_good(engine, [GOOD[0].replace("Ada Good", "Ada Lovelace"), GOOD[1]])
@@ -175,6 +174,7 @@ def test_an_ils_bcrypt_hash_signs_in_and_becomes_argon2(engine: Engine) -> None:
     assert registry.authenticate("21110000000020", "4321") is not None
 
 
+@pytest.mark.db
 def test_the_command_imports_all_or_nothing(hub: Hub, engine: Engine, tmp_path: Path) -> None:
     hub("db", "upgrade")
     hub("agreements", "load", str(EXAMPLES))

@@ -18,8 +18,6 @@ from identity.settings import Settings
 from tests.conftest import Hub
 from tests.identity.admin.conftest import AddAdmin
 
-pytestmark = pytest.mark.db
-
 NEW_BILATERAL = """\
 agreements:
   - id: monash-latrobe-alumni
@@ -226,6 +224,7 @@ def test_rollback_export_and_import(
     assert bad.json()["problems"][0]["file"] == "bad.yaml"
 
 
+@pytest.mark.db
 def test_audit_verify_catches_an_approval_edited_in_the_database(
     client: TestClient, add_admin: AddAdmin, published: Engine, hub: Hub
 ) -> None:

@@ -27,14 +27,12 @@ from passlib.context import CryptContext
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from identity import migrate, passwords, publishing
+from identity import passwords, publishing
 from identity.app import prepare
 from identity.db import make_engine
 from identity.models import Proposal
 from identity.settings import Settings
 from tests.identity.admin.conftest import SECRET, AddAdmin
-
-pytestmark = pytest.mark.db
 
 API = "/api/v1/admin"
 BOSS = "consortium"  # the consortium administrator (library None)
@@ -153,14 +151,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """The conftest's migrated database; on SQLite a copy of one made once per worker, as the
-    migrations and the signing key take longer than the tests that use them."""
+    """The conftest's migrated database; on SQLite a copy of one that has a signing key too,
+    made once per worker, as making the key takes longer than the tests that use it."""
     if database_url.startswith("sqlite:///"):
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
     engine = make_engine(Settings(database_url=database_url))
-    if not database_url.startswith("sqlite:///"):
-        migrate.upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -471,6 +467,7 @@ def test_a_library_sees_only_the_proposals_it_is_party_to(hub: Hub) -> None:
     assert seen["you_may"] == {"approve": True, "reject": True, "withdraw": False}
 
 
+@pytest.mark.db
 def test_a_decided_proposal_cannot_be_decided_again(hub: Hub) -> None:
     by = {"approve": "rmit", "reject": "rmit", "withdraw": "monash"}
     for max_items, (first, then) in enumerate(
@@ -559,6 +556,7 @@ def test_every_entry_is_readable_and_editable_only_by_its_parties(hub: Hub) -> N
     assert all(e["you_may_edit"] for e in hub.call(BOSS, "GET", "/agreements").json())
 
 
+@pytest.mark.db
 @pytest.mark.parametrize("approver", ["rmit", BOSS])
 def test_approving_after_the_entry_changed_meanwhile_is_refused(hub: Hub, approver: str) -> None:
     proposal = hub.propose("monash", "/agreements/monash-rmit-staff", MONASH_RMIT)
@@ -578,6 +576,7 @@ def test_approving_after_the_entry_changed_meanwhile_is_refused(hub: Hub, approv
     assert hub.call("rmit", "GET", f"/proposals/{proposal['id']}").json()["status"] == "pending"
 
 
+@pytest.mark.db
 def test_approving_after_another_entry_changed_publishes(hub: Hub) -> None:
     proposal = hub.propose("monash", "/agreements/monash-rmit-staff", MONASH_RMIT)
     other = hub.call(BOSS, "PUT", "/agreements/caval-2026", CAVAL_2026)
@@ -890,6 +889,7 @@ def test_a_preview_holds_exactly_one_entry(hub: Hub) -> None:
 RENAMED = MONASH_RMIT.replace("id: monash-rmit-staff", "id: monash-rmit-staff2")
 
 
+@pytest.mark.db
 @pytest.mark.parametrize(
     ("who", "method", "path", "text", "message"),
     [

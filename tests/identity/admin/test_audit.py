@@ -17,8 +17,6 @@ from identity.db import transaction
 from identity.models import AuditEvent, utcnow
 from tests.identity.admin.conftest import AddAdmin, sign_in
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 def events(published: Engine) -> Engine:
@@ -67,6 +65,7 @@ def csv_rows(client: TestClient, **params: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
+@pytest.mark.db
 def test_a_library_administrator_sees_only_their_library(
     client: TestClient, add_admin: AddAdmin, events: Engine
 ) -> None:
@@ -129,6 +128,7 @@ def test_the_csv(client: TestClient, add_admin: AddAdmin, events: Engine) -> Non
     assert "secret" not in response.text
 
 
+@pytest.mark.db
 def test_filters(client: TestClient, add_admin: AddAdmin, events: Engine) -> None:
     added = add_admin("root@consortium.example")
     sign_in(client, "root@consortium.example", added.password)

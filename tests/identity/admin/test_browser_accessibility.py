@@ -5,7 +5,6 @@ what-if. Any violation fails, whatever its impact."""
 
 from __future__ import annotations
 
-import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, ViewportSize, expect
 
@@ -14,8 +13,6 @@ from tests.identity.oauth.conftest import LiveHub
 from tests.identity.oauth.test_browser import NewPage, chromium, new_page
 
 __all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
-
-pytestmark = pytest.mark.db
 
 PAGES = (
     "/admin",

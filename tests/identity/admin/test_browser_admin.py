@@ -5,7 +5,6 @@ in the audit log, sign out, and be sent back to sign in."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from identity.admin import accounts
@@ -14,8 +13,6 @@ from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
 
 __all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
-
-pytestmark = pytest.mark.db
 
 
 def test_a_library_administrator_signs_in_reads_and_signs_out(

@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from identity.admin import accounts
@@ -23,8 +22,6 @@ from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
 
 __all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
-
-pytestmark = pytest.mark.db
 
 #: slv's first demo patron: a public member in good standing (no agreement covers them at monash)
 SLV_GOOD = "27770000000001"

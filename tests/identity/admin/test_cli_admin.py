@@ -14,8 +14,6 @@ from identity.models import AdminAccount, AuditEvent
 from tests.conftest import Hub, run_hub
 from tests.identity.admin.conftest import SECRET
 
-pytestmark = pytest.mark.db
-
 EXAMPLES = Path(policies.__file__).parent / "examples"
 
 
@@ -60,6 +58,7 @@ def test_add_prints_the_password_once_and_keeps_only_a_hash(hub: Hub, engine: En
     assert value(other.stdout, "password") != password
 
 
+@pytest.mark.db
 def test_add_refuses_what_it_cannot_make(hub: Hub, engine: Engine) -> None:
     assert hub("agreements", "load", str(EXAMPLES)).returncode == 0
     unknown = hub("admin", "add", "--email", "ada@example.org", "--library", "nowhere")

@@ -14,8 +14,6 @@ from identity.db import transaction
 from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 from tests.identity.admin.test_api import NEW_BILATERAL, decide
 
-pytestmark = pytest.mark.db
-
 
 def signed_in(client: TestClient, add_admin: AddAdmin, email: str, library: str | None) -> None:
     added = add_admin(email, library)

@@ -16,8 +16,6 @@ from identity.models import AdminAccount, AuditEvent, utcnow
 from identity.settings import Settings
 from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
 
-pytestmark = pytest.mark.db
-
 WRONG = "The email address, password or code is not right."
 
 
@@ -137,6 +135,7 @@ def test_an_account_with_totp_needs_a_fresh_code(
     assert replayed.status_code == 400 and WRONG in replayed.text
 
 
+@pytest.mark.db
 def test_guessing_is_limited_per_account(
     client: TestClient, add_admin: AddAdmin, published: Engine
 ) -> None:
@@ -182,6 +181,7 @@ def test_sign_out_ends_the_session_for_good(
     assert actions[-2:] == ["admin.sign-in", "admin.sign-out"]
 
 
+@pytest.mark.db
 def test_a_session_ends_when_idle_or_old(published: Engine, add_admin: AddAdmin) -> None:
     add_admin("ada@example.org")
     now = utcnow()

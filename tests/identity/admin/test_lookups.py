@@ -11,8 +11,6 @@ from identity.db import transaction
 from identity.models import EligibilityLookup, utcnow
 from tests.identity.admin.conftest import AddAdmin, sign_in
 
-pytestmark = pytest.mark.db
-
 
 @pytest.fixture
 def asked(published: Engine) -> Engine:
@@ -33,6 +31,7 @@ def asked(published: Engine) -> Engine:
     return published
 
 
+@pytest.mark.db
 def test_a_library_administrator_sees_who_asked_about_their_patrons(
     client: TestClient, add_admin: AddAdmin, asked: Engine
 ) -> None:
@@ -56,6 +55,7 @@ def test_a_consortium_administrator_chooses_the_library(
     assert client.get("/admin/lookups").status_code == 200
 
 
+@pytest.mark.db
 def test_a_card_is_found_however_it_is_typed(
     client: TestClient, add_admin: AddAdmin, asked: Engine
 ) -> None:

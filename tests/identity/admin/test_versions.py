@@ -23,8 +23,6 @@ from identity.settings import Settings
 from tests.conftest import free_port, run_hub
 from tests.identity.admin.conftest import SOURCES, AddAdmin, csrf_of, sign_in
 
-pytestmark = pytest.mark.db
-
 EXTRA = """\
 libraries:
   - id: "no"

@@ -29,8 +29,6 @@ from tests.identity.connectors.ils import (
 )
 from tests.identity.oauth.conftest import LiveHub
 
-pytestmark = pytest.mark.db
-
 
 def extra_set(tmp_path: Path, port: int) -> list[tuple[str, str]]:
     """The example network plus ``sipu``, checked over SIP2, and Monash lending to its

@@ -31,8 +31,6 @@ from tests.identity.connectors.ils import (
 )
 from tests.identity.oauth.conftest import LiveHub
 
-pytestmark = pytest.mark.db
-
 #: a French-speaking student, as Evergreen sends her: name and category code decomposed
 ELODIE = Patron(
     "28880000000077",

@@ -29,8 +29,6 @@ from tests.identity.oauth.conftest import GOOD
 from tests.identity.oauth.relying_party import RelyingParty
 from tests.identity.served import serving
 
-pytestmark = pytest.mark.db
-
 QUESTIONS = 60
 QUEUE, WAIT_S = 8, 1.5  # the hub's queue and wait per home library, for this test
 CONNECTIONS = 8  # sipu's connections (its SIP2 pool), the default

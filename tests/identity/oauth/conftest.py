@@ -1,13 +1,13 @@
 """A live hub for the OAuth tests: the demo network in the test database, served by uvicorn on
-a free port in this process, so that clients talk real HTTP to it."""
+the worker's port in this process, so that clients talk real HTTP to it."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 import httpx
 import pytest
@@ -19,7 +19,7 @@ from identity import clients, demo
 from identity.app import create_app
 from identity.db import transaction
 from identity.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import issuer_of
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -71,21 +71,26 @@ class LiveHub:
 
 
 @pytest.fixture
-def live_hub(engine: Engine, database_url: str) -> Iterator[LiveHub]:
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    demo.build(engine=engine, issuer=issuer, today=date.today())
+def live_hub(
+    demo_network: Engine, database_url: str, live_socket: socket.socket
+) -> Iterator[LiveHub]:
+    """The demo network (copied from the worker's template, which ``demo.build`` made for this
+    issuer) served on the worker's port."""
+    issuer = issuer_of(live_socket)
     settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # uvicorn closes the sockets it serves on when it stops: it gets a duplicate
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [live_socket.dup()]}, daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
         time.sleep(0.05)
     assert httpx.get(f"{issuer}/healthz").status_code == 200
-    hub = LiveHub(issuer, engine, settings, app)
+    hub = LiveHub(issuer, demo_network, settings, app)
     yield hub
     for browser in hub.browsers:
         browser.http.close()

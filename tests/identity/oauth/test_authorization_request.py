@@ -11,8 +11,6 @@ import pytest
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
-pytestmark = pytest.mark.db
-
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
 
 

@@ -31,8 +31,6 @@ from identity.db import transaction
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
-pytestmark = pytest.mark.db
-
 CHROMIUM = Path("/usr/bin/chromium")
 LENDER = "Monash University Library"
 WRONG = "The card number and PIN do not match"

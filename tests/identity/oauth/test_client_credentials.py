@@ -4,15 +4,12 @@ a signed JWT access token (RFC 9068) naming the client and its scope."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from identity import demo
 from tests.identity.oauth.conftest import LiveHub
-
-pytestmark = pytest.mark.db
 
 
 def test_a_partner_gets_a_signed_access_token(live_hub: LiveHub) -> None:

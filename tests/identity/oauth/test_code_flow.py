@@ -12,8 +12,6 @@ import pytest
 
 from tests.identity.oauth.conftest import BLOCKED, EXPIRED, GOOD, OWES, LiveHub
 
-pytestmark = pytest.mark.db
-
 
 def test_a_patron_signs_in_and_the_lender_gets_a_verified_id_token(live_hub: LiveHub) -> None:
     rp = live_hub.add_rp("monash")

@@ -14,8 +14,6 @@ import pytest
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
-pytestmark = pytest.mark.db
-
 
 def code_for(live_hub: LiveHub, rp: RelyingParty) -> str:
     back = live_hub.browser().sign_in(rp.authorization_url(), card=GOOD, pin=GOOD[-4:])
@@ -44,6 +42,7 @@ def introspect(rp: RelyingParty, token: str) -> bool:
     return bool(answer.json()["active"])
 
 
+@pytest.mark.db
 def test_a_code_is_good_once_and_its_replay_revokes_the_tokens(live_hub: LiveHub) -> None:
     rp = live_hub.add_rp("monash")
     code = code_for(live_hub, rp)
@@ -138,6 +137,7 @@ def test_a_parameter_the_endpoint_does_not_know_is_ignored_even_when_repeated(
     assert answer.status_code == 200, answer.text
 
 
+@pytest.mark.db
 def test_of_many_concurrent_redemptions_exactly_one_wins(live_hub: LiveHub) -> None:
     rp = live_hub.add_rp("monash")
     code = code_for(live_hub, rp)

@@ -5,13 +5,10 @@ exactly the URL it was given, the ID token algorithm listed)."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from tests.identity.oauth.conftest import LiveHub
-
-pytestmark = pytest.mark.db
 
 
 def test_the_metadata_is_valid_and_names_every_endpoint(live_hub: LiveHub) -> None:

@@ -9,8 +9,6 @@ import pytest
 
 from tests.identity.oauth.conftest import GOOD, LiveHub
 
-pytestmark = pytest.mark.db
-
 
 def test_introspection_describes_a_live_token_to_its_own_client(live_hub: LiveHub) -> None:
     rp = live_hub.add_rp("monash")

@@ -4,15 +4,12 @@ key stays published, so tokens it signed still verify until they expire."""
 from __future__ import annotations
 
 import httpx
-import pytest
 from joserfc import jws
 
 from identity import keys
 from identity.db import transaction
 from tests.identity.oauth.browser import forms
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
-
-pytestmark = pytest.mark.db
 
 
 def kid(token: str) -> str:

@@ -20,8 +20,6 @@ from tests.conftest import free_port
 from tests.identity.oauth.browser import Browser, forms
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
 
-pytestmark = pytest.mark.db
-
 WRONG = "The card number and PIN do not match"
 
 

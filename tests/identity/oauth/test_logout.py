@@ -6,11 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
 from tests.identity.oauth.conftest import GOOD, LiveHub
-
-pytestmark = pytest.mark.db
 
 
 def test_logout_revokes_the_sign_in_and_returns_to_the_lender(live_hub: LiveHub) -> None:

@@ -9,8 +9,6 @@ import pytest
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
-pytestmark = pytest.mark.db
-
 
 def refresh(rp: RelyingParty, token: str) -> httpx.Response:
     return httpx.post(
@@ -45,6 +43,7 @@ def test_a_refresh_gives_new_tokens_and_spends_the_old_refresh_token(live_hub: L
     assert info["sub"] == rp.verify(first["id_token"])["sub"] and info["name"] == "Avery Good"
 
 
+@pytest.mark.db
 def test_reusing_a_spent_refresh_token_revokes_the_whole_family(live_hub: LiveHub) -> None:
     rp = live_hub.add_rp("monash")
     first = rp.sign_in(live_hub.browser(), GOOD)
@@ -92,6 +91,7 @@ def test_rotation_never_extends_a_sign_in(live_hub: LiveHub) -> None:
     assert expiry(second["refresh_token"]) <= first_expiry
 
 
+@pytest.mark.db
 def test_racing_refreshes_with_one_token_leave_nothing_alive(live_hub: LiveHub) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
