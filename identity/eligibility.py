@@ -20,12 +20,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
-from identity import cards, errors
-from identity.connectors import CardHolder, HomeLibraryUnavailable
-from identity.connectors.gates import Gates, HomeLibraryBusy
-from identity.connectors.select import connector_for
-from identity.db import lock, transaction
-from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
+from identity import errors
+from identity.patrons import cards
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
+from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
+from identity.store.database import lock, transaction
+from identity.store.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     @field_validator("guesses_per_card", "guesses_per_address")
     @classmethod
     def _limits(cls, value: str) -> str:
-        from identity.guessing import Limits
+        from identity.security.guessing_limits import Limits
 
         Limits.parse(value, value)  # raises ValueError with the expected form
         return value

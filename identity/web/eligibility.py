@@ -21,11 +21,12 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 import policies
-from identity import cards, eligibility, errors
+from identity import eligibility, errors
 from identity.eligibility import Question
 from identity.oauth import tokens
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
+from identity.patrons import cards
 from identity.web.deps import OAuthDep
 from identity.web.fields import Day
 from identity.web.problems import responses

@@ -25,8 +25,8 @@ from ipaddress import ip_address, ip_network
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from identity.db import lock, transaction
-from identity.models import LoginAttempt, as_utc, utcnow
+from identity.store.database import lock, transaction
+from identity.store.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
 
