@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
                             getattr(exc, "orig", None) or exc)  # fmt: skip
             app.state.preparation = preparation
             app.state.engine = engine
+            app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             yield
         finally:

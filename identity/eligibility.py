@@ -145,14 +145,6 @@ def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, p
             row.count = used + requests
 
 
-def parse_rate(text: str) -> tuple[int, int]:
-    """``"600/60"``: questions per seconds."""
-    count, _, seconds = text.partition("/")
-    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-        raise ValueError(f"a rate limit is written like 600/60 (questions/seconds), not {text!r}")
-    return int(count), int(seconds)
-
-
 def _record(
     engine: Engine,
     client_id: str,

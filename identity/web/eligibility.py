@@ -27,6 +27,7 @@ from identity.oauth import tokens
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
 from identity.patrons import cards
+from identity.settings import QUESTIONS, rate
 from identity.web.deps import OAuthDep
 from identity.web.fields import Day
 from identity.web.problems import responses
@@ -262,7 +263,7 @@ def _allowed(
             raise errors.Forbidden(
                 f"This client asks for {client.library}; it cannot ask for {question.lender}."
             )
-    allowed, per_s = eligibility.parse_rate(server.settings.eligibility_rate)
+    allowed, per_s = rate(server.settings.eligibility_rate, QUESTIONS)
     eligibility.spend_rate(
         engine=server.engine, client_id=client.client_id, requests=len(questions),
         allowed=allowed, per_s=per_s,

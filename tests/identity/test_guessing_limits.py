@@ -20,7 +20,11 @@ KEY = guessing_limits.card_key("secret", "rmit", "21110000000001")
 
 def fail(engine: Engine, *, key: str = KEY, address: str = "192.0.2.1", at: object = None) -> None:
     attempt = guessing_limits.begin(
-        engine=engine, key=key, address=address, limits=DEFAULTS, now=at  # type: ignore[arg-type]
+        engine=engine,
+        key=key,
+        address=address,
+        limits=DEFAULTS,
+        now=at,  # type: ignore[arg-type]
     )
     guessing_limits.finish(engine=engine, attempt=attempt, success=False)
 
