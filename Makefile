@@ -52,6 +52,7 @@ lint: $(INDEX)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/mypy --config-file clients/pyproject.toml clients/hub_client tests/clients
 
 ## lock: resolve requirements/*.txt again from pyproject.toml and clients/pyproject.toml, keeping

@@ -24,12 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity import db, housekeeping, keys, migrate, web
-from identity.db import make_engine, transaction
-from identity.migrate import NotReady
+from identity import retention, web
+from identity.agreements.publishing import InForce
+from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
-from identity.publishing import InForce
 from identity.settings import Settings
+from identity.store import database, migrate
+from identity.store.database import make_engine, transaction
+from identity.store.migrate import NotReady
 from identity.web import (
     access_log,
     authorize,
@@ -65,12 +67,13 @@ def create_app(settings: Settings) -> FastAPI:
                 with Session(engine) as session:
                     in_force.get(session=session)  # read before the first request needs it
             except Exception as exc:
-                if not db.unavailable(exc):
+                if not database.unavailable(exc):
                     raise
                 log.warning("the database cannot be reached (%s): answering 503 until it can",
                             getattr(exc, "orig", None) or exc)  # fmt: skip
             app.state.preparation = preparation
             app.state.engine = engine
+            app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             yield
         finally:
@@ -113,10 +116,11 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
     else:
         migrate.require_current(engine)
     with transaction(engine) as session:
-        current = keys.ensure(session=session, secret=secret, actor="hub:startup")
-        keys.private_key(current, secret)  # fails now, not at the first sign-in, if unreadable
+        current = signing_keys.ensure(session=session, secret=secret, actor="hub:startup")
+        # fails now, not at the first sign-in, if unreadable
+        signing_keys.private_key(current, secret)
     with transaction(engine) as session:
-        housekeeping.purge(session=session, settings=settings)
+        retention.purge(session=session, settings=settings)
 
 
 class Preparation:
@@ -164,7 +168,7 @@ class AfterPreparation:
             try:
                 ready = await run_in_threadpool(preparation.run)
             except Exception as exc:
-                if not db.unavailable(exc):
+                if not database.unavailable(exc):
                     raise
                 ready, error = False, exc
             if not ready:

@@ -19,11 +19,13 @@ from sqlalchemy import Engine, inspect
 from sqlmodel import Session, select
 
 import policies
-from identity import clients, patrons, publishing
 from identity.admin import accounts
-from identity.db import transaction
-from identity.models import AdminAccount, AuditEvent, OAuthClient
+from identity.agreements import publishing
+from identity.oauth import registration
+from identity.patrons import registry_import
 from identity.settings import DEVELOPMENT_SECRET
+from identity.store.database import transaction
+from identity.store.models import AdminAccount, AuditEvent, OAuthClient
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 ACTOR = "hub:demo"
@@ -42,7 +44,7 @@ PEOPLE = [
 class DemoPatron:
     library: str
     standing: str
-    row: patrons.Row
+    row: registry_import.Row
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def demo_patrons(library: policies.Library, today: date) -> list[DemoPatron]:
     out = []
     for number, (standing, name, flags, days, fines) in enumerate(PEOPLE, start=1):
         card = f"{library.card_prefixes[0]}{number:010d}"
-        row = patrons.Row(
+        row = registry_import.Row(
             line=number,
             card=card,
             name=name,
@@ -91,10 +93,10 @@ def build(
         people = demo_patrons(library, today) if library.connector.kind == "registry" else []
         everyone.extend(people)
         rows = [p.row for p in people]
-        hashes = patrons.hash_pins(rows)
+        hashes = registry_import.hash_pins(rows)
         with transaction(engine) as session:
             if rows:
-                patrons.import_rows(
+                registry_import.import_rows(
                     session=session, library=library.id, rows=rows, hashes=hashes, actor=ACTOR
                 )
             for kind in ("rp", "partner"):
@@ -107,7 +109,7 @@ def build(
                     stored.redirect_uris = [f"{issuer}/demo/callback"]
                     stored.post_logout_redirect_uris = [f"{issuer}/demo"]
                 if stored is None:
-                    clients.add_client(
+                    registration.add_client(
                         session=session,
                         library=library.id,
                         kind=kind,

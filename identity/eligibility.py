@@ -20,12 +20,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
-from identity import cards, errors
-from identity.connectors import CardHolder, HomeLibraryUnavailable
-from identity.connectors.gates import Gates, HomeLibraryBusy
-from identity.connectors.select import connector_for
-from identity.db import lock, transaction
-from identity.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
+from identity import errors
+from identity.patrons import cards
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
+from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
+from identity.store.database import lock, transaction
+from identity.store.models import EligibilityLookup, PairwiseSubject, RateWindow, utcnow
 
 
 @dataclass(frozen=True)
@@ -142,14 +143,6 @@ def spend_rate(*, engine: Engine, client_id: str, requests: int, allowed: int, p
             session.add(RateWindow(client_id=client_id, window=window, count=requests))
         else:
             row.count = used + requests
-
-
-def parse_rate(text: str) -> tuple[int, int]:
-    """``"600/60"``: questions per seconds."""
-    count, _, seconds = text.partition("/")
-    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-        raise ValueError(f"a rate limit is written like 600/60 (questions/seconds), not {text!r}")
-    return int(count), int(seconds)
 
 
 def _record(

@@ -1,6 +1,7 @@
 """Configuration from ``HUB_`` environment variables (docs/operations.md), read only when asked.
 
-Nothing here runs at import time: the command line builds ``Settings()`` and passes it on.
+Nothing here runs at import time: the command line builds ``Settings()`` and passes it on. This
+module imports nothing of ``identity``: every other part may read it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import policies
 
 #: The secret key used when none is configured. Accepted only in demo mode.
 DEVELOPMENT_SECRET = "development-only-not-secret"
+
+#: how each rate setting is written, for the message when it is not
+GUESSES = "a guessing limit is written like 5/900 (failures/seconds)"
+QUESTIONS = "a rate limit is written like 600/60 (questions/seconds)"
 
 
 class Settings(BaseSettings):
@@ -112,9 +117,7 @@ class Settings(BaseSettings):
     @field_validator("guesses_per_card", "guesses_per_address")
     @classmethod
     def _limits(cls, value: str) -> str:
-        from identity.guessing import Limits
-
-        Limits.parse(value, value)  # raises ValueError with the expected form
+        rates(value, GUESSES)  # raises ValueError with the expected form
         return value
 
     @field_validator("home_library_queue")
@@ -150,9 +153,7 @@ class Settings(BaseSettings):
     @field_validator("eligibility_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
-        from identity.eligibility import parse_rate
-
-        parse_rate(value)
+        rate(value, QUESTIONS)
         return value
 
     @field_validator("max_body_bytes", "max_admin_body_bytes")
@@ -203,3 +204,23 @@ def proxies(value: str) -> list[str]:
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
     return named
+
+
+def rates(text: str, written: str) -> tuple[tuple[int, int], ...]:
+    """A rate setting: ``count/seconds`` windows, comma-separated, all of which must hold
+    (``"5/900,20/86400"``), as (count, seconds) pairs; ValueError says how one is ``written``."""
+    windows = []
+    for part in text.split(","):
+        count, _, seconds = part.strip().partition("/")
+        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+            raise ValueError(f"{written}, not {part!r}")
+        windows.append((int(count), int(seconds)))
+    return tuple(windows)
+
+
+def rate(text: str, written: str) -> tuple[int, int]:
+    """A rate setting of one window (``"600/60"``): (count, seconds)."""
+    windows = rates(text, written) if "," not in text else ()
+    if len(windows) != 1:
+        raise ValueError(f"{written}, not {text!r}")
+    return windows[0]

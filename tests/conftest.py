@@ -21,10 +21,11 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
-from identity import demo, migrate
-from identity.db import database_url as database_url_for
-from identity.db import make_engine
+from identity import demo
 from identity.settings import Settings
+from identity.store import migrate
+from identity.store.database import database_url as database_url_for
+from identity.store.database import make_engine
 
 #: the ``hub`` command installed beside the interpreter running the tests
 HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"

@@ -1,5 +1,5 @@
 """Administrators' accounts: made by ``hub admin add`` with a one-time password (argon2id via
-``identity.passwords``) and, if asked, a TOTP secret (RFC 6238), stored encrypted."""
+``identity.security.passwords``) and, if asked, a TOTP secret (RFC 6238), stored encrypted."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pyotp
 from cryptography.fernet import InvalidToken
 from sqlmodel import Session, select
 
-from identity import audit, derived, passwords
-from identity.models import AdminAccount, utcnow
+from identity.admin import audit
+from identity.security import derived_keys, passwords
+from identity.store.models import AdminAccount, utcnow
 
 ISSUER_NAME = "Library hub"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -85,7 +86,7 @@ def add_account(
             raise AccountRefused("a TOTP secret needs the hub's secret key")
         totp_secret = pyotp.random_base32()
         totp_uri = pyotp.TOTP(totp_secret).provisioning_uri(name=email, issuer_name=ISSUER_NAME)
-        encrypted = derived.fernet(secret, "admin totp").encrypt(totp_secret.encode()).decode()
+        encrypted = derived_keys.fernet(secret, "admin totp").encrypt(totp_secret.encode()).decode()
     account = AdminAccount(
         email=email,
         library=library,
@@ -155,6 +156,6 @@ def _totp_step(account: AdminAccount, secret: str, code: str, now: datetime) -> 
 
 def _decrypt(token: str, secret: str) -> str:
     try:
-        return derived.fernet(secret, "admin totp").decrypt(token.encode()).decode()
+        return derived_keys.fernet(secret, "admin totp").decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("a TOTP secret cannot be decrypted with this HUB_SECRET_KEY") from None

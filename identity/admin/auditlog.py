@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, func, or_, true
 from sqlmodel import Session, col, select
 
 from identity.admin.accounts import Admin
-from identity.models import AuditEvent, as_utc
+from identity.store.models import AuditEvent, as_utc
 
 COLUMNS = ("id", "at", "actor", "action", "subject", "address", "before", "after", "hash")
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 import policies
-from identity import cards, errors
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.gates import Gates
-from identity.connectors.select import connector_for
+from identity import errors
+from identity.patrons import cards
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
+from identity.patrons.connectors.gates import Gates
 
 
 class Report(BaseModel):

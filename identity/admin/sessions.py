@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from identity.admin.accounts import Admin
-from identity.models import AdminAccount, AdminSession, as_utc, utcnow
+from identity.store.models import AdminAccount, AdminSession, as_utc, utcnow
 
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)

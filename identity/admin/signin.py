@@ -1,6 +1,6 @@
 """Signing an administrator in, for the sign-in page and the admin API alike.
 
-In order: the guessing limits for the account (``guessing.card_key(secret, "admin", email)``)
+In order: the guessing limits for the account (``guessing_limits.card_key(secret, "admin", email)``)
 and the address, counted before the password is checked; the password (an unknown email costs
 the same hash verification) and, for an account with TOTP, a code not used before. Success
 starts a new server-side session (``identity.admin.sessions``) and is recorded in the audit log;
@@ -12,14 +12,14 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from identity import audit, guessing
-from identity.admin import accounts, sessions
-from identity.db import transaction
-from identity.models import AdminAccount
+from identity.admin import accounts, audit, sessions
+from identity.security import guessing_limits
 from identity.settings import Settings
+from identity.store.database import transaction
+from identity.store.models import AdminAccount
 
 #: raised (with ``retry_after``) when the limits are reached; nothing was checked
-TooManyAttempts = guessing.TooManyAttempts
+TooManyAttempts = guessing_limits.TooManyAttempts
 
 
 def sign_in(
@@ -34,10 +34,10 @@ def sign_in(
     """A new session's token, or None when the email, password or code is not right."""
     secret = settings.secret()
     email = email.strip().lower()
-    limits = guessing.Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
-    attempt = guessing.begin(
+    limits = guessing_limits.Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
+    attempt = guessing_limits.begin(
         engine=engine,
-        key=guessing.card_key(secret, "admin", email),
+        key=guessing_limits.card_key(secret, "admin", email),
         address=address,
         limits=limits,
     )
@@ -55,7 +55,7 @@ def sign_in(
                 for refused in known:  # failures of a real account are worth knowing about
                     record(session, "admin.sign-in-refused", refused, address)
     finally:
-        guessing.finish(engine=engine, attempt=attempt, success=token is not None)
+        guessing_limits.finish(engine=engine, attempt=attempt, success=token is not None)
     return token
 
 

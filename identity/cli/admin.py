@@ -6,7 +6,7 @@ import typer
 
 from identity.admin import accounts
 from identity.cli import context
-from identity.db import transaction
+from identity.store.database import transaction
 
 app = typer.Typer(help="Administrators of the hub: consortium-wide or of one library.")
 

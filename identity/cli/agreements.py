@@ -14,9 +14,9 @@ from typing import Annotated
 import typer
 
 import policies
-from identity import publishing
+from identity.agreements import publishing
 from identity.cli import context
-from identity.db import transaction
+from identity.store.database import transaction
 
 app = typer.Typer(help="Check agreement files and explain decisions.", no_args_is_help=True)
 

@@ -3,7 +3,7 @@
 import typer
 from sqlmodel import Session
 
-from identity import audit
+from identity.admin import audit
 from identity.cli import context
 
 app = typer.Typer(help="The audit log.", no_args_is_help=True)

@@ -5,9 +5,9 @@ from typing import Annotated
 
 import typer
 
-from identity import clients
 from identity.cli import context
-from identity.db import transaction
+from identity.oauth import registration
+from identity.store.database import transaction
 
 app = typer.Typer(help="OAuth clients: lenders' web apps and partner library systems.")
 
@@ -40,7 +40,7 @@ def add(
         context.fail(f"No library {library!r} in the published agreements.")
     try:
         with transaction(context.engine(write=True)) as session:
-            registered = clients.add_client(
+            registered = registration.add_client(
                 session=session,
                 library=library,
                 kind=kind,
@@ -50,7 +50,7 @@ def add(
                 public=public,
                 card_number=card_number,
             )
-    except clients.ClientRefused as exc:
+    except registration.ClientRefused as exc:
         context.fail(f"{exc}; nothing registered.")
     if as_json:
         typer.echo(

@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from identity.cards import NotACard, read_card
 from identity.cli import context
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.select import connector_for
+from identity.patrons.cards import NotACard, read_card
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
 
 app = typer.Typer(help="Home-library connectors: how the hub checks each library's cards.")
 

@@ -16,9 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 import policies
-from identity import migrate, publishing
-from identity.db import make_engine
+from identity.agreements import publishing
 from identity.settings import Settings
+from identity.store import migrate
+from identity.store.database import make_engine
 
 
 @cache

@@ -3,9 +3,10 @@
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from identity import housekeeping, migrate
+from identity import retention
 from identity.cli import context
-from identity.db import make_engine, transaction
+from identity.store import migrate
+from identity.store.database import make_engine, transaction
 
 app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 
@@ -35,7 +36,7 @@ def purge() -> None:
         engine = make_engine(settings)
         migrate.require_current(engine)
         with transaction(engine) as session:
-            counts = housekeeping.purge(session=session, settings=settings)
+            counts = retention.purge(session=session, settings=settings)
     except migrate.NotReady as exc:
         context.fail(str(exc))
     except SQLAlchemyError as exc:

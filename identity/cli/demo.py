@@ -8,8 +8,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from identity import demo as network
 from identity.cli import context
-from identity.db import make_engine
 from identity.settings import Settings
+from identity.store.database import make_engine
 
 
 def demo(

@@ -2,9 +2,9 @@
 
 import typer
 
-from identity import keys
 from identity.cli import context
-from identity.db import transaction
+from identity.oauth import signing_keys
+from identity.store.database import transaction
 
 app = typer.Typer(help="The keys that sign ID tokens and access tokens.", no_args_is_help=True)
 
@@ -19,8 +19,8 @@ def rotate() -> None:
     except ValueError as exc:
         context.fail(str(exc))
     with transaction(context.engine(write=True)) as session:
-        before = keys.active(session=session)
-        key = keys.rotate(session=session, secret=secret, actor=context.actor())
+        before = signing_keys.active(session=session)
+        key = signing_keys.rotate(session=session, secret=secret, actor=context.actor())
         new, old = key.kid, before.kid if before else None
     typer.echo(f"Signing with {new}.")
     if old:

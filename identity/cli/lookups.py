@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, col, select
 
-from identity.cards import NotACard, read_card
 from identity.cli import context
-from identity.models import EligibilityLookup, as_utc
+from identity.patrons.cards import NotACard, read_card
+from identity.store.models import EligibilityLookup, as_utc
 
 
 def lookups(

@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import SQLAlchemyError
 
-from identity import patrons
 from identity.cli import context
-from identity.db import transaction
+from identity.patrons import registry_import
+from identity.store.database import transaction
 
 app = typer.Typer(help="Patrons held by the hub (libraries with connector `registry`).")
 
@@ -33,8 +33,8 @@ def import_(
             "connector, not the hub's registry: its patrons are not imported."
         )
     try:
-        checked = patrons.read_csv(file, libraries[library])
-    except patrons.ImportRefused as exc:
+        checked = registry_import.read_csv(file, libraries[library])
+    except registry_import.ImportRefused as exc:
         context.fail(f"{file}: {exc}; nothing imported.")
     for line, reason in checked.rejected:
         typer.echo(f"{file}:{line}: {reason}")
@@ -49,10 +49,12 @@ def import_(
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("Hashing PINs", total=valid)
-        hashes = patrons.hash_pins(checked.rows, lambda done: bar.update(task, completed=done))
+        hashes = registry_import.hash_pins(
+            checked.rows, lambda done: bar.update(task, completed=done)
+        )
     try:
         with transaction(context.engine(write=True)) as session:
-            result = patrons.import_rows(
+            result = registry_import.import_rows(
                 session=session,
                 library=library,
                 rows=checked.rows,

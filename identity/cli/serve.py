@@ -6,8 +6,8 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity.cli import context
-from identity.db import make_engine
 from identity.settings import proxies
+from identity.store.database import make_engine
 
 
 def serve(

@@ -6,5 +6,7 @@
 - ``endpoints``: introspection (RFC 7662), revocation (RFC 7009), RP-initiated logout;
 - ``tokens``: JWT access tokens (RFC 9068) and their rows; ``claims``: what a lender receives;
 - ``patron``: what the home library said at sign-in; ``client``: a registered client as
-  Authlib sees it.
+  Authlib sees it; ``row_adapters``: codes and tokens as Authlib's grants see them;
+- ``registration``: registering clients (``hub clients add``); ``signing_keys``: the keys that
+  sign ID and access tokens, rotated and published.
 """

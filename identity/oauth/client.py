@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
-from identity.clients import secret_matches
-from identity.models import OAuthClient
+from identity.oauth.registration import secret_matches
+from identity.store.models import OAuthClient
 
 GRANTS = {
     "rp": frozenset({"authorization_code", "refresh_token"}),

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from identity.connectors import CardHolder
+from identity.patrons.connectors import CardHolder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,11 +29,8 @@ from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from identity import keys
-from identity.connectors.gates import Gates
-from identity.db import transaction
-from identity.models import OAuthClient
-from identity.oauth import tokens
+from identity.agreements.publishing import InForce
+from identity.oauth import signing_keys, tokens
 from identity.oauth.claims import SCOPES
 from identity.oauth.client import Client
 from identity.oauth.endpoints.end_session import EndSession
@@ -44,8 +41,10 @@ from identity.oauth.grants.client_credentials import ClientCredentialsGrant
 from identity.oauth.grants.openid import OpenIDCode
 from identity.oauth.grants.pkce import S256Required
 from identity.oauth.grants.refresh_token import RefreshTokenGrant
-from identity.publishing import InForce
+from identity.patrons.connectors.gates import Gates
 from identity.settings import Settings
+from identity.store.database import transaction
+from identity.store.models import OAuthClient
 
 
 class HubPayload(OAuth2Payload):  # type: ignore[misc]
@@ -94,7 +93,7 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.settings = settings
         self.engine = engine
         self.in_force = in_force
-        #: the turns at each home library (``identity.connectors.gates``)
+        #: the turns at each home library (``identity.patrons.connectors.gates``)
         self.gates = Gates(queue=settings.home_library_queue, wait_s=settings.home_library_wait_s)
         self.issuer = settings.issuer
         self.secret = settings.secret()
@@ -191,18 +190,18 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
     def signing_keyset(self) -> KeySet:
         """The active private key, alone in a set (joserfc then writes its ``kid``)."""
         with Session(self.engine) as session:
-            current = keys.active(session=session)
+            current = signing_keys.active(session=session)
         if current is None:
             raise RuntimeError("no signing key: the app was not prepared")
         with self._keys_guard:
             key = self._keys.get(current.kid)
             if key is None:
-                key = self._keys[current.kid] = keys.private_key(current, self.secret)
+                key = self._keys[current.kid] = signing_keys.private_key(current, self.secret)
         return KeySet([key])
 
     def published_jwks(self) -> dict[str, Any]:
         with Session(self.engine) as session:
-            return keys.jwks(
+            return signing_keys.jwks(
                 session=session, lifetime=timedelta(seconds=self.settings.token_lifetime_s)
             )
 

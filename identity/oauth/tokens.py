@@ -19,10 +19,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
-from identity.db import lock, transaction
-from identity.keys import ALG
-from identity.models import OAuthToken, PairwiseSubject, RevokedFamily, as_utc, utcnow
 from identity.oauth.patron import Patron
+from identity.oauth.signing_keys import ALG
+from identity.store.database import lock, transaction
+from identity.store.models import OAuthToken, PairwiseSubject, RevokedFamily, as_utc, utcnow
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,15 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 import policies
-from identity import cards, derived, guessing
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.select import connector_for
-from identity.db import transaction
-from identity.models import SpentTicket, utcnow
 from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
+from identity.patrons import cards
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
+from identity.security import derived_keys, guessing_limits
+from identity.store.database import transaction
+from identity.store.models import SpentTicket, utcnow
 from identity.web import pages
 from identity.web.deps import OAuthDep, client_address
 
@@ -128,15 +129,17 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         return _login_page(request, server, grant, error="Enter your PIN.", field="pin", **again)
 
     address = client_address(request)
-    key = guessing.card_key(server.secret, library.id, card)
-    limits = guessing.Limits.parse(
+    key = guessing_limits.card_key(server.secret, library.id, card)
+    limits = guessing_limits.Limits.parse(
         server.settings.guesses_per_card, server.settings.guesses_per_address
     )
     try:
         attempt = await run_in_threadpool(
-            lambda: guessing.begin(engine=server.engine, key=key, address=address, limits=limits)
+            lambda: guessing_limits.begin(
+                engine=server.engine, key=key, address=address, limits=limits
+            )
         )
-    except guessing.TooManyAttempts as exc:
+    except guessing_limits.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
         message = (
             f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
@@ -160,7 +163,7 @@ async def _login(request: Request, server: HubServer, grant: Any, form: FormData
         return _wait_page(request, server, title, message, 503, exc.retry_after)
     finally:
         await run_in_threadpool(
-            lambda: guessing.finish(
+            lambda: guessing_limits.finish(
                 engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
             )
         )
@@ -364,7 +367,9 @@ def _write_ticket(server: HubServer, request: Request, patron: Patron) -> str:
     data = {"id": secrets.token_urlsafe(24), "request": _fingerprint(request),
             "patron": patron.to_json()}  # fmt: skip
     return (
-        derived.fernet(server.secret, "consent ticket").encrypt(json.dumps(data).encode()).decode()
+        derived_keys.fernet(server.secret, "consent ticket")
+        .encrypt(json.dumps(data).encode())
+        .decode()
     )
 
 
@@ -373,7 +378,7 @@ def _read_ticket(server: HubServer, request: Request, ticket: str) -> Patron | N
     ticket is spent by reading it, whatever the answer."""
     try:
         data = json.loads(
-            derived.fernet(server.secret, "consent ticket").decrypt(
+            derived_keys.fernet(server.secret, "consent ticket").decrypt(
                 ticket.encode(), ttl=TICKET_TTL_S
             )
         )

@@ -22,8 +22,8 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity import demo as network
-from identity import derived
 from identity.oauth.server import HubServer
+from identity.security import derived_keys
 from identity.web import pages
 from identity.web.deps import OAuthDep
 
@@ -65,7 +65,9 @@ async def start(request: Request, server: OAuthDep) -> Response:
     )
     response = RedirectResponse(f"{server.issuer}/authorize?{query}", status_code=303)
     saved = {"lender": lender, "state": state, "nonce": nonce, "verifier": verifier}
-    sealed = derived.fernet(server.secret, "demo relying party").encrypt(json.dumps(saved).encode())
+    sealed = derived_keys.fernet(server.secret, "demo relying party").encrypt(
+        json.dumps(saved).encode()
+    )
     response.set_cookie(
         COOKIE, sealed.decode(),
         max_age=600, httponly=True, samesite="lax", path="/demo",
@@ -77,7 +79,7 @@ async def start(request: Request, server: OAuthDep) -> Response:
 async def callback(request: Request, server: OAuthDep) -> Response:
     try:
         saved = json.loads(
-            derived.fernet(server.secret, "demo relying party").decrypt(
+            derived_keys.fernet(server.secret, "demo relying party").decrypt(
                 request.cookies.get(COOKIE, "").encode(), ttl=600
             )
         )

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from identity.agreements.publishing import InForce
 from identity.oauth.server import HubServer
 from identity.settings import Settings
 
@@ -36,3 +37,12 @@ def get_oauth(request: Request) -> HubServer:
 
 
 OAuthDep = Annotated[HubServer, Depends(get_oauth)]
+
+
+def get_in_force(request: Request) -> InForce:
+    """The agreements in force, as the running hub follows them (one per app)."""
+    in_force: InForce = request.app.state.in_force
+    return in_force
+
+
+InForceDep = Annotated[InForce, Depends(get_in_force)]

@@ -21,11 +21,13 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 import policies
-from identity import cards, eligibility, errors
+from identity import eligibility, errors
 from identity.eligibility import Question
 from identity.oauth import tokens
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
+from identity.patrons import cards
+from identity.settings import QUESTIONS, rate
 from identity.web.deps import OAuthDep
 from identity.web.fields import Day
 from identity.web.problems import responses
@@ -261,7 +263,7 @@ def _allowed(
             raise errors.Forbidden(
                 f"This client asks for {client.library}; it cannot ask for {question.lender}."
             )
-    allowed, per_s = eligibility.parse_rate(server.settings.eligibility_rate)
+    allowed, per_s = rate(server.settings.eligibility_rate, QUESTIONS)
     eligibility.spend_rate(
         engine=server.engine, client_id=client.client_id, requests=len(questions),
         allowed=allowed, per_s=per_s,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from identity import keys
+from identity.oauth import signing_keys
 from identity.web.deps import SessionDep, SettingsDep
 
 router = APIRouter()
@@ -16,4 +16,4 @@ router = APIRouter()
 def jwks(session: SessionDep, settings: SettingsDep, response: Response) -> dict[str, Any]:
     # short enough that a rotation reaches every relying party well within a token's lifetime
     response.headers["Cache-Control"] = "public, max-age=300"
-    return keys.jwks(session=session, lifetime=timedelta(seconds=settings.token_lifetime_s))
+    return signing_keys.jwks(session=session, lifetime=timedelta(seconds=settings.token_lifetime_s))

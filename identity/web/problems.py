@@ -2,11 +2,12 @@
 validation errors) become ``application/problem+json``, and where each problem type's URI
 resolves to a page saying what it means.
 
-Also the one place where a database that cannot be reached (``identity.db.UNAVAILABLE``, raised
-anywhere below a route: handler, dependency, Authlib's server) becomes a 503 with Retry-After,
-in the format of the endpoint asked: OAuth's error on the OAuth endpoints, problem+json on the
-APIs and JSON documents, a page on pages. It is answered, not re-raised, so the connection it
-came on stays open for the client's next request.
+Also the one place where a database that cannot be reached
+(``identity.store.database.UNAVAILABLE``, raised anywhere below a route: handler, dependency,
+Authlib's server) becomes a 503 with Retry-After, in the format of the endpoint asked: OAuth's
+error on the OAuth endpoints, problem+json on the APIs and JSON documents, a page on pages. It
+is answered, not re-raised, so the connection it came on stays open for the client's next
+request.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount
 
-from identity import db, errors
+from identity import errors
 from identity.settings import Settings
+from identity.store import database
 from identity.web import pages
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ def install(app: FastAPI) -> None:
                             headers=getattr(exc, "headers", None))  # fmt: skip
 
     app.add_exception_handler(errors.Problem, on_problem)
-    for kind in db.UNAVAILABLE:
+    for kind in database.UNAVAILABLE:
         app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http)

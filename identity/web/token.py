@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from identity import db
 from identity.oauth.server import HubRequest
+from identity.store import database
 from identity.web.deps import OAuthDep
 from identity.web.oauth_docs import (
     CLIENT,
@@ -106,7 +106,7 @@ async def _handle(
     try:
         response: Response = await run_in_threadpool(call, oauth)
     except Exception as exc:
-        if db.unavailable(exc):
+        if database.unavailable(exc):
             raise  # answered 503 with Retry-After (identity.web.problems)
         log.exception("token endpoint failed")
         return _error("server_error", "The server could not answer; try again.", 500)

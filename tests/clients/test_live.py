@@ -30,8 +30,9 @@ from hub_client import (
     UnknownLibrary,
 )
 
-from identity import demo, keys
-from identity.db import transaction
+from identity import demo
+from identity.oauth import signing_keys
+from identity.store.database import transaction
 from tests.identity.oauth.conftest import GOOD, OWES, SECRET, LiveHub, live_hub
 from tests.identity.oauth.test_login import publish_far_library
 
@@ -240,7 +241,7 @@ def test_a_running_client_notices_a_key_rotation(
     assert len(recorder.paths("/jwks.json")) == 1
 
     with transaction(live_hub.engine) as session:
-        keys.rotate(session=session, secret=SECRET, actor="test")
+        signing_keys.rotate(session=session, secret=SECRET, actor="test")
     after = sign_in(live_hub, rp)  # the rp's own key cache notices too, or this would fail
 
     hub.verify_id_token(after.id_token, audience=audience)

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from identity.app import NotReady, create_app
-from identity.db import make_engine
 from identity.settings import Settings
+from identity.store.database import make_engine
 from tests.conftest import HUB, free_port, wait_for_health
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"

@@ -9,9 +9,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
-from identity import audit
-from identity.db import transaction
-from identity.models import AuditEvent
+from identity.admin import audit
+from identity.store.database import transaction
+from identity.store.models import AuditEvent
 
 pytestmark = pytest.mark.db
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import policies
-from identity.cards import MAX_CARD, NotACard, keyboard, read_card
+from identity.patrons.cards import MAX_CARD, NotACard, keyboard, read_card
 
 KOHA = policies.Library(id="koha", name="Koha Public Library", card_pattern="[A-Z]{2}[0-9]{4}")
 DIGITS = policies.Library(

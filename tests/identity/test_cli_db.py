@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine
 
 import policies
-from identity import migrate
-from identity.db import transaction
-from identity.models import AgreementVersion
+from identity.store import migrate
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion
 from tests.conftest import Hub, run_hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"

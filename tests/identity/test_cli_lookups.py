@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 import policies
-from identity.db import transaction
-from identity.models import EligibilityLookup
+from identity.store.database import transaction
+from identity.store.models import EligibilityLookup
 from tests.conftest import Hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"

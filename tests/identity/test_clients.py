@@ -10,9 +10,9 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 import policies
-from identity import clients
-from identity.db import transaction
-from identity.models import AuditEvent, OAuthClient
+from identity.oauth import registration
+from identity.store.database import transaction
+from identity.store.models import AuditEvent, OAuthClient
 from tests.conftest import Hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
@@ -29,7 +29,7 @@ EXAMPLES = Path(policies.__file__).parent / "examples"
     ],
 )
 def test_acceptable_redirect_uris(uri: str) -> None:
-    clients.check_redirect_uri(uri)
+    registration.check_redirect_uri(uri)
 
 
 @pytest.mark.parametrize(
@@ -52,8 +52,8 @@ def test_acceptable_redirect_uris(uri: str) -> None:
     ],
 )
 def test_refused_redirect_uris(uri: str, problem: str) -> None:
-    with pytest.raises(clients.ClientRefused, match=problem):
-        clients.check_redirect_uri(uri)
+    with pytest.raises(registration.ClientRefused, match=problem):
+        registration.check_redirect_uri(uri)
 
 
 @pytest.mark.db
@@ -69,8 +69,8 @@ def test_refused_redirect_uris(uri: str, problem: str) -> None:
 def test_refused_registrations_register_nothing(
     engine: Engine, kind: str, uris: list[str], options: dict[str, bool], problem: str
 ) -> None:
-    with pytest.raises(clients.ClientRefused, match=problem), transaction(engine) as session:
-        clients.add_client(
+    with pytest.raises(registration.ClientRefused, match=problem), transaction(engine) as session:
+        registration.add_client(
             session=session,
             library="rmit",
             kind=kind,
@@ -85,7 +85,7 @@ def test_refused_registrations_register_nothing(
 
 def test_the_secret_is_kept_only_as_a_hash(engine: Engine) -> None:
     with transaction(engine) as session:
-        registered = clients.add_client(
+        registered = registration.add_client(
             session=session,
             library="monash",
             kind="rp",
@@ -103,8 +103,8 @@ def test_the_secret_is_kept_only_as_a_hash(engine: Engine) -> None:
     with Session(engine) as session:
         client = session.get(OAuthClient, registered.client_id)
         assert client is not None
-        assert clients.secret_matches(client, registered.client_secret)
-        assert not clients.secret_matches(client, registered.client_secret[:-1] + "x")
+        assert registration.secret_matches(client, registered.client_secret)
+        assert not registration.secret_matches(client, registered.client_secret[:-1] + "x")
         assert (client.library, client.kind, client.scopes) == (
             "monash",
             "rp",

@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection
 
 from identity import demo
 from identity.app import create_app
-from identity.db import database_url as database_url_for
 from identity.settings import Settings
+from identity.store.database import database_url as database_url_for
 from tests.conftest import free_port
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
 

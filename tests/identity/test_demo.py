@@ -12,11 +12,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 import policies
-from identity import clients, demo, publishing
-from identity.connectors.registry import RegistryConnector
-from identity.db import make_engine
-from identity.models import AgreementVersion, OAuthClient, RegistryPatron
+from identity import demo
+from identity.agreements import publishing
+from identity.oauth import registration
+from identity.patrons.connectors.registry import RegistryConnector
 from identity.settings import Settings
+from identity.store.database import make_engine
+from identity.store.models import AgreementVersion, OAuthClient, RegistryPatron
 from tests.conftest import HUB, free_port, run_hub, wait_for_health
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import OWES
@@ -65,7 +67,7 @@ def test_each_demo_patron_signs_in_and_gets_the_decision_the_demo_promises(engin
         stored = {c.client_id: c for c in session.exec(select(OAuthClient))}
         patrons_ = session.exec(select(RegistryPatron)).all()
     assert (len(versions), len(stored), len(patrons_)) == (1, 14, 28)
-    assert all(clients.secret_matches(stored[c.client_id], c.client_secret) for c in made)
+    assert all(registration.secret_matches(stored[c.client_id], c.client_secret) for c in made)
     assert stored["demo-rmit-rp"].redirect_uris == ["http://127.0.0.1:8001/demo/callback"]
     assert not demo.foreign(engine)
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from identity.db import transaction
-from identity.models import EligibilityLookup
+from identity.store.database import transaction
+from identity.store.models import EligibilityLookup
 from tests.conftest import run_hub
 from tests.identity.oauth.conftest import BLOCKED, GOOD, OWES, LiveHub
 from tests.identity.oauth.test_login import publish_far_library

@@ -22,10 +22,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 import policies
-from identity import demo, publishing
-from identity.db import transaction
-from identity.models import AgreementVersion
-from identity.publishing import InForce
+from identity import demo
+from identity.agreements import publishing
+from identity.agreements.publishing import InForce
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion
 from tests.conftest import Hub, free_port
 from tests.identity.oauth.conftest import GOOD
 from tests.identity.oauth.relying_party import RelyingParty
@@ -124,7 +125,7 @@ def test_a_set_published_elsewhere_is_read_back_while_the_one_held_answers(
         files = [{"name": "new.yaml", "text": "libraries: []\nagreements: []\nnew_key: 1\n"}]
         session.add(AgreementVersion(published_by="newer hub", sha256="0" * 64, files=files,
                                      libraries=0, agreements=0))  # fmt: skip
-    with caplog.at_level(logging.ERROR, logger="identity.publishing"):
+    with caplog.at_level(logging.ERROR, logger="identity.agreements.publishing"):
         assert decide(read(in_force, engine)) == ["suspended"]
         deadline = time.monotonic() + 10
         while not caplog.records:

@@ -11,9 +11,9 @@ from joserfc.jwk import KeySet
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from identity import keys
-from identity.db import transaction
-from identity.models import utcnow
+from identity.oauth import signing_keys
+from identity.store.database import transaction
+from identity.store.models import utcnow
 
 pytestmark = pytest.mark.db
 
@@ -23,19 +23,21 @@ HOUR = timedelta(hours=1)
 
 def rotate(engine: Engine) -> str:
     with transaction(engine) as session:
-        return keys.rotate(session=session, secret=SECRET, actor="t").kid
+        return signing_keys.rotate(session=session, secret=SECRET, actor="t").kid
 
 
 def sign(engine: Engine, claims: dict[str, object]) -> str:
     with Session(engine) as session:
-        key = keys.active(session=session)
+        key = signing_keys.active(session=session)
         assert key is not None
-        return jwt.encode({"alg": key.alg, "kid": key.kid}, claims, keys.private_key(key, SECRET))
+        return jwt.encode(
+            {"alg": key.alg, "kid": key.kid}, claims, signing_keys.private_key(key, SECRET)
+        )
 
 
 def published(engine: Engine, later: timedelta = timedelta(0)) -> list[dict[str, Any]]:
     with Session(engine) as session:
-        found: list[dict[str, Any]] = keys.jwks(
+        found: list[dict[str, Any]] = signing_keys.jwks(
             session=session, lifetime=HOUR, now=utcnow() + later
         )["keys"]
         return found
@@ -68,11 +70,11 @@ def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine:
     [jwk] = published(engine)
     assert set(jwk) == {"kty", "kid", "alg", "use", "n", "e"}
     with Session(engine) as session:
-        key = keys.active(session=session)
+        key = signing_keys.active(session=session)
         assert key is not None
-        private: dict[str, Any] = dict(keys.private_key(key, SECRET).as_dict(private=True))
+        private: dict[str, Any] = dict(signing_keys.private_key(key, SECRET).as_dict(private=True))
         with pytest.raises(ValueError, match="cannot be decrypted with this HUB_SECRET_KEY"):
-            keys.private_key(key, SECRET + "-changed")
+            signing_keys.private_key(key, SECRET + "-changed")
     with engine.connect() as connection:
         dump = str(connection.execute(text("SELECT * FROM signing_key")).all())
     assert private["d"] not in dump and private["p"] not in dump
@@ -85,7 +87,9 @@ def test_processes_starting_together_make_one_key(engine: Engine) -> None:
 
     def start() -> None:
         with transaction(engine) as session:
-            made.append(keys.ensure(session=session, secret=SECRET, actor="hub:startup").kid)
+            made.append(
+                signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup").kid
+            )
 
     threads = [threading.Thread(target=start) for _ in range(6)]
     for thread in threads:

@@ -9,8 +9,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-import identity.models  # noqa: F401  (registers the tables)
-from identity import migrate
+import identity.store.models  # noqa: F401  (registers the tables)
+from identity.store import migrate
 
 pytestmark = pytest.mark.db
 

@@ -13,10 +13,11 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 import policies
-from identity import passwords, patrons
-from identity.connectors.registry import RegistryConnector
-from identity.db import transaction
-from identity.models import AuditEvent, RegistryPatron
+from identity.patrons import registry_import
+from identity.patrons.connectors.registry import RegistryConnector
+from identity.security import passwords
+from identity.store.database import transaction
+from identity.store.models import AuditEvent, RegistryPatron
 from tests.conftest import Hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
@@ -55,7 +56,7 @@ def rows(*lines: str, header: str = HEADER) -> list[list[str]]:
     ],
 )
 def test_each_bad_row_is_rejected_with_its_line_and_reason(line: str, reason: str) -> None:
-    checked = patrons.check_rows(rows(GOOD[0], line), RMIT)
+    checked = registry_import.check_rows(rows(GOOD[0], line), RMIT)
     assert [r.card for r in checked.rows] == ["21110000000001"]
     assert len(checked.rejected) == 1
     number, why = checked.rejected[0]
@@ -64,7 +65,7 @@ def test_each_bad_row_is_rejected_with_its_line_and_reason(line: str, reason: st
 
 def test_names_and_category_codes_are_read_in_nfc() -> None:
     uqam = policies.Library(id="uqam", name="UQAM", categories={"\u00c9TU": "undergraduate"})
-    checked = patrons.check_rows(rows("1234,1234,E\u0301lodie,E\u0301TU,,,"), uqam)
+    checked = registry_import.check_rows(rows("1234,1234,E\u0301lodie,E\u0301TU,,,"), uqam)
     assert checked.rejected == []
     assert [(r.name, r.category) for r in checked.rows] == [("\u00c9lodie", "\u00c9TU")]
 
@@ -81,26 +82,26 @@ def test_names_and_category_codes_are_read_in_nfc() -> None:
 )
 def test_a_file_that_is_not_a_patron_csv_is_refused_whole(header: str, problem: str) -> None:
     with pytest.raises(
-        patrons.ImportRefused, match=problem.replace("(", r"\(").replace(")", r"\)")
+        registry_import.ImportRefused, match=problem.replace("(", r"\(").replace(")", r"\)")
     ):
-        patrons.check_rows(rows(header=header), RMIT)
+        registry_import.check_rows(rows(header=header), RMIT)
 
 
-def import_good(engine: Engine, lines: list[str] | None = None) -> patrons.Imported:
-    checked = patrons.check_rows(rows(*(lines or GOOD)), RMIT)
+def import_good(engine: Engine, lines: list[str] | None = None) -> registry_import.Imported:
+    checked = registry_import.check_rows(rows(*(lines or GOOD)), RMIT)
     assert not checked.rejected
     with transaction(engine) as session:
-        return patrons.import_rows(
+        return registry_import.import_rows(
             session=session,
             library="rmit",
             rows=checked.rows,
-            hashes=patrons.hash_pins(checked.rows),
+            hashes=registry_import.hash_pins(checked.rows),
             actor="t",
         )
 
 
 def test_import_then_sign_in_with_the_registry_connector(engine: Engine) -> None:
-    assert import_good(engine) == patrons.Imported(added=4, updated=0)
+    assert import_good(engine) == registry_import.Imported(added=4, updated=0)
     registry = RegistryConnector("rmit", engine)
     holder = registry.authenticate("21110000000002", "2345")
     assert holder is not None
@@ -124,7 +125,7 @@ def test_import_then_sign_in_with_the_registry_connector(engine: Engine) -> None
 def test_reimport_updates_and_the_audit_log_holds_no_pins(engine: Engine) -> None:
     import_good(engine)
     again = import_good(engine, [GOOD[0].replace("Ada Good", "Ada Lovelace"), GOOD[1]])
-    assert again == patrons.Imported(added=0, updated=2, not_in_file=2)
+    assert again == registry_import.Imported(added=0, updated=2, not_in_file=2)
     with Session(engine) as session:
         names = {p.card: p.name for p in session.exec(select(RegistryPatron))}
         events = session.exec(select(AuditEvent).where(AuditEvent.action == "patrons.import")).all()
@@ -146,7 +147,7 @@ def test_reimport_updates_and_the_audit_log_holds_no_pins(engine: Engine) -> Non
 
 def test_an_ils_bcrypt_hash_signs_in_and_becomes_argon2(engine: Engine) -> None:
     exported = bcrypt.hashpw(b"4321", bcrypt.gensalt(rounds=4)).decode()
-    checked = patrons.check_rows(
+    checked = registry_import.check_rows(
         rows(
             f"21110000000020,{exported},Eve,UG,,,",
             header="card,pin_hash,name,category,expires,fines,flags",
@@ -154,11 +155,11 @@ def test_an_ils_bcrypt_hash_signs_in_and_becomes_argon2(engine: Engine) -> None:
         RMIT,
     )
     with transaction(engine) as session:
-        patrons.import_rows(
+        registry_import.import_rows(
             session=session,
             library="rmit",
             rows=checked.rows,
-            hashes=patrons.hash_pins(checked.rows),
+            hashes=registry_import.hash_pins(checked.rows),
             actor="t",
         )
     registry = RegistryConnector("rmit", engine)

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 import policies
-from identity import publishing
-from identity.db import transaction
-from identity.models import AgreementVersion, AuditEvent
+from identity.agreements import publishing
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion, AuditEvent
 
 pytestmark = pytest.mark.db
 

@@ -14,8 +14,8 @@ from typing import Any
 from authlib.oidc.rpinitiated import EndSessionEndpoint, EndSessionRequest
 from joserfc.jwk import KeySet
 
-from identity.db import transaction
 from identity.oauth import tokens
+from identity.store.database import transaction
 
 
 class EndSession(EndSessionEndpoint):  # type: ignore[misc]

@@ -8,10 +8,10 @@ from typing import Any
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from sqlmodel import Session
 
-from identity.models import as_utc
 from identity.oauth import tokens
 from identity.oauth.endpoints.hints import CheckedHint
-from identity.oauth.stored import StoredToken
+from identity.oauth.row_adapters import StoredToken
+from identity.store.models import as_utc
 
 
 class Introspection(CheckedHint, IntrospectionEndpoint):  # type: ignore[misc]

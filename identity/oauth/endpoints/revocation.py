@@ -11,11 +11,11 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from identity.db import transaction
-from identity.models import OAuthToken, utcnow
 from identity.oauth import tokens
 from identity.oauth.endpoints.hints import CheckedHint
-from identity.oauth.stored import StoredToken
+from identity.oauth.row_adapters import StoredToken
+from identity.store.database import transaction
+from identity.store.models import OAuthToken, utcnow
 
 
 class Revocation(CheckedHint, RevocationEndpoint):  # type: ignore[misc]

@@ -17,11 +17,11 @@ from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN as _VERIFIER
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from identity.db import transaction
-from identity.models import AuthorizationCode, utcnow
 from identity.oauth import claims, tokens
 from identity.oauth.patron import Patron
-from identity.oauth.stored import StoredCode
+from identity.oauth.row_adapters import StoredCode
+from identity.store.database import transaction
+from identity.store.models import AuthorizationCode, utcnow
 
 if TYPE_CHECKING:
     from identity.oauth.client import Client

@@ -14,9 +14,9 @@ from typing import Any
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from joserfc.jwk import KeySet
 
-from identity.keys import ALG
 from identity.oauth import claims, tokens
 from identity.oauth.grants.authorization_code import nonce_used
+from identity.oauth.signing_keys import ALG
 
 
 class OpenIDCode(_OpenIDCode):  # type: ignore[misc]

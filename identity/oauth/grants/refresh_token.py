@@ -10,7 +10,7 @@ from authlib.oauth2.rfc6749 import grants
 
 from identity.oauth import tokens
 from identity.oauth.patron import Patron
-from identity.oauth.stored import StoredToken
+from identity.oauth.row_adapters import StoredToken
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]

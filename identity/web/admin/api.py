@@ -9,7 +9,7 @@ endpoints need no CSRF token; the session ends at ``DELETE /api/v1/admin/session
 Entries are written as in agreement files: a change sends ``{"yaml": ...}``, a one-entry file
 (``libraries:`` or ``agreements:`` with one item), and is checked by the same loader as ``hub
 agreements check``; problems come back as ``invalid-agreements`` with file, line and column.
-Who may change what is decided in ``identity.admin.changes``, for the pages and this API alike.
+Who may change what is decided in ``identity.agreements.changes``, for the pages and this API alike.
 """
 
 from __future__ import annotations
@@ -25,19 +25,11 @@ from starlette.concurrency import run_in_threadpool
 
 import policies
 from identity import errors
-from identity.admin import (
-    auditlog,
-    changes,
-    connections,
-    entries,
-    sessions,
-    signin,
-    versions,
-    whatif,
-)
+from identity.admin import auditlog, connections, sessions, signin
 from identity.admin.accounts import Admin
-from identity.db import transaction
-from identity.models import AgreementVersion
+from identity.agreements import changes, entries, versions, whatif
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion
 from identity.web.admin.deps import Number, engine_of, in_force, validating
 from identity.web.admin.schemas import (
     EXAMPLES,

@@ -19,9 +19,9 @@ import policies
 from identity import errors
 from identity.admin import sessions
 from identity.admin.accounts import Admin
-from identity.oauth.server import HubServer
 from identity.settings import Settings
 from identity.web import pages
+from identity.web.deps import get_in_force
 
 COOKIE = "hub_admin"
 #: whole agreement sets (imports) are validated this many at a time, in threads of their own
@@ -79,8 +79,7 @@ Number = Annotated[int, InPath(ge=1, le=2_147_483_647)]
 
 def in_force(request: Request, session: Session) -> policies.Agreements:
     """The published set, as the running hub already holds it (``publishing.InForce``)."""
-    server: HubServer = request.app.state.oauth
-    return server.in_force.get(session=session)
+    return get_in_force(request).get(session=session)
 
 
 def safe_next(path: str | None) -> str:

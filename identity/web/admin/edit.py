@@ -3,7 +3,7 @@
 An entry is edited as it is written in agreement files (a one-entry file in a textarea), so the
 validator's messages name the textarea's own lines. The editor's form has three buttons:
 ``check`` (the validator's problems, or the decisions the change would flip), ``save``
-(published at once, or proposed to the other party: ``identity.admin.changes`` decides), and,
+(published at once, or proposed to the other party: ``identity.agreements.changes`` decides), and,
 on a library, ``test`` (ask the home system, with the settings in the textarea, about a card).
 Removing an entry is a form of its own.
 """
@@ -21,9 +21,10 @@ from starlette.responses import RedirectResponse, Response
 
 import policies
 from identity import errors
-from identity.admin import changes, connections, entries, whatif
+from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.db import transaction
+from identity.agreements import changes, entries, whatif
+from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
 from identity.web.deps import client_address

@@ -13,19 +13,13 @@ from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
-from identity.admin import auditlog, changes, sessions, signin
-from identity.db import transaction
-from identity.models import AdminAccount
+from identity.admin import auditlog, sessions, signin
+from identity.agreements import changes
 from identity.settings import Settings
+from identity.store.database import transaction
+from identity.store.models import AdminAccount
 from identity.web import pages
-from identity.web.admin.deps import (
-    AdminDep,
-    cookie_name,
-    engine_of,
-    page,
-    safe_next,
-    secret_of,
-)
+from identity.web.admin.deps import AdminDep, cookie_name, engine_of, page, safe_next, secret_of
 from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from sqlmodel import Session, col, func, select
 from starlette.responses import Response
 
-from identity.cards import NotACard, read_card
-from identity.models import EligibilityLookup
+from identity.patrons.cards import NotACard, read_card
+from identity.store.models import EligibilityLookup
 from identity.web.admin.deps import AdminDep, engine_of, page
 
 router = APIRouter(include_in_schema=False)

@@ -1,5 +1,6 @@
 """``/admin/proposals``: changes waiting for another party, each with the decisions it would flip,
-and the forms that approve, reject or withdraw one (the rules are ``identity.admin.changes``)."""
+and the forms that approve, reject or withdraw one (the rules are
+``identity.agreements.changes``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity import errors
-from identity.admin import changes, entries, whatif
 from identity.admin.accounts import Admin
-from identity.db import transaction
+from identity.agreements import changes, entries, whatif
+from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import (
     AdminDep,

@@ -10,10 +10,10 @@ from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, ConfigDict, Field
 
 import policies
-from identity import cards
-from identity.admin import changes, entries, whatif
 from identity.admin.accounts import Admin
-from identity.models import AgreementVersion, AuditEvent, Proposal, as_utc
+from identity.agreements import changes, entries, whatif
+from identity.patrons import cards
+from identity.store.models import AgreementVersion, AuditEvent, Proposal, as_utc
 from identity.web.eligibility import UndatedDecision
 from identity.web.fields import Day
 

@@ -2,7 +2,7 @@
 two; one version exported as a single YAML file that ``hub agreements check`` accepts. Every
 administrator may read them: a version is the whole consortium's published set. A consortium
 administrator may also roll back to a version (published again as a new one) and import files
-as a new version (``identity.admin.changes``)."""
+as a new version (``identity.agreements.changes``)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sqlmodel import Session, col, select
 from starlette.responses import RedirectResponse, Response
 
 from identity import errors
-from identity.admin import changes, versions
 from identity.admin.accounts import Admin
-from identity.db import transaction
-from identity.models import AgreementVersion
+from identity.agreements import changes, versions
 from identity.settings import Settings
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion
 from identity.web import pages
 from identity.web.admin.deps import (
     AdminDep,

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 import policies
-from identity import publishing
 from identity.admin import accounts
+from identity.agreements import publishing
 from identity.app import create_app
-from identity.db import transaction
 from identity.settings import Settings
+from identity.store.database import transaction
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 EXAMPLES = Path(policies.__file__).parent / "examples"

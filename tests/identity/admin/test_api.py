@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from identity import publishing
+from identity.agreements import publishing
 from identity.app import create_app
-from identity.db import transaction
 from identity.settings import Settings
+from identity.store.database import transaction
 from tests.conftest import Hub
 from tests.identity.admin.conftest import AddAdmin
 

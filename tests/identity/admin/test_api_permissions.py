@@ -1,4 +1,4 @@
-"""Every permission rule of the admin API (``identity.admin.changes``), over HTTP with bearer
+"""Every permission rule of the admin API (``identity.agreements.changes``), over HTTP with bearer
 tokens, for a consortium administrator, a library administrator who is party to the entry and
 one who is not: who may change libraries and agreements (published at once, proposed and
 awaiting whom, or refused), who may see, approve, reject and withdraw proposals, rollbacks and
@@ -27,11 +27,12 @@ from passlib.context import CryptContext
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from identity import passwords, publishing
+from identity.agreements import publishing
 from identity.app import prepare
-from identity.db import make_engine
-from identity.models import Proposal
+from identity.security import passwords
 from identity.settings import Settings
+from identity.store.database import make_engine
+from identity.store.models import Proposal
 from tests.identity.admin.conftest import SECRET, AddAdmin
 
 API = "/api/v1/admin"

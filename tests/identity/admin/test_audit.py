@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from identity import audit, clients
-from identity.db import transaction
-from identity.models import AuditEvent, utcnow
+from identity.admin import audit
+from identity.oauth import registration
+from identity.store.database import transaction
+from identity.store.models import AuditEvent, utcnow
 from tests.identity.admin.conftest import AddAdmin, sign_in
 
 
@@ -44,7 +45,7 @@ def events(published: Engine) -> Engine:
             after={"added": 1},
         )
         for library in ("rmit", "monash"):
-            clients.add_client(
+            registration.add_client(
                 session=session, library=library, kind="partner", redirect_uris=[], actor="cli:dan"
             )
         audit.record(

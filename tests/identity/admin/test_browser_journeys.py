@@ -17,7 +17,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from identity.admin import accounts
-from identity.db import transaction
+from identity.store.database import transaction
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
 

@@ -1,4 +1,4 @@
-"""The administration's rules (``identity.admin.changes``) refuse a change with the hub's own
+"""The administration's rules (``identity.agreements.changes``) refuse a change with the hub's own
 problems (``identity.errors``), and the admin API sends each one as it was raised: one error
 tree, mapped to problem+json in one place. Nothing refused is stored."""
 
@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from identity import errors, publishing
-from identity.admin import changes
+from identity import errors
 from identity.admin.accounts import Admin
-from identity.db import transaction
+from identity.agreements import changes, publishing
+from identity.store.database import transaction
 from tests.identity.admin.conftest import AddAdmin
 
 pytestmark = pytest.mark.db

@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 import policies
-from identity import passwords
-from identity.models import AdminAccount, AuditEvent
+from identity.security import passwords
+from identity.store.models import AdminAccount, AuditEvent
 from tests.conftest import Hub, run_hub
 from tests.identity.admin.conftest import SECRET
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from identity import publishing
-from identity.db import transaction
+from identity.agreements import publishing
+from identity.store.database import transaction
 from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 from tests.identity.admin.test_api import NEW_BILATERAL, decide
 

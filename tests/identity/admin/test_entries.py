@@ -1,5 +1,5 @@
 """Editing one entry of an agreement set: the new set loads the same as what was validated, and
-nothing else in the files changes (``identity.admin.entries``)."""
+nothing else in the files changes (``identity.agreements.entries``)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import cast
 import pytest
 
 import policies
-from identity.admin import entries
-from identity.admin.entries import EDITED, EntryRefused, Section
-from identity.admin.versions import export
-from identity.models import AgreementVersion
+from identity.agreements import entries
+from identity.agreements.entries import EDITED, EntryRefused, Section
+from identity.agreements.versions import export
+from identity.store.models import AgreementVersion
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 Files = list[tuple[str, str]]

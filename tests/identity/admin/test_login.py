@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from identity.admin import accounts, sessions
 from identity.app import create_app
-from identity.models import AdminAccount, AuditEvent, utcnow
 from identity.settings import Settings
+from identity.store.models import AdminAccount, AuditEvent, utcnow
 from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
 
 WRONG = "The email address, password or code is not right."

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from identity.db import transaction
-from identity.models import EligibilityLookup, utcnow
+from identity.store.database import transaction
+from identity.store.models import EligibilityLookup, utcnow
 from tests.identity.admin.conftest import AddAdmin, sign_in
 
 

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 import policies
-from identity import publishing
+from identity.agreements import publishing
 from identity.app import create_app
-from identity.db import transaction
-from identity.models import AgreementVersion
 from identity.settings import Settings
+from identity.store.database import transaction
+from identity.store.models import AgreementVersion
 from tests.conftest import free_port, run_hub
 from tests.identity.admin.conftest import SOURCES, AddAdmin, csrf_of, sign_in
 

@@ -1,4 +1,4 @@
-"""``identity.admin.whatif``: the decisions a change to the agreement set flips, and how many
+"""``identity.agreements.whatif``: the decisions a change to the agreement set flips, and how many
 registry patrons each flip touches. The pairs it decides are checked against deciding every
 pair, on random edits of the example network and of random networks."""
 
@@ -18,9 +18,9 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 import policies
-from identity.admin import whatif
-from identity.db import transaction
-from identity.models import RegistryPatron
+from identity.agreements import whatif
+from identity.store.database import transaction
+from identity.store.models import RegistryPatron
 from policies.model import Effective, Sip2Connector
 
 EXAMPLES = Path(policies.__file__).parent / "examples"

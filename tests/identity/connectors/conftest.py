@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from identity.connectors.sip2 import connector
+from identity.patrons.connectors.sip2 import connector
 from tests.identity.connectors.ils import PASSWORD, PASSWORD_ENV, PATRONS, Ils
 
 

@@ -1,5 +1,6 @@
-"""Turns at a home library (``identity.connectors.gates``): how many are asked at once, how many
-wait and how long, and that the waiting and the asking take nothing from the shared pool."""
+"""Turns at a home library (``identity.patrons.connectors.gates``): how many are asked at once,
+how many wait and how long, and that the waiting and the asking take nothing from the shared
+pool."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ import anyio.to_thread
 import pytest
 
 import policies
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.gates import REGISTRY_CONCURRENCY, Gate, Gates, Limits
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.gates import (
+    REGISTRY_CONCURRENCY,
+    Gate,
+    Gates,
+    Limits,
+)
 from tests.identity.connectors.ils import library
 
 

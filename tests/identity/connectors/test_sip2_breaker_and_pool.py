@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from identity.connectors.sip2.breaker import TRIAL_WAIT_S, Breaker
-from identity.connectors.sip2.client import Connection
-from identity.connectors.sip2.errors import Busy, Dropped, NotSent, Unreachable
-from identity.connectors.sip2.pool import Pool
+from identity.patrons.connectors.sip2.breaker import TRIAL_WAIT_S, Breaker
+from identity.patrons.connectors.sip2.client import Connection
+from identity.patrons.connectors.sip2.errors import (
+    Busy,
+    Dropped,
+    NotSent,
+    Unreachable,
+)
+from identity.patrons.connectors.sip2.pool import Pool
 
 
 class Clock:

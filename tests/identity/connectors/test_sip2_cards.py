@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import policies
-from identity.connectors.sip2 import Sip2Connector
+from identity.patrons.connectors.sip2 import Sip2Connector
 from tests.identity.connectors.ils import GOOD, PASSWORD, PASSWORD_ENV, Ils, Patron, evergreen_echo
 
 KNOWN = Patron("dj\u00e9-42", "s\u00e9same", "Jos\u00e9 Known")  # a Koha-style alphanumeric card

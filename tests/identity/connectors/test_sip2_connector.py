@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.sip2 import Sip2Connector
-from identity.connectors.sip2.connector import forget
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.sip2 import Sip2Connector
+from identity.patrons.connectors.sip2.connector import forget
 from tests.identity.connectors.ils import (
     BLOCKED,
     EXPIRED,
@@ -143,7 +143,7 @@ def test_an_ils_without_login(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_patron_status_23_through_a_connection(ils: Ils) -> None:
-    from identity.connectors.sip2 import client, messages
+    from identity.patrons.connectors.sip2 import client, messages
 
     connection = client.open_connection(
         "127.0.0.1", ils.port, timeout_s=0.5, encoding="cp850", tls=None,

@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 import policies
-from identity import publishing
+from identity.agreements import publishing
 from identity.cli import app, context
-from identity.db import make_engine, transaction
 from identity.settings import Settings
+from identity.store.database import make_engine, transaction
 from tests.identity.connectors.ils import (
     BLOCKED,
     GOOD,

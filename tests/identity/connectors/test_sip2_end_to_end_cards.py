@@ -16,11 +16,11 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
 import policies
-from identity import publishing
+from identity.agreements import publishing
 from identity.cli import app, context
-from identity.db import make_engine, transaction
-from identity.models import EligibilityLookup
 from identity.settings import Settings
+from identity.store.database import make_engine, transaction
+from identity.store.models import EligibilityLookup
 from tests.identity.connectors.ils import (
     GOOD,
     PASSWORD,

@@ -21,8 +21,8 @@ from pysip2 import (
 )
 
 import policies
-from identity.connectors.sip2 import messages
-from identity.connectors.sip2.errors import BadRecord, Garbled
+from identity.patrons.connectors.sip2 import messages
+from identity.patrons.connectors.sip2.errors import BadRecord, Garbled
 from tests.identity.connectors.fakes import patron_information
 
 NOW = datetime(2026, 11, 22, 9, 30, 5)

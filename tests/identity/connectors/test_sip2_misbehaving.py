@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pysip2 import PatronInformationResponse, PatronStatusResponse, calculate_checksum
 
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.sip2 import Sip2Connector
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.sip2 import Sip2Connector
 from tests.identity.connectors.fakes import Answer, FakeIls, patron_information, reply
 from tests.identity.connectors.ils import GOOD, PASSWORD_ENV, Ils, library
 

@@ -15,10 +15,10 @@ from typing import Any
 import pydantic
 import pytest
 
-from identity.connectors import HomeLibraryUnavailable
-from identity.connectors.sip2 import Sip2Connector, client, messages
-from identity.connectors.sip2.connector import _links
-from identity.connectors.sip2.errors import Refused
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.sip2 import Sip2Connector, client, messages
+from identity.patrons.connectors.sip2.connector import _links
+from identity.patrons.connectors.sip2.errors import Refused
 from tests.identity.connectors.fakes import Answer, FakeIls
 from tests.identity.connectors.ils import library
 

@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import Engine
 
 import policies
-from identity import demo, publishing
-from identity.db import transaction
+from identity import demo
+from identity.agreements import publishing
+from identity.store.database import transaction
 from tests.conftest import free_port
 from tests.identity.connectors.ils import GOOD as PATRON
 from tests.identity.connectors.ils import PASSWORD, PASSWORD_ENV, SLOW, Ils

@@ -15,10 +15,11 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from identity import clients, demo
+from identity import demo
 from identity.app import create_app
-from identity.db import transaction
+from identity.oauth import registration
 from identity.settings import Settings
+from identity.store.database import transaction
 from tests.conftest import issuer_of
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.relying_party import RelyingParty
@@ -57,7 +58,7 @@ class LiveHub:
         """Register a relying party of ``library``."""
         redirect = f"{self.issuer}/cb/{library}"
         with transaction(self.engine) as session:
-            made = clients.add_client(
+            made = registration.add_client(
                 session=session,
                 library=library,
                 kind="rp",

@@ -26,8 +26,8 @@ from playwright.sync_api import (
 )
 
 import policies
-from identity import publishing
-from identity.db import transaction
+from identity.agreements import publishing
+from identity.store.database import transaction
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 

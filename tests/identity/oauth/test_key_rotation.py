@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from joserfc import jws
 
-from identity import keys
-from identity.db import transaction
+from identity.oauth import signing_keys
+from identity.store.database import transaction
 from tests.identity.oauth.browser import forms
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
 
@@ -30,7 +30,7 @@ def test_rotating_the_key_mid_sign_in_breaks_nothing(live_hub: LiveHub) -> None:
     consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": "0001"})
     assert forms(consent.text)[0].buttons
     with transaction(live_hub.engine) as session:
-        new_kid = keys.rotate(session=session, secret=SECRET, actor="test").kid
+        new_kid = signing_keys.rotate(session=session, secret=SECRET, actor="test").kid
     after = rp.exchange(browser.submit(consent, {"decision": "allow"}).headers["location"])
 
     assert kid(after["id_token"]) == kid(after["access_token"]) == new_kid != old_kid

@@ -13,9 +13,9 @@ import pytest
 from sqlmodel import Session, func, select
 
 import policies
-from identity import publishing
-from identity.db import transaction
-from identity.models import LoginAttempt
+from identity.agreements import publishing
+from identity.store.database import transaction
+from identity.store.models import LoginAttempt
 from tests.conftest import free_port
 from tests.identity.oauth.browser import Browser, forms
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub

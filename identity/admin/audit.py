@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from identity.db import lock
-from identity.models import AuditEvent, utcnow
+from identity.store.database import lock
+from identity.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 

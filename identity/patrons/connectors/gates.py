@@ -32,7 +32,7 @@ import anyio
 import anyio.to_thread
 
 import policies
-from identity.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors import HomeLibraryUnavailable
 from policies.model import Sip2Connector as Sip2Settings
 
 T = TypeVar("T")

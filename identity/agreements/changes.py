@@ -1,7 +1,7 @@
 """Administrators' changes to the agreement set, and the rules for who may make them.
 
 One entry (a library or an agreement) is changed at a time, written as a one-entry agreement
-file (``identity.admin.entries``) and validated with the rest of the set by the same loader as
+file (``identity.agreements.entries``) and validated with the rest of the set by the same loader as
 ``hub agreements check``. The web UI and the admin API both call this module, so a rule holds
 in both or in neither.
 
@@ -37,11 +37,12 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 
 import policies
-from identity import audit, errors, publishing
-from identity.admin import entries
+from identity import errors
+from identity.admin import audit
 from identity.admin.accounts import Admin
-from identity.db import lock
-from identity.models import AgreementVersion, Proposal, utcnow
+from identity.agreements import entries, publishing
+from identity.store.database import lock
+from identity.store.models import AgreementVersion, Proposal, utcnow
 
 Section = Literal["libraries", "agreements"]
 #: the party that stands for "a consortium administrator" in ``consent`` and ``awaiting`` (with a

@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 import policies
-from identity import audit
-from identity.db import lock
-from identity.models import AgreementVersion
+from identity.admin import audit
+from identity.store.database import lock
+from identity.store.models import AgreementVersion
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,6 @@ logged-in connections per library, ``breaker`` stops asking an ILS that is down,
 ``connector`` puts them together behind the ``Connector`` protocol.
 """
 
-from identity.connectors.sip2.connector import Sip2Connector
+from identity.patrons.connectors.sip2.connector import Sip2Connector
 
 __all__ = ["Sip2Connector"]

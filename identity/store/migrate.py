@@ -1,4 +1,4 @@
-"""Applying the Alembic migrations in ``identity/migrations`` (``hub db upgrade``)."""
+"""Applying the Alembic migrations in ``identity/store/migrations`` (``hub db upgrade``)."""
 
 from __future__ import annotations
 
@@ -48,5 +48,5 @@ def current(engine: Engine) -> str | None:
 
 
 def head() -> str | None:
-    """The newest revision in ``identity/migrations``."""
+    """The newest revision in ``identity/store/migrations``."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

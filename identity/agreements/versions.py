@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, select
 
-from identity.models import AgreementVersion
+from identity.store.models import AgreementVersion
 from policies import yamltext
 
 #: strings written without quotes: they read back as the same string in YAML 1.1 and 1.2 alike

@@ -28,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from identity.connectors.sip2.errors import BadRecord, Garbled
+from identity.patrons.connectors.sip2.errors import BadRecord, Garbled
 from policies.model import FLAGS as FLAG_NAMES
 
 #: The 14 positions of the patron status field, by their docs/agreements.md names (the model lists

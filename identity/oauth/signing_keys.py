@@ -15,9 +15,10 @@ from cryptography.fernet import InvalidToken
 from joserfc.jwk import RSAKey
 from sqlmodel import Session, col, select
 
-from identity import audit, derived
-from identity.db import lock
-from identity.models import SigningKey, as_utc, utcnow
+from identity.admin import audit
+from identity.security import derived_keys
+from identity.store.database import lock
+from identity.store.models import SigningKey, as_utc, utcnow
 
 ALG = "RS256"  # the algorithm every OpenID relying party must accept
 
@@ -34,7 +35,7 @@ def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
         kid=kid,
         alg=ALG,
         public_jwk=dict(private.as_dict(private=False)),
-        private_jwk_encrypted=derived.fernet(secret, "signing keys")
+        private_jwk_encrypted=derived_keys.fernet(secret, "signing keys")
         .encrypt(json.dumps(private.as_dict(private=True)).encode())
         .decode(),
     )
@@ -89,7 +90,9 @@ def private_key(key: SigningKey, secret: str) -> RSAKey:
     """The private half, for signing. Raises ``ValueError`` if ``secret`` is not the one that
     encrypted it (the hub's secret key was changed without re-keying)."""
     try:
-        data = derived.fernet(secret, "signing keys").decrypt(key.private_jwk_encrypted.encode())
+        data = derived_keys.fernet(secret, "signing keys").decrypt(
+            key.private_jwk_encrypted.encode()
+        )
     except InvalidToken:
         raise ValueError(
             f"signing key {key.kid} cannot be decrypted with this HUB_SECRET_KEY"

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from identity.db import transaction
-from identity.models import AuthorizationCode, LoginAttempt, OAuthToken, SpentTicket, utcnow
+from identity.store.database import transaction
+from identity.store.models import AuthorizationCode, LoginAttempt, OAuthToken, SpentTicket, utcnow
 from tests.conftest import Hub
 
 pytestmark = pytest.mark.db

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from identity import passwords
-from identity.connectors import CardHolder
-from identity.db import transaction
-from identity.models import RegistryPatron, utcnow
+from identity.patrons.connectors import CardHolder
+from identity.security import passwords
+from identity.store.database import transaction
+from identity.store.models import RegistryPatron, utcnow
 
 MAX_PIN = 64
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import Session
 
-from identity import audit
-from identity.models import OAuthClient
+from identity.admin import audit
+from identity.store.models import OAuthClient
 
 RP_SCOPES = ["openid", "profile", "membership", "borrowing"]
 PARTNER_SCOPES = ["eligibility"]

@@ -25,10 +25,11 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 import policies
-from identity import audit, passwords
-from identity.cards import NotACard, read_card
-from identity.db import lock
-from identity.models import RegistryPatron, utcnow
+from identity.admin import audit
+from identity.patrons.cards import NotACard, read_card
+from identity.security import passwords
+from identity.store.database import lock
+from identity.store.models import RegistryPatron, utcnow
 
 REQUIRED = ("card", "name", "category")
 OPTIONAL = ("expires", "fines", "flags")

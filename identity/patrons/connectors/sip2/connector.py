@@ -20,7 +20,7 @@ PIN and the login password are never logged and never put in an exception.
 Time: at most ``connections`` pooled connections are open at once. A caller waits at most
 ``timeout_s`` for a free one (then a 503 with ``Retry-After: 1``, not counted against the
 breaker: the hub is busy, not the ILS; in the hub a request has taken one of the library's turns,
-``identity.connectors.gates``, before it gets here, so it finds one free), and then
+``identity.patrons.connectors.gates``, before it gets here, so it finds one free), and then
 everything said to the ILS (connect, TLS, 93, 99, the 63 and any resends) shares one deadline of
 ``timeout_s``. So a call takes at most about ``2 * timeout_s``, and never longer than
 ``timeout_s`` once it is talking to the ILS.
@@ -54,9 +54,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import policies
-from identity.connectors import CardHolder, HomeLibraryUnavailable
-from identity.connectors.sip2 import breaker, client, messages, pool
-from identity.connectors.sip2.errors import BadRecord, Busy, Garbled, Sip2Error
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
+from identity.patrons.connectors.sip2 import breaker, client, messages, pool
+from identity.patrons.connectors.sip2.errors import (
+    BadRecord,
+    Busy,
+    Garbled,
+    Sip2Error,
+)
 from policies.model import Sip2Connector as Sip2Settings
 
 MISCONFIGURED_RETRY_S = 300  # a missing password variable is not fixed by trying again soon

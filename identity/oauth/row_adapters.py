@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
-from identity.models import AuthorizationCode, OAuthToken
 from identity.oauth import tokens
+from identity.store.models import AuthorizationCode, OAuthToken
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from sqlalchemy import Delete, delete, or_
 from sqlmodel import Session, col
 
 from identity.admin import sessions as admin_sessions
-from identity.guessing import Limits
-from identity.models import (
+from identity.security.guessing_limits import Limits
+from identity.settings import Settings
+from identity.store.models import (
     AdminSession,
     AuthorizationCode,
     LoginAttempt,
@@ -23,7 +24,6 @@ from identity.models import (
     SpentTicket,
     utcnow,
 )
-from identity.settings import Settings
 
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
 

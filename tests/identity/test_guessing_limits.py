@@ -8,26 +8,32 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from identity import guessing
-from identity.models import utcnow
+from identity.security import guessing_limits
 from identity.settings import Settings
+from identity.store.models import utcnow
 
 pytestmark = pytest.mark.db
 
-DEFAULTS = guessing.Limits.parse(Settings().guesses_per_card, Settings().guesses_per_address)
-KEY = guessing.card_key("secret", "rmit", "21110000000001")
+DEFAULTS = guessing_limits.Limits.parse(Settings().guesses_per_card, Settings().guesses_per_address)
+KEY = guessing_limits.card_key("secret", "rmit", "21110000000001")
 
 
 def fail(engine: Engine, *, key: str = KEY, address: str = "192.0.2.1", at: object = None) -> None:
-    attempt = guessing.begin(engine=engine, key=key, address=address, limits=DEFAULTS, now=at)  # type: ignore[arg-type]
-    guessing.finish(engine=engine, attempt=attempt, success=False)
+    attempt = guessing_limits.begin(
+        engine=engine,
+        key=key,
+        address=address,
+        limits=DEFAULTS,
+        now=at,  # type: ignore[arg-type]
+    )
+    guessing_limits.finish(engine=engine, attempt=attempt, success=False)
 
 
 def test_five_failures_then_wait_out_the_window(engine: Engine) -> None:
     start = utcnow()
     for i in range(5):
         fail(engine, at=start + timedelta(minutes=i))
-    with pytest.raises(guessing.TooManyAttempts) as refused:
+    with pytest.raises(guessing_limits.TooManyAttempts) as refused:
         fail(engine, at=start + timedelta(minutes=5))
     assert refused.value.retry_after == 600  # the first failure leaves the 15-minute window
     fail(engine, at=start + timedelta(minutes=15, seconds=1))  # allowed again
@@ -37,37 +43,37 @@ def test_a_success_starts_the_count_again(engine: Engine) -> None:
     start = utcnow()
     for i in range(4):
         fail(engine, at=start + timedelta(seconds=i))
-    ok = guessing.begin(
+    ok = guessing_limits.begin(
         engine=engine,
         key=KEY,
         address="192.0.2.1",
         limits=DEFAULTS,
         now=start + timedelta(seconds=5),
     )
-    guessing.finish(engine=engine, attempt=ok, success=True)
+    guessing_limits.finish(engine=engine, attempt=ok, success=True)
     for i in range(5):
         fail(engine, at=start + timedelta(seconds=10 + i))
-    with pytest.raises(guessing.TooManyAttempts):
+    with pytest.raises(guessing_limits.TooManyAttempts):
         fail(engine, at=start + timedelta(seconds=20))
 
 
 def test_an_unfinished_attempt_counts_as_a_failure(engine: Engine) -> None:
     now = utcnow()
     for _ in range(5):
-        guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
-    with pytest.raises(guessing.TooManyAttempts):
-        guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
+        guessing_limits.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
+    with pytest.raises(guessing_limits.TooManyAttempts):
+        guessing_limits.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS, now=now)
 
 
 def test_one_address_guessing_many_cards_is_limited_too(engine: Engine) -> None:
     now = utcnow()
     for i in range(30):
-        fail(engine, key=guessing.card_key("secret", "rmit", f"2111{i:010d}"), at=now)
-    with pytest.raises(guessing.TooManyAttempts):
-        fail(engine, key=guessing.card_key("secret", "rmit", "21119999999999"), at=now)
+        fail(engine, key=guessing_limits.card_key("secret", "rmit", f"2111{i:010d}"), at=now)
+    with pytest.raises(guessing_limits.TooManyAttempts):
+        fail(engine, key=guessing_limits.card_key("secret", "rmit", "21119999999999"), at=now)
     fail(
         engine,
-        key=guessing.card_key("secret", "rmit", "21119999999999"),
+        key=guessing_limits.card_key("secret", "rmit", "21119999999999"),
         address="198.51.100.7",
         at=now,
     )
@@ -80,7 +86,7 @@ def test_a_day_of_guessing_as_fast_as_allowed_gets_20_tries(engine: Engine) -> N
             try:
                 fail(engine, at=start + timedelta(minutes=5 * step))
                 accepted += 1
-            except guessing.TooManyAttempts:
+            except guessing_limits.TooManyAttempts:
                 break
     assert accepted == 20  # so 5,000 guesses (half of 10,000 PINs) take 250 days
 
@@ -92,9 +98,9 @@ def test_a_burst_of_parallel_guesses_gets_exactly_five_through(engine: Engine) -
     def guess() -> None:
         barrier.wait()
         try:
-            guessing.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS)
+            guessing_limits.begin(engine=engine, key=KEY, address="192.0.2.1", limits=DEFAULTS)
             results.append("through")
-        except guessing.TooManyAttempts:
+        except guessing_limits.TooManyAttempts:
             results.append("refused")
 
     threads = [threading.Thread(target=guess) for _ in range(16)]
@@ -110,37 +116,37 @@ def test_no_card_number_is_stored(engine: Engine) -> None:
     with engine.connect() as connection:
         dump = str(connection.execute(text("SELECT * FROM login_attempt")).all())
     assert "21110000000001" not in dump and KEY in dump
-    assert guessing.card_key("other secret", "rmit", "21110000000001") != KEY
+    assert guessing_limits.card_key("other secret", "rmit", "21110000000001") != KEY
 
 
 @pytest.mark.parametrize("text_", ["5", "5/0", "0/900", "five/900", "5/900,"])
 def test_limits_are_parsed_strictly(text_: str) -> None:
     with pytest.raises(ValueError, match="written like 5/900"):
-        guessing.Limits.parse(text_, "30/900")
+        guessing_limits.Limits.parse(text_, "30/900")
 
 
 def test_an_address_cannot_reset_its_count_with_a_card_of_its_own(engine: Engine) -> None:
-    now, own = utcnow(), guessing.card_key("secret", "rmit", "21110000000099")
+    now, own = utcnow(), guessing_limits.card_key("secret", "rmit", "21110000000099")
     accepted = 0
     for i in range(60):
         if i % 5 == 4:  # sign in with a card of one's own, while the address is still allowed
             try:
-                ok = guessing.begin(
+                ok = guessing_limits.begin(
                     engine=engine, key=own, address="203.0.113.9", limits=DEFAULTS, now=now
                 )
-            except guessing.TooManyAttempts:
+            except guessing_limits.TooManyAttempts:
                 continue
-            guessing.finish(engine=engine, attempt=ok, success=True)
+            guessing_limits.finish(engine=engine, attempt=ok, success=True)
             continue
         try:
             fail(
                 engine,
-                key=guessing.card_key("secret", "rmit", f"2111{i:010d}"),
+                key=guessing_limits.card_key("secret", "rmit", f"2111{i:010d}"),
                 address="203.0.113.9",
                 at=now,
             )
             accepted += 1
-        except guessing.TooManyAttempts:
+        except guessing_limits.TooManyAttempts:
             pass
     assert accepted <= 30
 
@@ -150,19 +156,19 @@ def test_ipv6_clients_are_counted_by_their_64(engine: Engine) -> None:
     for i in range(30):
         fail(
             engine,
-            key=guessing.card_key("s", "rmit", f"2111{i:010d}"),
+            key=guessing_limits.card_key("s", "rmit", f"2111{i:010d}"),
             address=f"2001:db8:1:2::{i:x}",
             at=now,
         )
-    with pytest.raises(guessing.TooManyAttempts):
+    with pytest.raises(guessing_limits.TooManyAttempts):
         fail(
             engine,
-            key=guessing.card_key("s", "rmit", "21119999999999"),
+            key=guessing_limits.card_key("s", "rmit", "21119999999999"),
             address="2001:db8:1:2:ffff::1",
             at=now,
         )
-    assert guessing.client_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
-    assert guessing.client_network("192.0.2.1") == "192.0.2.1"
+    assert guessing_limits.client_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
+    assert guessing_limits.client_network("192.0.2.1") == "192.0.2.1"
 
 
 def test_unanswered_attempts_count_against_the_address_but_not_the_card(engine: Engine) -> None:
@@ -171,19 +177,21 @@ def test_unanswered_attempts_count_against_the_address_but_not_the_card(engine: 
     attempts without end (30 per 15 minutes by default)."""
     now = utcnow()
     for i in range(30):
-        attempt = guessing.begin(
+        attempt = guessing_limits.begin(
             engine=engine,
-            key=guessing.card_key("secret", "sipu", f"dj\u00e9{i}"),
+            key=guessing_limits.card_key("secret", "sipu", f"dj\u00e9{i}"),
             address="192.0.2.66",
             limits=DEFAULTS,
             now=now,
         )
-        guessing.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
-    with pytest.raises(guessing.TooManyAttempts):
-        guessing.begin(engine=engine, key=KEY, address="192.0.2.66", limits=DEFAULTS, now=now)
+        guessing_limits.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
+    with pytest.raises(guessing_limits.TooManyAttempts):
+        guessing_limits.begin(
+            engine=engine, key=KEY, address="192.0.2.66", limits=DEFAULTS, now=now
+        )
     for _ in range(10):  # the card of an unanswered attempt, from elsewhere: never limited
-        attempt = guessing.begin(
+        attempt = guessing_limits.begin(
             engine=engine, key=KEY, address="198.51.100.66", limits=DEFAULTS, now=now
         )
-        guessing.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
-    guessing.begin(engine=engine, key=KEY, address="203.0.113.66", limits=DEFAULTS, now=now)
+        guessing_limits.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
+    guessing_limits.begin(engine=engine, key=KEY, address="203.0.113.66", limits=DEFAULTS, now=now)

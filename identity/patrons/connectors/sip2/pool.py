@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from identity.connectors.sip2.client import Connection
-from identity.connectors.sip2.errors import Busy, NotSent
+from identity.patrons.connectors.sip2.client import Connection
+from identity.patrons.connectors.sip2.errors import Busy, NotSent
 
 T = TypeVar("T")
 

@@ -25,8 +25,9 @@ from ipaddress import ip_address, ip_network
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
-from identity.db import lock, transaction
-from identity.models import LoginAttempt, as_utc, utcnow
+from identity.settings import GUESSES, rates
+from identity.store.database import lock, transaction
+from identity.store.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
 
@@ -149,12 +150,4 @@ def _waits(
 
 
 def _windows(text: str) -> tuple[Window, ...]:
-    windows = []
-    for part in text.split(","):
-        count, _, seconds = part.strip().partition("/")
-        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-            raise ValueError(
-                f"a guessing limit is written like 5/900 (failures/seconds), not {part!r}"
-            )
-        windows.append((int(count), timedelta(seconds=int(seconds))))
-    return tuple(windows)
+    return tuple((count, timedelta(seconds=seconds)) for count, seconds in rates(text, GUESSES))

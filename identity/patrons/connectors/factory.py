@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 import policies
-from identity.connectors import Connector, HomeLibraryUnavailable
-from identity.connectors.registry import RegistryConnector
-from identity.connectors.sip2 import Sip2Connector
+from identity.patrons.connectors import Connector, HomeLibraryUnavailable
+from identity.patrons.connectors.registry import RegistryConnector
+from identity.patrons.connectors.sip2 import Sip2Connector
 
 
 def connector_for(library: policies.Library, engine: Engine) -> Connector:

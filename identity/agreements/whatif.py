@@ -24,8 +24,8 @@ from sqlmodel import Session, col, select
 
 import policies
 from identity import errors
-from identity.admin import changes
-from identity.models import Proposal, RegistryPatron
+from identity.agreements import changes
+from identity.store.models import Proposal, RegistryPatron
 
 Kind = Literal["now eligible", "no longer eligible", "terms changed"]
 

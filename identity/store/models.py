@@ -1,5 +1,5 @@
 """Database tables (SQLModel). Each table is changed only through a migration in
-``identity/migrations``; a test checks that the two agree on SQLite and PostgreSQL."""
+``identity/store/migrations``; a test checks that the two agree on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -283,7 +283,7 @@ class AdminSession(SQLModel, table=True):
 
 class Proposal(SQLModel, table=True):
     """A change to one entry of the agreement set (a library or an agreement) that waits for
-    another party's consent before it is published (``identity.admin.changes``).
+    another party's consent before it is published (``identity.agreements.changes``).
 
     ``text`` is the entry as a one-entry agreement file (None: the entry is removed);
     ``before`` is the entry as it was when proposed, so that approving a change to an entry

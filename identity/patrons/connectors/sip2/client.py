@@ -29,8 +29,8 @@ import socket
 import ssl
 import time
 
-from identity.connectors.sip2 import messages
-from identity.connectors.sip2.errors import (
+from identity.patrons.connectors.sip2 import messages
+from identity.patrons.connectors.sip2.errors import (
     Dropped,
     Garbled,
     NotSent,

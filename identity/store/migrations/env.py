@@ -1,9 +1,9 @@
-"""Alembic environment: the connection comes from ``identity.migrate``, never from a file."""
+"""Alembic environment: the connection comes from ``identity.store.migrate``, never from a file."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import identity.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import identity.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes["connection"]
 context.configure(
