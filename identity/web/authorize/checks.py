@@ -1,24 +1,24 @@
 """The checks of ``/authorize``, as tables run in order (like node-oidc-provider's
-``lib/actions/authorization``). Each step reads and fills in the ``Context``; the first that
-answers (a page or a redirect) ends the run, and the last step of each table always answers.
+``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
+Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
+the run, and the last step of each table always answers. The steps, and what a refusal gets:
 
-| step | on failure |
-|---|---|
-| ``each_parameter_once`` | error page (never a redirect) |
-| ``authorization_request``: the client's grant (client known, redirect URI required and \
-registered exactly, response type, scope, PKCE S256, nonce, prompt) | error page if the \
-redirect URI is not verified, else redirect with ``error`` and ``iss`` |
-| ``follow_agreements``: the set in force brought up to date | (none) |
-| ``csrf_token`` (posts) | the form again, "start again" |
-| ``home_library`` known, ``card_given``, ``card_of_library`` (``cards.read_card``), \
-``pin_given`` (sign-in) | the form again, saying what is missing or wrong |
-| ``guessing_limits`` for the card and the address (sign-in) | 429 page with Retry-After |
-| ``card_and_pin``: the home library checks them (sign-in) | unreachable: 503 page; wrong: \
-one message |
-| ``consent_ticket``: the sign-in's ticket, this request, this browser, unanswered (consent) \
-| start again |
-| ``answer_client``: decision ``allow`` | redirect with ``code``, ``state``, ``iss`` \
-(RFC 9207); ``deny``: ``error=access_denied`` |
+- ``each_parameter_once``: an error page (never a redirect).
+- ``authorization_request``: the client's grant (client known, redirect URI given and registered
+  exactly, response type, scope, PKCE S256, nonce, prompt): an error page while the redirect URI
+  is not verified, then a redirect with ``error`` and ``iss``.
+- ``follow_agreements``: the set in force brought up to date (refuses nothing).
+- ``csrf_token`` (posts): the sign-in form again, "sign in again".
+- ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
+- ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
+  the sign-in form again, saying what is missing or wrong.
+- ``guessing_limits`` for the card and the address: a 429 page with Retry-After.
+- ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
+  for a wrong card or PIN.
+- ``consent_ticket``: the sign-in's ticket, for this request, in this browser, unanswered; else
+  the sign-in form again.
+- ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
+  ``deny`` with ``error=access_denied``.
 """
 
 from __future__ import annotations
