@@ -1,0 +1,315 @@
+"""The checks of ``/authorize``, as tables run in order (like node-oidc-provider's
+``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
+Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
+the run, and the last step of each table always answers. The steps, and what a refusal gets:
+
+- ``each_parameter_once``: an error page (never a redirect).
+- ``authorization_request``: the client's grant (client known, redirect URI given and registered
+  exactly, response type, scope, PKCE S256, nonce, prompt): an error page while the redirect URI
+  is not verified, then a redirect with ``error`` and ``iss``.
+- ``follow_agreements``: the set in force brought up to date (refuses nothing).
+- ``csrf_token`` (posts): the sign-in form again, "sign in again".
+- ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
+- ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
+  the sign-in form again, saying what is missing or wrong.
+- ``within_guessing_limits`` for the card and the address: a 429 page with Retry-After.
+- ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
+  for a wrong card or PIN.
+- ``consent_ticket``: the sign-in's ticket, for this request, in this browser, unanswered; else
+  the sign-in form again.
+- ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
+  ``deny`` with ``error=access_denied``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from fastapi import Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+import policies
+from identity.oauth.patron import Patron
+from identity.oauth.server import HubRequest, HubServer
+from identity.patrons import cards
+from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors.factory import connector_for
+from identity.security import guessing_limits
+from identity.web.authorize.pages import (
+    bad_link,
+    consent_page,
+    held_agreements,
+    login_page,
+    wait_page,
+)
+from identity.web.authorize.ticket import read_ticket
+from identity.web.deps import client_address
+from identity.web.pages import CSRF_FIELD, csrf_ok
+
+log = logging.getLogger(__name__)
+
+WRONG = "The card number and PIN do not match. Check both and try again."
+EXPIRED = "This page had expired. Please sign in again."
+
+
+@dataclass
+class Context:
+    """One request to ``/authorize`` as the steps see it, filled in as they pass."""
+
+    request: Request
+    server: HubServer
+    form: FormData = field(default_factory=FormData)
+    oauth: HubRequest = field(init=False)
+    #: the client's grant for this request (``authorization_request``)
+    grant: Any = None
+    # the sign-in form, as posted (``sign_in_form``) and as understood
+    typed: str = ""
+    pin: str = ""
+    chosen: str = ""
+    agreements: policies.Agreements | None = None
+    library: policies.Library | None = None
+    card: str = ""
+    attempt: int | None = None
+    patron: Patron | None = None
+
+    def __post_init__(self) -> None:
+        self.oauth = HubRequest(self.request, None, self.server.issuer)
+
+
+Step = Callable[[Context], Awaitable[Response | None]]
+
+
+async def run(steps: tuple[Step, ...], ctx: Context) -> Response:
+    for step in steps:
+        answer = await step(ctx)
+        if answer is not None:
+            return answer
+    raise AssertionError(f"no step of {[s.__name__ for s in steps]} answered")
+
+
+# --- every request: the link the client sent ---------------------------------------------
+
+
+async def each_parameter_once(ctx: Context) -> Response | None:
+    query = ctx.oauth.starlette.query_params
+    repeated = sorted(k for k, v in query.multi_items() if k and len(query.getlist(k)) > 1)
+    if repeated:
+        return bad_link(ctx.request, ctx.server, f"{repeated[0]} given more than once")
+    return None
+
+
+async def authorization_request(ctx: Context) -> Response | None:
+    try:
+        ctx.grant = await run_in_threadpool(ctx.server.get_consent_grant, ctx.oauth, None)
+    except OAuth2Error as error:
+        return _refuse(ctx.request, ctx.server, error)
+    except ValueError:  # Authlib refuses to quote some malformed values in its error text
+        return bad_link(ctx.request, ctx.server, "a parameter has characters not allowed")
+    return None
+
+
+async def follow_agreements(ctx: Context) -> None:
+    """Bring the set in force up to date, in a worker thread (``InForce.get``)."""
+
+    def follow() -> None:
+        with Session(ctx.server.engine) as session:
+            ctx.server.in_force.get(session=session)
+
+    await run_in_threadpool(follow)
+
+
+async def csrf_token(ctx: Context) -> Response | None:
+    if not csrf_ok(ctx.server.secret, ctx.request, _field(ctx.form, CSRF_FIELD)):
+        return login_page(ctx.request, ctx.server, ctx.grant, error=EXPIRED)
+    return None
+
+
+# --- the sign-in form ----------------------------------------------------------------------
+
+
+async def sign_in_form(ctx: Context) -> None:
+    ctx.typed = (_field(ctx.form, "card") or "").strip()
+    ctx.pin = _field(ctx.form, "pin") or ""
+    ctx.chosen = _field(ctx.form, "library") or ""
+
+
+async def home_library(ctx: Context) -> Response | None:
+    ctx.agreements = agreements = held_agreements(ctx.server)
+    ctx.library = (
+        agreements.libraries.get(ctx.chosen)
+        if ctx.chosen
+        else agreements.library_for_card(ctx.typed)
+    )
+    if ctx.library is None:
+        problem = (
+            "Choose your home library from the list."
+            if ctx.chosen or not ctx.typed
+            else "Choose your home library: the card number does not say which it is."
+        )
+        return _again(ctx, problem, field="library")
+    return None
+
+
+async def card_given(ctx: Context) -> Response | None:
+    return None if ctx.typed else _again(ctx, "Enter your card number.")
+
+
+async def card_of_library(ctx: Context) -> Response | None:
+    try:
+        ctx.card = cards.read_card(ctx.typed, ctx.library)
+    except cards.NotACard as exc:
+        return _again(ctx, str(exc))
+    return None
+
+
+async def pin_given(ctx: Context) -> Response | None:
+    """Refused here, before any home library is asked."""
+    return None if ctx.pin else _again(ctx, "Enter your PIN.", field="pin")
+
+
+async def within_guessing_limits(ctx: Context) -> Response | None:
+    """Counts the attempt (``card_and_pin`` finishes it), or refuses it for too many."""
+    assert ctx.library is not None
+    server = ctx.server
+    address = client_address(ctx.request)
+    key = guessing_limits.card_key(server.secret, ctx.library.id, ctx.card)
+    limits = guessing_limits.Limits.parse(
+        server.settings.guesses_per_card, server.settings.guesses_per_address
+    )
+    try:
+        ctx.attempt = await run_in_threadpool(
+            lambda: guessing_limits.begin(
+                engine=server.engine, key=key, address=address, limits=limits
+            )
+        )
+    except guessing_limits.TooManyAttempts as exc:
+        minutes = max(1, round(exc.retry_after / 60))
+        message = (
+            f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
+            "staff at the desk."
+        )
+        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+    return None
+
+
+async def card_and_pin(ctx: Context) -> Response | None:
+    """The home library checks the card and PIN; the attempt is finished whatever happens."""
+    server, library, attempt = ctx.server, ctx.library, ctx.attempt
+    assert library is not None and attempt is not None
+    success = unanswered = False
+    try:
+        holder = await server.gates.run(
+            library, lambda: connector_for(library, server.engine).authenticate(ctx.card, ctx.pin)
+        )
+        success = holder is not None
+    except HomeLibraryUnavailable as exc:
+        unanswered = True
+        log.warning("home library unavailable: %s", exc)
+        message = (
+            f"{library.name} cannot check cards just now. Please try again in a few minutes; "
+            "nothing has been recorded against your card."
+        )
+        title = "Your library cannot be reached"
+        return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+    finally:
+        await run_in_threadpool(
+            lambda: guessing_limits.finish(
+                engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
+            )
+        )
+    if holder is None:
+        return _again(ctx, WRONG, field="card")
+    ctx.patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
+    return None
+
+
+# --- the consent form ----------------------------------------------------------------------
+
+
+async def consent_ticket(ctx: Context) -> Response | None:
+    ctx.patron = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
+    if ctx.patron is None:
+        return login_page(ctx.request, ctx.server, ctx.grant, error=EXPIRED)
+    return None
+
+
+# --- the answers ---------------------------------------------------------------------------
+
+
+async def show_sign_in(ctx: Context) -> Response:
+    find = ctx.request.query_params.get("find", "")
+    return login_page(ctx.request, ctx.server, ctx.grant, find=find)
+
+
+async def show_consent(ctx: Context) -> Response:
+    assert ctx.patron is not None and ctx.agreements is not None
+    return consent_page(ctx.request, ctx.server, ctx.grant, ctx.patron, ctx.agreements)
+
+
+async def answer_client(ctx: Context) -> Response:
+    user = ctx.patron if _field(ctx.form, "decision") == "allow" else None
+    response: Response = await run_in_threadpool(
+        ctx.server.create_authorization_response, ctx.oauth, user, ctx.grant
+    )
+    return _with_issuer(ctx.server, response)
+
+
+#: every request, first: the link the client sent
+REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request, follow_agreements)
+#: ``GET /authorize``: the sign-in page
+SHOW: tuple[Step, ...] = (*REQUEST, show_sign_in)
+#: ``POST /authorize`` of the sign-in page: the consent page
+SIGN_IN: tuple[Step, ...] = (
+    *REQUEST,
+    csrf_token,
+    sign_in_form,
+    home_library,
+    card_given,
+    card_of_library,
+    pin_given,
+    within_guessing_limits,
+    card_and_pin,
+    show_consent,
+)
+#: ``POST /authorize`` of the consent page (it has a ``decision``): back to the client
+CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, answer_client)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
+    """The sign-in form again, saying what is wrong, with the card and library as given."""
+    again = {"card": ctx.typed[: 4 * cards.MAX_CARD], "library": ctx.chosen}
+    return login_page(ctx.request, ctx.server, ctx.grant, error=error, field=field, **again)
+
+
+def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:
+    """An authorization error: back to the client if its redirect URI was verified, else a page
+    for the person in front of the browser (RFC 6749 4.1.2.1)."""
+    status, body, headers = error()
+    if error.redirect_uri:
+        return _with_issuer(server, server.handle_response(status, body, headers))
+    return bad_link(request, server, error.description or error.error)
+
+
+def _with_issuer(server: HubServer, response: Response) -> Response:
+    """RFC 9207: every authorization response carries ``iss``."""
+    location = response.headers.get("location")
+    if location:
+        response.headers["location"] = add_params_to_uri(location, [("iss", server.issuer)])
+    return response
+
+
+def _field(form: FormData, name: str) -> str | None:
+    values = [v for v in form.getlist(name) if isinstance(v, str)]
+    return values[0] if len(values) == 1 else None  # a repeated field is no answer

@@ -1,0 +1,155 @@
+"""What a patron sees at ``/authorize``: the sign-in page, the consent page, and the pages that
+say why not (a link the client got wrong, too many attempts, a home library out of reach).
+
+Every form's ``action`` carries the OAuth parameters of the request in its query string, so
+each post is checked again from scratch (``checks``). Pages are made on the event loop from the
+set of agreements this process holds, without the database.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from starlette.responses import Response
+
+import policies
+from identity.oauth import claims
+from identity.oauth.patron import Patron
+from identity.oauth.server import HubServer
+from identity.patrons import cards
+from identity.web.authorize.ticket import write_ticket
+from identity.web.pages import SIGN_IN_CSP, render
+
+
+def login_page(
+    request: Request,
+    server: HubServer,
+    grant: Any,
+    *,
+    error: str | None = None,
+    field: str = "card",
+    card: str = "",
+    library: str = "",
+    find: str = "",
+) -> Response:
+    agreements = held_agreements(server)
+    everyone = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
+    listed = everyone
+    if find:
+        wanted = unicodedata.normalize("NFC", find.strip()[:200]).lower()
+        listed = [lib for lib in listed if wanted in lib.name.lower() or wanted in lib.id]
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "find"]
+    keyboards = {lib.id: cards.keyboard(lib) for lib in everyone}
+    # before a library is chosen: a numeric keyboard only if every library's cards (PINs) are
+    # numbers; the page's script switches them as the patron chooses
+    unchosen = tuple(
+        "numeric" if everyone and all(k[i] == "numeric" for k in keyboards.values()) else "text"
+        for i in (0, 1)
+    )
+    card_mode, pin_mode = keyboards.get(library, unchosen)
+    return _page(
+        request,
+        server,
+        "login.html",
+        {
+            "lender": _lender_name(agreements, grant.request.client.library),
+            "libraries": listed,
+            "find": find,
+            "oauth_params": params,
+            "action": f"/authorize?{urlencode(params)}",
+            "error": error,
+            "error_field": field if error else None,
+            "card": card,
+            "library": library,
+            "keyboards": keyboards,
+            "unchosen": unchosen,
+            "card_mode": card_mode,
+            "pin_mode": pin_mode,
+        },
+        status_code=400 if error else 200,
+        headers={"Content-Security-Policy": SIGN_IN_CSP},
+    )
+
+
+def consent_page(
+    request: Request,
+    server: HubServer,
+    grant: Any,
+    patron: Patron,
+    agreements: policies.Agreements,
+) -> Response:
+    client = grant.request.client
+    scope = grant.request.scope or ""
+    shown = claims.for_scope(
+        patron=patron,
+        scope=scope,
+        sub="",
+        lender=client.library,
+        agreements=agreements,
+        today=date.today(),
+    )
+    shown.pop("sub")
+    params = list(request.query_params.multi_items())
+    return _page(
+        request,
+        server,
+        "consent.html",
+        {
+            "lender": _lender_name(agreements, client.library),
+            "claims": shown,
+            "identifier": "openid" in scope.split(),
+            "ticket": write_ticket(server, request, patron),
+            "action": f"/authorize?{urlencode(params)}",
+        },
+    )
+
+
+def wait_page(
+    request: Request, server: HubServer, title: str, message: str, status: int, retry_after: int
+) -> Response:
+    context = {"title": title, "message": message}
+    headers = {"Retry-After": str(retry_after)}
+    return _page(request, server, "problem.html", context, status_code=status, headers=headers)
+
+
+def bad_link(request: Request, server: HubServer, problem: str) -> Response:
+    context = {
+        "title": "This sign-in link is not valid",
+        "message": "The library system that sent you here made a mistake in the link "
+        f"({problem}). Go back and try again, or ask staff.",
+    }
+    return _page(request, server, "problem.html", context, status_code=400)
+
+
+def held_agreements(server: HubServer) -> policies.Agreements:
+    """The set in force as this process holds it, read without the database (the handler
+    followed it first), so that pages are made on the event loop without blocking it."""
+    return server.in_force.held()
+
+
+def _page(
+    request: Request,
+    server: HubServer,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        template,
+        context,
+        secret=server.secret,
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _lender_name(agreements: policies.Agreements, library: str) -> str:
+    found = agreements.libraries.get(library)
+    return found.name if found else library
