@@ -36,8 +36,9 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1
 
 # Every dependency ships manylinux wheels for CPython 3.11 (psycopg as psycopg[binary]); the hub's
-# own decision index (policies/_index.pyx) is compiled here by hatch_build.py, so this stage, and
-# only this stage, has a C compiler: nothing of it reaches the final image.
+# own decision index (policies/_index.pyx, with the .pxi files it includes) is compiled here by
+# hatch_build.py, so this stage, and only this stage, has a C compiler: nothing of it reaches the
+# final image.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*

@@ -9,9 +9,10 @@ PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 LOCK   := requirements/dev.txt
 STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 # The hub and the SDK themselves, installed editable, and the compiled decision index
-# (policies/_index.pyx, built by hatch_build.py): done again when either project's metadata or
-# the index's source changes.
-INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml policies/_index.pyx hatch_build.py | cksum | cut -d' ' -f1)
+# (policies/_index.pyx and the policies/_index_*.pxi files it includes, built by hatch_build.py):
+# done again when either project's metadata or the index's source changes.
+INDEX_SOURCES := policies/_index.pyx $(sort $(wildcard policies/_index_*.pxi)) hatch_build.py
+INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml $(INDEX_SOURCES) | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint lock bench clean
 
@@ -23,7 +24,7 @@ $(STAMP):
 
 # No build isolation: hatchling, Cython and setuptools are the lock's, so nothing unpinned is
 # fetched to build them; --no-deps: their dependencies are the lock's already.
-$(INDEX): $(STAMP) pyproject.toml clients/pyproject.toml policies/_index.pyx hatch_build.py
+$(INDEX): $(STAMP) pyproject.toml clients/pyproject.toml $(INDEX_SOURCES)
 	$(PIP) install --no-deps --no-build-isolation -e . -e ./clients
 	rm -f $(VENV)/.index-* && touch $@
 

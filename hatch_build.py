@@ -1,8 +1,9 @@
 """Compiles policies/_index.pyx (the decision index, see there) when hatchling builds a wheel.
 
-Cython turns it into C and setuptools' build_ext compiles that with the machine's C compiler, in
-place, next to the source: a regular wheel then carries the module, and an editable install finds
-it where ``policies`` is. Both tools come from ``[build-system] requires``.
+Cython turns it, with the policies/_index_*.pxi files it includes (one extension module), into C
+and setuptools' build_ext compiles that with the machine's C compiler, in place, next to the
+source: a regular wheel then carries the module, and an editable install finds it where
+``policies`` is. Both tools come from ``[build-system] requires``.
 """
 
 from __future__ import annotations

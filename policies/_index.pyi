@@ -1,4 +1,4 @@
-"""Types of the compiled index (policies/_index.pyx)."""
+"""Types of the compiled index (policies/_index.pyx and the .pxi files it includes)."""
 
 from datetime import date
 from decimal import Decimal
@@ -12,7 +12,7 @@ FLAG_BITS: dict[str, int]
 def ordinal(day: date) -> int: ...
 def from_ordinal(n: int) -> date: ...
 
-class Index:
+class Tables:
     def _build(
         self,
         library_ids: list[str],
@@ -25,5 +25,7 @@ class Index:
         rows: list[tuple[str, int, int | None, int, int, int, tuple[int, ...]]],
         expand_up_to: int,
     ) -> None: ...
+
+class Index(Tables):
     def decide(self, request: BorrowRequest) -> Decision:
         """May ``request.lender`` lend to this patron? The decision rules of docs/agreements.md."""
