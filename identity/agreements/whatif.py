@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 import policies
 from identity import errors
-from identity.agreements import changes
+from identity.agreements import checks, entries
 from identity.store.models import Proposal, RegistryPatron
 
 Kind = Literal["now eligible", "no longer eligible", "terms changed"]
@@ -88,9 +88,9 @@ def of_proposal(
     if proposal.status != "pending":
         return []
     entry_id = proposal.target if proposal.before is not None else None
-    section = changes.section_of(proposal.section)
+    section = entries.section_of(proposal.section)
     try:
-        after, _ = changes.check(session, section, entry_id, proposal.text)
+        after, _ = checks.check(session, section, entry_id, proposal.text)
     except errors.NotFound:
         return []
     return [] if after is None else counted(session, before, after, on=on)

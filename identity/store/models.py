@@ -283,7 +283,7 @@ class AdminSession(SQLModel, table=True):
 
 class Proposal(SQLModel, table=True):
     """A change to one entry of the agreement set (a library or an agreement) that waits for
-    another party's consent before it is published (``identity.agreements.changes``).
+    another party's consent before it is published (``identity.agreements.proposals``).
 
     ``text`` is the entry as a one-entry agreement file (None: the entry is removed);
     ``before`` is the entry as it was when proposed, so that approving a change to an entry

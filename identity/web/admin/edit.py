@@ -3,7 +3,7 @@
 An entry is edited as it is written in agreement files (a one-entry file in a textarea), so the
 validator's messages name the textarea's own lines. The editor's form has three buttons:
 ``check`` (the validator's problems, or the decisions the change would flip), ``save``
-(published at once, or proposed to the other party: ``identity.agreements.changes`` decides), and,
+(published at once, or proposed to the other party: ``identity.agreements.rules`` decides), and,
 on a library, ``test`` (ask the home system, with the settings in the textarea, about a card).
 Removing an entry is a form of its own.
 """
@@ -23,7 +23,7 @@ import policies
 from identity import errors
 from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.agreements import changes, entries, whatif
+from identity.agreements import changes, checks, entries, minifile, queries, rules, whatif
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
@@ -36,15 +36,15 @@ KINDS = ("bilateral", "consortium", "suspension")
 EXPIRED = "This page had expired. Your text is below; please try again."
 
 
-def _routes(section: changes.Section, path: str) -> None:
+def _routes(section: entries.Section, path: str) -> None:
     singular = "library" if section == "libraries" else "agreement"
 
     @router.get(f"/admin/{path}", name=f"page_{section}")
     def list_page(request: Request, admin: AdminDep, library: str = "") -> Response:
         with Session(engine_of(request)) as session:
-            shown = changes.visible_entries(session, admin, section, library or None)
-            known = changes.visible_entries(session, admin, "libraries")
-            pending = changes.proposals(session, admin)
+            shown = queries.visible_entries(session, admin, section, library or None)
+            known = queries.visible_entries(session, admin, "libraries")
+            pending = queries.proposals(session, admin)
         libraries = sorted(e.id for e in known)
         context = {
             "section": section,
@@ -60,7 +60,7 @@ def _routes(section: changes.Section, path: str) -> None:
     @router.get(f"/admin/{path}/new", name=f"new_{singular}")
     def new_page(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
         mine = [admin.library] if admin.library else []
-        text = entries.template(section, _kind(kind), libraries=mine)
+        text = minifile.template(section, _kind(kind), libraries=mine)
         return _editor(request, admin, section, None, text)
 
     @router.post(f"/admin/{path}/new", name=f"new_{singular}_post")
@@ -77,11 +77,11 @@ def _routes(section: changes.Section, path: str) -> None:
     @router.get(f"/admin/{path}/{{entry_id}}", name=f"{singular}_page")
     def entry_page(request: Request, admin: AdminDep, entry_id: str) -> Response:
         with Session(engine_of(request)) as session:
-            _, files = changes.current_files(session)
+            _, files = queries.current_files(session)
         if entries.find(files, section, entry_id) is None:
             missing = errors.NotFound(f"There is no {singular} {entry_id}.")
             return problem_page(request, admin, missing)
-        text = entries.editable(files, section, entry_id)
+        text = minifile.editable(files, section, entry_id)
         return _editor(request, admin, section, entry_id, text)
 
     @router.post(f"/admin/{path}/{{entry_id}}", name=f"{singular}_post")
@@ -105,7 +105,7 @@ _routes("agreements", "agreements")
 def _post(
     request: Request,
     admin: Admin,
-    section: changes.Section,
+    section: entries.Section,
     entry_id: str | None,
     text: str,
     note: str,
@@ -126,7 +126,7 @@ def _post(
         return _test(request, admin, entry_id, text, note, card)
     try:
         with Session(engine_of(request)) as session:
-            after, problems = changes.preview(session, admin, section, entry_id, text)
+            after, problems = checks.preview(session, admin, section, entry_id, text)
             on = date.today()  # noqa: DTZ011
             flips = (
                 []
@@ -143,7 +143,7 @@ def _post(
 def _save(
     request: Request,
     admin: Admin,
-    section: changes.Section,
+    section: entries.Section,
     entry_id: str | None,
     text: str | None,
     note: str,
@@ -163,7 +163,7 @@ def _save(
     path = "libraries" if section == "libraries" else "agreements"
     if text is None:
         return RedirectResponse(f"/admin/{path}?removed={entry_id}&version={version}", 303)
-    target = entry_id or (changes.new_id(section, text) or "")
+    target = entry_id or (checks.new_id(section, text) or "")
     return RedirectResponse(f"/admin/{path}/{target}?published={version}", status_code=303)
 
 
@@ -183,7 +183,7 @@ def _test(
                        error="Enter a card number to ask the home system about.")  # fmt: skip
     try:
         with Session(engine_of(request)) as session:
-            after, problems = changes.preview(session, admin, "libraries", entry_id, text)
+            after, problems = checks.preview(session, admin, "libraries", entry_id, text)
         if after is None:
             return _editor(request, admin, "libraries", entry_id, text, note=note,
                            problems=problems, status=422)  # fmt: skip
@@ -203,7 +203,7 @@ def _test(
 def _editor(
     request: Request,
     admin: Admin,
-    section: changes.Section,
+    section: entries.Section,
     entry_id: str | None,
     text: str,
     *,
@@ -217,15 +217,15 @@ def _editor(
     status: int = 200,
 ) -> Response:
     with Session(engine_of(request)) as session:
-        _, files = changes.current_files(session)
+        _, files = queries.current_files(session)
         found = entries.find(files, section, entry_id) if entry_id else None
         waiting = [
-            p for p in changes.proposals(session, admin) if p.target == entry_id and entry_id
+            p for p in queries.proposals(session, admin) if p.target == entry_id and entry_id
         ]
     if found is None:  # a new entry: anyone may start one of theirs (saving checks whose)
         editable = admin.consortium or section == "agreements"
     else:
-        editable = changes.may_touch(admin, section, found.data, found.data)
+        editable = rules.may_touch(admin, section, found.data, found.data)
     problems = problems or []
     context = {
         "section": section,
@@ -241,7 +241,7 @@ def _editor(
         "flips": flips or [],
         "checked": checked,
         "editable": editable,
-        "parties": sorted(changes.parties(section, found.data)) if found else [],
+        "parties": sorted(rules.parties(section, found.data)) if found else [],
         "waiting": waiting,
         "connection": connection,
         "card": card,
@@ -252,14 +252,14 @@ def _editor(
     return page(request, "entry.html", context, admin=admin, status_code=status)
 
 
-def _row(admin: Admin, section: changes.Section, entry: entries.Entry) -> dict[str, Any]:
+def _row(admin: Admin, section: entries.Section, entry: entries.Entry) -> dict[str, Any]:
     data = entry.data
     return {
         "id": entry.id,
         "file": entry.file,
         "data": data,
-        "parties": sorted(changes.parties(section, data)),
-        "editable": changes.may_touch(admin, section, data, data),
+        "parties": sorted(rules.parties(section, data)),
+        "editable": rules.may_touch(admin, section, data, data),
     }
 
 
@@ -272,7 +272,7 @@ def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:
 def _refused(
     request: Request,
     admin: Admin,
-    section: changes.Section,
+    section: entries.Section,
     entry_id: str | None,
     text: str,
     note: str,

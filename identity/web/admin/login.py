@@ -14,7 +14,7 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity.admin import auditlog, sessions, signin
-from identity.agreements import changes
+from identity.agreements import queries
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import AdminAccount
@@ -35,8 +35,8 @@ def home(request: Request, admin: AdminDep) -> Response:
     """What waits for this administrator, and the latest changes they may see."""
     with Session(engine_of(request)) as session:
         context = {
-            "awaiting": changes.awaiting_me(session, admin),
-            "mine": [p for p in changes.proposals(session, admin)
+            "awaiting": queries.awaiting_me(session, admin),
+            "mine": [p for p in queries.proposals(session, admin)
                      if p.proposer_library == admin.library and not admin.consortium],
             "recent": auditlog.events(session=session, admin=admin, limit=10,
                                       filters=auditlog.Filters()),

@@ -1,6 +1,6 @@
 """``/admin/proposals``: changes waiting for another party, each with the decisions it would flip,
-and the forms that approve, reject or withdraw one (the rules are
-``identity.agreements.changes``)."""
+and the forms that approve, reject or withdraw one (``identity.agreements.proposals``; the rules
+are ``identity.agreements.rules``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from identity import errors
 from identity.admin.accounts import Admin
-from identity.agreements import changes, entries, whatif
+from identity.agreements import entries, minifile, proposals, queries, rules, whatif
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import (
@@ -38,7 +38,7 @@ STATUSES = ("pending", "published", "rejected", "withdrawn", "all")
 def list_page(request: Request, admin: AdminDep, status: str = "pending") -> Response:
     status = status if status in STATUSES else "pending"
     with Session(engine_of(request)) as session:
-        found = changes.proposals(session, admin, status=None if status == "all" else status)
+        found = queries.proposals(session, admin, status=None if status == "all" else status)
     return page(request, "proposals.html", {"proposals": found, "status": status}, admin=admin)
 
 
@@ -57,7 +57,7 @@ def decide(
         return _page(request, admin, number, error="This page had expired. Please try again.",
                      status=400)  # fmt: skip
     address = client_address(request)
-    act = {"approve": changes.approve, "reject": changes.reject, "withdraw": changes.withdraw}
+    act = {"approve": proposals.approve, "reject": proposals.reject, "withdraw": proposals.withdraw}
     try:
         with transaction(engine_of(request)) as session:
             act[verb](session=session, admin=admin, number=number, address=address)
@@ -71,14 +71,14 @@ def _page(
 ) -> Response:
     with Session(engine_of(request)) as session:
         try:
-            proposal = changes.get_proposal(session, admin, number)
+            proposal = queries.get_proposal(session, admin, number)
         except errors.NotFound as problem:
             return problem_page(request, admin, problem)
-        _, files = changes.current_files(session)
-        section = changes.section_of(proposal.section)
+        _, files = queries.current_files(session)
+        section = entries.section_of(proposal.section)
         now = entries.find(files, section, proposal.target)
         stale = ""
-        if proposal.status == "pending" and changes.jsonable(now.data if now else None) != (
+        if proposal.status == "pending" and entries.jsonable(now.data if now else None) != (
             proposal.before
         ):
             stale = (
@@ -87,7 +87,7 @@ def _page(
         on = date.today()  # noqa: DTZ011
         flips = [] if stale else whatif.of_proposal(session, proposal, in_force(request, session),
                                                     on=on)  # fmt: skip
-        current = entries.editable(files, section, proposal.target) if now else ""
+        current = minifile.editable(files, section, proposal.target) if now else ""
     diff = list(
         difflib.unified_diff(
             current.splitlines(),
@@ -100,13 +100,13 @@ def _page(
     context: dict[str, object] = {
         "p": proposal,
         "singular": "library" if section == "libraries" else "agreement",
-        "parties": sorted(changes.split_names(proposal.parties)),
-        "awaiting": sorted(changes.split_names(proposal.awaiting)),
+        "parties": sorted(rules.split_names(proposal.parties)),
+        "awaiting": sorted(rules.split_names(proposal.awaiting)),
         "diff": diff if proposal.status == "pending" else [],
         "flips": flips,
         "stale": stale,
-        "may_decide": changes.may_decide(admin, proposal),
-        "may_withdraw": changes.may_withdraw(admin, proposal),
+        "may_decide": rules.may_decide(admin, proposal),
+        "may_withdraw": rules.may_withdraw(admin, proposal),
         "created": request.query_params.get("created") == "1",
         "error": error,
     }

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import policies
 from identity.admin.accounts import Admin
-from identity.agreements import changes, entries, whatif
+from identity.agreements import changes, entries, rules, whatif
 from identity.patrons import cards
 from identity.store.models import AgreementVersion, AuditEvent, Proposal, as_utc
 from identity.web.eligibility import UndatedDecision
 from identity.web.fields import Day
 
-Section = changes.Section
+Section = entries.Section
 
 # --- what comes in ---------------------------------------------------------------------------
 
@@ -117,8 +117,8 @@ class EntryOut(BaseModel):
         return cls(
             id=entry.id,
             file=entry.file,
-            parties=sorted(changes.parties(section, entry.data)),
-            you_may_edit=changes.may_touch(admin, section, entry.data, entry.data),
+            parties=sorted(rules.parties(section, entry.data)),
+            you_may_edit=rules.may_touch(admin, section, entry.data, entry.data),
             entry=jsonable_encoder(entry.data),
         )
 
@@ -206,7 +206,7 @@ class ProposalOut(BaseModel):
     @classmethod
     def of(cls, admin: Admin, proposal: Proposal) -> ProposalOut:
         assert proposal.id is not None
-        decide = changes.may_decide(admin, proposal)
+        decide = rules.may_decide(admin, proposal)
         return cls(
             id=proposal.id,
             status=proposal.status,
@@ -217,8 +217,8 @@ class ProposalOut(BaseModel):
             proposer_library=proposal.proposer_library,
             created_at=_seconds(proposal.created_at),
             note=proposal.note,
-            parties=sorted(changes.split_names(proposal.parties)),
-            awaiting=sorted(changes.split_names(proposal.awaiting)),
+            parties=sorted(rules.split_names(proposal.parties)),
+            awaiting=sorted(rules.split_names(proposal.awaiting)),
             yaml=proposal.text,
             before=proposal.before,
             after=proposal.after,
@@ -226,7 +226,7 @@ class ProposalOut(BaseModel):
             decided_at=_seconds(proposal.decided_at) if proposal.decided_at else None,
             version=proposal.version,
             you_may=YouMay(
-                approve=decide, reject=decide, withdraw=changes.may_withdraw(admin, proposal)
+                approve=decide, reject=decide, withdraw=rules.may_withdraw(admin, proposal)
             ),  # fmt: skip
         )
 

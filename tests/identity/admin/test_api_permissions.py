@@ -1,4 +1,4 @@
-"""Every permission rule of the admin API (``identity.agreements.changes``), over HTTP with bearer
+"""Every permission rule of the admin API (``identity.agreements.rules``), over HTTP with bearer
 tokens, for a consortium administrator, a library administrator who is party to the entry and
 one who is not: who may change libraries and agreements (published at once, proposed and
 awaiting whom, or refused), who may see, approve, reject and withdraw proposals, rollbacks and

@@ -1,4 +1,4 @@
-"""The administration's rules (``identity.agreements.changes``) refuse a change with the hub's own
+"""The administration's rules (``identity.agreements.rules``) refuse a change with the hub's own
 problems (``identity.errors``), and the admin API sends each one as it was raised: one error
 tree, mapped to problem+json in one place. Nothing refused is stored."""
 
@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from identity import errors
 from identity.admin.accounts import Admin
-from identity.agreements import changes, publishing
+from identity.agreements import changes, proposals, publishing
 from identity.store.database import transaction
 from tests.identity.admin.conftest import AddAdmin
 
@@ -28,7 +28,7 @@ Call = Callable[[Session, Admin], object]
 CASES: list[tuple[str | None, Call, tuple[str, str, dict[str, Any] | None], type[Any]]] = [
     ("rmit", lambda s, a: changes.rollback(session=s, admin=a, number=1),
      ("POST", "/versions/1/rollback", None), errors.NotPermitted),
-    (None, lambda s, a: changes.withdraw(session=s, admin=a, number=99),
+    (None, lambda s, a: proposals.withdraw(session=s, admin=a, number=99),
      ("POST", "/proposals/99/withdraw", None), errors.NotFound),
     (None, lambda s, a: changes.rollback(session=s, admin=a, number=1),
      ("POST", "/versions/1/rollback", None), errors.Conflict),

@@ -1,5 +1,5 @@
 """Editing one entry of an agreement set: the new set loads the same as what was validated, and
-nothing else in the files changes (``identity.agreements.entries``)."""
+nothing else in the files changes (``identity.agreements.edits``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import cast
 import pytest
 
 import policies
-from identity.agreements import entries
+from identity.agreements import edits, entries, minifile
 from identity.agreements.entries import EDITED, EntryRefused, Section
 from identity.agreements.versions import export
 from identity.store.models import AgreementVersion
@@ -134,10 +134,10 @@ def test_an_edit_publishes_what_was_validated_and_nothing_else(
     set_name: str, section: Section, entry_id: str, how: str
 ) -> None:
     files = SETS[set_name]()
-    shown = entries.editable(files, section, entry_id)
+    shown = minifile.editable(files, section, entry_id)
     text = _edit(shown, how)
-    applied = entries.apply(files, section, entry_id, text)
-    validated = entries.candidate(files, section, entry_id, text)
+    applied = edits.apply(files, section, entry_id, text)
+    validated = edits.candidate(files, section, entry_id, text)
 
     outcome = _outcome(applied)
     assert outcome == _outcome(validated)
@@ -154,7 +154,7 @@ def test_an_edit_publishes_what_was_validated_and_nothing_else(
         else:
             _check_only_entry_changed(old, new, shown.split("\n")[1:-1], deleted=text is None)
     if text is not None:  # shown again, the entry is the text as it was typed
-        assert entries.editable(applied, section, entry_id) == text
+        assert minifile.editable(applied, section, entry_id) == text
 
 
 @functools.cache
@@ -197,10 +197,10 @@ def test_a_new_entry_goes_to_the_end_of_a_file_with_its_kind(
     set_name: str, section: Section, kind: entries.Kind, into: str
 ) -> None:
     files = SETS[set_name]()
-    text = entries.template(section, kind, libraries=["monash", "rmit", "vu"])
-    applied = entries.apply(files, section, None, text)
+    text = minifile.template(section, kind, libraries=["monash", "rmit", "vu"])
+    applied = edits.apply(files, section, None, text)
 
-    assert _loaded(applied) == _loaded(entries.candidate(files, section, None, text))
+    assert _loaded(applied) == _loaded(edits.candidate(files, section, None, text))
     new_id = {"libraries": "new-library"}.get(section, f"new-{kind}")
     assert new_id in _loaded(applied)[0 if section == "libraries" else 1]
     if set_name == "exported":
@@ -229,10 +229,10 @@ def test_a_new_entry_goes_to_the_end_of_a_file_with_its_kind(
 def test_a_new_agreement_with_nowhere_to_go_gets_a_file_of_its_own() -> None:
     files = [(n, t) for n, t in _examples() if n == "libraries.yaml"]
     files.append(("agreements.yaml", "libraries:\n  - id: extra\n    name: Extra\n"))
-    text = entries.template("agreements", "bilateral", libraries=["rmit", "monash"])
+    text = minifile.template("agreements", "bilateral", libraries=["rmit", "monash"])
     text = text.replace("categories: [staff]", "categories: [staff]")
 
-    applied = entries.apply(files, "agreements", None, text)
+    applied = edits.apply(files, "agreements", None, text)
 
     assert applied[:2] == files
     assert applied[2][0] == "agreements-2.yaml"
@@ -249,17 +249,17 @@ def test_the_entries_in_load_order_and_where_they_are() -> None:
     assert rmit.data["card_prefixes"] == ["2111"]
     assert entries.find(files, "libraries", "caval-2026") is None
     with pytest.raises(KeyError):
-        entries.editable(files, "agreements", "nope")
+        minifile.editable(files, "agreements", "nope")
 
 
 def test_removing_the_last_entries_of_a_file() -> None:
     files = _examples()
-    once = entries.apply(files, "agreements", "latrobe-suspends-rmit", None)
-    twice = entries.apply(once, "agreements", "vu-suspends-swinburne-undergrad", None)
+    once = edits.apply(files, "agreements", "latrobe-suspends-rmit", None)
+    twice = edits.apply(once, "agreements", "vu-suspends-swinburne-undergrad", None)
     assert "suspensions.yaml" in [n for n, _ in once]
     assert "suspensions.yaml" not in [n for n, _ in twice]  # a file with nothing must not load
     assert _loaded(twice) == _loaded(
-        entries.candidate(once, "agreements", "vu-suspends-swinburne-undergrad", None)
+        edits.candidate(once, "agreements", "vu-suspends-swinburne-undergrad", None)
     )
 
     mixed = [
@@ -272,7 +272,7 @@ def test_removing_the_last_entries_of_a_file() -> None:
         ),
         *files[2:],
     ]
-    applied = entries.apply(mixed, "agreements", "extra-rmit", None)
+    applied = edits.apply(mixed, "agreements", "extra-rmit", None)
     assert applied[2][1] == "libraries:\n  - id: extra\n    name: Extra\nagreements: []  # one\n"
     assert "extra" in policies.load_sources(applied).libraries
 
@@ -309,8 +309,8 @@ agreements:
 
 def test_yaml_1_2_values_survive_an_edit() -> None:
     files = [("net.yaml", YAML12)]
-    text = entries.editable(files, "agreements", "no-rmit").replace("3,", "4,")
-    applied = entries.apply(files, "agreements", "no-rmit", text)
+    text = minifile.editable(files, "agreements", "no-rmit").replace("3,", "4,")
+    applied = edits.apply(files, "agreements", "no-rmit", text)
     written = applied[0][1]
     assert "standing: {max_fines: 10.00}" in written and "max_fines: 10.1\n" in written
     loaded = policies.load_sources(applied)
@@ -323,18 +323,18 @@ def test_yaml_1_2_values_survive_an_edit() -> None:
     assert agreement.standing.max_fines == Decimal("10.00")
     assert str(agreement.effective.until) == "2027-02-28"
 
-    renamed = entries.editable(files, "libraries", "no").replace("Norway", "Norge")
-    assert policies.load_sources(entries.apply(files, "libraries", "no", renamed)).libraries[
+    renamed = minifile.editable(files, "libraries", "no").replace("Norway", "Norge")
+    assert policies.load_sources(edits.apply(files, "libraries", "no", renamed)).libraries[
         "no"
     ].name == ("Norge Library")
 
 
 def test_problems_in_the_textarea_carry_its_line_numbers() -> None:
     files = _examples()
-    text = entries.editable(files, "agreements", "caval-2026")
+    text = minifile.editable(files, "agreements", "caval-2026")
     text = text.replace("max_fines: 10.00", "max_fines: 10.005").replace("holds: 3,", "holdz: 3,")
     with pytest.raises(policies.InvalidAgreements) as raised:
-        policies.load_sources(entries.candidate(files, "agreements", "caval-2026", text))
+        policies.load_sources(edits.candidate(files, "agreements", "caval-2026", text))
     lines = text.split("\n")
     where = {(p.file, p.line) for p in raised.value.problems}
     assert (EDITED, 1 + next(i for i, ln in enumerate(lines) if "10.005" in ln)) in where
@@ -343,8 +343,8 @@ def test_problems_in_the_textarea_carry_its_line_numbers() -> None:
 
 def test_a_textarea_sent_back_with_crlf_and_a_bom() -> None:
     files = _examples()
-    text = entries.editable(files, "libraries", "vu").replace("Victoria", "Vic")
-    applied = entries.apply(files, "libraries", "vu", "\ufeff" + text.replace("\n", "\r\n"))
+    text = minifile.editable(files, "libraries", "vu").replace("Victoria", "Vic")
+    applied = edits.apply(files, "libraries", "vu", "\ufeff" + text.replace("\n", "\r\n"))
     new = dict(applied)["libraries.yaml"]
     assert "\r" not in new and "\ufeff" not in new
     assert "    name: Vic University Library\n" in new
@@ -375,16 +375,16 @@ def test_what_cannot_be_applied_is_refused(
     entry_id: str | None, text: str, message: str, line: int | None
 ) -> None:
     with pytest.raises(EntryRefused, match=re.escape(message)) as raised:
-        entries.apply(_examples(), "libraries", entry_id, text)
+        edits.apply(_examples(), "libraries", entry_id, text)
     assert isinstance(raised.value, ValueError)
     assert raised.value.problem.file == EDITED and raised.value.line == line
 
 
 def test_nothing_to_do_and_a_missing_entry_are_refused() -> None:
     with pytest.raises(EntryRefused):
-        entries.apply(_examples(), "agreements", None, None)
+        edits.apply(_examples(), "agreements", None, None)
     with pytest.raises(EntryRefused):
-        entries.candidate(_examples(), "agreements", "nope", None)
+        edits.candidate(_examples(), "agreements", "nope", None)
 
 
 FLOW = """\
@@ -400,11 +400,11 @@ agreements: [{id: a-b, kind: bilateral, lender: rmit, borrowers_from: [monash],
 @pytest.mark.parametrize("how", ["term", "delete"])
 def test_entries_of_a_flow_list(entry_id: str, how: str) -> None:
     files = [*_examples(), ("flow.yaml", FLOW)]
-    shown = entries.editable(files, "agreements", entry_id)
+    shown = minifile.editable(files, "agreements", entry_id)
     assert shown.startswith(f"agreements:\n  - id: {entry_id}\n")
     text = _edit(shown, how)
-    applied = entries.apply(files, "agreements", entry_id, text)
-    assert _loaded(applied) == _loaded(entries.candidate(files, "agreements", entry_id, text))
+    applied = edits.apply(files, "agreements", entry_id, text)
+    assert _loaded(applied) == _loaded(edits.candidate(files, "agreements", entry_id, text))
     assert applied[:-1] == files[:-1]
     written = applied[-1][1]
     assert written.startswith("# written by hand, flow style\nagreements: [")
@@ -417,17 +417,17 @@ def test_entries_of_a_flow_list(entry_id: str, how: str) -> None:
 def test_a_new_entry_is_not_added_to_a_flow_list() -> None:
     files = [(n, t) for n, t in _examples() if n != "suspensions.yaml"]
     files.insert(0, ("flow.yaml", FLOW))
-    text = entries.template("agreements", "suspension", libraries=["vu", "rmit"])
-    applied = entries.apply(files, "agreements", None, text)
+    text = minifile.template("agreements", "suspension", libraries=["vu", "rmit"])
+    applied = edits.apply(files, "agreements", None, text)
     assert applied[0] == files[0]
     assert entries.find(applied, "agreements", "new-suspension").file == "bilateral.yaml"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("kind", entries.KINDS)
 def test_every_template_is_a_valid_entry_once_its_libraries_exist(kind: entries.Kind) -> None:
-    template = entries.template("agreements", kind)
+    template = minifile.template("agreements", kind)
     assert template.startswith("agreements:\n") and "#" in template
-    filled = entries.template("agreements", kind, libraries=["rmit", "monash"])
+    filled = minifile.template("agreements", kind, libraries=["rmit", "monash"])
     policies.load_sources([*_examples(), (EDITED, filled)])
     with pytest.raises(ValueError, match="unknown kind"):
-        entries.template("agreements", "reciprocal")  # type: ignore[arg-type]
+        minifile.template("agreements", "reciprocal")  # type: ignore[arg-type]

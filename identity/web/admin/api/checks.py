@@ -13,7 +13,7 @@ import policies
 from identity import errors
 from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.agreements import changes, whatif
+from identity.agreements import checks, whatif
 from identity.web.admin.api.auth import AUTH, CHANGE, ApiAdmin
 from identity.web.admin.deps import engine_of, in_force
 from identity.web.admin.schemas import CheckIn, CheckOut, ConnectionIn, FlipOut, ProblemAt
@@ -32,7 +32,7 @@ def check(request: Request, session: SessionDep, admin: ApiAdmin, body: CheckIn)
     """The validator's problems for the set with this change (none: ``valid``), and, when it is
     valid, the (lender, home, category) decisions it would flip, as for a patron in good
     standing on ``on``."""
-    after, problems = changes.preview(session, admin, body.section, body.id, body.yaml)
+    after, problems = checks.preview(session, admin, body.section, body.id, body.yaml)
     on = body.on or date.today()  # noqa: DTZ011
     flipped = [] if after is None else whatif.counted(session, in_force(request, session),
                                                       after, on=on)  # fmt: skip
@@ -73,7 +73,7 @@ def _library_for_test(
             agreements: policies.Agreements | None = in_force(request, session)
             problems: list[policies.Problem] = []
         else:
-            agreements, problems = changes.preview(session, admin, "libraries", library_id, text)
+            agreements, problems = checks.preview(session, admin, "libraries", library_id, text)
     if agreements is None:
         raise errors.InvalidAgreements(problems, detail="The library entry is not valid.")
     library = agreements.libraries.get(library_id)

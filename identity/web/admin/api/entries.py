@@ -10,7 +10,7 @@ from fastapi.openapi.models import Example
 
 from identity import errors
 from identity.admin.accounts import Admin
-from identity.agreements import changes, entries
+from identity.agreements import changes, entries, minifile, queries
 from identity.store.database import transaction
 from identity.web.admin.api.auth import AUTH, CHANGE_ANSWERS, ApiAdmin
 from identity.web.admin.deps import engine_of
@@ -45,18 +45,18 @@ def _entry_routes(section: Section, path: str) -> None:
     def list_entries(
         session: SessionDep, admin: ApiAdmin, library: str | None = None
     ) -> list[EntryOut]:
-        found = changes.visible_entries(session, admin, section, library)
+        found = queries.visible_entries(session, admin, section, library)
         return [EntryOut.of(admin, section, e) for e in found]
 
     @router.get(f"/{path}/{{entry_id}}", summary=f"One {singular}, with its YAML",
                 responses=responses(*AUTH, errors.NotFound), name=f"get_{singular}")  # fmt: skip
     def get_entry(session: SessionDep, admin: ApiAdmin, entry_id: str) -> EntryWithYaml:
-        _, files = changes.current_files(session)
+        _, files = queries.current_files(session)
         found = entries.find(files, section, entry_id)
         if found is None:
             raise errors.NotFound(f"There is no {singular} {entry_id}.")
         listed = EntryOut.of(admin, section, found).model_dump()
-        return EntryWithYaml(**listed, yaml=entries.editable(files, section, entry_id))
+        return EntryWithYaml(**listed, yaml=minifile.editable(files, section, entry_id))
 
     @router.post(f"/{path}", summary=f"Add a {singular} (published, or proposed)",
                  status_code=201, responses=CHANGE_ANSWERS, name=f"add_{singular}")  # fmt: skip

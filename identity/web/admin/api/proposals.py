@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Request
 
 from identity import errors
-from identity.agreements import changes, whatif
+from identity.agreements import proposals, queries, whatif
 from identity.store.database import transaction
 from identity.web.admin.api.auth import AUTH, CHANGE, ApiAdmin
 from identity.web.admin.deps import Number, engine_of, in_force
@@ -26,7 +26,7 @@ def list_proposals(
     status: Literal["pending", "published", "rejected", "withdrawn", "all"] = "pending",
     library: str | None = None,
 ) -> list[ProposalOut]:
-    found = changes.proposals(
+    found = queries.proposals(
         session, admin, status=None if status == "all" else status, library=library
     )
     return [ProposalOut.of(admin, p) for p in found]
@@ -40,7 +40,7 @@ def list_proposals(
 def get_proposal(
     request: Request, session: SessionDep, admin: ApiAdmin, number: Number
 ) -> ProposalWithFlips:
-    proposal = changes.get_proposal(session, admin, number)
+    proposal = queries.get_proposal(session, admin, number)
     on = date.today()  # noqa: DTZ011
     flips = whatif.of_proposal(session, proposal, in_force(request, session), on=on)
     listed = ProposalOut.of(admin, proposal).model_dump()
@@ -51,7 +51,7 @@ def get_proposal(
              responses=responses(*CHANGE))  # fmt: skip
 def approve(request: Request, admin: ApiAdmin, number: Number) -> Approved:
     with transaction(engine_of(request)) as session:
-        outcome = changes.approve(
+        outcome = proposals.approve(
             session=session, admin=admin, number=number, address=client_address(request)
         )
         assert outcome.proposal is not None
@@ -64,7 +64,7 @@ def approve(request: Request, admin: ApiAdmin, number: Number) -> Approved:
 @router.post("/proposals/{number}/reject", summary="Reject", responses=responses(*CHANGE))
 def reject(request: Request, admin: ApiAdmin, number: Number) -> Decided:
     with transaction(engine_of(request)) as session:
-        proposal = changes.reject(
+        proposal = proposals.reject(
             session=session, admin=admin, number=number, address=client_address(request)
         )
         return Decided(proposal=ProposalOut.of(admin, proposal))
@@ -74,7 +74,7 @@ def reject(request: Request, admin: ApiAdmin, number: Number) -> Decided:
              responses=responses(*CHANGE))  # fmt: skip
 def withdraw(request: Request, admin: ApiAdmin, number: Number) -> Decided:
     with transaction(engine_of(request)) as session:
-        proposal = changes.withdraw(
+        proposal = proposals.withdraw(
             session=session, admin=admin, number=number, address=client_address(request)
         )
         return Decided(proposal=ProposalOut.of(admin, proposal))

@@ -1,0 +1,178 @@
+"""Who may change which entry of the agreement set, and whose consent a change needs.
+
+Who may touch what (``check_may_start``, ``check_may_touch``, raising ``NotPermitted``):
+
+- a consortium administrator: everything, published at once;
+- a library administrator: their own library's entry (not making or removing libraries), and the
+  agreements their library is party to, before the change and after it.
+
+Whose consent a change needs (``consent``): a library entry, that library's; a bilateral
+agreement, every party's (the lender and each library in ``borrowers_from``); a consortium
+agreement, a consortium administrator's; a suspension, the lender's alone; and a library entry
+whose new card prefixes overlap another library's, that library's too (``overlapping``). Who may
+see, decide on and withdraw a proposal (``may_see``, ``may_decide``, ``may_withdraw``); a
+proposal keeps its parties and whom it awaits as ``joined`` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from identity import errors
+from identity.admin.accounts import Admin
+from identity.agreements import entries
+from identity.store.models import Proposal
+
+#: the party that stands for "a consortium administrator" in ``consent`` and ``awaiting`` (with a
+#: space, so that no library id can be it)
+CONSORTIUM = "consortium administrators"
+
+
+def parties(section: str, data: dict[str, Any] | None) -> frozenset[str]:
+    """The libraries an entry involves: a library itself; an agreement's members, or its lender
+    and the libraries it lends to."""
+    if data is None:
+        return frozenset()
+    if section == "libraries":
+        return frozenset({str(data.get("id"))})
+    if data.get("kind") == "consortium":
+        return frozenset(str(m) for m in data.get("members") or ())
+    lender = data.get("lender")
+    borrowers = {str(b) for b in data.get("borrowers_from") or ()}
+    return frozenset(borrowers | ({str(lender)} if lender else set()))
+
+
+def consent(section: str, data: dict[str, Any] | None) -> frozenset[str]:
+    """Whose consent a change to (or from) this entry needs."""
+    if data is None:
+        return frozenset()
+    if section == "libraries":
+        return frozenset({str(data.get("id"))})
+    kind = data.get("kind")
+    if kind == "consortium":
+        return frozenset({CONSORTIUM})
+    if kind == "suspension":
+        return frozenset({str(data.get("lender"))})
+    return parties(section, data)
+
+
+def may_touch(
+    admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> bool:
+    """``check_may_touch`` as a yes or no, for showing (or not) an editor."""
+    try:
+        check_may_touch(admin, section, before, after)
+    except errors.NotPermitted:
+        return False
+    return True
+
+
+def overlapping(
+    files: Sequence[tuple[str, str]],
+    section: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> frozenset[str]:
+    """The other libraries whose cards a library entry's new card prefixes would take or share:
+    a new prefix that one of theirs starts with, or that starts with one of theirs (cards go to
+    the longest matching prefix). Their consent is needed too."""
+    if section != "libraries" or after is None:
+        return frozenset()
+    old = {str(p) for p in (before or {}).get("card_prefixes") or ()}
+    new = {str(p) for p in after.get("card_prefixes") or ()} - old
+    found = set()
+    for other in entries.entries(files, "libraries"):
+        if other.id == after.get("id"):
+            continue
+        theirs = {str(p) for p in other.data.get("card_prefixes") or ()}
+        if any(a.startswith(b) or b.startswith(a) for a in new for b in theirs):
+            found.add(other.id)
+    return frozenset(found)
+
+
+def check_may_start(
+    admin: Admin, section: str, before: dict[str, Any] | None, *, removing: bool = False
+) -> None:
+    """Raise ``NotPermitted`` when ``admin`` may not change ``before`` (None: add an entry) at
+    all, whatever the new text says: checked before that text is read."""
+    if admin.consortium:
+        return
+    mine = admin.library
+    if section == "libraries":
+        if before is None or removing:
+            raise errors.NotPermitted(
+                "Only a consortium administrator can add or remove a library."
+            )
+        if before.get("id") != mine:
+            raise errors.NotPermitted(
+                f"Library {before.get('id')} is not yours: you can change only your own "
+                f"library's entry ({mine})."
+            )
+    elif before is not None:
+        _check_party(admin, section, before, "is")
+
+
+def check_may_touch(
+    admin: Admin, section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    """Raise ``NotPermitted`` unless ``admin`` may change ``before`` into ``after`` (either may
+    be None: a new entry, a removed one)."""
+    check_may_start(admin, section, before, removing=after is None)
+    if admin.consortium:
+        return
+    mine = admin.library
+    if section == "libraries":
+        assert before is not None and after is not None  # else refused above
+        if _password_env(before) != _password_env(after):
+            raise errors.NotPermitted(
+                "Only a consortium administrator can change password_env: it names an "
+                "environment variable of the hub itself (the hub's operator sets it), and "
+                f"{mine}'s connector may use only the one it has "
+                f"({_password_env(before) or 'none'})."
+            )
+        return
+    if after is not None:
+        _check_party(admin, section, after, "would be")
+
+
+def _check_party(admin: Admin, section: str, data: dict[str, Any], when: str) -> None:
+    if admin.library not in parties(section, data):
+        names = ", ".join(sorted(parties(section, data)))
+        raise errors.NotPermitted(
+            f"Agreement {data.get('id')} {when} between {names}: you can change only "
+            f"agreements that {admin.library} is party to."
+        )
+
+
+def _password_env(data: dict[str, Any]) -> str | None:
+    connector = data.get("connector")
+    value = connector.get("password_env") if isinstance(connector, dict) else None
+    return str(value) if value is not None else None
+
+
+def may_see(admin: Admin, proposal: Proposal) -> bool:
+    return admin.consortium or f",{admin.library}," in proposal.parties
+
+
+def may_decide(admin: Admin, proposal: Proposal) -> bool:
+    """Whether ``admin`` may approve or reject ``proposal`` now."""
+    if proposal.status != "pending":
+        return False
+    return admin.consortium or f",{admin.library}," in proposal.awaiting
+
+
+def may_withdraw(admin: Admin, proposal: Proposal) -> bool:
+    if proposal.status != "pending":
+        return False
+    return admin.consortium or (
+        admin.library is not None and admin.library == proposal.proposer_library
+    )
+
+
+def joined(names: Iterable[str]) -> str:
+    return "," + ",".join(sorted(names)) + "," if names else ""
+
+
+def split_names(names: str) -> set[str]:
+    return {name for name in names.split(",") if name}
