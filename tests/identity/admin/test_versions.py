@@ -250,7 +250,10 @@ def test_the_hub_answers_while_a_large_invalid_set_is_validated(
     browser.close()
     print(f"import {took:.2f} s; /healthz {len(waits)} times, at most {max(waits):.3f} s")
     assert took > 1, "too quick to show anything"
-    assert len(waits) > 5 and max(waits) < 0.5, (took, max(waits), len(waits))
+    # validated in the request, the import held every /healthz for the whole 17 s it took; in a
+    # thread of its own, the parser's and the collector's pauses stay well under a second, also
+    # on two cores busy with other tests
+    assert len(waits) > 5 and max(waits) < 1.0, (took, max(waits), len(waits))
     (page,) = answer
     assert page.status_code == 422
     assert "and 99,900 more problems, not listed" in page.text
