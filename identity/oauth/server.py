@@ -88,6 +88,15 @@ class HubRequest(OAuth2Request):  # type: ignore[misc]
 
 
 class HubServer(_AuthorizationServer):  # type: ignore[misc]
+    """Authlib's authorization server, wired to the hub's settings, database and home-library
+    gates.
+
+    ``in_force`` is the app's set of agreements in force (``app.state.in_force``), held here
+    only for Authlib's grant code: the OpenID claims of the ID token, made at token time
+    (``grants.openid.OpenIDCode.generate_user_info``). Endpoints take the set in force as
+    their own dependency (``identity.web.deps.InForceDep``), not through this server.
+    """
+
     def __init__(self, *, settings: Settings, engine: Engine, in_force: InForce) -> None:
         super().__init__(scopes_supported=SCOPES)
         self.settings = settings

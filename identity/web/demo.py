@@ -18,14 +18,13 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
-from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity import demo as network
 from identity.oauth.server import HubServer
 from identity.security import derived_keys
 from identity.web import pages
-from identity.web.deps import OAuthDep
+from identity.web.deps import InForceDep, OAuthDep, SessionDep
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "hub_demo"
@@ -33,9 +32,10 @@ SCOPE = "openid profile membership borrowing"
 
 
 @router.get("/demo")
-def choose(request: Request, server: OAuthDep) -> Response:
-    with Session(server.engine) as session:
-        agreements = server.in_force.get(session=session)
+def choose(
+    request: Request, server: OAuthDep, in_force: InForceDep, session: SessionDep
+) -> Response:
+    agreements = in_force.get(session=session)
     lenders = sorted(agreements.libraries.values(), key=lambda lib: lib.name)
     return pages.render(
         request, "demo.html", {"lenders": lenders, "result": None}, secret=server.secret

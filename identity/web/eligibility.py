@@ -22,13 +22,14 @@ from starlette.concurrency import run_in_threadpool
 
 import policies
 from identity import eligibility, errors
+from identity.agreements.publishing import InForce
 from identity.eligibility import Question
 from identity.oauth import tokens
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
 from identity.patrons import cards
 from identity.settings import QUESTIONS, rate
-from identity.web.deps import OAuthDep
+from identity.web.deps import InForceDep, OAuthDep
 from identity.web.fields import Day
 from identity.web.problems import responses
 
@@ -217,9 +218,13 @@ PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
     responses=responses(*ALWAYS, *PER_QUESTION),
 )
 async def check(
-    body: EligibilityRequest, client: PartnerDep, server: OAuthDep, response: Response
+    body: EligibilityRequest,
+    client: PartnerDep,
+    server: OAuthDep,
+    in_force: InForceDep,
+    response: Response,
 ) -> dict[str, Any]:
-    agreements = await run_in_threadpool(_allowed, client, [body], server)
+    agreements = await run_in_threadpool(_allowed, client, [body], server, in_force)
     response.headers["Cache-Control"] = "no-store"  # it is about a patron
     return await _answer(server, client, agreements, body)
 
@@ -231,9 +236,13 @@ async def check(
     responses=responses(*ALWAYS),
 )
 async def check_batch(
-    body: BatchRequest, client: PartnerDep, server: OAuthDep, response: Response
+    body: BatchRequest,
+    client: PartnerDep,
+    server: OAuthDep,
+    in_force: InForceDep,
+    response: Response,
 ) -> dict[str, Any]:
-    agreements = await run_in_threadpool(_allowed, client, body.requests, server)
+    agreements = await run_in_threadpool(_allowed, client, body.requests, server, in_force)
     response.headers["Cache-Control"] = "no-store"
     results: list[dict[str, Any]] = []
     unavailable: dict[str, errors.Problem] = {}  # a home library that did not answer is not
@@ -254,7 +263,7 @@ async def check_batch(
 
 
 def _allowed(
-    client: Client, questions: list[EligibilityRequest], server: HubServer
+    client: Client, questions: list[EligibilityRequest], server: HubServer, in_force: InForce
 ) -> policies.Agreements:
     """The agreements in force, once the questions are found allowed and within the client's
     rate (blocking: run in a worker thread)."""
@@ -269,7 +278,7 @@ def _allowed(
         allowed=allowed, per_s=per_s,
     )  # fmt: skip
     with Session(server.engine) as session:
-        return server.in_force.get(session=session)
+        return in_force.get(session=session)
 
 
 async def _answer(

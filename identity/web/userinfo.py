@@ -11,10 +11,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from identity.agreements.publishing import InForce
 from identity.oauth import claims, tokens
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.web.deps import OAuthDep
+from identity.web.deps import InForceDep, OAuthDep
 from identity.web.oauth_docs import ACCESS_TOKEN, UserInfoOut, answers
 
 router = APIRouter(tags=["openid"], dependencies=[Security(ACCESS_TOKEN)])
@@ -29,17 +30,17 @@ ANSWERS = answers(
             response_model=None, responses=ANSWERS)  # fmt: skip
 @router.post("/userinfo", summary="UserInfo (OpenID Connect)", operation_id="userinfo_post",
              response_model=None, responses=ANSWERS)  # fmt: skip
-async def userinfo(request: Request, server: OAuthDep) -> Response:
+async def userinfo(request: Request, server: OAuthDep, in_force: InForceDep) -> Response:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return _unauthorized("invalid_request", "Send the access token as a Bearer token")
-    found = await run_in_threadpool(_claims, server, token.strip())
+    found = await run_in_threadpool(_claims, server, in_force, token.strip())
     if found is None:
         return _unauthorized("invalid_token", "The access token is not valid")
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
 
-def _claims(server: HubServer, token: str) -> dict[str, Any] | None:
+def _claims(server: HubServer, in_force: InForce, token: str) -> dict[str, Any] | None:
     with Session(server.engine) as session:
         row = tokens.bearer(session=session, token=token, scope="openid")
         if row is None or row.patron is None:
@@ -52,7 +53,7 @@ def _claims(server: HubServer, token: str) -> dict[str, Any] | None:
             scope=row.scope,
             sub=row.subject,
             lender=client.library,
-            agreements=server.in_force.get(session=session),
+            agreements=in_force.get(session=session),
             today=date.today(),
         )
 

@@ -24,17 +24,18 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from identity.web.authorize.checks import CONSENT, SHOW, SIGN_IN, Context, run
-from identity.web.deps import OAuthDep
+from identity.web.deps import InForceDep, OAuthDep
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/authorize")
-async def authorize(request: Request, server: OAuthDep) -> Response:
-    return await run(SHOW, Context(request, server))
+async def authorize(request: Request, server: OAuthDep, in_force: InForceDep) -> Response:
+    return await run(SHOW, Context(request, server, in_force))
 
 
 @router.post("/authorize")
-async def authorize_post(request: Request, server: OAuthDep) -> Response:
+async def authorize_post(request: Request, server: OAuthDep, in_force: InForceDep) -> Response:
     form = await request.form()
-    return await run(CONSENT if "decision" in form else SIGN_IN, Context(request, server, form))
+    steps = CONSENT if "decision" in form else SIGN_IN
+    return await run(steps, Context(request, server, in_force, form))

@@ -38,6 +38,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 import policies
+from identity.agreements.publishing import InForce
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
 from identity.patrons import cards
@@ -67,6 +68,8 @@ class Context:
 
     request: Request
     server: HubServer
+    #: the agreements in force, as this app follows them
+    in_force: InForce
     form: FormData = field(default_factory=FormData)
     oauth: HubRequest = field(init=False)
     #: the client's grant for this request (``authorization_request``)
@@ -122,14 +125,14 @@ async def follow_agreements(ctx: Context) -> None:
 
     def follow() -> None:
         with Session(ctx.server.engine) as session:
-            ctx.server.in_force.get(session=session)
+            ctx.in_force.get(session=session)
 
     await run_in_threadpool(follow)
 
 
 async def csrf_token(ctx: Context) -> Response | None:
     if not csrf_ok(ctx.server.secret, ctx.request, _field(ctx.form, CSRF_FIELD)):
-        return login_page(ctx.request, ctx.server, ctx.grant, error=EXPIRED)
+        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
     return None
 
 
@@ -143,7 +146,7 @@ async def sign_in_form(ctx: Context) -> None:
 
 
 async def home_library(ctx: Context) -> Response | None:
-    ctx.agreements = agreements = held_agreements(ctx.server)
+    ctx.agreements = agreements = held_agreements(ctx.in_force)
     ctx.library = (
         agreements.libraries.get(ctx.chosen)
         if ctx.chosen
@@ -238,7 +241,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
 async def consent_ticket(ctx: Context) -> Response | None:
     ctx.patron = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
     if ctx.patron is None:
-        return login_page(ctx.request, ctx.server, ctx.grant, error=EXPIRED)
+        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
     return None
 
 
@@ -247,7 +250,7 @@ async def consent_ticket(ctx: Context) -> Response | None:
 
 async def show_sign_in(ctx: Context) -> Response:
     find = ctx.request.query_params.get("find", "")
-    return login_page(ctx.request, ctx.server, ctx.grant, find=find)
+    return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, find=find)
 
 
 async def show_consent(ctx: Context) -> Response:
@@ -290,7 +293,9 @@ CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, answer_client
 def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
     """The sign-in form again, saying what is wrong, with the card and library as given."""
     again = {"card": ctx.typed[: 4 * cards.MAX_CARD], "library": ctx.chosen}
-    return login_page(ctx.request, ctx.server, ctx.grant, error=error, field=field, **again)
+    return login_page(
+        ctx.request, ctx.server, ctx.in_force, ctx.grant, error=error, field=field, **again
+    )
 
 
 def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:

@@ -17,6 +17,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 import policies
+from identity.agreements.publishing import InForce
 from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
@@ -28,6 +29,7 @@ from identity.web.pages import SIGN_IN_CSP, render
 def login_page(
     request: Request,
     server: HubServer,
+    in_force: InForce,
     grant: Any,
     *,
     error: str | None = None,
@@ -36,7 +38,7 @@ def login_page(
     library: str = "",
     find: str = "",
 ) -> Response:
-    agreements = held_agreements(server)
+    agreements = held_agreements(in_force)
     everyone = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
     listed = everyone
     if find:
@@ -125,10 +127,10 @@ def bad_link(request: Request, server: HubServer, problem: str) -> Response:
     return _page(request, server, "problem.html", context, status_code=400)
 
 
-def held_agreements(server: HubServer) -> policies.Agreements:
+def held_agreements(in_force: InForce) -> policies.Agreements:
     """The set in force as this process holds it, read without the database (the handler
     followed it first), so that pages are made on the event loop without blocking it."""
-    return server.in_force.held()
+    return in_force.held()
 
 
 def _page(
