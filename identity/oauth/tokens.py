@@ -144,6 +144,10 @@ def spend_refresh_token(
             return None
         if scope and not set(scope.split()) <= set(row.scope.split()):
             raise InvalidScopeError("A refresh cannot widen the scope that was granted.")
+        # the family's lock before the row's, as ``revoke_family`` and ``save`` take them: on
+        # PostgreSQL an UPDATE that waited for a racing one keeps the row locked even when it
+        # then matches nothing, and would wait for the family's lock while holding it
+        lock(session, f"family:{row.family}")
         spent = session.execute(
             update(OAuthToken)
             .where(
