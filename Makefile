@@ -66,7 +66,7 @@ bench: $(INDEX)
 	$(BIN)/python tests/benchmarks/bench_policies.py --out bench-policies.json
 
 ## bench-http: the hub over HTTP beside bare FastAPI and node oidc-provider, on PostgreSQL (a
-## database made beside HUB_TEST_DATABASE_URL's) and SQLite (about 8 minutes; needs wrk and
+## database made beside HUB_TEST_DATABASE_URL's) and SQLite (about 6 minutes; needs wrk and
 ## node; prints JSON)
 bench-http: $(INDEX)
 	$(BIN)/python tests/benchmarks/bench_http.py --database-url $(HUB_TEST_DATABASE_URL) \

@@ -111,6 +111,7 @@ class Bench:
     def run(self) -> dict[str, Any]:
         started = datetime.now(UTC)
         load_before = http_report.load_average()
+        commit = http_report.commit()  # what is measured: as the run starts
         patrons = self.tmp / "patrons.csv"
         self.cards = http_servers.patrons_csv(patrons, BATCH)
         if any(s.endswith("-postgresql") for s in self.chosen):
@@ -124,7 +125,7 @@ class Bench:
         return {
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "date": started.isoformat(timespec="seconds"),
-            "commit": http_report.commit(),
+            "commit": commit,
             "machine": {
                 **http_report.machine(),
                 "load_average_before": load_before,
