@@ -327,13 +327,15 @@ def _tls(library: str, settings: LdapSettings) -> ssl.SSLContext | None:
     if not (settings.ldaps or settings.start_tls):
         return None
     try:
-        return ssl.create_default_context(cafile=settings.tls_ca)
+        context = ssl.create_default_context(cafile=settings.tls_ca)
     except (OSError, ssl.SSLError) as exc:
         raise HomeLibraryUnavailable(
             library,
             f"the CA bundle tls_ca {settings.tls_ca} cannot be read: {exc}",
             retry_after=MISCONFIGURED_RETRY_S,
         ) from None
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def forget() -> None:
