@@ -96,20 +96,23 @@ def open_connection(
 ) -> Connection:
     """A new connection, TLS in place when ``ldaps`` or ``start_tls`` (then ``tls`` is the
     context); not bound yet."""
-    where = f"{host}:{port}"
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     remaining = _remaining(deadline, where)
     secure = ldaps or start_tls
     if secure and tls is None:
         raise ValueError("a TLS context is needed for ldaps:// or StartTLS")
-    server = ldap3.Server(
-        host,
-        port=port,
-        use_ssl=ldaps,
-        tls=_Tls(tls, host) if tls is not None else None,
-        get_info=ldap3.NONE,
-        connect_timeout=remaining,
-        mode=ldap3.IP_V4_PREFERRED,
-    )
+    try:
+        server = ldap3.Server(
+            host,
+            port=port,
+            use_ssl=ldaps,
+            tls=_Tls(tls, host) if tls is not None else None,
+            get_info=ldap3.NONE,
+            connect_timeout=remaining,
+            mode=ldap3.IP_V4_PREFERRED,
+        )
+    except ldap_errors.LDAPException as exc:
+        raise Unreachable(_failure(exc, where, "connecting")) from None
     conn = ldap3.Connection(
         server,
         client_strategy=ldap3.SYNC,
@@ -126,9 +129,11 @@ def open_connection(
         if start_tls:
             conn.socket.settimeout(_remaining(deadline, where))
             conn.start_tls(read_server_info=False)
-    except ldap_errors.LDAPException as exc:
+    except BaseException as exc:
         Connection(conn, where=where, tls=secure).close()
-        raise Unreachable(_failure(exc, where, "connecting")) from None
+        if isinstance(exc, ldap_errors.LDAPException | OSError):
+            raise Unreachable(_failure(exc, where, "connecting")) from None
+        raise
     connection = Connection(conn, where=where, tls=secure)
     if secure and not connection.encrypted:
         connection.close()
@@ -201,7 +206,7 @@ class Connection:
             self._conn.rebind(
                 user=dn, password=password, authentication=ldap3.SIMPLE, read_server_info=False
             )
-        except ldap_errors.LDAPException as exc:
+        except (ldap_errors.LDAPException, OSError) as exc:
             self.reusable = False
             raise _unreachable(exc, self.where, "binding") from None
         finally:
@@ -237,7 +242,7 @@ class Connection:
             )
         except (ldap_errors.LDAPInvalidFilterError, ldap_errors.LDAPInvalidDnError) as exc:
             raise Refused(f"the search cannot be written: {exc}") from None
-        except ldap_errors.LDAPException as exc:
+        except (ldap_errors.LDAPException, OSError) as exc:
             self.reusable = False
             raise _unreachable(exc, self.where, "searching") from None
         entries = [

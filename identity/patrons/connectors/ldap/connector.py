@@ -14,8 +14,8 @@ entry is found, a bind with a random password to a DN that does not exist is mad
 An empty password raises ``ValueError`` before anything is sent (a bind with a DN and no
 password is RFC 4513's unauthenticated bind, which proves nothing), and a username with a
 control character is no one's. An account Active Directory marks disabled or expired is None
-too, whatever the password. The entry is read before the password is bound, so an entry the hub
-cannot read is a 503 whether or not the password was right.
+too, whatever the password. With ``search`` the entry is read before the password is bound, so
+an entry the hub cannot read is a 503 whether or not the password was right.
 
 Time, pooling and the breaker as for SIP2: two pools of at most ``connections`` each per library
 and process, one of connections bound as the service account (bound once, reused for searches),
@@ -99,7 +99,7 @@ class LdapConnector:
 
         def look_up(deadline: float) -> CardHolder | None:
             found = self._find(card, service, deadline)
-            return None if found is None or found.entry.refused else found.entry.holder
+            return None if found is None or found.reading.refused else found.reading.holder
 
         return self._guarded(look_up)
 
@@ -108,16 +108,16 @@ class LdapConnector:
     def _search_and_bind(
         self, card: str, pin: str, service: str, deadline: float
     ) -> CardHolder | None:
-        reading = self._find(card, service, deadline)
+        found = self._find(card, service, deadline)
         search = self.settings.search
         assert search is not None
-        if reading is None:  # the same exchanges as a wrong password
+        if found is None:  # the same exchanges as a wrong password
             nobody = f"{NO_SUCH_PATRON_RDN},{search.base}"
             self._binds(nobody, secrets.token_urlsafe(16), deadline)
             return None
-        if not self._binds(reading.dn, pin, deadline) or reading.entry.refused:
+        if not self._binds(found.dn, pin, deadline) or found.reading.refused:
             return None
-        return reading.entry.holder
+        return found.reading.holder
 
     def _bind_at_template(self, card: str, pin: str, deadline: float) -> CardHolder | None:
         assert self.settings.user_dn is not None
@@ -272,7 +272,7 @@ class LdapConnector:
 @dataclass(frozen=True, slots=True)
 class _Found:
     dn: str
-    entry: entries.Reading
+    reading: entries.Reading
 
 
 def _sendable(card: str) -> bool:
