@@ -148,8 +148,6 @@ class Connection:
         self._conn = conn
         self.where = where
         self.tls = tls
-        #: the DN of the last successful bind on this connection
-        self.bound_as: str | None = None
         self.reusable = True
 
     @property
@@ -200,9 +198,9 @@ class Connection:
             raise NotSent(f"the connection to {self.where} was closed")
         if self.tls and not self.encrypted:
             raise Refused(f"the connection to {self.where} has no TLS: no password is sent")
-        self.bound_as = None
-        self._conn.socket.settimeout(_remaining(deadline, self.where))
+        remaining = _remaining(deadline, self.where)
         try:
+            self._conn.socket.settimeout(remaining)
             self._conn.rebind(
                 user=dn, password=password, authentication=ldap3.SIMPLE, read_server_info=False
             )
@@ -211,10 +209,7 @@ class Connection:
             raise _unreachable(exc, self.where, "binding") from None
         finally:
             self._conn.password = None
-        result = self._result()
-        if result.ok:
-            self.bound_as = dn
-        return result
+        return self._result()
 
     def search(
         self,
@@ -229,8 +224,8 @@ class Connection:
         """The entries ``search_filter`` finds under ``base`` (or ``base`` itself), at most
         ``size_limit`` of them, with ``attributes``."""
         remaining = _remaining(deadline, self.where)
-        self._conn.socket.settimeout(remaining)
         try:
+            self._conn.socket.settimeout(remaining)
             self._conn.search(
                 base,
                 search_filter,
