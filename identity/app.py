@@ -41,6 +41,7 @@ from identity.web import (
     health,
     jwks,
     logout,
+    oidc_callback,
     openapi,
     problems,
     token,
@@ -88,7 +89,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
+    for module in (
+        health,
+        discovery,
+        jwks,
+        authorize,
+        oidc_callback,
+        token,
+        userinfo,
+        logout,
+        eligibility,
+    ):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

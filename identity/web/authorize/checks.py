@@ -10,11 +10,16 @@ the run, and the last step of each table always answers. The steps, and what a r
 - ``follow_agreements``: the set in force brought up to date (refuses nothing).
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
-- ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
-  the sign-in form again, saying what is missing or wrong.
+- ``home_library``: the sign-in form again, saying the library is missing.
+- ``to_identity_provider`` (``federated``): a library that signs its patrons in itself sends
+  the browser to its identity provider (303), or a 503 page if the provider cannot be reached.
+- ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``: the sign-in form
+  again, saying what is missing or wrong.
 - ``within_guessing_limits`` for the card and the address: a 429 page with Retry-After.
 - ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
   for a wrong card or PIN.
+- ``from_identity_provider`` (``federated``, ``GET``): back from the library's identity provider
+  with a sign-in for this request in this browser: the consent page.
 - ``consent_ticket``: the sign-in's ticket, for this request, in this browser, unanswered; else
   the sign-in form again.
 - ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
@@ -45,6 +50,7 @@ from identity.patrons import cards
 from identity.patrons.connectors import HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
+from identity.web.authorize.federated import from_identity_provider, to_identity_provider
 from identity.web.authorize.pages import (
     bad_link,
     consent_page,
@@ -269,13 +275,14 @@ async def answer_client(ctx: Context) -> Response:
 #: every request, first: the link the client sent
 REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request, follow_agreements)
 #: ``GET /authorize``: the sign-in page
-SHOW: tuple[Step, ...] = (*REQUEST, show_sign_in)
+SHOW: tuple[Step, ...] = (*REQUEST, from_identity_provider, show_sign_in)
 #: ``POST /authorize`` of the sign-in page: the consent page
 SIGN_IN: tuple[Step, ...] = (
     *REQUEST,
     csrf_token,
     sign_in_form,
     home_library,
+    to_identity_provider,
     card_given,
     card_of_library,
     pin_given,

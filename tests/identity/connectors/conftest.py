@@ -1,10 +1,11 @@
 """A running home ILS (pysip2) with the patron store of ``ils.py``, its login password in the
 environment; a running directory (OpenLDAP's slapd, ``slapd.py``), one per test session;
-``hub connectors test`` run in this process; and no pool or breaker carried from one test to the
-next."""
+``hub connectors test`` run in this process; and no pool, cache or breaker carried from one test
+to the next."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -14,9 +15,12 @@ from typer.testing import CliRunner
 
 from identity.cli import app, context
 from identity.patrons.connectors.ldap import connector as ldap_connector
+from identity.patrons.connectors.oidc import provider
 from identity.patrons.connectors.sip2 import connector
 from identity.settings import Settings
 from identity.store.database import make_engine
+from tests.conftest import issuer_of
+from tests.identity.connectors import oidc_idp
 from tests.identity.connectors.ils import PASSWORD, PASSWORD_ENV, PATRONS, Ils
 from tests.identity.connectors.slapd import SERVICE_ENV, SERVICE_PASSWORD, Slapd
 
@@ -26,6 +30,7 @@ def fresh_links() -> Iterator[None]:
     yield
     connector.forget()
     ldap_connector.forget()
+    provider.forget()
 
 
 @pytest.fixture
@@ -90,3 +95,12 @@ def connectors_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     yield run
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def university(
+    live_socket: socket.socket, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[oidc_idp.University]:
+    """The university's OpenID provider, with the worker's live hub as its client."""
+    with oidc_idp.running(issuer_of(live_socket), tmp_path_factory.mktemp("university")) as up:
+        yield up
