@@ -1,6 +1,7 @@
 """An administrator's connection test: what a library's home system says about one card, asked
 with the library's published settings or with settings not yet saved. No PIN is sent; the
-answer is shown, never stored. The admin page and the admin API both ask here."""
+answer is shown, never stored. For a library whose patrons sign in at its own OpenID provider,
+the provider's discovery and keys instead. The admin page and the admin API both ask here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from identity.patrons import cards
 from identity.patrons.connectors import HomeLibraryUnavailable
 from identity.patrons.connectors.factory import asked_at, connector_for
 from identity.patrons.connectors.gates import Gates
+from identity.patrons.connectors.oidc import relying_party
 
 
 class Report(BaseModel):
@@ -35,6 +37,55 @@ class Report(BaseModel):
     expires: date | None = None
     fines: str | None = None
     flags: list[str] | None = None
+
+
+class ProviderReport(BaseModel):
+    """What a library's OpenID provider publishes, as the hub found it just now."""
+
+    library: str
+    connector: str = Field(description="oidc")
+    where: str = Field(description="the issuer")
+    reachable: bool
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str | None
+    jwks_uri: str
+    key_ids: list[str] = Field(description="the kid of each key the provider publishes")
+    algorithms: list[str] = Field(description="the ID token signatures the hub will verify")
+    redirect_uri: str = Field(description="what the provider must have registered for the hub")
+    client_secret_set: bool = Field(description="whether client_secret_env is set here")
+
+
+def signs_in_itself(library: policies.Library) -> bool:
+    """Whether the library's patrons sign in at its own identity provider (no card to ask)."""
+    return library.connector.kind == "oidc"
+
+
+async def ask_identity_provider(
+    *, library: policies.Library, hub_issuer: str, gates: Gates
+) -> ProviderReport:
+    """``library``'s provider: discovery and keys, fetched now, in a connection test's turn.
+    Raises ``errors.HomeLibraryUnavailable`` when it does not answer."""
+    try:
+        found = await gates.test(library, lambda: relying_party.describe(library, hub_issuer))
+    except HomeLibraryUnavailable as exc:
+        raise errors.HomeLibraryUnavailable(
+            f"{library.id}'s identity provider did not answer: {exc}", retry_after=exc.retry_after
+        ) from None
+    return ProviderReport(
+        library=library.id,
+        connector=library.connector.kind,
+        where=found.issuer,
+        reachable=True,
+        authorization_endpoint=found.authorization_endpoint,
+        token_endpoint=found.token_endpoint,
+        userinfo_endpoint=found.userinfo_endpoint,
+        jwks_uri=found.jwks_uri,
+        key_ids=list(found.key_ids),
+        algorithms=list(found.algorithms),
+        redirect_uri=found.redirect_uri,
+        client_secret_set=found.secret_set,
+    )
 
 
 async def ask_about_card(

@@ -5,7 +5,6 @@ to the next."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,8 +18,6 @@ from identity.patrons.connectors.oidc import provider
 from identity.patrons.connectors.sip2 import connector
 from identity.settings import Settings
 from identity.store.database import make_engine
-from tests.conftest import issuer_of
-from tests.identity.connectors import oidc_idp
 from tests.identity.connectors.ils import PASSWORD, PASSWORD_ENV, PATRONS, Ils
 from tests.identity.connectors.slapd import SERVICE_ENV, SERVICE_PASSWORD, Slapd
 
@@ -96,11 +93,3 @@ def connectors_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     for engine in engines:
         engine.dispose()
 
-
-@pytest.fixture(scope="session")
-def university(
-    live_socket: socket.socket, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[oidc_idp.University]:
-    """The university's OpenID provider, with the worker's live hub as its client."""
-    with oidc_idp.running(issuer_of(live_socket), tmp_path_factory.mktemp("university")) as up:
-        yield up

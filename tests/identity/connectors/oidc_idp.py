@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,11 +31,19 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
+import policies
+from identity.agreements import publishing
+from identity.store.database import transaction
+from tests.conftest import issuer_of
+from tests.identity.oauth.browser import Browser, forms
+from tests.identity.oauth.conftest import LiveHub
+
 HERE = Path(__file__).with_name("node_idp")
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hub-tests"
 CLIENT_ID = "hub-test-client"
 SECRET_ENV = "HUB_TEST_UNI_OIDC_SECRET"
 SECRET = "a-client-secret-the-university-gave-the-hub"
+UNIVERSITY = "University of Testing Library"
 #: the university's users: their claims, as the provider releases them
 USERS: dict[str, dict[str, Any]] = {
     "alice": {
@@ -135,3 +144,50 @@ def running(hub_issuer: str, work: Path) -> Iterator[University]:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def university(
+    live_socket: socket.socket, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[University]:
+    """The university's OpenID provider, one per worker, with the worker's live hub as its
+    client."""
+    with running(issuer_of(live_socket), tmp_path_factory.mktemp("university")) as up:
+        yield up
+
+
+# --- the hub's side ---------------------------------------------------------------------------
+
+
+def publish_university(live_hub: LiveHub, tmp_path: Path, issuer: str, extra: str = "") -> None:
+    """The example network, with a university library whose provider is at ``issuer`` and an
+    agreement by which Monash lends to its students and staff."""
+    examples = Path(policies.__file__).parent / "examples"
+    entry = tmp_path / "uni.yaml"
+    entry.write_text(
+        "libraries:\n"
+        "  - id: uni\n"
+        f"    name: {UNIVERSITY}\n"
+        "    categories: {student@uni.example: undergraduate, staff@uni.example: staff}\n"
+        f"    connector: {{kind: oidc, issuer: '{issuer}', client_id: hub-test-client,\n"
+        f"                client_secret_env: {SECRET_ENV}, timeout_s: 2,\n"
+        f"                scopes: [openid, profile, affiliation]{extra}}}\n"
+        "agreements:\n"
+        "  - id: monash-uni\n"
+        "    name: Monash lends to the University\n"
+        "    kind: bilateral\n"
+        "    lender: monash\n"
+        "    borrowers_from: [uni]\n"
+        "    categories: [undergraduate, staff]\n"
+        "    terms: {max_items: 5, loan_days: 21}\n"
+    )
+    sources = [*policies.read(examples), (str(entry), entry.read_text())]
+    with transaction(live_hub.engine) as session:
+        publishing.publish(session=session, sources=sources, actor="test", note="uni")
+
+
+def leave_for(browser: Browser, login: httpx.Response, library: str) -> httpx.Response:
+    """Choose ``library`` among those that sign their patrons in themselves."""
+    [own] = [f for f in forms(login.text) if ("library", library) in f.buttons]
+    return browser.http.post(urljoin(str(login.url), own.action), data={**own.fields,
+                             "library": library})  # fmt: skip

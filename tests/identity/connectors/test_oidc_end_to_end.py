@@ -8,50 +8,25 @@ be reached are pages, never a sign-in."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from sqlmodel import Session, select
 
-import policies
-from identity.agreements import publishing
-from identity.store.database import transaction
 from identity.store.models import FederatedSignin
 from tests.conftest import free_port
-from tests.identity.connectors.oidc_idp import SECRET, SECRET_ENV, University
-from tests.identity.oauth.browser import Browser, forms
+from tests.identity.connectors.oidc_idp import (
+    SECRET,
+    SECRET_ENV,
+    UNIVERSITY,
+    University,
+    leave_for,
+    publish_university,
+)
+from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
-
-UNIVERSITY = "University of Testing Library"
-
-
-def publish_university(live_hub: LiveHub, tmp_path: Path, issuer: str, extra: str = "") -> None:
-    """The example network, with a university library whose provider is at ``issuer`` and an
-    agreement by which Monash lends to its students and staff."""
-    examples = Path(policies.__file__).parent / "examples"
-    entry = tmp_path / "uni.yaml"
-    entry.write_text(
-        "libraries:\n"
-        "  - id: uni\n"
-        f"    name: {UNIVERSITY}\n"
-        "    categories: {student@uni.example: undergraduate, staff@uni.example: staff}\n"
-        f"    connector: {{kind: oidc, issuer: '{issuer}', client_id: hub-test-client,\n"
-        f"                client_secret_env: {SECRET_ENV}, timeout_s: 2,\n"
-        f"                scopes: [openid, profile, affiliation]{extra}}}\n"
-        "agreements:\n"
-        "  - id: monash-uni\n"
-        "    name: Monash lends to the University\n"
-        "    kind: bilateral\n"
-        "    lender: monash\n"
-        "    borrowers_from: [uni]\n"
-        "    categories: [undergraduate, staff]\n"
-        "    terms: {max_items: 5, loan_days: 21}\n"
-    )
-    sources = [*policies.read(examples), (str(entry), entry.read_text())]
-    with transaction(live_hub.engine) as session:
-        publishing.publish(session=session, sources=sources, actor="test", note="uni")
 
 
 @pytest.fixture
@@ -61,13 +36,6 @@ def at_university(
     monkeypatch.setenv(SECRET_ENV, SECRET)
     publish_university(live_hub, tmp_path, university.issuer)
     return live_hub
-
-
-def leave_for(browser: Browser, login: httpx.Response, library: str) -> httpx.Response:
-    """Choose ``library`` among those that sign their patrons in themselves."""
-    [own] = [f for f in forms(login.text) if ("library", library) in f.buttons]
-    return browser.http.post(urljoin(str(login.url), own.action), data={**own.fields,
-                             "library": library})  # fmt: skip
 
 
 def to_provider(live_hub: LiveHub, rp: RelyingParty) -> tuple[Browser, httpx.Response]:
