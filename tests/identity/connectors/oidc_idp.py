@@ -8,7 +8,8 @@ tests that need the provider skip, saying why, unless ``HUB_REQUIRE_NODE=1`` (se
 ``.ci/run``, which installs them), which makes that a failure.
 
 The provider signs in at once, with no page, the user its authorization request names in
-``login_hint`` (``through``); any other hint is a patron who cancelled (``access_denied``).
+``login_hint`` (``through``); without one it asks for a username on a plain form (a browser
+test fills it in). A name it does not know is a patron who cancelled (``access_denied``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ be reached are pages, never a sign-in."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -24,7 +24,7 @@ from tests.identity.connectors.oidc_idp import (
     leave_for,
     publish_university,
 )
-from tests.identity.oauth.browser import Browser
+from tests.identity.oauth.browser import Browser, forms
 from tests.identity.oauth.conftest import LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -198,3 +198,18 @@ def test_a_missing_client_secret_is_a_503_page_and_names_no_secret(
     assert page.status_code == 503 and int(page.headers["retry-after"]) >= 60
     assert "cannot be reached just now" in page.text
     assert SECRET_ENV not in page.text
+
+
+def test_choosing_the_university_in_the_list_goes_there_with_no_card_or_pin(
+    at_university: LiveHub, university: University
+) -> None:
+    """Without JavaScript the card and PIN fields stay on the page: left empty, they are not
+    asked for."""
+    browser = at_university.browser()
+    login = browser.get(at_university.add_rp("monash").authorization_url())
+    [form] = [f for f in forms(login.text) if "card" in f.fields]
+    assert "uni" in form.selects["library"]
+    url = urljoin(str(login.url), form.action)
+    leaving = browser.http.post(url, data={**form.fields, "library": "uni"})
+    assert leaving.status_code == 303
+    assert leaving.headers["location"].startswith(f"{university.issuer}/auth?")

@@ -1,8 +1,9 @@
 // A university's identity provider for the hub's tests: node-oidc-provider (installed from
 // package-lock.json by tests/identity/connectors/oidc_idp.py) with one client, the hub; the
-// test users and their claims; and, in place of a login page, an interaction that signs in at
-// once the user named by login_hint (anyone else: the patron cancelled, access_denied) and
-// grants the scopes asked for. Usage: node university.mjs CONFIG.json (written by the test).
+// test users and their claims; and a login that signs in at once the user named by login_hint,
+// or else asks for a username on a plain form (a name it does not know: the patron cancelled,
+// access_denied), then grants the scopes asked for. Usage: node university.mjs CONFIG.json
+// (written by the test).
 import http from "node:http";
 import { readFileSync } from "node:fs";
 
@@ -33,7 +34,17 @@ async function handle(req, res) {
   }
   try {
     const details = await provider.interactionDetails(req, res);
-    const hint = details.params.login_hint;
+    let hint = details.params.login_hint;
+    if (details.prompt.name === "login" && req.method === "POST") {
+      hint = new URLSearchParams(await body(req)).get("username");
+    } else if (details.prompt.name === "login" && !hint) {
+      res.setHeader("Content-Type", "text/html; charset=utf-8");
+      return res.end(
+        `<!doctype html><title>University sign-in</title><form method="post">` +
+          `<label for="username">Username</label><input id="username" name="username">` +
+          `<button>Sign in</button></form>`,
+      );
+    }
     if (details.prompt.name === "login") {
       const result = hint && config.users[hint]
         ? { login: { accountId: hint } }
@@ -49,4 +60,13 @@ async function handle(req, res) {
     res.end(String(error));
   }
 }
+
+async function body(req) {
+  let text = "";
+  for await (const chunk of req) {
+    text += chunk;
+  }
+  return text;
+}
+
 process.stdout.write(`${issuer}\n`);
