@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
+import policies
 from identity.security import derived_keys
 from identity.store.database import transaction
 from identity.store.models import FederatedSignin, utcnow
@@ -78,6 +79,15 @@ class SignInRefused(Exception):
         self.library = library
         self.detail = detail
         self.declined = declined
+
+
+def category_of(library: policies.Library, values: Sequence[str]) -> str:
+    """The category code a provider's values stand for, for ``FederatedPatron.category``: the
+    first code of the library's ``categories`` map, in the map's order, among ``values`` (an
+    attribute or claim may hold several: ``member@uni.example``, ``student@uni.example``), or
+    else the first value (which the map does not know), or nothing."""
+    mapped = [code for code in library.categories if code in values]
+    return mapped[0] if mapped else (values[0] if values else "")
 
 
 def new_binding() -> tuple[str, str]:

@@ -142,9 +142,7 @@ class Exchange:
 
     def client(self, **kwargs: Any) -> OAuth2Client:
         """Authlib's OAuth client, for this provider's requests."""
-        return OAuth2Client(
-            self.settings.client_id, timeout=self.settings.timeout_s, trust_env=False, **kwargs
-        )
+        return OAuth2Client(self.settings.client_id, timeout=self.settings.timeout_s, **kwargs)
 
     def metadata(self) -> Metadata:
         found = self.provider.cached_metadata()

@@ -40,7 +40,12 @@ from identity.patrons.connectors.oidc.provider import (
     ProviderDown,
     provider_for,
 )
-from identity.patrons.federated_signin import Departure, PendingSignIn, SignInRefused
+from identity.patrons.federated_signin import (
+    Departure,
+    PendingSignIn,
+    SignInRefused,
+    category_of,
+)
 from policies.model import OidcConnector as OidcSettings
 
 CALLBACK = "/oidc/callback"
@@ -163,14 +168,10 @@ def _exchange_code(
 def patron_of(
     library: policies.Library, settings: OidcSettings, claims: Mapping[str, Any]
 ) -> FederatedPatron:
-    """The claims as a ``FederatedPatron``. The category is the first code in the library's
-    ``categories`` map that the claim holds (a claim may hold a list), or else its first
-    value."""
+    """The claims as a ``FederatedPatron`` (the category: ``category_of``)."""
     patron_id = _values(claims.get(settings.patron_id))
     if not patron_id or not patron_id[0]:
         raise SignInRefused(library.id, f"no {settings.patron_id!r} claim for the patron")
-    held = _values(claims.get(settings.category))
-    mapped = [code for code in library.categories if code in held]
     attributes = {
         name: values for name, value in claims.items() if (values := _values(value)) and
         name not in ("nonce", "at_hash", "c_hash", "aud", "azp", "iat", "exp", "auth_time")
@@ -179,7 +180,7 @@ def patron_of(
         library=library.id,
         patron_id=patron_id[0],
         name=" ".join(_values(claims.get(settings.name))[:1]),
-        category=mapped[0] if mapped else (held[0] if held else ""),
+        category=category_of(library, _values(claims.get(settings.category))),
         attributes=attributes,
     )
 
