@@ -92,4 +92,3 @@ def connectors_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
     yield run
     for engine in engines:
         engine.dispose()
-

@@ -5,24 +5,21 @@ the keys fetched, and what the provider must have registered for the hub."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 import policies
 from identity.admin import accounts
 from identity.agreements import publishing
 from identity.app import create_app
-from identity.cli import app, context
 from identity.settings import Settings
-from identity.store.database import make_engine, transaction
+from identity.store.database import transaction
 from tests.conftest import free_port
 from tests.identity.admin.conftest import SECRET, csrf_of, sign_in
+from tests.identity.connectors.conftest import Hub
 from tests.identity.connectors.oidc_idp import SECRET_ENV, University
 
 HUB = "https://hub.example.org"
@@ -42,57 +39,31 @@ def university_set(tmp_path: Path, issuer: str) -> list[tuple[str, str]]:
     return [*policies.read(examples), (str(entry), entry.read_text())]
 
 
-@dataclass
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
-Run = Callable[..., Ran]
-
-
 @pytest.fixture
-def connectors_test(
-    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Run]:
-    """``hub connectors test`` run in this process on the test's database, with the client
-    secret's variable set to ``secret`` (or unset)."""
-    engines: list[Engine] = []
-
-    def make(settings: Settings) -> Engine:
-        engines.append(make_engine(settings))
-        return engines[-1]
-
-    monkeypatch.setattr(context, "make_engine", make)
-
-    def run(*args: str, secret: str | None = None) -> Ran:
-        env = {"HUB_DATABASE_URL": database_url, "HUB_ISSUER": HUB}
-        if secret is None:
-            monkeypatch.delenv(SECRET_ENV, raising=False)
-        else:
-            env[SECRET_ENV] = secret
-        context.settings.cache_clear()
-        try:
-            result = CliRunner().invoke(app, ["connectors", "test", *args], env=env)
-        finally:
-            context.settings.cache_clear()
-        return Ran(result.exit_code, result.stdout, result.stderr)
-
-    yield run
-    for made in engines:
-        made.dispose()
+def as_hub(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The command's environment: the hub's issuer, and no client secret unless a test sets it."""
+    monkeypatch.setenv("HUB_ISSUER", HUB)
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    return monkeypatch
 
 
 def test_hub_connectors_test_shows_discovery_and_keys(
-    engine: Engine, university: University, connectors_test: Run, tmp_path: Path
+    engine: Engine,
+    database_url: str,
+    university: University,
+    connectors_test: Hub,
+    as_hub: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     with transaction(engine) as session:
         publishing.publish(session=session, sources=university_set(tmp_path, university.issuer),
                            actor="test", note="uni")  # fmt: skip
-    shown = connectors_test("--library", "uni", secret="s3cret")
-    assert shown.code == 0, shown.err
-    out = shown.out
+    unset = connectors_test(database_url, "--library", "uni")
+    assert unset.returncode == 0 and f"secret in {SECRET_ENV}: NOT SET" in unset.stdout
+    as_hub.setenv(SECRET_ENV, "s3cret")
+    shown = connectors_test(database_url, "--library", "uni")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
     assert f"oidc connector at {university.issuer}" in out
     assert f"issuer:   {university.issuer} (discovery checked)" in out
     assert f"authorization endpoint: {university.issuer}/auth" in out
@@ -101,24 +72,26 @@ def test_hub_connectors_test_shows_discovery_and_keys(
     assert "signing:  RS256, PS256" in out  # what both sign with, of what the hub takes
     assert f"redirect URI to register: {HUB}/oidc/callback" in out
     assert f"client:   hub-test-client, secret in {SECRET_ENV}: set" in out
-    assert "s3cret" not in out + shown.err
-
-    unset = connectors_test("--library", "uni")
-    assert unset.code == 0 and f"secret in {SECRET_ENV}: NOT SET" in unset.out
-    with_card = connectors_test("--library", "uni", "--card", "12345")
-    assert with_card.code == 2 and "there is no card or PIN to ask about" in with_card.err
+    assert "s3cret" not in out + shown.stderr
+    with_card = connectors_test(database_url, "--library", "uni", "--card", "12345")
+    assert with_card.returncode == 2
+    assert "there is no card or PIN to ask about" in with_card.stderr
 
 
 def test_hub_connectors_test_on_a_provider_that_cannot_be_reached(
-    engine: Engine, connectors_test: Run, tmp_path: Path
+    engine: Engine,
+    database_url: str,
+    connectors_test: Hub,
+    as_hub: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
     with transaction(engine) as session:
         publishing.publish(session=session, sources=university_set(tmp_path, nowhere),
                            actor="test", note="uni")  # fmt: skip
-    down = connectors_test("--library", "uni")
-    assert down.code == 2 and "unreachable: uni:" in down.err
-    assert "ConnectError" in down.err
+    down = connectors_test(database_url, "--library", "uni")
+    assert down.returncode == 2 and "unreachable: uni:" in down.stderr
+    assert "ConnectError" in down.stderr
 
 
 def test_the_admin_connection_test_of_an_identity_provider(
