@@ -75,7 +75,10 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = engine
             app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
-            yield
+            try:
+                yield
+            finally:
+                app.state.oauth.close()
         finally:
             engine.dispose()
 

@@ -21,6 +21,7 @@ from identity.store.models import (
     OAuthToken,
     RateWindow,
     RevokedFamily,
+    RevokedToken,
     SpentTicket,
     utcnow,
 )
@@ -46,6 +47,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
                 col(OAuthToken.refresh_expires_at) < now - GRACE,
             ),
         ),
+    )
+    counts["revoked client tokens"] = _delete(
+        session, delete(RevokedToken).where(col(RevokedToken.expires_at) < now - GRACE)
     )
     longest_refresh = timedelta(seconds=settings.refresh_lifetime_s)
     counts["revoked sign-ins"] = _delete(

@@ -86,6 +86,11 @@ def jwks(*, session: Session, lifetime: timedelta, now: datetime | None = None) 
     return {"keys": keys}
 
 
+def public_jwks(*, session: Session) -> list[dict[str, Any]]:
+    """Every key's public half, retired ones too (for verifying the hub's own tokens)."""
+    return [key.public_jwk for key in session.exec(select(SigningKey))]
+
+
 def private_key(key: SigningKey, secret: str) -> RSAKey:
     """The private half, for signing. Raises ``ValueError`` if ``secret`` is not the one that
     encrypted it (the hub's secret key was changed without re-keying)."""
