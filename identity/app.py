@@ -91,7 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
+    # routes are matched in this order: the APIs that systems call hardest first
+    for module in (token, eligibility, health, discovery, jwks, authorize, userinfo, logout):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

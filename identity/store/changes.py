@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,10 @@ class Changes:
         self._wake = threading.Condition(self._guard)
         self._next = _Round()
         self._wanted = False
+        self._idle = False  # the thread waits for a caller
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._connection: Connection | None = None
+        self._connection: Any = None  # a DB-API connection of its own, outside the pool
         self._seen: dict[str, int] | None = None  # None: nothing read yet, or the last read failed
         self._followers: dict[str, list[Callable[[], None]]] = {topic: [] for topic in TOPICS}
 
@@ -62,20 +63,16 @@ class Changes:
         return round_.done.wait(self._wait_s) and round_.ok
 
     async def synced(self) -> bool:
-        """``sync`` for the event loop: the read is made in this object's thread."""
+        """``sync`` for the event loop: the read is made in this object's thread (which always
+        answers: a read cannot take longer than the database's connect timeout)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         with self._guard:
             if self._closed:
                 return False
             self._next.waiting.setdefault(loop, []).append(future)
-            self._wanted = True
-            self._start()
-            self._wake.notify()
-        try:
-            return await asyncio.wait_for(future, self._wait_s)
-        except TimeoutError:
-            return False
+            self._want()
+        return await future
 
     def close(self) -> None:
         with self._guard:
@@ -94,22 +91,25 @@ class Changes:
                 round_ = _Round()
                 round_.done.set()
                 return round_
-            self._wanted = True
-            self._start()
-            self._wake.notify()
+            self._want()
             return round_
 
-    def _start(self) -> None:
-        """(Under the guard.) Start the reading thread if it is not running."""
+    def _want(self) -> None:
+        """(Under the guard.) Have the next round read, starting or waking the thread."""
+        self._wanted = True
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="hub-changes", daemon=True)
             self._thread.start()
+        elif self._idle:
+            self._wake.notify()
 
     def _run(self) -> None:
         while True:
             with self._guard:
                 while not self._wanted and not self._closed:
+                    self._idle = True
                     self._wake.wait()
+                    self._idle = False
                 if self._closed:
                     self._finish(self._next, ok=False)
                     break
@@ -123,19 +123,22 @@ class Changes:
         caches that follow a counter that moved."""
         try:
             if self._connection is None:
-                self._connection = self._engine.connect().execution_options(
-                    isolation_level="AUTOCOMMIT"
-                )
-            rows = self._connection.exec_driver_sql(
-                "SELECT topic, version FROM change_counter"
-            ).all()
+                self._connection = _autocommit(self._engine)
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("SELECT topic, version FROM change_counter")
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
         except Exception as exc:
             log.warning("cannot read what changed (%s): caches are not used until it can", exc)
             self._seen = None
             self._forget(TOPICS)
             if self._connection is not None:
-                self._connection.invalidate()
-                self._connection.close()
+                try:
+                    self._connection.close()
+                except Exception:  # a connection that broke may not close cleanly
+                    pass
                 self._connection = None
             return False
         versions = {str(topic): int(version) for topic, version in rows}
@@ -158,6 +161,19 @@ class Changes:
                 loop.call_soon_threadsafe(_resolve, futures, ok)
             except RuntimeError:  # that loop has closed
                 pass
+
+
+def _autocommit(engine: Engine) -> Any:
+    """A DB-API connection of the engine's, taken out of its pool, each statement its own
+    transaction (so that every read sees the latest commits)."""
+    pooled = engine.raw_connection()
+    connection = pooled.driver_connection
+    pooled.detach()
+    if engine.dialect.name == "sqlite":
+        connection.isolation_level = None  # type: ignore[union-attr]
+    else:
+        connection.autocommit = True  # type: ignore[union-attr]
+    return connection
 
 
 def _resolve(futures: list[asyncio.Future[bool]], ok: bool) -> None:
