@@ -121,8 +121,8 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
         migrate.require_current(engine)
     with transaction(engine) as session:
         current = signing_keys.ensure(session=session, secret=secret, actor="hub:startup")
-        # fails now, not at the first sign-in, if unreadable
-        signing_keys.private_key(current, secret)
+        for key in current:  # fails now, not at the first sign-in, if unreadable
+            signing_keys.private_key(key, secret)
     with transaction(engine) as session:
         retention.purge(session=session, settings=settings)
 

@@ -24,7 +24,7 @@ from joserfc.errors import JoseError
 from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 
 from identity.oauth.client import Client
-from identity.oauth.signing_keys import ALG
+from identity.oauth.signing_keys import ALGS
 from identity.oauth.tokens import EPOCH
 from identity.store.database import transaction
 from identity.store.models import RevokedToken
@@ -101,7 +101,8 @@ def _verified(server: HubServer, token: str) -> dict[str, Any] | None:
     if token.count(".") != 2:
         return None
     try:
-        decoded = jwt.decode(token, server.public_keyset(), algorithms=[ALG])
+        # ES256; RS256 for the tokens signed before access tokens had a key of their own
+        decoded = jwt.decode(token, server.public_keyset(), algorithms=list(ALGS))
         if decoded.header.get("typ") != "at+jwt":
             return None
         issuer: ClaimsOption = {"essential": True, "value": server.issuer}

@@ -25,7 +25,7 @@ from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.datastructures import FormData, QueryParams
@@ -111,12 +111,12 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.gates = Gates(queue=settings.home_library_queue, wait_s=settings.home_library_wait_s)
         self.issuer = settings.issuer
         self.secret = settings.secret()
-        self._keys: dict[str, RSAKey] = {}
+        self._keys: dict[str, signing_keys.PrivateKey] = {}
         self._keys_guard = threading.Lock()
         # a read of what changed waits no longer than a connection to the database may take
         self.changes = Changes(engine, wait_s=settings.database_connect_timeout_s + 1)
         self.clients: Cache[str, Client] = Cache()
-        self.keysets: Cache[str, KeySet] = Cache()  # "signing": the active key; "public": all
+        self.keysets: Cache[str, KeySet] = Cache()  # an algorithm: its active key; "public"
         self.revoked: Cache[str, frozenset[str]] = Cache()  # "jti": every revoked one
         self.changes.on_change("clients", self.clients.forget)
         self.changes.on_change("keys", self.keysets.forget)
@@ -197,7 +197,7 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         grantee = user or tokens.Grantee(sub=client.client_id, family="", lender=client.library)
         lifetime = self.settings.token_lifetime_s
         access, jti = tokens.access_token(
-            keyset=self.signing_keyset(),
+            keyset=self.signing_keyset(signing_keys.ACCESS_ALG),
             issuer=self.issuer,
             client_id=client.client_id,
             grantee=grantee,
@@ -217,15 +217,16 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
             token["refresh_token"] = secrets.token_urlsafe(32)
         return token
 
-    def signing_keyset(self) -> KeySet:
-        """The active private key, alone in a set (joserfc then writes its ``kid``)."""
-        keyset = self.keysets.get("signing", self._read_signing_keyset)
+    def signing_keyset(self, alg: str = signing_keys.ALG) -> KeySet:
+        """The private key signing with ``alg`` now, alone in a set (joserfc then writes its
+        ``kid``): RS256 for ID tokens, ES256 for access tokens."""
+        keyset = self.keysets.get(alg, lambda: self._read_signing_keyset(alg))
         assert keyset is not None
         return keyset
 
-    def _read_signing_keyset(self) -> KeySet:
+    def _read_signing_keyset(self, alg: str) -> KeySet:
         with Session(self.engine) as session:
-            current = signing_keys.active(session=session)
+            current = signing_keys.active(session=session, alg=alg)
         if current is None:
             raise RuntimeError("no signing key: the app was not prepared")
         with self._keys_guard:
@@ -281,7 +282,10 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
     def holds(self, client_id: str) -> bool:
         """Whether a client-credentials token for ``client_id`` can be made from memory alone
         (the client and the signing key are held, and the request has synced)."""
-        return self.clients.held(client_id) is not None and self.keysets.held("signing") is not None
+        return (
+            self.clients.held(client_id) is not None
+            and self.keysets.held(signing_keys.ACCESS_ALG) is not None
+        )
 
     def close(self) -> None:
         self.changes.close()

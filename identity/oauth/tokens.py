@@ -21,7 +21,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from identity.oauth.patron import Patron
-from identity.oauth.signing_keys import ALG
+from identity.oauth.signing_keys import ACCESS_ALG
 from identity.store.database import lock, transaction
 from identity.store.models import (
     OAuthClient,
@@ -72,7 +72,8 @@ def access_token(
     now: int,
     epoch: int | None = None,
 ) -> tuple[str, str]:
-    """A signed JWT access token (RFC 9068 section 2) and its ``jti``. The hub is its audience:
+    """A signed JWT access token (RFC 9068 section 2; ES256) and its ``jti``. The hub is its
+    audience:
     it is spent at the hub's userinfo endpoint and eligibility API. A client-credentials token
     names its client's ``epoch``."""
     jti = secrets.token_urlsafe(16)
@@ -88,7 +89,8 @@ def access_token(
     }
     if epoch is not None:
         claims[EPOCH] = epoch
-    return jwt.encode({"alg": ALG, "typ": "at+jwt"}, claims, keyset, algorithms=[ALG]), jti
+    header = {"alg": ACCESS_ALG, "typ": "at+jwt"}
+    return jwt.encode(header, claims, keyset, algorithms=[ACCESS_ALG]), jti
 
 
 def save(

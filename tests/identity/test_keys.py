@@ -80,16 +80,15 @@ def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine:
     assert private["d"] not in dump and private["p"] not in dump
 
 
-def test_processes_starting_together_make_one_key(engine: Engine) -> None:
+def test_processes_starting_together_make_one_key_of_each_algorithm(engine: Engine) -> None:
     import threading
 
-    made: list[str] = []
+    made: list[tuple[str, ...]] = []
 
     def start() -> None:
         with transaction(engine) as session:
-            made.append(
-                signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup").kid
-            )
+            keys = signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
+            made.append(tuple(key.kid for key in keys))
 
     threads = [threading.Thread(target=start) for _ in range(6)]
     for thread in threads:
@@ -97,4 +96,6 @@ def test_processes_starting_together_make_one_key(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert len(set(made)) == 1
-    assert [k["kid"] for k in published(engine)] == made[:1]
+    assert sorted((k["alg"], k["kid"]) for k in published(engine)) == sorted(
+        zip(signing_keys.ALGS, made[0], strict=True)
+    )
