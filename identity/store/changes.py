@@ -50,6 +50,7 @@ class Changes:
         self._thread: threading.Thread | None = None
         self._connection: Any = None  # a DB-API connection of its own, outside the pool
         self._seen: dict[str, int] | None = None  # None: nothing read yet, or the last read failed
+        self._failing = False
         self._followers: dict[str, list[Callable[[], None]]] = {topic: [] for topic in TOPICS}
 
     def on_change(self, topic: str, forget: Callable[[], None]) -> None:
@@ -131,7 +132,9 @@ class Changes:
             finally:
                 cursor.close()
         except Exception as exc:
-            log.warning("cannot read what changed (%s): caches are not used until it can", exc)
+            if not self._failing:  # once per outage, not once per read
+                log.warning("cannot read what changed (%s): no cache is used until it can", exc)
+            self._failing = True
             self._seen = None
             self._forget(TOPICS)
             if self._connection is not None:
@@ -143,6 +146,9 @@ class Changes:
             return False
         versions = {str(topic): int(version) for topic, version in rows}
         seen = self._seen
+        if self._failing:
+            log.warning("what changed can be read again: caches are used again")
+            self._failing = False
         self._forget([t for t in TOPICS if seen is None or seen.get(t) != versions.get(t)])
         self._seen = versions
         return True
