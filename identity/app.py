@@ -28,6 +28,7 @@ from identity import retention, web
 from identity.agreements.publishing import InForce
 from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
+from identity.patrons.connectors.saml import ServiceProvider
 from identity.settings import Settings
 from identity.store import database, migrate
 from identity.store.database import make_engine, transaction
@@ -43,6 +44,7 @@ from identity.web import (
     logout,
     openapi,
     problems,
+    saml,
     token,
     userinfo,
 )
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = engine
             app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
+            app.state.saml = ServiceProvider(settings=settings, engine=engine)
             yield
         finally:
             engine.dispose()
@@ -88,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
+    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility, saml):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

@@ -18,6 +18,7 @@ from policies.model import (
     Effective,
     Library,
     RegistryConnector,
+    SamlConnector,
     Sip2Connector,
     Standing,
     Suspension,
@@ -32,6 +33,7 @@ _KINDS: dict[str, type[BaseModel]] = {
     "suspension": Suspension,
     "registry": RegistryConnector,
     "sip2": Sip2Connector,
+    "saml": SamlConnector,
 }
 
 
