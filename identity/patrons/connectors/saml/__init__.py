@@ -11,9 +11,9 @@ The module's whole interface is ``ServiceProvider`` (``provider``), made once pe
   the answer posted to ``/saml/acs`` checked (``response``'s steps) and turned into who signed
   in, or ``Refused``/``Declined`` (``errors``), or ``HomeLibraryUnavailable``;
 - ``metadata() -> bytes``: the hub's signed metadata, served at ``/saml/metadata``;
-- ``fetch_identity_provider(library)``: the IdP as its metadata describes it, fetched and
-  verified now (``hub connectors test``);
-- ``keys()``: the service provider's keys in use (``keys``: rotation with an overlap).
+- ``fetch_identity_provider(library)`` (also a function of the module, with the settings): the
+  IdP as its metadata describes it, fetched and verified now (``hub connectors test``);
+- ``keys_in_use()``: the service provider's keys (``keys``: rotation with an overlap).
 
 pysaml2 does the XML signatures, encryption and its own checks (``toolkit``); the hub reads
 every response safely first (``wellformed``) and checks what the SAML profile requires itself
@@ -21,6 +21,13 @@ every response safely first (``wellformed``) and checks what the SAML profile re
 """
 
 from identity.patrons.connectors.saml.errors import Declined, Refused
-from identity.patrons.connectors.saml.provider import ServiceProvider
+from identity.patrons.connectors.saml.idp_metadata import IdentityProvider
+from identity.patrons.connectors.saml.provider import ServiceProvider, fetch_identity_provider
 
-__all__ = ["Declined", "Refused", "ServiceProvider"]
+__all__ = [
+    "Declined",
+    "IdentityProvider",
+    "Refused",
+    "ServiceProvider",
+    "fetch_identity_provider",
+]

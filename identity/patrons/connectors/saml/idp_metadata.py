@@ -191,7 +191,9 @@ def _check_signature(root: Element, document: bytes, cert_file: str, xmlsec1: st
     if len(signatures) > 1 or children[0] is not signatures[0]:
         raise ValueError("the metadata's signature is not where it belongs (wrapped?)")
     info = signatures[0].find(f"{{{DS}}}SignedInfo")
-    references = info.findall(f"{{{DS}}}Reference") if info is not None else []
+    if info is None:
+        raise ValueError("the metadata's signature has no SignedInfo")
+    references = info.findall(f"{{{DS}}}Reference")
     root_id = root.get("ID")
     uri = references[0].get("URI") if len(references) == 1 else None
     if uri is None or uri not in ("", f"#{root_id}" if root_id else ""):

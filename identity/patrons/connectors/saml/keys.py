@@ -76,28 +76,60 @@ class KeySet:
         return tuple(key.kid for key in parts)
 
 
-def current(rows: list[SamlKey], secret: str, now: datetime) -> KeySet | None:
-    """The keys in use at ``now`` among ``rows`` (all of the table), or None if there are none
-    yet. Raises ``ValueError`` if ``secret`` cannot decrypt them."""
-    chosen: dict[Use, list[Key]] = {"signing": [], "encryption": []}
-    upcoming: dict[Use, list[Key]] = {"signing": [], "encryption": []}
-    announced: dict[str, datetime] = {}
-    for row in sorted(rows, key=lambda r: as_utc(r.use_from), reverse=True):
-        use: Use = "signing" if row.use == "signing" else "encryption"
-        key = Key(row.kid, row.certificate, _decrypt(row, secret), as_utc(row.use_from))
-        announced[row.kid] = as_utc(row.created_at)
-        (upcoming if key.use_from > now else chosen)[use].append(key)
-    if not chosen["signing"] or not chosen["encryption"]:
+@dataclass(frozen=True, slots=True)
+class Roles:
+    """What each row of the table is doing at one moment (``KeySet``, before decryption)."""
+
+    signing: SamlKey
+    encryption: SamlKey
+    upcoming: tuple[SamlKey, ...]
+    #: replaced encryption keys still decrypting, each with the moment it stops
+    retiring: tuple[tuple[SamlKey, datetime], ...]
+
+    def state(self, row: SamlKey) -> str:
+        if row is self.signing or row is self.encryption:
+            return "in use"
+        if row in self.upcoming:
+            return f"announced, in use from {as_utc(row.use_from):%Y-%m-%d %H:%M} UTC"
+        for retiring, until in self.retiring:
+            if row is retiring:
+                return f"replaced, decrypts until {until:%Y-%m-%d %H:%M} UTC"
+        return "retired"
+
+
+def roles(rows: list[SamlKey], now: datetime) -> Roles | None:
+    """The roles of ``rows`` (all of the table) at ``now``; None if there are no keys yet."""
+    newest_first = sorted(rows, key=lambda r: as_utc(r.use_from), reverse=True)
+    used = {u: [r for r in newest_first if r.use == u and as_utc(r.use_from) <= now] for u in USES}
+    if not used["signing"] or not used["encryption"]:
         return None
-    active = chosen["encryption"][0]
-    overlap = active.use_from - announced[active.kid]  # as long as it was announced
-    retiring = tuple(k for k in chosen["encryption"][1:] if active.use_from + overlap > now)
-    return KeySet(
-        signing=chosen["signing"][0],
+    active = used["encryption"][0]
+    # the key it replaced decrypts for as long again as it was announced
+    until = as_utc(active.use_from) + (as_utc(active.use_from) - as_utc(active.created_at))
+    return Roles(
+        signing=used["signing"][0],
         encryption=active,
-        upcoming_signing=tuple(upcoming["signing"]),
-        upcoming_encryption=tuple(upcoming["encryption"]),
-        retiring=retiring,
+        upcoming=tuple(r for r in newest_first if as_utc(r.use_from) > now),
+        retiring=tuple((r, until) for r in used["encryption"][1:] if until > now),
+    )
+
+
+def current(rows: list[SamlKey], secret: str, now: datetime) -> KeySet | None:
+    """The keys in use at ``now`` among ``rows``, decrypted, or None if there are none yet.
+    Raises ``ValueError`` if ``secret`` cannot decrypt them."""
+    found = roles(rows, now)
+    if found is None:
+        return None
+
+    def key(row: SamlKey) -> Key:
+        return Key(row.kid, row.certificate, _decrypt(row, secret), as_utc(row.use_from))
+
+    return KeySet(
+        signing=key(found.signing),
+        encryption=key(found.encryption),
+        upcoming_signing=tuple(key(r) for r in found.upcoming if r.use == "signing"),
+        upcoming_encryption=tuple(key(r) for r in found.upcoming if r.use == "encryption"),
+        retiring=tuple(key(r) for r, _ in found.retiring),
     )
 
 
@@ -107,10 +139,10 @@ def from_files(settings: Settings) -> KeySet | None:
     if not settings.saml_key_file:
         return None
     key = _file_key(settings.saml_key_file, settings.saml_cert_file)
-    upcoming = ()
+    upcoming: tuple[Key, ...] = ()
     if settings.saml_next_key_file:
         upcoming = (_file_key(settings.saml_next_key_file, settings.saml_next_cert_file),)
-    retiring = ()
+    retiring: tuple[Key, ...] = ()
     if settings.saml_previous_key_file:
         previous = Path(settings.saml_previous_key_file).read_text()
         _load_private(previous)

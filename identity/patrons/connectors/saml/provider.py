@@ -110,7 +110,7 @@ class ServiceProvider:
     def metadata(self) -> bytes:
         """The hub's signed SAML metadata (``sp_metadata``), made again hourly and whenever
         the keys change."""
-        key_set = self.keys()
+        key_set = self.keys_in_use()
         now = utcnow()
         made = self._document
         if made is not None and made[0] == key_set.fingerprint and made[1] > now:
@@ -124,12 +124,9 @@ class ServiceProvider:
         return document
 
     def fetch_identity_provider(self, library: policies.Library) -> IdentityProvider:
-        """``library``'s IdP from its metadata fetched now, not from the cache (what
-        ``hub connectors test`` shows); ``HomeLibraryUnavailable``."""
-        max_bytes = self.settings.saml_metadata_max_mb * 2**20
-        return idp_metadata.load(library, max_bytes=max_bytes, xmlsec1=toolkit.xmlsec1())
+        return fetch_identity_provider(library, self.settings)
 
-    def keys(self) -> keys.KeySet:
+    def keys_in_use(self) -> keys.KeySet:
         """The service provider's keys in use: from the settings' files, or the database's
         (made there on first use), read at most every minute."""
         now = utcnow()
@@ -158,7 +155,7 @@ class ServiceProvider:
 
     def _client(self, library: policies.Library, idp: IdentityProvider) -> Saml2Client:
         """The pysaml2 client for ``idp``'s metadata and the keys in use, kept while both are."""
-        key_set = self.keys()
+        key_set = self.keys_in_use()
         version = (idp.entity_id, idp.fetched_at, key_set.fingerprint)
         with self._lock:
             cached = self._clients.get(library.id)
@@ -172,3 +169,11 @@ class ServiceProvider:
         with self._lock:
             self._clients[library.id] = (version, made)
         return made
+
+
+def fetch_identity_provider(library: policies.Library, settings: Settings) -> IdentityProvider:
+    """``library``'s IdP as its metadata, fetched and verified now, describes it (what
+    ``hub connectors test`` and an administrator's connection test show); raises
+    ``HomeLibraryUnavailable`` as a sign-in would."""
+    max_bytes = settings.saml_metadata_max_mb * 2**20
+    return idp_metadata.load(library, max_bytes=max_bytes, xmlsec1=toolkit.xmlsec1())

@@ -36,8 +36,9 @@ class Keys:
 @pytest.fixture(scope="session")
 def saml_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
     directory = tmp_path_factory.mktemp("saml-keys")
-    return Keys(*(make_keys(directory, name) for name in
-                  ("sp", "idp", "other-idp", "federation", "rogue")))  # fmt: skip
+    return Keys(
+        *(make_keys(directory, name) for name in ("sp", "idp", "other-idp", "federation", "rogue"))
+    )
 
 
 def sp_settings(database_url: str, keys: Keys, **more: str) -> Settings:
@@ -111,8 +112,12 @@ def library(metadata_file: Path, saml_keys: Keys) -> Library:
             **connector,
         }
         return policies.Library.model_validate(
-            {"id": "uni", "name": "University", "categories": CATEGORIES,
-             "connector": {k: v for k, v in settings.items() if v is not None}}
-        )  # fmt: skip
+            {
+                "id": "uni",
+                "name": "University",
+                "categories": CATEGORIES,
+                "connector": {k: v for k, v in settings.items() if v is not None},
+            }
+        )
 
     return make

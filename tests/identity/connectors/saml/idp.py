@@ -31,8 +31,8 @@ with warnings.catch_warnings():  # pysaml2's server imports a cipher mode crypto
     from saml2.config import Config, IdPConfig
     from saml2.metadata import entity_descriptor
     from saml2.s_utils import OtherError, decode_base64_and_inflate, sid
-    from saml2.samlp import STATUS_AUTHN_FAILED, authn_request_from_string
     from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT, SCM_BEARER, NameID
+    from saml2.samlp import STATUS_AUTHN_FAILED, authn_request_from_string
     from saml2.server import Server
     from saml2.sigver import pre_signature_part, security_context
 
@@ -101,13 +101,19 @@ ALICE = User(
 class _Policy(Policy):  # type: ignore[misc]
     """The IdP's release policy, with the conditions a test asks for."""
 
-    def __init__(self, *, lifetime: timedelta, not_before: timedelta, audience: str | None,
-                 mds: Any) -> None:  # fmt: skip
+    def __init__(
+        self, *, lifetime: timedelta, not_before: timedelta, audience: str | None, mds: Any
+    ) -> None:
         super().__init__(
-            {"default": {"lifetime": {"seconds": int(lifetime.total_seconds())},
-                         "attribute_restrictions": None, "name_form": NAME_FORMAT_URI}},
+            {
+                "default": {
+                    "lifetime": {"seconds": int(lifetime.total_seconds())},
+                    "attribute_restrictions": None,
+                    "name_form": NAME_FORMAT_URI,
+                }
+            },
             mds=mds,
-        )  # fmt: skip
+        )
         self.not_before, self.audience = not_before, audience
 
     def conditions(self, sp_entity_id: str) -> Any:
@@ -204,7 +210,6 @@ class IdentityProvider:
             farg={"assertion": {"subject": {"subject_confirmation": confirmation}}},
         )
         return str(response)
-
 
     def decline(self, url: str, status: str = STATUS_AUTHN_FAILED) -> str:
         """Its answer when the patron did not sign in (a SAML status other than Success)."""

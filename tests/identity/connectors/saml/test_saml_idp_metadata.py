@@ -39,13 +39,19 @@ def unavailable(provider: ServiceProvider, library: Library, **connector: str | 
     return caught.value.reason
 
 
-def signs_in(provider: ServiceProvider, library: Library, at: IdentityProvider,
-             user: User | None = None, **connector: str | None) -> str:  # fmt: skip
+def signs_in(
+    provider: ServiceProvider,
+    library: Library,
+    at: IdentityProvider,
+    user: User | None = None,
+    **connector: str | None,
+) -> str:
     entry = library(**connector)
     url, request_id = provider.begin(entry, "pending-1")
     answer = at.respond(url, user) if user else at.respond(url)
-    return provider.finish(saml_response=answer, relay_state="pending-1",
-                           expected_request_id=request_id, library=entry).patron_id  # fmt: skip
+    return provider.finish(
+        saml_response=answer, relay_state="pending-1", expected_request_id=request_id, library=entry
+    ).patron_id
 
 
 Write = Callable[[str], str]
@@ -64,47 +70,64 @@ def write(tmp_path: Path) -> Write:
 
 
 def test_each_library_finds_its_idp_in_the_federations_aggregate(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider,
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
     other_idp: IdentityProvider,
-) -> None:  # fmt: skip
+) -> None:
     assert signs_in(provider, library, idp) == "a1b2c3@uni.test"
     carol = User({"eduPersonPrincipalName": ["carol@college.test"]})
     assert signs_in(provider, library, other_idp, carol, idp=OTHER_IDP) == "carol@college.test"
 
 
 def test_an_idps_own_signed_entity_descriptor_is_enough(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider, federation: Federation,
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    federation: Federation,
     write: Write,
-) -> None:  # fmt: skip
+) -> None:
     own = write(federation.publish([idp.descriptor()], aggregate=False))
     assert signs_in(provider, library, idp, metadata_file=own) == "a1b2c3@uni.test"
 
 
 def test_unsigned_or_wrongly_signed_metadata_is_refused(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider, federation: Federation,
-    saml_keys: Keys, write: Write,
-) -> None:  # fmt: skip
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    federation: Federation,
+    saml_keys: Keys,
+    write: Write,
+) -> None:
     unsigned = write(federation.publish([idp.descriptor()], sign=False))
     assert "not signed" in unavailable(provider, library, metadata_file=unsigned)
     rogue = write(Federation(saml_keys.rogue).publish([idp.descriptor()]))
     assert "does not verify" in unavailable(provider, library, metadata_file=rogue)
     # the federation's metadata, checked against another certificate
-    assert "does not verify" in unavailable(provider, library,
-                                            metadata_cert=saml_keys.rogue.cert_file)  # fmt: skip
+    assert "does not verify" in unavailable(
+        provider, library, metadata_cert=saml_keys.rogue.cert_file
+    )
 
 
 def test_metadata_changed_after_signing_is_refused(
-    provider: ServiceProvider, library: Library, metadata_file: Path, write: Write,
-) -> None:  # fmt: skip
+    provider: ServiceProvider,
+    library: Library,
+    metadata_file: Path,
+    write: Write,
+) -> None:
     signed = metadata_file.read_text()
     widened = write(signed.replace(">uni.test<", ">evil.test<"))
     assert "does not verify" in unavailable(provider, library, metadata_file=widened)
 
 
 def test_signed_metadata_wrapped_in_another_document_is_refused(
-    provider: ServiceProvider, library: Library, metadata_file: Path, saml_keys: Keys,
-    sp_metadata: str, write: Write,
-) -> None:  # fmt: skip
+    provider: ServiceProvider,
+    library: Library,
+    metadata_file: Path,
+    saml_keys: Keys,
+    sp_metadata: str,
+    write: Write,
+) -> None:
     """An impostor's entity for the library's IdP beside the federation's signed aggregate,
     in a new root: unsigned, or given the aggregate's signature and ID."""
     signed = metadata_file.read_text().split("?>", 1)[-1]
@@ -124,16 +147,22 @@ def test_signed_metadata_wrapped_in_another_document_is_refused(
 
 
 def test_metadata_past_its_valid_until_is_refused(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider, federation: Federation,
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    federation: Federation,
     write: Write,
-) -> None:  # fmt: skip
+) -> None:
     expired = write(federation.publish([idp.descriptor()], valid_for=timedelta(hours=-1)))
     assert "expired" in unavailable(provider, library, metadata_file=expired)
 
 
 def test_metadata_with_a_dtd_or_not_naming_the_idp_is_refused(
-    provider: ServiceProvider, library: Library, metadata_file: Path, write: Write,
-) -> None:  # fmt: skip
+    provider: ServiceProvider,
+    library: Library,
+    metadata_file: Path,
+    write: Write,
+) -> None:
     signed = metadata_file.read_text()
     with_dtd = write(signed.replace("?>", '?><!DOCTYPE r [<!ENTITY x "y">]>', 1))
     assert "document type declaration" in unavailable(provider, library, metadata_file=with_dtd)
@@ -166,24 +195,35 @@ def metadata_server() -> Iterator[tuple[str, dict[str, bytes]]]:
 
 
 def test_metadata_from_a_url_must_say_until_when_it_is_valid(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider, federation: Federation,
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    federation: Federation,
     metadata_server: tuple[str, dict[str, bytes]],
-) -> None:  # fmt: skip
+) -> None:
     where, documents = metadata_server
     documents["/federation.xml"] = federation.publish([idp.descriptor()]).encode()
     documents["/forever.xml"] = federation.publish([idp.descriptor()], valid_for=None).encode()
     url = f"{where}/federation.xml"
-    assert signs_in(provider, library, idp, metadata_file=None, metadata_url=url) == "a1b2c3@uni.test"
+    assert (
+        signs_in(provider, library, idp, metadata_file=None, metadata_url=url) == "a1b2c3@uni.test"
+    )
     forever = f"{where}/forever.xml"
-    assert "no validUntil" in unavailable(provider, library, metadata_file=None, metadata_url=forever)
+    assert "no validUntil" in unavailable(
+        provider, library, metadata_file=None, metadata_url=forever
+    )
     gone = f"{where}/gone.xml"
     assert "answered 404" in unavailable(provider, library, metadata_file=None, metadata_url=gone)
 
 
 def test_metadata_larger_than_the_limit_is_refused(
-    engine: Engine, database_url: str, saml_keys: Keys, library: Library, metadata_file: Path,
+    engine: Engine,
+    database_url: str,
+    saml_keys: Keys,
+    library: Library,
+    metadata_file: Path,
     write: Write,
-) -> None:  # fmt: skip
+) -> None:
     settings = sp_settings(database_url, saml_keys, saml_metadata_max_mb="1")
     provider = ServiceProvider(settings=settings, engine=engine)
     padded = write(metadata_file.read_text() + "<!--" + "x" * 2**20 + "-->")
@@ -207,9 +247,18 @@ def test_the_cache_refreshes_in_the_background_and_waits_only_when_it_must(
     certificate = x509.load_pem_x509_certificate(saml_keys.federation.cert_pem.encode())
 
     def known(valid_for: timedelta) -> KnownIdp:
-        return KnownIdp(entity_id=IDP, entity_xml="", sso=(), signing_certificates=(),
-                        scopes=(), valid_until=utcnow() + valid_for, fetched_at=utcnow(),
-                        source="test", entities=1, metadata_certificate=certificate)  # fmt: skip
+        return KnownIdp(
+            entity_id=IDP,
+            entity_xml="",
+            sso=(),
+            signing_certificates=(),
+            scopes=(),
+            valid_until=utcnow() + valid_for,
+            fetched_at=utcnow(),
+            source="test",
+            entities=1,
+            metadata_certificate=certificate,
+        )
 
     def loader(*answers: KnownIdp | HomeLibraryUnavailable) -> Callable[[object], KnownIdp]:
         queue = list(answers)

@@ -14,22 +14,35 @@ from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.connectors.saml import Declined, Refused, ServiceProvider
 from identity.store.database import make_engine
 from tests.identity.connectors.saml.conftest import IDP, Keys, Library, sp_settings
-from tests.identity.connectors.saml.idp import ALICE, IdentityProvider, User, make_keys
+from tests.identity.connectors.saml.idp import ALICE, IdentityProvider, User
 
 ACS = "https://hub.example.org/saml/acs"
 
 
-def answer(provider: ServiceProvider, library: Library, idp: IdentityProvider,
-           user: User = ALICE, **changes: Any) -> FederatedPatron:  # fmt: skip
+def answer(
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    user: User = ALICE,
+    **changes: Any,
+) -> FederatedPatron:
     """Sign in at ``idp``, which answers with ``changes``; what ``finish`` makes of it."""
     url, request_id = provider.begin(library(), "pending-1")
-    return provider.finish(saml_response=idp.respond(url, user, **changes),
-                           relay_state="pending-1", expected_request_id=request_id,
-                           library=library())  # fmt: skip
+    return provider.finish(
+        saml_response=idp.respond(url, user, **changes),
+        relay_state="pending-1",
+        expected_request_id=request_id,
+        library=library(),
+    )
 
 
-def refused(provider: ServiceProvider, library: Library, idp: IdentityProvider,
-            user: User = ALICE, **changes: Any) -> str:  # fmt: skip
+def refused(
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    user: User = ALICE,
+    **changes: Any,
+) -> str:
     with pytest.raises(Refused) as caught:
         answer(provider, library, idp, user, **changes)
     return caught.value.reason
@@ -47,16 +60,21 @@ def refused(provider: ServiceProvider, library: Library, idp: IdentityProvider,
         ({"not_before": timedelta(minutes=5)}, "not-yet-valid"),
         ({"audience": "https://another-sp.example.org/shibboleth"}, "audience"),
         ({"recipient": "https://another-sp.example.org/Shibboleth.sso/SAML2/POST"}, "recipient"),
-        ({"destination": "https://another-sp.example.org/Shibboleth.sso/SAML2/POST"},
-         "destination"),  # fmt: skip
+        (
+            {"destination": "https://another-sp.example.org/Shibboleth.sso/SAML2/POST"},
+            "destination",
+        ),
         ({"in_response_to": "id-another-request"}, "in-response-to"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_an_answer_that_breaks_a_rule_is_refused(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider,
-    changes: dict[str, Any], reason: str,
-) -> None:  # fmt: skip
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
     assert refused(provider, library, idp, **changes) == reason
 
 
@@ -64,11 +82,20 @@ def test_the_clocks_may_differ_by_a_minute_no_more(
     provider: ServiceProvider, library: Library, idp: IdentityProvider
 ) -> None:
     assert answer(provider, library, idp, not_before=timedelta(seconds=30)).patron_id
-    assert answer(provider, library, idp, lifetime=timedelta(seconds=-30),
-                  not_before=timedelta(minutes=-5)).patron_id  # fmt: skip
+    assert answer(
+        provider, library, idp, lifetime=timedelta(seconds=-30), not_before=timedelta(minutes=-5)
+    ).patron_id
     assert refused(provider, library, idp, not_before=timedelta(seconds=90)) == "not-yet-valid"
-    assert refused(provider, library, idp, lifetime=timedelta(seconds=-90),
-                   not_before=timedelta(minutes=-5)) == "expired"  # fmt: skip
+    assert (
+        refused(
+            provider,
+            library,
+            idp,
+            lifetime=timedelta(seconds=-90),
+            not_before=timedelta(minutes=-5),
+        )
+        == "expired"
+    )
 
 
 def test_an_answer_to_another_request_is_refused(
@@ -77,8 +104,12 @@ def test_an_answer_to_another_request_is_refused(
     first, _ = provider.begin(library(), "pending-1")
     _, second = provider.begin(library(), "pending-2")
     with pytest.raises(Refused) as caught:
-        provider.finish(saml_response=idp.respond(first), relay_state="pending-2",
-                        expected_request_id=second, library=library())  # fmt: skip
+        provider.finish(
+            saml_response=idp.respond(first),
+            relay_state="pending-2",
+            expected_request_id=second,
+            library=library(),
+        )
     assert caught.value.reason == "in-response-to"
 
 
@@ -87,8 +118,12 @@ def test_an_assertion_is_accepted_once(
 ) -> None:
     url, request_id = provider.begin(library(), "pending-1")
     posted = idp.respond(url)
-    asked = {"saml_response": posted, "relay_state": "pending-1",
-             "expected_request_id": request_id, "library": library()}  # fmt: skip
+    asked: dict[str, Any] = {
+        "saml_response": posted,
+        "relay_state": "pending-1",
+        "expected_request_id": request_id,
+        "library": library(),
+    }
     assert provider.finish(**asked).patron_id == "a1b2c3@uni.test"
     with pytest.raises(Refused) as caught:
         provider.finish(**asked)
@@ -103,11 +138,17 @@ def test_an_assertion_is_accepted_once_across_instances(
     an assertion refuses it."""
     other_engine = make_engine(sp_settings(database_url, saml_keys))
     try:
-        one, two = (ServiceProvider(settings=sp_settings(database_url, saml_keys), engine=e)
-                    for e in (engine, other_engine))  # fmt: skip
+        one, two = (
+            ServiceProvider(settings=sp_settings(database_url, saml_keys), engine=e)
+            for e in (engine, other_engine)
+        )
         url, request_id = one.begin(library(), "pending-1")
-        asked = {"saml_response": idp.respond(url), "relay_state": "pending-1",
-                 "expected_request_id": request_id, "library": library()}  # fmt: skip
+        asked: dict[str, Any] = {
+            "saml_response": idp.respond(url),
+            "relay_state": "pending-1",
+            "expected_request_id": request_id,
+            "library": library(),
+        }
         assert one.finish(**asked).patron_id == "a1b2c3@uni.test"
         with pytest.raises(Refused) as caught:
             two.finish(**asked)
@@ -126,9 +167,11 @@ def test_an_assertion_is_accepted_once_across_instances(
     ],
 )
 def test_a_scoped_value_outside_the_idps_scopes_is_refused(
-    provider: ServiceProvider, library: Library, idp: IdentityProvider,
+    provider: ServiceProvider,
+    library: Library,
+    idp: IdentityProvider,
     attributes: dict[str, list[str]],
-) -> None:  # fmt: skip
+) -> None:
     """The IdP's metadata gives it the scope uni.test: it may not speak for evil.test."""
     assert refused(provider, library, idp, User(attributes)) == "scope"
 
@@ -144,9 +187,12 @@ def test_another_idp_of_the_federation_cannot_answer_for_the_library(
 
 
 def test_an_answer_signed_with_a_key_not_in_the_metadata_is_refused(
-    provider: ServiceProvider, library: Library, saml_keys: Keys, sp_metadata: str,
+    provider: ServiceProvider,
+    library: Library,
+    saml_keys: Keys,
+    sp_metadata: str,
     tmp_path: Any,
-) -> None:  # fmt: skip
+) -> None:
     impostor = IdentityProvider(IDP, saml_keys.rogue, ["uni.test"], sp_metadata)
     assert refused(provider, library, impostor) == "signature"
 
@@ -162,6 +208,10 @@ def test_the_idp_saying_no_is_declined(
 ) -> None:
     url, request_id = provider.begin(library(), "pending-1")
     with pytest.raises(Declined) as caught:
-        provider.finish(saml_response=idp.decline(url), relay_state="pending-1",
-                        expected_request_id=request_id, library=library())  # fmt: skip
+        provider.finish(
+            saml_response=idp.decline(url),
+            relay_state="pending-1",
+            expected_request_id=request_id,
+            library=library(),
+        )
     assert caught.value.status == "AuthnFailed"

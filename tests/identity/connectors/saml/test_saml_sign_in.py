@@ -68,8 +68,12 @@ def test_an_encrypted_assertion_is_decrypted(
     url, request_id = provider.begin(library(), "pending-1")
     answer = idp.respond(url, encrypt_to=saml_keys.sp.cert_pem)
     assert b"EncryptedAssertion" in base64.b64decode(answer)
-    patron = provider.finish(saml_response=answer, relay_state="pending-1",
-                             expected_request_id=request_id, library=library())  # fmt: skip
+    patron = provider.finish(
+        saml_response=answer,
+        relay_state="pending-1",
+        expected_request_id=request_id,
+        library=library(),
+    )
     assert patron.patron_id == "a1b2c3@uni.test"
 
 
@@ -87,8 +91,13 @@ def test_the_patron_id_falls_back_to_pairwise_id_then_the_principal_name(
 def test_attributes_are_named_by_uri_or_by_their_usual_name(
     provider: ServiceProvider, library: Library, idp: IdentityProvider
 ) -> None:
-    by_uri = sign_in(provider, library, idp, patron_id="urn:oid:0.9.2342.19200300.100.1.3",
-                     name="urn:oid:1.3.6.1.4.1.5923.1.1.1.6")  # fmt: skip
+    by_uri = sign_in(
+        provider,
+        library,
+        idp,
+        patron_id="urn:oid:0.9.2342.19200300.100.1.3",
+        name="urn:oid:1.3.6.1.4.1.5923.1.1.1.6",
+    )
     assert (by_uri.patron_id, by_uri.name) == ("alice@uni.test", "alice@uni.test")
     by_name = sign_in(provider, library, idp, patron_id="mail", category="mail")
     assert (by_name.patron_id, by_name.category) == ("alice@uni.test", "alice@uni.test")
