@@ -28,7 +28,7 @@ from saml2.client import Saml2Client
 from saml2.response import StatusError
 from saml2.sigver import DecryptError, SigverError
 
-from identity.patrons.connectors.saml import checks, wellformed
+from identity.patrons.connectors.saml import checks, toolkit, wellformed
 from identity.patrons.connectors.saml.errors import Declined, Refused
 
 
@@ -51,7 +51,8 @@ def assertion_of(document: bytes, expected: checks.Expected, client: Saml2Client
     if outer.tag == wellformed.ENCRYPTED_ASSERTION:
         try:
             decrypted = client.sec.decrypt(document.decode())
-        except (DecryptError, UnicodeDecodeError):
+        except (DecryptError, UnicodeDecodeError) as exc:
+            toolkit.release(exc)
             raise Refused("undecryptable", "no key of the hub decrypts the assertion") from None
         return wellformed.single_assertion(wellformed.parse(decrypted), decrypted=True)
     return outer
@@ -70,10 +71,13 @@ def verified(
             conv_info={"remote_addr": "0.0.0.0"},  # the subject's address is not checked
         )
     except StatusError as exc:
+        toolkit.release(exc)
         raise Declined(type(exc).__name__.removeprefix("Status")) from None
     except SigverError as exc:  # its message holds the whole document: never passed on
+        toolkit.release(exc)
         raise Refused("signature", f"pysaml2: {type(exc).__name__}") from None
     except Exception as exc:
+        toolkit.release(exc)
         raise Refused("malformed", f"pysaml2: {type(exc).__name__}") from None
     if answer is None or answer.assertion is None or len(answer.assertions) != 1:
         raise Refused("malformed", "pysaml2 found no single assertion")

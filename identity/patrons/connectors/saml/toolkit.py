@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import traceback
 import weakref
 from functools import cache, cached_property
 from pathlib import Path
@@ -57,6 +58,22 @@ def xmlsec1() -> str:
         ) from None
 
 
+def release(error: BaseException) -> None:
+    """Let go of what the frames of ``error`` (and the errors it chains) hold: pysaml2 keeps
+    temporary files open in its local variables, which would otherwise close only when the
+    garbage collector finds the cycle the error makes with its frames."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [error]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        stack += [current.__cause__, current.__context__]
+
+
 class XmlSec1(CryptoBackendXmlSec1):  # type: ignore[misc]
     """pysaml2's xmlsec1 backend, asking xmlsec1 its version once rather than before every
     signature, verification and decryption (each is a process of its own)."""
@@ -81,7 +98,8 @@ def verify_signature(
         return bool(
             backend(xmlsec1).validate_signature(document, cert_file, "pem", node_name, node_id)
         )
-    except XmlsecError:
+    except XmlsecError as exc:
+        release(exc)
         return False
 
 
