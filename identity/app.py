@@ -28,7 +28,6 @@ from identity import retention, web
 from identity.agreements.publishing import InForce
 from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
-from identity.patrons.connectors.saml import ServiceProvider
 from identity.settings import Settings
 from identity.store import database, migrate
 from identity.store.database import make_engine, transaction
@@ -77,7 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = engine
             app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
-            app.state.saml = ServiceProvider(settings=settings, engine=engine)
             yield
         finally:
             engine.dispose()

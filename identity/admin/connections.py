@@ -19,7 +19,6 @@ from identity.patrons import cards
 from identity.patrons.connectors import HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.patrons.connectors.gates import Gates
-from identity.patrons.connectors.saml import fetch_identity_provider
 from identity.settings import Settings
 
 
@@ -113,6 +112,8 @@ def describe_identity_provider(
 ) -> IdentityProviderReport:
     """``library``'s IdP, from its metadata fetched and verified now; raises
     ``HomeLibraryUnavailable`` (the connectors' own) when that fails, saying why."""
+    from identity.patrons.connectors.saml.provider import fetch_identity_provider  # pysaml2
+
     idp = fetch_identity_provider(library, settings)
 
     def certificate(cert: x509.Certificate) -> Certificate:

@@ -8,29 +8,38 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from identity.patrons.connectors.saml import ServiceProvider
 from identity.web import pages
 
+if TYPE_CHECKING:
+    from identity.patrons.connectors.saml.provider import ServiceProvider
+
 router = APIRouter(include_in_schema=False)
+_making = threading.Lock()
 
 
 def get_service_provider(request: Request) -> ServiceProvider:
-    provider: ServiceProvider = request.app.state.saml
+    """The app's one service provider, made at its first use: pysaml2 takes seconds to import,
+    and a hub without SAML libraries never needs it."""
+    state = request.app.state
+    with _making:
+        provider: ServiceProvider | None = getattr(state, "saml", None)
+        if provider is None:
+            from identity.patrons.connectors.saml.provider import ServiceProvider
+
+            provider = state.saml = ServiceProvider(settings=state.settings, engine=state.engine)
     return provider
 
 
-ServiceProviderDep = Annotated[ServiceProvider, Depends(get_service_provider)]
-
-
 @router.get("/saml/metadata")
-async def metadata(provider: ServiceProviderDep) -> Response:
-    document = await run_in_threadpool(provider.metadata)
+async def metadata(request: Request) -> Response:
+    document = await run_in_threadpool(lambda: get_service_provider(request).metadata())
     return Response(
         document,
         media_type="application/samlmetadata+xml",

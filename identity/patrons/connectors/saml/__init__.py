@@ -18,16 +18,13 @@ The module's whole interface is ``ServiceProvider`` (``provider``), made once pe
 pysaml2 does the XML signatures, encryption and its own checks (``toolkit``); the hub reads
 every response safely first (``wellformed``) and checks what the SAML profile requires itself
 (``checks``), so that each refusal has a reason and a test.
+
+
+pysaml2 takes seconds to import (it compiles the SAML schemas), so this package imports only its
+errors: ``provider`` (and with it pysaml2) is imported where SAML is first used, and a hub
+without SAML libraries never pays for it.
 """
 
 from identity.patrons.connectors.saml.errors import Declined, Refused
-from identity.patrons.connectors.saml.idp_metadata import IdentityProvider
-from identity.patrons.connectors.saml.provider import ServiceProvider, fetch_identity_provider
 
-__all__ = [
-    "Declined",
-    "IdentityProvider",
-    "Refused",
-    "ServiceProvider",
-    "fetch_identity_provider",
-]
+__all__ = ["Declined", "Refused"]

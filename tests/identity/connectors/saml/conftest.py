@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 import policies
-from identity.patrons.connectors.saml import ServiceProvider
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.settings import Settings
 from identity.store.database import make_engine
 from tests.identity.connectors.saml.idp import Federation, IdentityProvider, KeyPair, make_keys

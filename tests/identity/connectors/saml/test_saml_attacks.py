@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from identity.patrons.connectors.saml import Refused, ServiceProvider
+from identity.patrons.connectors.saml import Refused
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from tests.identity.connectors.saml.conftest import Library
 from tests.identity.connectors.saml.idp import IdentityProvider
 

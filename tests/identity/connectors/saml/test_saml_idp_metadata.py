@@ -17,9 +17,9 @@ from cryptography import x509
 from sqlalchemy import Engine
 
 from identity.patrons.connectors import HomeLibraryUnavailable
-from identity.patrons.connectors.saml import ServiceProvider
 from identity.patrons.connectors.saml.idp_metadata import IdentityProvider as KnownIdp
 from identity.patrons.connectors.saml.metadata_cache import MetadataCache
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.patrons.connectors.saml.wellformed import DS
 from identity.store.models import utcnow
 from tests.identity.connectors.saml.conftest import (

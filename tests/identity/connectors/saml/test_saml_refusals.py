@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 
 from identity.patrons.connectors.federated import FederatedPatron
-from identity.patrons.connectors.saml import Declined, Refused, ServiceProvider
+from identity.patrons.connectors.saml import Declined, Refused
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.store.database import make_engine
 from tests.identity.connectors.saml.conftest import IDP, Keys, Library, sp_settings
 from tests.identity.connectors.saml.idp import ALICE, IdentityProvider, User

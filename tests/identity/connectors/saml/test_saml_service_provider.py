@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from identity.app import create_app
-from identity.patrons.connectors.saml import Refused, ServiceProvider, keys, toolkit
+from identity.patrons.connectors.saml import Refused, keys, toolkit
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.security import derived_keys
 from identity.settings import Settings
 from identity.store.database import transaction

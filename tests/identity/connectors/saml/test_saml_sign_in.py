@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from identity.patrons.connectors.federated import FederatedPatron
-from identity.patrons.connectors.saml import Refused, ServiceProvider
+from identity.patrons.connectors.saml import Refused
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from tests.identity.connectors.saml.conftest import IDP, Keys, Library
 from tests.identity.connectors.saml.idp import ALICE, IdentityProvider, User
 
