@@ -89,7 +89,7 @@ class Roles:
     def state(self, row: SamlKey) -> str:
         if row is self.signing or row is self.encryption:
             return "in use"
-        if row in self.upcoming:
+        if any(row is upcoming for upcoming in self.upcoming):
             return f"announced, in use from {as_utc(row.use_from):%Y-%m-%d %H:%M} UTC"
         for retiring, until in self.retiring:
             if row is retiring:

@@ -164,3 +164,32 @@ def test_the_library_page_tests_a_saml_library_without_a_card(
     assert "(an aggregate of 2 entities)" in tested.text
     assert f"Single sign-on: {IDP}/sso/redirect (HTTP-Redirect)" in tested.text
     assert "Scopes: uni.test" in tested.text
+
+
+def test_hub_saml_rotate_announces_a_pair_and_hub_saml_keys_says_what_each_does(
+    engine: Engine, database_url: str
+) -> None:
+    env = {"HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET}
+
+    def run(*args: str) -> tuple[int, str, str]:
+        context.settings.cache_clear()
+        try:
+            ran = CliRunner().invoke(app, ["saml", *args], env=env)
+        finally:
+            context.settings.cache_clear()
+        return ran.exit_code, ran.stdout, ran.stderr
+
+    assert run("keys")[1] == "No keys yet: the hub makes them when it first needs them.\n"
+    code, out, _ = run("rotate", "--announce-days", "14")
+    assert code == 0, out
+    assert out.startswith("New keys published in http://127.0.0.1:8000/saml/metadata; in use from")
+    code, out, _ = run("keys")
+    states = [line.split("  ")[-1].split(";")[0].strip() for line in out.splitlines()]
+    assert states.count("in use") == 2  # the first pair, made to be replaced
+    assert sum(s.startswith("announced, in use from") for s in states) == 2
+    assert all("certificate expires" in line for line in out.splitlines())
+    code, _, err = run("rotate")
+    assert code == 1 and "Not rotated: a new pair is already announced" in err
+    env["HUB_SAML_KEY_FILE"], env["HUB_SAML_CERT_FILE"] = "/x.key", "/x.crt"
+    code, _, err = run("rotate")
+    assert code == 1 and "The keys come from files" in err
