@@ -4,7 +4,7 @@ identity provider's metadata fetched and verified, and what it says shown (or wh
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from identity.agreements import publishing
 from identity.app import create_app
 from identity.cli import app, context
 from identity.settings import Settings
-from identity.store.database import transaction
+from identity.store.database import make_engine, transaction
 from tests.identity.admin.conftest import csrf_of, sign_in
 from tests.identity.connectors.saml.conftest import IDP, SECRET, Keys
 from tests.identity.connectors.saml.idp import Federation, IdentityProvider
@@ -49,19 +49,40 @@ def published(engine: Engine, metadata_file: Path, saml_keys: Keys) -> Engine:
     return engine
 
 
-def hub(database_url: str, *args: str) -> tuple[int, str, str]:
-    context.settings.cache_clear()
-    try:
-        ran = CliRunner().invoke(app, list(args), env={"HUB_DATABASE_URL": database_url})
-    finally:
+Hub = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Hub]:
+    """``hub ARGS`` run in this process on the test's database, with ``env`` added to its
+    environment: (exit code, stdout, stderr). The engines it makes are disposed of afterwards."""
+    engines: list[Engine] = []
+
+    def make(settings: Settings) -> Engine:
+        engines.append(make_engine(settings))
+        return engines[-1]
+
+    monkeypatch.setattr(context, "make_engine", make)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         context.settings.cache_clear()
-    return ran.exit_code, ran.stdout, ran.stderr
+        try:
+            ran = CliRunner().invoke(
+                app, list(args), env={"HUB_DATABASE_URL": database_url, **(env or {})}
+            )
+        finally:
+            context.settings.cache_clear()
+        return ran.exit_code, ran.stdout, ran.stderr
+
+    yield run
+    for engine in engines:
+        engine.dispose()
 
 
 def test_hub_connectors_test_shows_what_the_idps_metadata_says(
-    published: Engine, database_url: str, metadata_file: Path
+    published: Engine, hub: Hub, metadata_file: Path
 ) -> None:
-    code, out, _ = hub(database_url, "connectors", "test", "--library", "uni")
+    code, out, _ = hub("connectors", "test", "--library", "uni")
     assert code == 0, out
     assert f"metadata: {metadata_file}, an aggregate of 2 entities" in out
     assert "signed by CN=federation (certificate expires" in out
@@ -74,13 +95,13 @@ def test_hub_connectors_test_shows_what_the_idps_metadata_says(
 
 def test_hub_connectors_test_says_why_the_metadata_cannot_be_used(
     published: Engine,
-    database_url: str,
+    hub: Hub,
     metadata_file: Path,
     federation: Federation,
     idp: IdentityProvider,
 ) -> None:
     metadata_file.write_text(federation.publish([idp.descriptor()], sign=False))
-    code, _, err = hub(database_url, "connectors", "test", "--library", "uni")
+    code, _, err = hub("connectors", "test", "--library", "uni")
     assert code == 2
     assert "unavailable: identity provider metadata:" in err and "is not signed" in err
 
@@ -167,17 +188,12 @@ def test_the_library_page_tests_a_saml_library_without_a_card(
 
 
 def test_hub_saml_rotate_announces_a_pair_and_hub_saml_keys_says_what_each_does(
-    engine: Engine, database_url: str
+    engine: Engine, hub: Hub
 ) -> None:
-    env = {"HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET}
+    env = {"HUB_SECRET_KEY": SECRET}
 
     def run(*args: str) -> tuple[int, str, str]:
-        context.settings.cache_clear()
-        try:
-            ran = CliRunner().invoke(app, ["saml", *args], env=env)
-        finally:
-            context.settings.cache_clear()
-        return ran.exit_code, ran.stdout, ran.stderr
+        return hub("saml", *args, env=env)
 
     assert run("keys")[1] == "No keys yet: the hub makes them when it first needs them.\n"
     code, out, _ = run("rotate", "--announce-days", "14")
