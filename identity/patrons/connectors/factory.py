@@ -17,4 +17,10 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
         return RegistryConnector(library.id, engine)
     if kind == "sip2":
         return Sip2Connector(library)
+    if kind == "saml":  # identity/patrons/connectors/saml: a sign-in at the library's IdP
+        raise HomeLibraryUnavailable(
+            library.id,
+            "its patrons sign in at its identity provider: there is no card to ask about",
+            300,
+        )
     raise HomeLibraryUnavailable(library.id, f"the hub has no {kind} connector yet", 300)

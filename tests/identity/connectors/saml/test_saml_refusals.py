@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from identity import retention
 from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.connectors.saml import Declined, Refused
 from identity.patrons.connectors.saml.provider import ServiceProvider
-from identity.store.database import make_engine
+from identity.store.database import make_engine, transaction
+from identity.store.models import utcnow
 from tests.identity.connectors.saml.conftest import IDP, Keys, Library, sp_settings
 from tests.identity.connectors.saml.idp import ALICE, IdentityProvider, User
 
@@ -216,3 +218,16 @@ def test_the_idp_saying_no_is_declined(
             library=library(),
         )
     assert caught.value.status == "AuthnFailed"
+
+
+def test_the_assertions_seen_are_forgotten_once_expired(
+    provider: ServiceProvider, library: Library, idp: IdentityProvider, engine: Engine
+) -> None:
+    assert answer(provider, library, idp).patron_id
+    settings = provider.settings
+    with transaction(engine) as session:
+        assert retention.purge(session=session, settings=settings)["SAML assertions seen"] == 0
+    later = utcnow() + timedelta(minutes=12)  # past MAX_AGE and the skew
+    with transaction(engine) as session:
+        counts = retention.purge(session=session, settings=settings, now=later)
+    assert counts["SAML assertions seen"] == 1

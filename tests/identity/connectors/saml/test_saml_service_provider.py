@@ -225,3 +225,19 @@ def test_an_idp_may_encrypt_to_the_announced_key_at_once(
         library=library(),
     )
     assert patron.patron_id == "a1b2c3@uni.test"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"saml_key_file": "/k.pem"}, "HUB_SAML_KEY_FILE and HUB_SAML_CERT_FILE go together"),
+        (
+            {"saml_next_key_file": "/n.pem", "saml_next_cert_file": "/n.crt"},
+            "need HUB_SAML_KEY_FILE",
+        ),
+        ({"saml_metadata_refresh_s": 30}, "between 60 s and 7 days"),
+    ],
+)
+def test_the_saml_settings_say_what_is_wrong(files: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(**files)  # type: ignore[arg-type]
