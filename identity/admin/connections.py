@@ -17,7 +17,7 @@ import policies
 from identity import errors
 from identity.patrons import cards
 from identity.patrons.connectors import HomeLibraryUnavailable
-from identity.patrons.connectors.factory import connector_for
+from identity.patrons.connectors.factory import asked_at, connector_for
 from identity.patrons.connectors.gates import Gates
 from identity.settings import Settings
 
@@ -28,7 +28,9 @@ class Report(BaseModel):
 
     library: str
     connector: str
-    where: str = Field(description="host:port of a SIP2 server, or 'the hub' (registry)")
+    where: str = Field(
+        description="host:port of a SIP2 server, a directory's URL (ldap), or 'the hub' (registry)"
+    )
     card: str = Field(description="the card as the hub read it")
     reachable: bool
     found: bool
@@ -57,7 +59,7 @@ async def ask_about_card(
         pattern = f" (its card_pattern is {library.card_pattern})" if library.card_pattern else ""
         raise errors.InvalidRequest(f"{exc}{pattern} The home system was not asked.") from None
     settings = library.connector
-    where = f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub"
+    where = asked_at(library)
     try:
         holder = await gates.test(library, lambda: connector_for(library, engine).lookup(card))
     except HomeLibraryUnavailable as exc:

@@ -13,7 +13,7 @@ from identity.admin import connections
 from identity.cli import context
 from identity.patrons.cards import NotACard, read_card
 from identity.patrons.connectors import HomeLibraryUnavailable
-from identity.patrons.connectors.factory import connector_for
+from identity.patrons.connectors.factory import asked_at, connector_for
 
 app = typer.Typer(help="Home-library connectors: how the hub checks each library's cards.")
 
@@ -25,13 +25,17 @@ def test(
         str | None, typer.Option(help="The card number to ask about (not for a saml library).")
     ] = None,
     pin: Annotated[
-        bool, typer.Option("--pin", help="Ask for the card's PIN (not echoed) and check it too.")
+        bool,
+        typer.Option(
+            "--pin", help="Ask for the card's PIN or password (not echoed) and check it too."
+        ),
     ] = False,
 ) -> None:
-    """Ask LIBRARY's home system about CARD and print what it said (never the PIN). Exit 0 when
-    the card was found (and the PIN verified), 1 when not, 2 when the library cannot be
-    reached. For a saml library: fetch and verify its identity provider's metadata and print
-    what it says (exit 0), or why it cannot be used (exit 2)."""
+    """Ask LIBRARY's home system about CARD (a directory: the username) and print what it said
+    (never the PIN or password). Exit 0 when the card was found (and the PIN verified), 1 when
+    not, 2 when the library cannot be reached. For a saml library: fetch and verify its
+    identity provider's metadata and print what it says (exit 0), or why it cannot be used
+    (exit 2)."""
     agreements = context.published()
     found = agreements.libraries.get(library)
     if found is None:
@@ -47,9 +51,10 @@ def test(
         card = read_card(card, found)
     except NotACard as exc:
         raise typer.BadParameter(str(exc), param_hint="--card") from None
-    secret = typer.prompt("PIN", hide_input=True) if pin else None
     settings = found.connector
-    where = f"{settings.host}:{settings.port}" if settings.kind == "sip2" else "the hub"
+    asked_for = "Password" if settings.kind == "ldap" else "PIN"  # a directory's: the password
+    secret = typer.prompt(asked_for, hide_input=True) if pin else None
+    where = asked_at(found)
     typer.echo(f"library:  {found.id} ({found.name}), {settings.kind} connector at {where}")
     typer.echo(f"card:     {card}")
     try:
@@ -58,6 +63,8 @@ def test(
     except HomeLibraryUnavailable as exc:
         typer.echo(f"unreachable: {exc} (retry after {exc.retry_after} s)", err=True)
         raise typer.Exit(2) from None
+    if settings.kind == "ldap" and settings.search is not None:
+        typer.echo(f"bound as: {settings.search.bind_dn} (the service account)")
     if holder is None:
         outcome = "no such card, or the PIN was not verified" if secret else "no such card"
         typer.echo(f"valid:    no ({outcome})")
