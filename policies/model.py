@@ -320,8 +320,6 @@ def loopback(host: str) -> bool:
         return False
 
 
-
-
 #: A SAML attribute: its URI name (``urn:oid:1.3.6.1.4.1.5923.1.1.1.6``) or the FriendlyName
 #: the hub's attribute maps know it by (``eduPersonPrincipalName``, ``subject-id``)
 SamlAttribute = Annotated[
