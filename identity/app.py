@@ -43,6 +43,7 @@ from identity.web import (
     logout,
     openapi,
     problems,
+    saml,
     token,
     userinfo,
 )
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
+    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility, saml):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

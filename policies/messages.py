@@ -20,6 +20,7 @@ from policies.model import (
     LdapSearch,
     Library,
     RegistryConnector,
+    SamlConnector,
     Sip2Connector,
     Standing,
     Suspension,
@@ -35,6 +36,7 @@ _KINDS: dict[str, type[BaseModel]] = {
     "registry": RegistryConnector,
     "sip2": Sip2Connector,
     "ldap": LdapConnector,
+    "saml": SamlConnector,
 }
 
 
