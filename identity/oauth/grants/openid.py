@@ -25,7 +25,12 @@ class OpenIDCode(_OpenIDCode):  # type: ignore[misc]
         self.server = server
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return nonce_used(server=self.server, client_id=request.payload.client_id, nonce=nonce)
+        """Checked when the sign-in page is shown (a GET); the posts that follow leave it to
+        the transaction that saves the code (``AuthorizationCodeGrant.save_authorization_code``)."""
+        if request.method != "GET":
+            return False
+        with self.server.session() as session:
+            return nonce_used(session=session, client_id=request.payload.client_id, nonce=nonce)
 
     def resolve_client_private_key(self, client: Any) -> KeySet:
         keyset: KeySet = self.server.signing_keyset()

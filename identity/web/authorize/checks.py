@@ -7,7 +7,8 @@ the run, and the last step of each table always answers. The steps, and what a r
 - ``authorization_request``: the client's grant (client known, redirect URI given and registered
   exactly, response type, scope, PKCE S256, nonce, prompt): an error page while the redirect URI
   is not verified, then a redirect with ``error`` and ``iss``.
-- ``follow_agreements``: the set in force brought up to date (refuses nothing).
+- ``follow_agreements`` (``GET`` and the sign-in post): the set in force brought up to date
+  (refuses nothing); the consent post needs no agreements, unless it shows the sign-in form.
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
 - ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
@@ -15,10 +16,12 @@ the run, and the last step of each table always answers. The steps, and what a r
 - ``within_guessing_limits`` for the card and the address: a 429 page with Retry-After.
 - ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
   for a wrong card or PIN.
-- ``consent_ticket``: the sign-in's ticket, for this request, in this browser, unanswered; else
-  the sign-in form again.
+- ``consent_ticket``: the sign-in's ticket, for this request, in this browser; else the sign-in
+  form again.
 - ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
-  ``deny`` with ``error=access_denied``.
+  ``deny`` with ``error=access_denied``; either spends the ticket, and a ticket spent already
+  gets the sign-in form again. The client's grant is not checked again: this request's
+  ``authorization_request`` did.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from starlette.responses import Response
 
 import policies
 from identity.agreements.publishing import InForce
+from identity.oauth.grants.authorization_code import AlreadyAnswered, Consent
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
 from identity.patrons import cards
@@ -52,7 +56,7 @@ from identity.web.authorize.pages import (
     login_page,
     wait_page,
 )
-from identity.web.authorize.ticket import read_ticket
+from identity.web.authorize.ticket import read_ticket, spend_ticket
 from identity.web.deps import client_address
 from identity.web.pages import CSRF_FIELD, csrf_ok
 
@@ -83,6 +87,9 @@ class Context:
     card: str = ""
     attempt: int | None = None
     patron: Patron | None = None
+    #: the patron's answer to come, from the consent page's ticket (``consent_ticket``)
+    consent: Consent | None = None
+    followed: bool = False
 
     def __post_init__(self) -> None:
         self.oauth = HubRequest(self.request, None, self.server.issuer)
@@ -128,11 +135,12 @@ async def follow_agreements(ctx: Context) -> None:
             ctx.in_force.get(session=session)
 
     await run_in_threadpool(follow)
+    ctx.followed = True
 
 
 async def csrf_token(ctx: Context) -> Response | None:
     if not csrf_ok(ctx.server.secret, ctx.request, _field(ctx.form, CSRF_FIELD)):
-        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
+        return await _expired(ctx)
     return None
 
 
@@ -239,10 +247,8 @@ async def card_and_pin(ctx: Context) -> Response | None:
 
 
 async def consent_ticket(ctx: Context) -> Response | None:
-    ctx.patron = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
-    if ctx.patron is None:
-        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
-    return None
+    ctx.consent = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
+    return await _expired(ctx) if ctx.consent is None else None
 
 
 # --- the answers ---------------------------------------------------------------------------
@@ -259,20 +265,37 @@ async def show_consent(ctx: Context) -> Response:
 
 
 async def answer_client(ctx: Context) -> Response:
-    user = ctx.patron if _field(ctx.form, "decision") == "allow" else None
-    response: Response = await run_in_threadpool(
-        ctx.server.create_authorization_response, ctx.oauth, user, ctx.grant
-    )
-    return _with_issuer(ctx.server, response)
+    server, grant, consent = ctx.server, ctx.grant, ctx.consent
+    assert consent is not None
+    allow = _field(ctx.form, "decision") == "allow"
+
+    def answer() -> Response | None:
+        """The redirect back to the client; None if the ticket was spent already."""
+        if not allow and not spend_ticket(server, consent):
+            return None
+        try:
+            status, body, headers = grant.create_authorization_response(
+                grant.redirect_uri, consent if allow else None
+            )
+        except AlreadyAnswered:
+            return None
+        except OAuth2Error as error:  # access_denied, or a replayed nonce
+            error.state = ctx.oauth.payload.state
+            return server.handle_error_response(ctx.oauth, error)
+        return server.handle_response(status, body, headers)
+
+    response = await run_in_threadpool(answer)
+    return await _expired(ctx) if response is None else _with_issuer(server, response)
 
 
 #: every request, first: the link the client sent
-REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request, follow_agreements)
+REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request)
 #: ``GET /authorize``: the sign-in page
-SHOW: tuple[Step, ...] = (*REQUEST, show_sign_in)
+SHOW: tuple[Step, ...] = (*REQUEST, follow_agreements, show_sign_in)
 #: ``POST /authorize`` of the sign-in page: the consent page
 SIGN_IN: tuple[Step, ...] = (
     *REQUEST,
+    follow_agreements,
     csrf_token,
     sign_in_form,
     home_library,
@@ -288,6 +311,14 @@ CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, answer_client
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+async def _expired(ctx: Context) -> Response:
+    """The sign-in form again, saying the page had expired (the agreements followed first,
+    on the consent post)."""
+    if not ctx.followed:
+        await follow_agreements(ctx)
+    return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
 
 
 def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
