@@ -1,11 +1,13 @@
 """PIN guessing limits: per card and per client address, in sliding windows.
 
-An attempt is recorded (``pending``) under a lock *before* the PIN goes to the home library, so
-twenty guesses sent at once count as twenty. A pending attempt counts as a failure until it is
-finished, so a crash in between fails closed; a success starts the count again. With the
-default of 5 failures per 15 minutes and 20 per day for a card, guessing a 4-digit PIN takes
-250 days on average, while a patron who mistypes is never locked out for long. The limits stop
-guesses at the hub, so no one can use it to trip a lock-out at the patron's home library.
+An attempt is recorded (``pending``) under a lock, on disk, *before* the PIN goes to the home
+library, so twenty guesses sent at once count as twenty. A pending attempt counts as a failure
+until it is finished, so a crash in between fails closed, and so does a crash of the database
+that loses how it ended (``finish`` does not wait for the disk). A success starts the count
+again. With the default of 5 failures per 15 minutes and 20 per day for a card, guessing a
+4-digit PIN takes 250 days on average, while a patron who mistypes is never locked out for long.
+The limits stop guesses at the hub, so no one can use it to trip a lock-out at the patron's home
+library.
 
 An attempt the home library did not answer (``unanswered``: it was down, or the hub could not
 read the reply) made no guess at the card, so it does not count against the card (a patron is
@@ -26,7 +28,7 @@ from sqlalchemy import Engine, func, literal, union_all, update
 from sqlmodel import Session, col, select
 
 from identity.settings import GUESSES, rates
-from identity.store.database import lock, transaction
+from identity.store.database import lock, transaction, without_waiting_for_disk
 from identity.store.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
@@ -106,6 +108,8 @@ def finish(*, engine: Engine, attempt: int, success: bool, unanswered: bool = Fa
     its answer read), so no guess was made: the attempt counts against the address only."""
     outcome = "unanswered" if unanswered else "success" if success else "failure"
     with transaction(engine) as session:
+        # lost in a crash of the database, the attempt stays pending: a failure (fails closed)
+        without_waiting_for_disk(session)
         session.execute(
             update(LoginAttempt).where(col(LoginAttempt.id) == attempt).values(outcome=outcome)
         )

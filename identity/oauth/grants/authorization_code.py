@@ -3,7 +3,9 @@
 The code is saved in the transaction that spends the consent's ticket (a consent answered twice,
 from two tabs, gets one code) and that finds its ``nonce`` unused by any live code of the client
 (a replayed authorization request gets none); the sign-in page checked the nonce too, when it
-was shown (``openid.OpenIDCode.exists_nonce``).
+was shown (``openid.OpenIDCode.exists_nonce``). That transaction does not wait for the disk: a
+crash of the database that loses it loses ticket and code together, before the code was
+redeemed (a redemption waits for the disk, and the log is flushed in order).
 
 The code is consumed atomically *before* any token is issued: ``query_authorization_code``
 marks it used in the statement that finds it, so of two redemptions racing, exactly one gets a
@@ -27,7 +29,7 @@ from sqlmodel import Session, col, select
 from identity.oauth import claims, tokens
 from identity.oauth.patron import Patron
 from identity.oauth.row_adapters import StoredCode
-from identity.store.database import transaction
+from identity.store.database import transaction, without_waiting_for_disk
 from identity.store.models import AuthorizationCode, SpentTicket, utcnow
 
 if TYPE_CHECKING:
@@ -62,6 +64,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         client_id = request.client.client_id
         now = utcnow()
         with transaction(self.server.engine) as session:
+            # lost in a crash of the database, ticket and code go together, and the code was
+            # not redeemed: its redemption waits for the disk, and the log is flushed in order
+            without_waiting_for_disk(session)
             try:
                 session.add(SpentTicket(ticket=consent.ticket, at=now))
                 session.flush()
