@@ -1,7 +1,9 @@
 """The checks of ``/authorize``, as tables run in order (like node-oidc-provider's
 ``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
 Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
-the run, and the last step of each table always answers. The steps, and what a refusal gets:
+the run, and the last step of each table always answers. The steps that ask the database are
+``Blocking``: they run in a worker thread, in one trip with the blocking steps right after them.
+The steps, and what a refusal gets:
 
 - ``each_parameter_once``: an error page (never a redirect).
 - ``authorization_request``: the client's grant (client known, redirect URI given and registered
@@ -46,7 +48,7 @@ from identity.oauth.grants.authorization_code import AlreadyAnswered, Consent
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
 from identity.patrons import cards
-from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
 from identity.web.authorize.pages import (
@@ -95,15 +97,43 @@ class Context:
         self.oauth = HubRequest(self.request, None, self.server.issuer)
 
 
-Step = Callable[[Context], Awaitable[Response | None]]
+@dataclass(frozen=True)
+class Blocking:
+    """A step that blocks (it asks the database): it runs in a worker thread, in one trip with
+    the blocking steps right after it."""
+
+    call: Callable[[Context], Response | None]
+
+
+Step = Callable[[Context], Awaitable[Response | None]] | Blocking
 
 
 async def run(steps: tuple[Step, ...], ctx: Context) -> Response:
-    for step in steps:
-        answer = await step(ctx)
+    at = 0
+    while at < len(steps):
+        step = steps[at]
+        if isinstance(step, Blocking):
+            trip = []
+            while at < len(steps) and isinstance(steps[at], Blocking):
+                trip.append(steps[at])
+                at += 1
+            answer = await run_in_threadpool(_in_turn, trip, ctx)
+        else:
+            answer = await step(ctx)
+            at += 1
         if answer is not None:
             return answer
-    raise AssertionError(f"no step of {[s.__name__ for s in steps]} answered")
+    names = [s.call.__name__ if isinstance(s, Blocking) else s.__name__ for s in steps]
+    raise AssertionError(f"no step of {names} answered")
+
+
+def _in_turn(steps: list[Step], ctx: Context) -> Response | None:
+    for step in steps:
+        assert isinstance(step, Blocking)
+        answer = step.call(ctx)
+        if answer is not None:
+            return answer
+    return None
 
 
 # --- every request: the link the client sent ---------------------------------------------
@@ -117,9 +147,9 @@ async def each_parameter_once(ctx: Context) -> Response | None:
     return None
 
 
-async def authorization_request(ctx: Context) -> Response | None:
+def authorization_request(ctx: Context) -> Response | None:
     try:
-        ctx.grant = await run_in_threadpool(ctx.server.get_consent_grant, ctx.oauth, None)
+        ctx.grant = ctx.server.get_consent_grant(ctx.oauth, None)
     except OAuth2Error as error:
         return _refuse(ctx.request, ctx.server, error)
     except ValueError:  # Authlib refuses to quote some malformed values in its error text
@@ -127,20 +157,16 @@ async def authorization_request(ctx: Context) -> Response | None:
     return None
 
 
-async def follow_agreements(ctx: Context) -> None:
-    """Bring the set in force up to date, in a worker thread (``InForce.get``)."""
-
-    def follow() -> None:
-        with Session(ctx.server.engine) as session:
-            ctx.in_force.get(session=session)
-
-    await run_in_threadpool(follow)
+def follow_agreements(ctx: Context) -> None:
+    """Bring the set in force up to date (``InForce.get``)."""
+    with Session(ctx.server.engine) as session:
+        ctx.in_force.get(session=session)
     ctx.followed = True
 
 
 async def csrf_token(ctx: Context) -> Response | None:
     if not csrf_ok(ctx.server.secret, ctx.request, _field(ctx.form, CSRF_FIELD)):
-        return await _expired(ctx)
+        return await run_in_threadpool(_expired, ctx)
     return None
 
 
@@ -187,7 +213,7 @@ async def pin_given(ctx: Context) -> Response | None:
     return None if ctx.pin else _again(ctx, "Enter your PIN.", field="pin")
 
 
-async def within_guessing_limits(ctx: Context) -> Response | None:
+def within_guessing_limits(ctx: Context) -> Response | None:
     """Counts the attempt (``card_and_pin`` finishes it), or refuses it for too many."""
     assert ctx.library is not None
     server = ctx.server
@@ -197,10 +223,8 @@ async def within_guessing_limits(ctx: Context) -> Response | None:
         server.settings.guesses_per_card, server.settings.guesses_per_address
     )
     try:
-        ctx.attempt = await run_in_threadpool(
-            lambda: guessing_limits.begin(
-                engine=server.engine, key=key, address=address, limits=limits
-            )
+        ctx.attempt = guessing_limits.begin(
+            engine=server.engine, key=key, address=address, limits=limits
         )
     except guessing_limits.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
@@ -213,15 +237,33 @@ async def within_guessing_limits(ctx: Context) -> Response | None:
 
 
 async def card_and_pin(ctx: Context) -> Response | None:
-    """The home library checks the card and PIN; the attempt is finished whatever happens."""
+    """The home library checks the card and PIN, in a turn at its gate; the attempt is finished
+    whatever happens: in the same thread once the library was asked, else (no turn) here."""
     server, library, attempt = ctx.server, ctx.library, ctx.attempt
     assert library is not None and attempt is not None
-    success = unanswered = False
-    try:
-        holder = await server.gates.run(
-            library, lambda: connector_for(library, server.engine).authenticate(ctx.card, ctx.pin)
+    finished = unanswered = False
+
+    def finish(success: bool) -> None:
+        nonlocal finished
+        finished = True
+        guessing_limits.finish(
+            engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
         )
-        success = holder is not None
+
+    def ask() -> CardHolder | None:
+        nonlocal unanswered
+        holder = None
+        try:
+            holder = connector_for(library, server.engine).authenticate(ctx.card, ctx.pin)
+        except HomeLibraryUnavailable:
+            unanswered = True
+            raise
+        finally:
+            finish(holder is not None)
+        return holder
+
+    try:
+        holder = await server.gates.run(library, ask)
     except HomeLibraryUnavailable as exc:
         unanswered = True
         log.warning("home library unavailable: %s", exc)
@@ -232,11 +274,8 @@ async def card_and_pin(ctx: Context) -> Response | None:
         title = "Your library cannot be reached"
         return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
     finally:
-        await run_in_threadpool(
-            lambda: guessing_limits.finish(
-                engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
-            )
-        )
+        if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
+            await run_in_threadpool(finish, False)
     if holder is None:
         return _again(ctx, WRONG, field="card")
     ctx.patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
@@ -248,7 +287,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
 
 async def consent_ticket(ctx: Context) -> Response | None:
     ctx.consent = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
-    return await _expired(ctx) if ctx.consent is None else None
+    return await run_in_threadpool(_expired, ctx) if ctx.consent is None else None
 
 
 # --- the answers ---------------------------------------------------------------------------
@@ -264,60 +303,54 @@ async def show_consent(ctx: Context) -> Response:
     return consent_page(ctx.request, ctx.server, ctx.grant, ctx.patron, ctx.agreements)
 
 
-async def answer_client(ctx: Context) -> Response:
+def answer_client(ctx: Context) -> Response:
     server, grant, consent = ctx.server, ctx.grant, ctx.consent
     assert consent is not None
     allow = _field(ctx.form, "decision") == "allow"
-
-    def answer() -> Response | None:
-        """The redirect back to the client; None if the ticket was spent already."""
-        if not allow and not spend_ticket(server, consent):
-            return None
-        try:
-            status, body, headers = grant.create_authorization_response(
-                grant.redirect_uri, consent if allow else None
-            )
-        except AlreadyAnswered:
-            return None
-        except OAuth2Error as error:  # access_denied, or a replayed nonce
-            error.state = ctx.oauth.payload.state
-            return server.handle_error_response(ctx.oauth, error)
-        return server.handle_response(status, body, headers)
-
-    response = await run_in_threadpool(answer)
-    return await _expired(ctx) if response is None else _with_issuer(server, response)
+    if not allow and not spend_ticket(server, consent):
+        return _expired(ctx)
+    try:
+        status, body, headers = grant.create_authorization_response(
+            grant.redirect_uri, consent if allow else None
+        )
+    except AlreadyAnswered:
+        return _expired(ctx)
+    except OAuth2Error as error:  # access_denied, or a replayed nonce
+        error.state = ctx.oauth.payload.state
+        return _with_issuer(server, server.handle_error_response(ctx.oauth, error))
+    return _with_issuer(server, server.handle_response(status, body, headers))
 
 
 #: every request, first: the link the client sent
-REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request)
+REQUEST: tuple[Step, ...] = (each_parameter_once, Blocking(authorization_request))
 #: ``GET /authorize``: the sign-in page
-SHOW: tuple[Step, ...] = (*REQUEST, follow_agreements, show_sign_in)
+SHOW: tuple[Step, ...] = (*REQUEST, Blocking(follow_agreements), show_sign_in)
 #: ``POST /authorize`` of the sign-in page: the consent page
 SIGN_IN: tuple[Step, ...] = (
     *REQUEST,
-    follow_agreements,
+    Blocking(follow_agreements),
     csrf_token,
     sign_in_form,
     home_library,
     card_given,
     card_of_library,
     pin_given,
-    within_guessing_limits,
+    Blocking(within_guessing_limits),
     card_and_pin,
     show_consent,
 )
 #: ``POST /authorize`` of the consent page (it has a ``decision``): back to the client
-CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, answer_client)
+CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, Blocking(answer_client))
 
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-async def _expired(ctx: Context) -> Response:
+def _expired(ctx: Context) -> Response:
     """The sign-in form again, saying the page had expired (the agreements followed first,
-    on the consent post)."""
+    on the consent post). It blocks: in a worker thread."""
     if not ctx.followed:
-        await follow_agreements(ctx)
+        follow_agreements(ctx)
     return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
 
 
