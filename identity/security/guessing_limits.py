@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address, ip_network
 
-from sqlalchemy import Engine, func, literal, union_all, update
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Engine,
+    bindparam,
+    func,
+    literal,
+    union_all,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from identity.settings import GUESSES, rates
@@ -117,39 +126,54 @@ def finish(*, engine: Engine, attempt: int, success: bool, unanswered: bool = Fa
 
 def waits(session: Session, *, key: str, address: str, now: datetime, limits: Limits) -> list[int]:
     """Seconds to wait for each window of the card ``key`` and of ``address`` (a
-    ``client_network``) that is full; none: the attempt may go ahead. One query: for each, the
-    times of the attempts that count, newest first, only as many as its largest window allows,
-    no older than its longest window, and for the card only those after its latest success.
-    ``waits_per_window`` is the same, a query per window."""
-    parts = []
-    for name, condition, windows, counted in (
-        ("card", LoginAttempt.card_key == key, limits.per_card, CARD),
-        # an address's count never restarts: one good card of one's own would otherwise let
-        # an address guess at every other card without end
-        ("address", LoginAttempt.address == address, limits.per_address, ADDRESS),
-    ):
-        since = now - max(window for _, window in windows)
-        query = select(literal(name).label("counts"), col(LoginAttempt.at)).where(
-            condition,
-            col(LoginAttempt.outcome).in_(counted.outcomes),
-            col(LoginAttempt.at) > since,
-        )
-        if counted.reset:
-            last_success = (
-                select(func.max(LoginAttempt.at))
-                .where(condition, LoginAttempt.outcome == "success")
-                .scalar_subquery()
-            )
-            query = query.where(col(LoginAttempt.at) > func.coalesce(last_success, since))
-        newest = query.order_by(col(LoginAttempt.at).desc()).limit(max(n for n, _ in windows))
-        parts.append(newest.subquery().select())
+    ``client_network``) that is full; none: the attempt may go ahead. One query (``_RECENT``):
+    for each, the times of the attempts that count, newest first, only as many as its largest
+    window allows, no older than its longest window, and for the card only those after its
+    latest success. ``waits_per_window`` is the same, a query per window."""
     found: dict[str, list[datetime]] = {"card": [], "address": []}
-    for name, at in session.execute(union_all(*parts)):
+    asked = {
+        "card": key,
+        "address": address,
+        "card_since": now - max(window for _, window in limits.per_card),
+        "address_since": now - max(window for _, window in limits.per_address),
+        "card_n": max(n for n, _ in limits.per_card),
+        "address_n": max(n for n, _ in limits.per_address),
+    }
+    for name, at in session.execute(_RECENT, asked):
         found[name].append(as_utc(at))
     return [
         *_full(found["card"], now, limits.per_card),
         *_full(found["address"], now, limits.per_address),
     ]
+
+
+def _recent() -> CompoundSelect[tuple[str, datetime]]:
+    """The query of ``waits``, made once: its values are bound parameters."""
+    parts = []
+    for name, column, counted in (
+        ("card", LoginAttempt.card_key, CARD),
+        # an address's count never restarts: one good card of one's own would otherwise let
+        # an address guess at every other card without end
+        ("address", LoginAttempt.address, ADDRESS),
+    ):
+        mine = column == bindparam(name)
+        since: BindParameter[datetime] = bindparam(f"{name}_since")
+        query = select(literal(name).label("counts"), col(LoginAttempt.at)).where(
+            mine, col(LoginAttempt.outcome).in_(counted.outcomes), col(LoginAttempt.at) > since
+        )
+        if counted.reset:
+            last_success = (
+                select(func.max(LoginAttempt.at))
+                .where(mine, LoginAttempt.outcome == "success")
+                .scalar_subquery()
+            )
+            query = query.where(col(LoginAttempt.at) > func.coalesce(last_success, since))
+        newest = query.order_by(col(LoginAttempt.at).desc()).limit(bindparam(f"{name}_n"))
+        parts.append(newest.subquery().select())
+    return union_all(*parts)
+
+
+_RECENT = _recent()
 
 
 def waits_per_window(
