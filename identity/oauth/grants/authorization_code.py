@@ -2,10 +2,10 @@
 
 The code is saved in the transaction that spends the consent's ticket (a consent answered twice,
 from two tabs, gets one code) and that finds its ``nonce`` unused by any live code of the client
-(a replayed authorization request gets none); the sign-in page checked the nonce too, when it
-was shown (``openid.OpenIDCode.exists_nonce``). That transaction does not wait for the disk: a
-crash of the database that loses it loses ticket and code together, before the code was
-redeemed (a redemption waits for the disk, and the log is flushed in order).
+(a replayed authorization request gets none); ``/authorize`` checked the nonce too, when the
+sign-in page was asked for. That transaction does not wait for the disk: a crash of the
+database that loses it loses ticket and code together, before the code was redeemed (a
+redemption waits for the disk, and the log is flushed in order).
 
 The code is consumed atomically *before* any token is issued: ``query_authorization_code``
 marks it used in the statement that finds it, so of two redemptions racing, exactly one gets a

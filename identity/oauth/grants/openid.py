@@ -15,7 +15,6 @@ from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from joserfc.jwk import KeySet
 
 from identity.oauth import claims, tokens
-from identity.oauth.grants.authorization_code import nonce_used
 from identity.oauth.signing_keys import ALG
 
 
@@ -25,12 +24,10 @@ class OpenIDCode(_OpenIDCode):  # type: ignore[misc]
         self.server = server
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
-        """Checked when the sign-in page is shown (a GET); the posts that follow leave it to
-        the transaction that saves the code (``AuthorizationCodeGrant.save_authorization_code``)."""
-        if request.method != "GET":
-            return False
-        with self.server.session() as session:
-            return nonce_used(session=session, client_id=request.payload.client_id, nonce=nonce)
+        """Not here: ``/authorize`` checks it when the sign-in page is asked for (its
+        ``nonce_unused`` step), and the code is saved only in a transaction that finds it
+        unused (``AuthorizationCodeGrant.save_authorization_code``)."""
+        return False
 
     def resolve_client_private_key(self, client: Any) -> KeySet:
         keyset: KeySet = self.server.signing_keyset()

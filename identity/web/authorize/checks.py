@@ -2,13 +2,16 @@
 ``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
 Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
 the run, and the last step of each table always answers. The steps that ask the database are
-``Blocking``: they run in a worker thread, in one trip with the blocking steps right after them.
+``Blocking``: they run in a worker thread, in one trip with the blocking steps right after them,
+and read through one session (``Context.reading``).
 The steps, and what a refusal gets:
 
 - ``each_parameter_once``: an error page (never a redirect).
 - ``authorization_request``: the client's grant (client known, redirect URI given and registered
   exactly, response type, scope, PKCE S256, nonce, prompt): an error page while the redirect URI
   is not verified, then a redirect with ``error`` and ``iss``.
+- ``nonce_unused`` (``GET``): a nonce that came with a live code of the client is a replay, a
+  redirect with ``invalid_request``; the code's transaction checks it again.
 - ``follow_agreements`` (``GET`` and the sign-in post): the set in force brought up to date
   (refuses nothing); the consent post needs no agreements, unless it shows the sign-in form.
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
@@ -36,6 +39,7 @@ from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -44,7 +48,7 @@ from starlette.responses import Response
 
 import policies
 from identity.agreements.publishing import InForce
-from identity.oauth.grants.authorization_code import AlreadyAnswered, Consent
+from identity.oauth.grants.authorization_code import AlreadyAnswered, Consent, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubRequest, HubServer
 from identity.patrons import cards
@@ -92,6 +96,8 @@ class Context:
     #: the patron's answer to come, from the consent page's ticket (``consent_ticket``)
     consent: Consent | None = None
     followed: bool = False
+    #: the session the blocking steps of one trip read through (``run``)
+    reading: Session | None = None
 
     def __post_init__(self) -> None:
         self.oauth = HubRequest(self.request, None, self.server.issuer)
@@ -128,12 +134,16 @@ async def run(steps: tuple[Step, ...], ctx: Context) -> Response:
 
 
 def _in_turn(steps: list[Step], ctx: Context) -> Response | None:
-    for step in steps:
-        assert isinstance(step, Blocking)
-        answer = step.call(ctx)
-        if answer is not None:
-            return answer
-    return None
+    with Session(ctx.server.engine) as ctx.reading:  # a connection only once a step reads
+        try:
+            for step in steps:
+                assert isinstance(step, Blocking)
+                answer = step.call(ctx)
+                if answer is not None:
+                    return answer
+            return None
+        finally:
+            ctx.reading = None
 
 
 # --- every request: the link the client sent ---------------------------------------------
@@ -157,10 +167,25 @@ def authorization_request(ctx: Context) -> Response | None:
     return None
 
 
+def nonce_unused(ctx: Context) -> Response | None:
+    """A replayed nonce is refused before anyone signs in (and again when the code is made)."""
+    assert ctx.reading is not None
+    nonce = ctx.oauth.payload.data.get("nonce")
+    client_id = ctx.grant.request.client.client_id
+    if nonce and nonce_used(session=ctx.reading, client_id=client_id, nonce=nonce):
+        error = InvalidRequestError("Replay attack", redirect_uri=ctx.grant.redirect_uri)
+        error.state = ctx.oauth.payload.state
+        return _refuse(ctx.request, ctx.server, error)
+    return None
+
+
 def follow_agreements(ctx: Context) -> None:
     """Bring the set in force up to date (``InForce.get``)."""
-    with Session(ctx.server.engine) as session:
-        ctx.in_force.get(session=session)
+    if ctx.reading is not None:
+        ctx.in_force.get(session=ctx.reading)
+    else:
+        with Session(ctx.server.engine) as session:
+            ctx.in_force.get(session=session)
     ctx.followed = True
 
 
@@ -324,7 +349,12 @@ def answer_client(ctx: Context) -> Response:
 #: every request, first: the link the client sent
 REQUEST: tuple[Step, ...] = (each_parameter_once, Blocking(authorization_request))
 #: ``GET /authorize``: the sign-in page
-SHOW: tuple[Step, ...] = (*REQUEST, Blocking(follow_agreements), show_sign_in)
+SHOW: tuple[Step, ...] = (
+    *REQUEST,
+    Blocking(nonce_unused),
+    Blocking(follow_agreements),
+    show_sign_in,
+)
 #: ``POST /authorize`` of the sign-in page: the consent page
 SIGN_IN: tuple[Step, ...] = (
     *REQUEST,
