@@ -30,6 +30,7 @@ from sqlalchemy import (
     Engine,
     bindparam,
     func,
+    insert,
     literal,
     union_all,
     update,
@@ -93,11 +94,9 @@ def begin(
         full = waits(session, key=key, address=address, now=now, limits=limits)
         if full:
             raise TooManyAttempts(max(full))
-        attempt = LoginAttempt(card_key=key, address=address, at=now)
-        session.add(attempt)
-        session.flush()
-        assert attempt.id is not None
-        return attempt.id
+        row = {"card_key": key, "address": address, "at": now, "outcome": "pending"}
+        attempt: int = session.execute(_ADD, row).scalar_one()
+        return attempt
 
 
 def client_network(address: str) -> str:
@@ -174,6 +173,7 @@ def _recent() -> CompoundSelect[tuple[str, datetime]]:
 
 
 _RECENT = _recent()
+_ADD = insert(LoginAttempt).returning(col(LoginAttempt.id))
 
 
 def waits_per_window(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN as _VERIFIER
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -68,26 +68,26 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             # not redeemed: its redemption waits for the disk, and the log is flushed in order
             without_waiting_for_disk(session)
             try:
-                session.add(SpentTicket(ticket=consent.ticket, at=now))
-                session.flush()
+                session.execute(insert(SpentTicket), {"ticket": consent.ticket, "at": now})
             except IntegrityError:
                 raise AlreadyAnswered from None
             if nonce is not None and nonce_used(session=session, client_id=client_id, nonce=nonce):
                 raise InvalidRequestError("Replay attack", redirect_uri=self.redirect_uri)
-            session.add(
-                AuthorizationCode(
-                    code_sha256=tokens.digest(code),
-                    client_id=client_id,
-                    redirect_uri=request.payload.redirect_uri,
-                    scope=request.scope,
-                    nonce=nonce,
-                    code_challenge=data["code_challenge"],
-                    code_challenge_method=data["code_challenge_method"],
-                    patron=patron.to_json(),
-                    family=tokens.new_family(),
-                    auth_time=patron.auth_time,
-                    expires_at=now + CODE_LIFETIME,
-                )
+            session.execute(
+                insert(AuthorizationCode),
+                {
+                    "code_sha256": tokens.digest(code),
+                    "client_id": client_id,
+                    "redirect_uri": request.payload.redirect_uri,
+                    "scope": request.scope,
+                    "nonce": nonce,
+                    "code_challenge": data["code_challenge"],
+                    "code_challenge_method": data["code_challenge_method"],
+                    "patron": patron.to_json(),
+                    "family": tokens.new_family(),
+                    "auth_time": patron.auth_time,
+                    "expires_at": now + CODE_LIFETIME,
+                },
             )
 
     def query_authorization_code(self, code: str, client: Client) -> StoredCode | None:
