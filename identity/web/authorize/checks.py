@@ -2,9 +2,8 @@
 ``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
 Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
 the run, and the last step of each table always answers. The steps that ask the database are
-``Blocking``: they run in a worker thread, in one trip with the blocking steps right after them,
-and read through one session (``Context.reading``).
-The steps, and what a refusal gets:
+``Blocking`` (``steps``): they run in a worker thread, in one trip with the blocking steps right
+after them, and read through one session. The steps, and what a refusal gets:
 
 - ``each_parameter_once``: an error page (never a redirect).
 - ``authorization_request``: the client's grant (client known, redirect URI given and registered
