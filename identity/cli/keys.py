@@ -11,8 +11,9 @@ app = typer.Typer(help="The keys that sign ID tokens and access tokens.", no_arg
 
 @app.command()
 def rotate() -> None:
-    """Add a new signing key; the previous one stops signing but stays in the JWKS until the
-    tokens it signed have expired (HUB_TOKEN_LIFETIME_S)."""
+    """Add a new signing key, which every running hub signs with within 5 s; the previous one
+    stops signing but stays in the JWKS until the tokens it signed have expired
+    (HUB_TOKEN_LIFETIME_S, and those 5 s)."""
     settings = context.settings()
     try:
         secret = settings.secret()
@@ -24,4 +25,5 @@ def rotate() -> None:
         new, old = key.kid, before.kid if before else None
     typer.echo(f"Signing with {new}.")
     if old:
-        typer.echo(f"{old} stays published for {settings.token_lifetime_s} s, then is dropped.")
+        lasts = settings.token_lifetime_s + signing_keys.RECHECK_S
+        typer.echo(f"{old} stays published for {lasts} s, then is dropped.")

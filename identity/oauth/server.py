@@ -10,7 +10,6 @@ them), and runs Authlib in the thread pool. Each callback opens its own short da
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.datastructures import FormData, QueryParams
@@ -106,8 +105,8 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.gates = Gates(queue=settings.home_library_queue, wait_s=settings.home_library_wait_s)
         self.issuer = settings.issuer
         self.secret = settings.secret()
-        self._keys: dict[str, RSAKey] = {}
-        self._keys_guard = threading.Lock()
+        #: the key that signs, held by this process (``signing_keys.ActiveKey``)
+        self.active_key = signing_keys.ActiveKey(engine, self.secret)
         self.register_grant(AuthorizationCodeGrant, [S256Required(), OpenIDCode(self)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
@@ -198,15 +197,7 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
 
     def signing_keyset(self) -> KeySet:
         """The active private key, alone in a set (joserfc then writes its ``kid``)."""
-        with Session(self.engine) as session:
-            current = signing_keys.active(session=session)
-        if current is None:
-            raise RuntimeError("no signing key: the app was not prepared")
-        with self._keys_guard:
-            key = self._keys.get(current.kid)
-            if key is None:
-                key = self._keys[current.kid] = signing_keys.private_key(current, self.secret)
-        return KeySet([key])
+        return self.active_key.keyset()
 
     def published_jwks(self) -> dict[str, Any]:
         with Session(self.engine) as session:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from identity.oauth import signing_keys
 from identity.store.database import transaction
 from identity.store.models import utcnow
+from tests.conftest import run_hub
 
 pytestmark = pytest.mark.db
 
@@ -61,8 +62,37 @@ def test_a_token_signed_before_a_rotation_still_verifies(engine: Engine) -> None
 def test_a_retired_key_is_dropped_once_its_tokens_have_expired(engine: Engine) -> None:
     first = rotate(engine)
     second = rotate(engine)
-    kids = [k["kid"] for k in published(engine, later=HOUR + timedelta(seconds=1))]
+    # a running hub may sign with it for RECHECK_S after it was retired
+    recheck = timedelta(seconds=signing_keys.RECHECK_S)
+    kids = [k["kid"] for k in published(engine, later=HOUR + recheck - timedelta(seconds=1))]
+    assert kids == [second, first]
+    kids = [k["kid"] for k in published(engine, later=HOUR + recheck + timedelta(seconds=1))]
     assert kids == [second] and first not in kids
+
+
+def signing(held: signing_keys.ActiveKey) -> str | None:
+    [key] = held.keyset()
+    return key.kid
+
+
+def test_a_key_rotated_by_another_process_signs_here_within_the_recheck(
+    engine: Engine, database_url: str
+) -> None:
+    first = rotate(engine)
+    clock = [0.0]
+    held = signing_keys.ActiveKey(engine, SECRET, clock=lambda: clock[0])
+    assert signing(held) == first
+    rotated = run_hub("keys", "rotate", env={"HUB_DATABASE_URL": database_url,
+                                             "HUB_SECRET_KEY": SECRET})  # fmt: skip
+    assert rotated.returncode == 0, rotated.stderr
+    second = rotated.stdout.split()[2].rstrip(".")  # "Signing with KID."
+    assert second != first
+    clock[0] += signing_keys.RECHECK_S - 0.1
+    assert signing(held) == first  # the key held, not asked again yet
+    clock[0] += 0.1
+    assert signing(held) == second
+    third = rotate(engine)  # in this process: followed at once
+    assert signing(held) == third
 
 
 def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine: Engine) -> None:
