@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 INDEX_SOURCES := policies/_index.pyx $(sort $(wildcard policies/_index_*.pxi)) hatch_build.py
 INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml $(INDEX_SOURCES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint lock bench clean
+.PHONY: demo test lint lock bench bench-http clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -64,6 +64,13 @@ lock: $(STAMP)
 ## bench: the policy engine benchmark (several minutes; prints JSON)
 bench: $(INDEX)
 	$(BIN)/python tests/benchmarks/bench_policies.py --out bench-policies.json
+
+## bench-http: the hub over HTTP beside bare FastAPI and node oidc-provider, on PostgreSQL (a
+## database made beside HUB_TEST_DATABASE_URL's) and SQLite (about 6 minutes; needs wrk and
+## node; prints JSON)
+bench-http: $(INDEX)
+	$(BIN)/python tests/benchmarks/bench_http.py --database-url $(HUB_TEST_DATABASE_URL) \
+		--out bench-http.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -43,6 +43,7 @@ from identity.web import (
     logout,
     openapi,
     problems,
+    saml,
     token,
     userinfo,
 )
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
     # routes are matched in this order: the APIs that systems call hardest first
-    for module in (token, eligibility, health, discovery, jwks, authorize, userinfo, logout):
+    for module in (token, eligibility, health, discovery, jwks, authorize, userinfo, logout, saml):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

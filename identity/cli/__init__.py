@@ -2,7 +2,7 @@
 
 import typer
 
-from identity.cli import agreements, audit, clients, db, demo, keys, lookups, patrons, serve
+from identity.cli import agreements, audit, clients, db, demo, keys, lookups, patrons, saml, serve
 from identity.cli.admin import app as admin_app
 from identity.cli.connectors import app as connectors_app
 
@@ -19,6 +19,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(patrons.app, name="patrons")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
+app.add_typer(saml.app, name="saml")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(admin_app, name="admin")
 app.command()(serve.serve)

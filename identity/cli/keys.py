@@ -11,9 +11,9 @@ app = typer.Typer(help="The keys that sign ID tokens and access tokens.", no_arg
 
 @app.command()
 def rotate() -> None:
-    """Add new signing keys (RS256 for ID tokens, ES256 for access tokens); the previous ones
-    stop signing but stay in the JWKS until the tokens they signed have expired
-    (HUB_TOKEN_LIFETIME_S)."""
+    """Add new signing keys (RS256 for ID tokens, ES256 for access tokens), which every running
+    hub signs with from its next token request; the previous ones stop signing but stay in the
+    JWKS until the tokens they signed have expired (HUB_TOKEN_LIFETIME_S)."""
     settings = context.settings()
     try:
         secret = settings.secret()

@@ -5,8 +5,10 @@ relying party must accept), and a P-256 key signs access tokens (ES256), whose a
 hub itself (RFC 9068 leaves the algorithm to the authorization server): an ES256 signature
 costs a small fraction of an RS256 one, on every token the hub issues.
 
-Rotation never breaks a token in flight: the retired key stays in the JWKS for
-``settings.token_lifetime_s`` after it stops signing, the longest any token it signed lives.
+A running hub holds the active keys, decrypted once, and follows a rotation made anywhere at its
+next token request (``identity.oauth.caches``). Rotation never breaks a token in flight: the
+retired key stays in the JWKS for ``settings.token_lifetime_s`` (the longest any token lives)
+and ``GRACE_S`` more after it is retired (a request being answered then may still sign with it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from identity.store.models import SigningKey, as_utc, utcnow
 ALG = "RS256"  # ID tokens: the algorithm every OpenID relying party must accept
 ACCESS_ALG = "ES256"  # access tokens, for the hub itself
 ALGS = (ALG, ACCESS_ALG)
+#: how much longer than a token's lifetime a retired key stays published
+GRACE_S = 5
 
 PrivateKey = RSAKey | ECKey
 
@@ -96,13 +100,14 @@ def active(*, session: Session, alg: str = ALG) -> SigningKey | None:
 
 
 def jwks(*, session: Session, lifetime: timedelta, now: datetime | None = None) -> dict[str, Any]:
-    """The public keys a relying party may meet in a token: the active key and every retired
-    key whose tokens may still be alive."""
+    """The public keys a relying party may meet in a token: the active keys and every retired
+    key whose tokens may still be alive (signed up to ``GRACE_S`` after it was retired)."""
     now = now or utcnow()
     keys = []
+    lasts = lifetime + timedelta(seconds=GRACE_S)
     for key in session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())):
         retired = key.retired_at
-        if retired is None or as_utc(retired) + lifetime > now:
+        if retired is None or as_utc(retired) + lasts > now:
             keys.append(key.public_jwk)
     return {"keys": keys}
 

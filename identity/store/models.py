@@ -345,3 +345,32 @@ class Proposal(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     version: int | None = None  # the version that published it
+
+
+class SamlKey(SQLModel, table=True):
+    """A key pair of the hub's SAML service provider (``identity.patrons.connectors.saml.keys``):
+    ``signing`` signs its authentication requests and metadata, ``encryption`` decrypts the
+    assertions identity providers encrypt to it. A key is published in the metadata from
+    ``created_at`` and used from ``use_from``; the one it replaces still decrypts for as long
+    again. The private half is kept encrypted with a key derived from ``HUB_SECRET_KEY``."""
+
+    __tablename__ = "saml_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    use: str = Field(max_length=10)  # signing | encryption
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM
+    private_key_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    use_from: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SamlAssertionSeen(SQLModel, table=True):
+    """An assertion the hub has accepted, by the SHA-256 of its issuer and ID, kept until it
+    has expired so that it is accepted once, by whichever instance sees it first."""
+
+    __tablename__ = "saml_assertion_seen"
+
+    key: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
