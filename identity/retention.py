@@ -22,6 +22,7 @@ from identity.store.models import (
     OAuthToken,
     RateWindow,
     RevokedFamily,
+    RevokedToken,
     SamlAssertionSeen,
     SpentTicket,
     utcnow,
@@ -48,6 +49,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
                 col(OAuthToken.refresh_expires_at) < now - GRACE,
             ),
         ),
+    )
+    counts["revoked client tokens"] = _delete(
+        session, delete(RevokedToken).where(col(RevokedToken.expires_at) < now - GRACE)
     )
     longest_refresh = timedelta(seconds=settings.refresh_lifetime_s)
     counts["revoked sign-ins"] = _delete(
