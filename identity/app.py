@@ -44,6 +44,7 @@ from identity.web import (
     oidc_callback,
     openapi,
     problems,
+    saml,
     token,
     userinfo,
 )
@@ -76,7 +77,10 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = engine
             app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
-            yield
+            try:
+                yield
+            finally:
+                app.state.oauth.close()
         finally:
             engine.dispose()
 
@@ -89,16 +93,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
+    # routes are matched in this order: the APIs that systems call hardest first
     for module in (
+        token,
+        eligibility,
         health,
         discovery,
         jwks,
         authorize,
         oidc_callback,
-        token,
         userinfo,
         logout,
-        eligibility,
+        saml,
     ):
         app.include_router(module.router)
     install_admin(app)
@@ -128,8 +134,8 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
         migrate.require_current(engine)
     with transaction(engine) as session:
         current = signing_keys.ensure(session=session, secret=secret, actor="hub:startup")
-        # fails now, not at the first sign-in, if unreadable
-        signing_keys.private_key(current, secret)
+        for key in current:  # fails now, not at the first sign-in, if unreadable
+            signing_keys.private_key(key, secret)
     with transaction(engine) as session:
         retention.purge(session=session, settings=settings)
 

@@ -21,6 +21,7 @@ from policies.model import (
     Library,
     OidcConnector,
     RegistryConnector,
+    SamlConnector,
     Sip2Connector,
     Standing,
     Suspension,
@@ -37,6 +38,7 @@ _KINDS: dict[str, type[BaseModel]] = {
     "sip2": Sip2Connector,
     "ldap": LdapConnector,
     "oidc": OidcConnector,
+    "saml": SamlConnector,
 }
 
 

@@ -368,8 +368,58 @@ class OidcConnector(Strict):
     timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
 
 
+#: A SAML attribute: its URI name (``urn:oid:1.3.6.1.4.1.5923.1.1.1.6``) or the FriendlyName
+#: the hub's attribute maps know it by (``eduPersonPrincipalName``, ``subject-id``)
+SamlAttribute = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9._:/#-]*$", max_length=256)
+]
+#: A file on the hub's machine (absolute, or relative to the directory the hub runs in)
+FilePath = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f]+$")
+]
+
+
+def _entity_id(value: str) -> str:
+    """A SAML entityID: a URI of at most 1024 characters with no spaces (SAML core 8.3.6)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+", value) or len(value) > 1024:
+        raise ValueError(
+            f"{value!r} is not a SAML entityID (a URI such as https://idp.example.edu/idp/shibboleth)"
+        )
+    return value
+
+
+def _metadata_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value) or len(value) > 2000:
+        raise ValueError(f"metadata_url must be an http or https URL, not {value!r}")
+    return value
+
+
+class SamlConnector(Strict):
+    """The library's SAML 2.0 identity provider; the hub is one service provider for all of
+    them. The IdP's metadata (its own, or a federation's aggregate naming it) must be signed
+    with the certificate in ``metadata_cert``."""
+
+    kind: Literal["saml"]
+    idp: Annotated[str, AfterValidator(_entity_id)]
+    metadata_url: Annotated[str, AfterValidator(_metadata_url)] | None = None
+    metadata_file: FilePath | None = None
+    metadata_cert: FilePath
+    #: the attribute that identifies the patron; None: subject-id, then pairwise-id, then
+    #: eduPersonPrincipalName (never the NameID, which is usually transient)
+    patron_id: SamlAttribute | None = None
+    #: the attribute whose value goes through the library's ``categories`` map
+    category: SamlAttribute = "eduPersonScopedAffiliation"
+    name: SamlAttribute = "displayName"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SamlConnector:
+        if (self.metadata_url is None) == (self.metadata_file is None):
+            raise ValueError("give exactly one of metadata_url and metadata_file")
+        return self
+
+
 Connector = Annotated[
-    RegistryConnector | Sip2Connector | LdapConnector | OidcConnector,
+    RegistryConnector | Sip2Connector | LdapConnector | SamlConnector | OidcConnector,
     Field(discriminator="kind"),
 ]
 

@@ -1,13 +1,16 @@
-"""``hub connectors test``: ask a library's connector about a card, as a sign-in would; for a
-library whose patrons sign in at its own OpenID provider, run discovery and fetch its keys."""
+"""``hub connectors test``: ask a library's connector about a card, as a sign-in would; fetch
+and verify a SAML library's identity provider metadata; or, for a library whose patrons sign
+in at its own OpenID provider, run discovery and fetch its keys."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 import policies
+from identity.admin import connections
 from identity.cli import context
 from identity.patrons.cards import NotACard, read_card
 from identity.patrons.connectors import HomeLibraryUnavailable
@@ -21,7 +24,7 @@ app = typer.Typer(help="Home-library connectors: how the hub checks each library
 def test(
     library: Annotated[str, typer.Option(help="The library (of the published agreements).")],
     card: Annotated[
-        str | None, typer.Option(help="The card number to ask about (not for oidc).")
+        str | None, typer.Option(help="The card number to ask about (not for saml or oidc).")
     ] = None,
     pin: Annotated[
         bool,
@@ -32,8 +35,9 @@ def test(
 ) -> None:
     """Ask LIBRARY's home system about CARD (a directory: the username) and print what it said
     (never the PIN or password). Exit 0 when the card was found (and the PIN verified), 1 when
-    not, 2 when the library cannot be reached. For an oidc library: its provider's discovery and
-    keys, exit 0 or 2."""
+    not, 2 when the library cannot be reached. For a saml library: fetch and verify its
+    identity provider's metadata and print what it says (exit 0), or why it cannot be used
+    (exit 2). For an oidc library: its provider's discovery and keys, exit 0 or 2."""
     agreements = context.published()
     found = agreements.libraries.get(library)
     if found is None:
@@ -47,6 +51,9 @@ def test(
                 "or PIN to ask about",
                 param_hint="--card",
             )
+        _openid_provider(found)
+        return
+    if found.connector.kind == "saml":
         _identity_provider(found)
         return
     if card is None:
@@ -83,7 +90,7 @@ def test(
     typer.echo(f"flags:    {', '.join(sorted(holder.flags)) or 'none'}")
 
 
-def _identity_provider(library: policies.Library) -> None:
+def _openid_provider(library: policies.Library) -> None:
     """Discovery and the key set of an oidc library's provider, printed."""
     settings = library.connector
     assert settings.kind == "oidc"
@@ -105,3 +112,34 @@ def _identity_provider(library: policies.Library) -> None:
         "public (no secret)" if secret is None
         else f"secret in {secret}: {'set' if found.secret_set else 'NOT SET'}"
     ))  # fmt: skip
+
+
+def _identity_provider(library: policies.Library) -> None:
+    """A saml library's identity provider metadata, fetched, verified and printed."""
+    typer.echo(f"library:  {library.id} ({library.name}), saml connector")
+    try:
+        idp = connections.describe_identity_provider(library=library, settings=context.settings())
+    except HomeLibraryUnavailable as exc:
+        typer.echo(f"unavailable: {exc.reason}", err=True)
+        raise typer.Exit(2) from None
+    today = datetime.now(UTC)
+    aggregate = f", an aggregate of {idp.entities} entities" if idp.entities > 1 else ""
+    until = f"{idp.valid_until:%Y-%m-%d %H:%M} UTC" if idp.valid_until else "no date given"
+    typer.echo(f"metadata: {idp.metadata}{aggregate}")
+    typer.echo(f"          signed by {idp.signed_by.subject} ({_expiry(idp.signed_by, today)}),")
+    typer.echo(f"          valid until {until}")
+    typer.echo(f"idp:      {idp.idp}")
+    for endpoint in idp.sign_on:
+        typer.echo(f"sign-on:  {endpoint.location} ({endpoint.binding.rsplit(':', 1)[-1]})")
+    for certificate in idp.signing_certificates:
+        typer.echo(f"signs:    {certificate.subject} ({_expiry(certificate, today)})")
+    typer.echo(f"scopes:   {', '.join(idp.scopes) or 'none: scoped attributes will be refused'}")
+    typer.echo(f"the hub:  service provider {idp.service_provider} (register its metadata there)")
+
+
+def _expiry(certificate: connections.Certificate, today: datetime) -> str:
+    days = (certificate.expires - today).days
+    when = f"{certificate.expires:%Y-%m-%d}"
+    return (
+        f"certificate expired {when}" if days < 0 else f"certificate expires {when}, in {days} days"
+    )

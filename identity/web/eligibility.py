@@ -24,7 +24,7 @@ import policies
 from identity import eligibility, errors
 from identity.agreements.publishing import InForce
 from identity.eligibility import Question
-from identity.oauth import tokens
+from identity.oauth import bearer
 from identity.oauth.client import Client
 from identity.oauth.server import HubServer
 from identity.patrons import cards
@@ -187,22 +187,13 @@ def partner(
         raise errors.Unauthorized(
             "Send a client-credentials access token as a Bearer token.", sent=False
         )
-    with Session(server.engine) as session:
-        row = tokens.find(session=session, token=token.strip())
-        if (
-            row is None
-            or tokens.is_refresh(row, token.strip())
-            or not tokens.active(row, token.strip())
-        ):
-            raise errors.Unauthorized(
-                "The access token is not valid (unknown, expired or revoked)."
-            )
-    if "eligibility" not in row.scope.split():
+    with server.synced():
+        found = bearer.live(server, token.strip())
+    if found is None:
+        raise errors.Unauthorized("The access token is not valid (unknown, expired or revoked).")
+    if "eligibility" not in found.scopes:
         raise errors.Forbidden("The access token does not carry the scope 'eligibility'.")
-    client = server.query_client(row.client_id)
-    if client is None:
-        raise errors.Unauthorized("The client of this token no longer exists.")
-    return client
+    return found.client
 
 
 PartnerDep = Annotated[Client, Depends(partner)]

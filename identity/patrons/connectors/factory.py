@@ -20,6 +20,12 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
         return Sip2Connector(library)
     if kind == "ldap":
         return LdapConnector(library)
+    if kind == "saml":  # identity/patrons/connectors/saml: a sign-in at the library's IdP
+        raise HomeLibraryUnavailable(
+            library.id,
+            "its patrons sign in at its identity provider: there is no card to ask about",
+            300,
+        )
     raise HomeLibraryUnavailable(library.id, f"the hub has no {kind} connector yet", 300)
 
 

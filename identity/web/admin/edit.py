@@ -33,7 +33,7 @@ from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
 
-Report = connections.Report | connections.ProviderReport
+Report = connections.Report | connections.IdentityProviderReport | connections.ProviderReport
 FormText = Annotated[str, Form()]
 KINDS = ("bilateral", "consortium", "suspension")
 EXPIRED = "This page had expired. Your text is below; please try again."
@@ -189,9 +189,15 @@ def _test(
                            problems=problems, status=422)  # fmt: skip
         library = after.libraries[entry_id]  # its id cannot change
         oauth = request.app.state.oauth
-        if connections.signs_in_itself(library):
+        if library.connector.kind == "saml":  # no card: its IdP's metadata is what is tested
+            ask_idp = partial(connections.ask_identity_provider, library=library,
+                              gates=oauth.gates, settings=request.app.state.settings)  # fmt: skip
+            saml_report: Report = from_thread.run(ask_idp)
+            return _editor(request, admin, "libraries", entry_id, text, note=note,
+                           connection=saml_report)  # fmt: skip
+        if library.connector.kind == "oidc":  # no card: its provider's discovery and keys
             ask: Callable[[], Coroutine[Any, Any, Report]] = partial(
-                connections.ask_identity_provider, library=library, hub_issuer=oauth.issuer,
+                connections.ask_openid_provider, library=library, hub_issuer=oauth.issuer,
                 gates=oauth.gates)  # fmt: skip
         elif not card.strip():
             return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,

@@ -48,7 +48,7 @@ from identity.web.authorize.pages import consent_page, federated_problem, held_a
 from identity.web.authorize.providers import DEPARTURES
 
 if TYPE_CHECKING:
-    from identity.web.authorize.checks import Context
+    from identity.web.authorize.steps import Context
 
 log = logging.getLogger(__name__)
 

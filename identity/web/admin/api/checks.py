@@ -51,19 +51,25 @@ def check(request: Request, session: SessionDep, admin: ApiAdmin, body: CheckIn)
 )
 async def test_connection(
     request: Request, admin: ApiAdmin, oauth: OAuthDep, library_id: str, body: ConnectionIn
-) -> connections.Report | connections.ProviderReport:
+) -> connections.Report | connections.IdentityProviderReport | connections.ProviderReport:
     """Asks the connector of the library's published entry, or of the entry in ``yaml`` (before
     it is saved), about ``card`` (no PIN), and says what the home system answered. For a
-    library whose patrons sign in at its own OpenID provider (no ``card``): the provider's
-    discovery and keys."""
+    library whose patrons sign in at its identity provider no card is asked about: for
+    ``saml`` the IdP's metadata is fetched and verified, and what it says is shown; for
+    ``oidc``, the provider's discovery and keys."""
     if not admin.consortium and admin.library != library_id:
         raise errors.NotPermitted(
             f"Library {library_id} is not yours: you can test only your own library's "
             f"connection ({admin.library})."
         )
     library = await run_in_threadpool(_library_for_test, request, admin, library_id, body.yaml)
-    if connections.signs_in_itself(library):
+    if library.connector.kind == "saml":
+        settings = request.app.state.settings
         return await connections.ask_identity_provider(
+            library=library, settings=settings, gates=oauth.gates
+        )
+    if library.connector.kind == "oidc":
+        return await connections.ask_openid_provider(
             library=library, hub_issuer=oauth.issuer, gates=oauth.gates
         )
     if body.card is None:
