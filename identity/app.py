@@ -41,6 +41,7 @@ from identity.web import (
     health,
     jwks,
     logout,
+    oidc_callback,
     openapi,
     problems,
     saml,
@@ -93,7 +94,18 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
     # routes are matched in this order: the APIs that systems call hardest first
-    for module in (token, eligibility, health, discovery, jwks, authorize, userinfo, logout, saml):
+    for module in (
+        token,
+        eligibility,
+        health,
+        discovery,
+        jwks,
+        authorize,
+        oidc_callback,
+        userinfo,
+        logout,
+        saml,
+    ):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:

@@ -1,8 +1,9 @@
 """Forgetting what is no longer needed: spent and expired authorization codes, tokens long
-expired, answered consent tickets, old rate-limit windows, sign-in attempts older than the
-longest guessing window, and the SAML assertions seen, once expired. (The record of
-eligibility lookups is kept: it is the home libraries'.) Their rows hold card numbers (codes,
-tokens) or traces of them, so they are not kept. Runs when the app starts, and as
+expired, answered consent tickets, sign-ins at a library's identity provider once expired, old
+rate-limit windows, sign-in attempts older than the longest guessing window, and the SAML
+assertions seen, once expired. (The record of eligibility lookups is kept: it is the home
+libraries'.) Their rows hold card numbers (codes, tokens) or traces of them, so they are not
+kept. Runs when the app starts, and as
 ``hub db purge`` (for a daily cron job)."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from identity.settings import Settings
 from identity.store.models import (
     AdminSession,
     AuthorizationCode,
+    FederatedSignin,
     LoginAttempt,
     OAuthToken,
     RateWindow,
@@ -59,6 +61,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["consent tickets"] = _delete(
         session, delete(SpentTicket).where(col(SpentTicket.at) < now - GRACE)
+    )
+    counts["identity provider sign-ins"] = _delete(
+        session, delete(FederatedSignin).where(col(FederatedSignin.expires_at) < now)
     )
     counts["administrator sessions"] = _delete(
         session,

@@ -19,6 +19,7 @@ from policies.model import (
     LdapConnector,
     LdapSearch,
     Library,
+    OidcConnector,
     RegistryConnector,
     SamlConnector,
     Sip2Connector,
@@ -36,6 +37,7 @@ _KINDS: dict[str, type[BaseModel]] = {
     "registry": RegistryConnector,
     "sip2": Sip2Connector,
     "ldap": LdapConnector,
+    "oidc": OidcConnector,
     "saml": SamlConnector,
 }
 
@@ -83,6 +85,11 @@ def unknown_key(key: object, allowed: Iterable[str]) -> str:
         return (
             "unknown key 'password': secrets never go in agreement files; put the password in an "
             "environment variable and give its name as password_env"
+        )
+    if key == "client_secret":
+        return (
+            "unknown key 'client_secret': secrets never go in agreement files; put the secret in "
+            "an environment variable and give its name as client_secret_env"
         )
     guess = difflib.get_close_matches(str(key), allowed, n=1)
     hint = f"did you mean {guess[0]!r}? " if guess else ""

@@ -12,6 +12,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -320,6 +321,53 @@ def loopback(host: str) -> bool:
         return False
 
 
+def _issuer(value: str) -> str:
+    """OpenID Connect Discovery 3: an https URL with no query or fragment; plain http only on
+    this machine (a test IdP). Kept exactly as written: the provider's ``iss`` must equal it."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"the issuer must be an https URL, not {value!r}")
+    if parts.scheme == "http" and not loopback(parts.hostname):
+        raise ValueError(f"the issuer must be an https URL (http only on loopback), not {value!r}")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError(f"the issuer has no query or fragment: {value!r}")
+    return value
+
+
+def _with_openid(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    if "openid" not in scopes:
+        raise ValueError("scopes must include openid")
+    return scopes
+
+
+#: A claim's name as the provider spells it (``sub``, ``eduperson_scoped_affiliation``, a URI).
+ClaimName = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$", max_length=200)]
+#: RFC 6749 3.3 scope-token
+Scope = Annotated[str, StringConstraints(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$", max_length=100)]
+
+
+class OidcConnector(Strict):
+    """The library's OpenID Connect provider signs its patrons in; the hub is one of its
+    relying parties (docs/connectors.md). The client secret is never here: only the name of the
+    environment variable that holds it."""
+
+    kind: Literal["oidc"]
+    issuer: Annotated[str, StringConstraints(max_length=500), AfterValidator(_issuer)]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    #: None: a public client (PKCE only), for a provider that registers the hub so
+    client_secret_env: EnvName | None = None
+    scopes: Annotated[
+        tuple[Scope, ...], AfterValidator(_no_duplicates), AfterValidator(_with_openid)
+    ] = ("openid", "profile")
+    #: the claim that identifies the patron (in place of a card number)
+    patron_id: ClaimName = "sub"
+    #: the claim whose value (or values) go through the library's ``categories`` map
+    category: ClaimName = "eduperson_scoped_affiliation"
+    name: ClaimName = "name"
+    #: how long each request to the provider may take (discovery, keys, token, userinfo)
+    timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
+
+
 #: A SAML attribute: its URI name (``urn:oid:1.3.6.1.4.1.5923.1.1.1.6``) or the FriendlyName
 #: the hub's attribute maps know it by (``eduPersonPrincipalName``, ``subject-id``)
 SamlAttribute = Annotated[
@@ -371,7 +419,7 @@ class SamlConnector(Strict):
 
 
 Connector = Annotated[
-    RegistryConnector | Sip2Connector | LdapConnector | SamlConnector,
+    RegistryConnector | Sip2Connector | LdapConnector | SamlConnector | OidcConnector,
     Field(discriminator="kind"),
 ]
 

@@ -1,9 +1,9 @@
 """An administrator's connection test: what a library's home system says about one card, asked
 with the library's published settings or with settings not yet saved. No PIN is sent; the
 answer is shown, never stored. For a library that signs its patrons in at its own identity
-provider (``saml``) there is no card to ask about: the test fetches and verifies the IdP's
-metadata and shows what it says. The admin page, the admin API and ``hub connectors test``
-all ask here."""
+provider there is no card to ask about: for ``saml`` the test fetches and verifies the IdP's
+metadata and shows what it says; for ``oidc``, the provider's discovery and keys. The admin
+page, the admin API and ``hub connectors test`` all ask here."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from identity.patrons import cards
 from identity.patrons.connectors import HomeLibraryUnavailable
 from identity.patrons.connectors.factory import asked_at, connector_for
 from identity.patrons.connectors.gates import Gates
+from identity.patrons.connectors.oidc import relying_party
 from identity.settings import Settings
 
 
@@ -40,6 +41,50 @@ class Report(BaseModel):
     expires: date | None = None
     fines: str | None = None
     flags: list[str] | None = None
+
+
+class ProviderReport(BaseModel):
+    """What a library's OpenID provider publishes, as the hub found it just now."""
+
+    library: str
+    connector: str = Field(description="oidc")
+    where: str = Field(description="the issuer")
+    reachable: bool
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str | None
+    jwks_uri: str
+    key_ids: list[str] = Field(description="the kid of each key the provider publishes")
+    algorithms: list[str] = Field(description="the ID token signatures the hub will verify")
+    redirect_uri: str = Field(description="what the provider must have registered for the hub")
+    client_secret_set: bool = Field(description="whether client_secret_env is set here")
+
+
+async def ask_openid_provider(
+    *, library: policies.Library, hub_issuer: str, gates: Gates
+) -> ProviderReport:
+    """``library``'s provider: discovery and keys, fetched now, in a connection test's turn.
+    Raises ``errors.HomeLibraryUnavailable`` when it does not answer."""
+    try:
+        found = await gates.test(library, lambda: relying_party.describe(library, hub_issuer))
+    except HomeLibraryUnavailable as exc:
+        raise errors.HomeLibraryUnavailable(
+            f"{library.id}'s identity provider did not answer: {exc}", retry_after=exc.retry_after
+        ) from None
+    return ProviderReport(
+        library=library.id,
+        connector=library.connector.kind,
+        where=found.issuer,
+        reachable=True,
+        authorization_endpoint=found.authorization_endpoint,
+        token_endpoint=found.token_endpoint,
+        userinfo_endpoint=found.userinfo_endpoint,
+        jwks_uri=found.jwks_uri,
+        key_ids=list(found.key_ids),
+        algorithms=list(found.algorithms),
+        redirect_uri=found.redirect_uri,
+        client_secret_set=found.secret_set,
+    )
 
 
 async def ask_about_card(

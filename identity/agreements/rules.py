@@ -124,12 +124,13 @@ def check_may_touch(
     mine = admin.library
     if section == "libraries":
         assert before is not None and after is not None  # else refused above
-        if _password_env(before) != _password_env(after):
+        had, has = _secret_names(before), _secret_names(after)
+        if had != has:
+            key = sorted(k for k in {*had, *has} if had.get(k) != has.get(k))[0]
             raise errors.NotPermitted(
-                "Only a consortium administrator can change password_env: it names an "
+                f"Only a consortium administrator can change {key}: it names an "
                 "environment variable of the hub itself (the hub's operator sets it), and "
-                f"{mine}'s connector may use only the one it has "
-                f"({_password_env(before) or 'none'})."
+                f"{mine}'s entry may use only the one it has ({had.get(key) or 'none'})."
             )
         if _connector_key(before, "tls_ca") != _connector_key(after, "tls_ca"):
             raise errors.NotPermitted(
@@ -151,14 +152,18 @@ def _check_party(admin: Admin, section: str, data: dict[str, Any], when: str) ->
         )
 
 
-def _password_env(data: dict[str, Any]) -> str | None:
-    """The connector's ``password_env``, or its ``search``'s (an ldap service account)."""
-    connector = data.get("connector")
-    search = connector.get("search") if isinstance(connector, dict) else None
-    value = _connector_key(data, "password_env")
-    if value is None and isinstance(search, dict) and search.get("password_env") is not None:
-        value = str(search["password_env"])
-    return value
+def _secret_names(data: dict[str, Any], at: str = "") -> dict[str, str]:
+    """Every ``…_env`` key of a library entry, at any depth (``password_env``,
+    ``client_secret_env``, ``search.password_env``), by its dotted path: the names of the
+    hub's environment variables whose secrets the hub sends to the library's hosts."""
+    found: dict[str, str] = {}
+    for key, value in data.items():
+        path = f"{at}{key}"
+        if isinstance(value, dict):
+            found.update(_secret_names(value, f"{path}."))
+        elif str(key).endswith("_env") and value is not None:
+            found[path.removeprefix("connector.")] = str(value)
+    return found
 
 
 def _connector_key(data: dict[str, Any], key: str) -> str | None:

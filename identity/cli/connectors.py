@@ -1,5 +1,6 @@
-"""``hub connectors test``: ask a library's connector about a card, as a sign-in would, or
-fetch and verify a SAML library's identity provider metadata."""
+"""``hub connectors test``: ask a library's connector about a card, as a sign-in would; fetch
+and verify a SAML library's identity provider metadata; or, for a library whose patrons sign
+in at its own OpenID provider, run discovery and fetch its keys."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from identity.cli import context
 from identity.patrons.cards import NotACard, read_card
 from identity.patrons.connectors import HomeLibraryUnavailable
 from identity.patrons.connectors.factory import asked_at, connector_for
+from identity.patrons.connectors.oidc import relying_party
 
 app = typer.Typer(help="Home-library connectors: how the hub checks each library's cards.")
 
@@ -22,7 +24,7 @@ app = typer.Typer(help="Home-library connectors: how the hub checks each library
 def test(
     library: Annotated[str, typer.Option(help="The library (of the published agreements).")],
     card: Annotated[
-        str | None, typer.Option(help="The card number to ask about (not for a saml library).")
+        str | None, typer.Option(help="The card number to ask about (not for saml or oidc).")
     ] = None,
     pin: Annotated[
         bool,
@@ -35,18 +37,27 @@ def test(
     (never the PIN or password). Exit 0 when the card was found (and the PIN verified), 1 when
     not, 2 when the library cannot be reached. For a saml library: fetch and verify its
     identity provider's metadata and print what it says (exit 0), or why it cannot be used
-    (exit 2)."""
+    (exit 2). For an oidc library: its provider's discovery and keys, exit 0 or 2."""
     agreements = context.published()
     found = agreements.libraries.get(library)
     if found is None:
         known = ", ".join(sorted(agreements.libraries))
         raise typer.BadParameter(f"no library {library!r} is published (known: {known})",
                                  param_hint="--library")  # fmt: skip
+    if found.connector.kind == "oidc":
+        if card is not None or pin:
+            raise typer.BadParameter(
+                f"{found.id}'s patrons sign in at its own identity provider: there is no card "
+                "or PIN to ask about",
+                param_hint="--card",
+            )
+        _openid_provider(found)
+        return
     if found.connector.kind == "saml":
         _identity_provider(found)
         return
     if card is None:
-        raise typer.BadParameter("give the card to ask about", param_hint="--card")
+        raise typer.BadParameter("give the card number to ask about", param_hint="--card")
     try:
         card = read_card(card, found)
     except NotACard as exc:
@@ -79,7 +90,32 @@ def test(
     typer.echo(f"flags:    {', '.join(sorted(holder.flags)) or 'none'}")
 
 
+def _openid_provider(library: policies.Library) -> None:
+    """Discovery and the key set of an oidc library's provider, printed."""
+    settings = library.connector
+    assert settings.kind == "oidc"
+    typer.echo(f"library:  {library.id} ({library.name}), oidc connector at {settings.issuer}")
+    try:
+        found = relying_party.describe(library, context.settings().issuer)
+    except HomeLibraryUnavailable as exc:
+        typer.echo(f"unreachable: {exc} (retry after {exc.retry_after} s)", err=True)
+        raise typer.Exit(2) from None
+    secret = settings.client_secret_env
+    typer.echo(f"issuer:   {found.issuer} (discovery checked)")
+    typer.echo(f"authorization endpoint: {found.authorization_endpoint}")
+    typer.echo(f"token endpoint:         {found.token_endpoint}")
+    typer.echo(f"userinfo endpoint:      {found.userinfo_endpoint or 'none'}")
+    typer.echo(f"keys:     {', '.join(found.key_ids) or 'none'} (from {found.jwks_uri})")
+    typer.echo(f"signing:  {', '.join(found.algorithms)}")
+    typer.echo(f"redirect URI to register: {found.redirect_uri}")
+    typer.echo(f"client:   {settings.client_id}, " + (
+        "public (no secret)" if secret is None
+        else f"secret in {secret}: {'set' if found.secret_set else 'NOT SET'}"
+    ))  # fmt: skip
+
+
 def _identity_provider(library: policies.Library) -> None:
+    """A saml library's identity provider metadata, fetched, verified and printed."""
     typer.echo(f"library:  {library.id} ({library.name}), saml connector")
     try:
         idp = connections.describe_identity_provider(library=library, settings=context.settings())

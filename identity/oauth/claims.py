@@ -4,7 +4,8 @@
   and the card, so two lenders cannot correlate one patron, and one lender's clients agree;
 - ``profile``: ``name``;
 - ``membership``: ``home_library`` (id and name), ``patron_category``, ``card_expires``,
-  ``standing`` (``"good"``, or the home library's blocking flags and ``card_expired``);
+  ``standing`` (``"good"``, or the home library's blocking flags and ``card_expired``, or
+  ``"unknown"`` for a patron whose identity provider proved membership only);
 - ``borrowing``: the policy engine's decision for the client's own library, today;
 - ``card``: ``card_number``, only for a client registered to see it (``--card-number``).
 """
@@ -41,6 +42,8 @@ def pairwise_sub(*, secret: str, lender: str, patron: Patron) -> str:
 
 
 def standing(patron: Patron, today: date) -> str | list[str]:
+    if not patron.standing_known:
+        return "unknown"  # never "good" when nobody said so
     reasons = set(patron.flags)
     if patron.expires is not None and patron.expires < today:
         reasons.add("card_expired")

@@ -29,8 +29,10 @@ class StoredCode(AuthorizationCodeMixin):  # type: ignore[misc]
     def get_acr(self) -> None:
         return None
 
-    def get_amr(self) -> list[str]:
-        return ["pwd"]  # RFC 8176: a PIN is a password
+    def get_amr(self) -> list[str] | None:
+        """RFC 8176: a PIN is a password; how a library's identity provider checked the
+        patron, the hub did not see (no ``amr``)."""
+        return ["pwd"] if self.row.patron.get("via", "pin") == "pin" else None
 
     @property
     def code_challenge(self) -> str:

@@ -347,6 +347,36 @@ class Proposal(SQLModel, table=True):
     version: int | None = None  # the version that published it
 
 
+class FederatedSignin(SQLModel, table=True):
+    """A sign-in waiting at a library's own identity provider (SAML or OpenID Connect), with the
+    authorization request it belongs to (``identity.patrons.federated_signin``). The handle the
+    provider carries back (OpenID ``state``, SAML ``RelayState``) is kept only as its SHA-256
+    (``id``), and the browser that started it only as the SHA-256 of a cookie (``binding``).
+    The provider's answer is taken once (``used_at``, set in the statement that finds the row),
+    and the consent page that follows a sign-in is shown once (``continued_at``)."""
+
+    __tablename__ = "federated_signin"
+
+    id: str = Field(primary_key=True, max_length=64)
+    library: str = Field(max_length=64)
+    protocol: str = Field(max_length=8)  # oidc | saml
+    #: what the answer must carry back: the OpenID ``nonce``, the SAML request's ID
+    expects: str = Field(max_length=256)
+    #: the PKCE code verifier (OpenID Connect)
+    verifier: str | None = Field(default=None, max_length=128)
+    #: the query string of the waiting ``/authorize`` request
+    authorization: str = Field(sa_column=Column(Text, nullable=False))
+    binding: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    #: who signed in (``Patron`` JSON, encrypted), once the provider said so
+    patron: str | None = Field(default=None, sa_column=Column(Text))
+    continued_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
 class SamlKey(SQLModel, table=True):
     """A key pair of the hub's SAML service provider (``identity.patrons.connectors.saml.keys``):
     ``signing`` signs its authentication requests and metadata, ``encryption`` decrypts the

@@ -688,3 +688,46 @@ def test_a_set_over_its_size_limits_is_refused_at_the_file_that_passes_them() ->
     (problem,) = caught.value.problems
     assert (problem.line, problem.column) == (5, 5)
     assert problem.message.startswith("the agreement set has more than 3 libraries and agreements")
+
+
+def test_a_library_that_signs_in_with_openid_connect() -> None:
+    text = """\
+libraries:
+  - id: uni
+    name: University Library
+    categories: {student@uni.example: undergraduate}
+    connector: {kind: oidc, issuer: "https://login.uni.example/realms/library", client_id: hub,
+                client_secret_env: UNI_OIDC_SECRET}
+"""
+    library = policies.load_sources([("uni.yaml", text)]).libraries["uni"]
+    connector = library.connector
+    assert connector.kind == "oidc"
+    assert connector.issuer == "https://login.uni.example/realms/library"
+    assert connector.scopes == ("openid", "profile")
+    assert (connector.patron_id, connector.name) == ("sub", "name")
+    assert connector.category == "eduperson_scoped_affiliation"
+
+
+def test_openid_connect_settings_are_checked() -> None:
+    text = """\
+libraries:
+  - id: uni
+    name: University Library
+    connector:
+      kind: oidc
+      issuer: http://login.uni.example
+      client_id: hub
+      client_secret: hunter2
+      scopes: [profile, email]
+  - id: poly
+    name: Polytechnic Library
+    connector: {kind: oidc, issuer: "https://idp.poly.example/?tenant=1", client_id: ""}
+"""
+    found = [message for *_, message in problems(("libs.yaml", text))]
+    assert any("the issuer must be an https URL (http only on loopback)" in m for m in found)
+    assert any("secrets never go in agreement files" in m and "client_secret_env" in m
+               for m in found)  # fmt: skip
+    assert any("scopes must include openid" in m for m in found)
+    assert any("the issuer has no query or fragment" in m for m in found)
+    assert any("library poly: connector.client_id" in m for m in found)
+    assert len(found) == 5

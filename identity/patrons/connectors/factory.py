@@ -30,11 +30,13 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
 
 
 def asked_at(library: policies.Library) -> str:
-    """Where ``library``'s connector asks: a SIP2 server's host:port, a directory's URL, or
-    the hub itself (registry)."""
+    """Where ``library``'s connector asks: a SIP2 server's host:port, a directory's URL, an
+    OpenID provider's issuer, or the hub itself (registry)."""
     settings = library.connector
     if settings.kind == "sip2":
         return f"{settings.host}:{settings.port}"
     if settings.kind == "ldap":
         return settings.url
+    if settings.kind == "oidc":
+        return settings.issuer
     return "the hub"

@@ -4,12 +4,14 @@ An entry is edited as it is written in agreement files (a one-entry file in a te
 validator's messages name the textarea's own lines. The editor's form has three buttons:
 ``check`` (the validator's problems, or the decisions the change would flip), ``save``
 (published at once, or proposed to the other party: ``identity.agreements.rules`` decides), and,
-on a library, ``test`` (ask the home system, with the settings in the textarea, about a card).
+on a library, ``test`` (ask the home system, with the settings in the textarea, about a card;
+or the library's own identity provider for its discovery and keys).
 Removing an entry is a form of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -31,6 +33,7 @@ from identity.web.deps import client_address
 
 router = APIRouter(include_in_schema=False)
 
+Report = connections.Report | connections.IdentityProviderReport | connections.ProviderReport
 FormText = Annotated[str, Form()]
 KINDS = ("bilateral", "consortium", "suspension")
 EXPIRED = "This page had expired. Your text is below; please try again."
@@ -185,21 +188,25 @@ def _test(
             return _editor(request, admin, "libraries", entry_id, text, note=note,
                            problems=problems, status=422)  # fmt: skip
         library = after.libraries[entry_id]  # its id cannot change
-        gates = request.app.state.oauth.gates
-        report: connections.Report | connections.IdentityProviderReport | dict[str, Any]
+        oauth = request.app.state.oauth
         if library.connector.kind == "saml":  # no card: its IdP's metadata is what is tested
-            ask_idp = partial(connections.ask_identity_provider, library=library, gates=gates,
-                              settings=request.app.state.settings)  # fmt: skip
-            report = from_thread.run(ask_idp)
+            ask_idp = partial(connections.ask_identity_provider, library=library,
+                              gates=oauth.gates, settings=request.app.state.settings)  # fmt: skip
+            saml_report: Report = from_thread.run(ask_idp)
             return _editor(request, admin, "libraries", entry_id, text, note=note,
-                           connection=report)  # fmt: skip
-        if not card.strip():
+                           connection=saml_report)  # fmt: skip
+        if library.connector.kind == "oidc":  # no card: its provider's discovery and keys
+            ask: Callable[[], Coroutine[Any, Any, Report]] = partial(
+                connections.ask_openid_provider, library=library, hub_issuer=oauth.issuer,
+                gates=oauth.gates)  # fmt: skip
+        elif not card.strip():
             return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
                            error="Enter a card number to ask the home system about.")  # fmt: skip
-        ask = partial(connections.ask_about_card, library=library, card=card, gates=gates,
-                      engine=engine_of(request))  # fmt: skip
+        else:
+            ask = partial(connections.ask_about_card, library=library, card=card,
+                          gates=oauth.gates, engine=engine_of(request))  # fmt: skip
         # from this worker thread, in a connection test's turn on the event loop
-        report = from_thread.run(ask)
+        report: Report | dict[str, Any] = from_thread.run(ask)
     except errors.HomeLibraryUnavailable as exc:
         report = {"reachable": False, "detail": exc.detail, "card": card}
     except errors.Problem as problem:
@@ -220,10 +227,7 @@ def _editor(
     problems: list[policies.Problem] | None = None,
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
-    connection: connections.Report
-    | connections.IdentityProviderReport
-    | dict[str, Any]
-    | None = None,
+    connection: Report | dict[str, Any] | None = None,
     card: str = "",
     status: int = 200,
 ) -> Response:

@@ -71,7 +71,8 @@ class ConnectionIn(BaseModel):
         default=None,
         min_length=1,
         max_length=4 * cards.MAX_CARD,
-        description="read as at sign-in (none for a library whose patrons sign in at its IdP)",
+        description="read as at sign-in; none for a library whose patrons sign in at its own "
+        "identity provider",
     )
     yaml: str | None = Field(
         default=None, max_length=200_000, description="test these settings, not the published"

@@ -5,17 +5,20 @@ A request runs one table of ``checks`` in order, and the first step that answers
 
 - ``GET``: the link the client sent (each parameter once; the client's grant, whose refusals go
   back to the client as ``error`` and ``iss`` once its redirect URI is verified, and are an error
-  page before); then the sign-in page (``pages``).
-- ``POST`` of the sign-in page: the link again, the CSRF token, the home library, the card, the
-  PIN, the guessing limits (429), the home library's answer (503 if it cannot be reached); then
-  the consent page, carrying a ``ticket``.
+  page before); then, back from a library's identity provider, the consent page; else the
+  sign-in page (``pages``).
+- ``POST`` of the sign-in page: the link again, the CSRF token, the home library (one that
+  signs its patrons in itself: off to its identity provider, ``federated``), the card, the PIN,
+  the guessing limits (429), the home library's answer (503 if it cannot be reached); then the
+  consent page, carrying a ``ticket``.
 - ``POST`` of the consent page (it has a ``decision``): the link again, the CSRF token, the
   ticket: this request, this browser, unanswered; then back to the client with ``code``,
   ``state`` and ``iss`` (RFC 9207), or ``error=access_denied``.
 
 The OAuth parameters stay in the query string of every form's ``action``, so both posts are
 checked again from scratch. Nothing about the patron is kept between the two posts except the
-ticket, which is encrypted and lives ten minutes.
+ticket, which is encrypted and lives ten minutes; a sign-in at an identity provider is kept in
+the database meanwhile (``identity.patrons.federated_signin``).
 """
 
 from __future__ import annotations

@@ -15,11 +15,16 @@ after them, and read through one session. The steps, and what a refusal gets:
   (refuses nothing); the consent post needs no agreements, unless it shows the sign-in form.
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
-- ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
-  the sign-in form again, saying what is missing or wrong.
+- ``home_library``: the sign-in form again, saying the library is missing.
+- ``to_identity_provider`` (``federated``): a library that signs its patrons in itself sends
+  the browser to its identity provider (303), or a 503 page if the provider cannot be reached.
+- ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``: the sign-in form
+  again, saying what is missing or wrong.
 - ``within_guessing_limits`` for the card and the address: a 429 page with Retry-After.
 - ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
   for a wrong card or PIN.
+- ``from_identity_provider`` (``federated``, ``GET``): back from the library's identity provider
+  with a sign-in for this request in this browser: the consent page.
 - ``consent_ticket``: the sign-in's ticket, for this request, in this browser; else the sign-in
   form again.
 - ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
@@ -49,6 +54,7 @@ from identity.patrons import cards
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
+from identity.web.authorize.federated import from_identity_provider, to_identity_provider
 from identity.web.authorize.pages import (
     bad_link,
     consent_page,
@@ -274,6 +280,7 @@ SHOW: tuple[Step, ...] = (
     *REQUEST,
     Blocking(nonce_unused),
     Blocking(follow_agreements),
+    from_identity_provider,
     show_sign_in,
 )
 #: ``POST /authorize`` of the sign-in page: the consent page
@@ -283,6 +290,7 @@ SIGN_IN: tuple[Step, ...] = (
     csrf_token,
     sign_in_form,
     home_library,
+    to_identity_provider,
     card_given,
     card_of_library,
     pin_given,

@@ -22,6 +22,7 @@ from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
 from identity.patrons import cards
+from identity.web.authorize.providers import signs_in_itself
 from identity.web.authorize.ticket import write_ticket
 from identity.web.pages import SIGN_IN_CSP, render
 
@@ -53,13 +54,17 @@ def login_page(
         for i in (0, 1)
     )
     card_mode, pin_mode = keyboards.get(library, unchosen)
+    own = {lib.id for lib in everyone if signs_in_itself(lib)}
     return _page(
         request,
         server,
         "login.html",
         {
-            "lender": _lender_name(agreements, grant.request.client.library),
+            "lender": _library_name(agreements, grant.request.client.library),
             "libraries": listed,
+            # libraries whose patrons sign in at the library's own identity provider
+            "federated": [lib for lib in listed if lib.id in own],
+            "own": own,
             "find": find,
             "oauth_params": params,
             "action": f"/authorize?{urlencode(params)}",
@@ -101,9 +106,13 @@ def consent_page(
         server,
         "consent.html",
         {
-            "lender": _lender_name(agreements, client.library),
+            "lender": _library_name(agreements, client.library),
             "claims": shown,
             "identifier": "openid" in scope.split(),
+            # the library's identity provider vouched for membership; standing is not known
+            "vouched_by": None
+            if patron.standing_known
+            else _library_name(agreements, patron.home_library),
             "ticket": write_ticket(server, request, patron),
             "action": f"/authorize?{urlencode(params)}",
         },
@@ -115,6 +124,23 @@ def wait_page(
 ) -> Response:
     context = {"title": title, "message": message}
     headers = {"Retry-After": str(retry_after)}
+    return _page(request, server, "problem.html", context, status_code=status, headers=headers)
+
+
+def federated_problem(
+    request: Request,
+    server: HubServer,
+    title: str,
+    message: str,
+    status: int,
+    *,
+    again: str | None = None,
+    retry_after: int | None = None,
+) -> Response:
+    """Why a sign-in at the library's identity provider came to nothing; ``again`` links to
+    the sign-in page of the waiting request."""
+    context = {"title": title, "message": message, "again": again}
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return _page(request, server, "problem.html", context, status_code=status, headers=headers)
 
 
@@ -152,6 +178,6 @@ def _page(
     )
 
 
-def _lender_name(agreements: policies.Agreements, library: str) -> str:
+def _library_name(agreements: policies.Agreements, library: str) -> str:
     found = agreements.libraries.get(library)
     return found.name if found else library

@@ -1005,3 +1005,17 @@ def test_an_entry_nested_past_any_use_is_a_located_problem(hub: Hub) -> None:
     (problem,) = answer.json()["problems"]
     assert (problem["line"], problem["column"]) == (2, 65)
     assert problem["message"].startswith("nested more than 32 levels deep")
+
+
+def test_a_library_cannot_point_its_client_secret_at_another_variable(hub: Hub) -> None:
+    """client_secret_env too: the hub sends that secret to the token endpoint of whatever
+    issuer the entry names."""
+    stolen = library("rmit", "RMIT University Library", "2111").replace(
+        "connector: {kind: registry}",
+        "connector: {kind: oidc, issuer: 'https://idp.example', client_id: hub, "
+        "client_secret_env: HUB_SECRET_KEY}",
+    )
+    assert "HUB_SECRET_KEY" in stolen
+    with hub.unchanged():
+        answer = hub.call("rmit", "PUT", "/libraries/rmit", stolen)
+        assert_problem(answer, 403, NOT_PERMITTED, "client_secret_env", "rmit")

@@ -1,7 +1,7 @@
 """A running home ILS (pysip2) with the patron store of ``ils.py``, its login password in the
 environment; a running directory (OpenLDAP's slapd, ``slapd.py``), one per test session;
-``hub connectors test`` run in this process; and no pool or breaker carried from one test to the
-next."""
+``hub connectors test`` run in this process; and no pool, cache or breaker carried from one test
+to the next."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from identity.cli import app, context
 from identity.patrons.connectors.ldap import connector as ldap_connector
+from identity.patrons.connectors.oidc import provider
 from identity.patrons.connectors.sip2 import connector
 from identity.settings import Settings
 from identity.store.database import make_engine
@@ -26,6 +27,7 @@ def fresh_links() -> Iterator[None]:
     yield
     connector.forget()
     ldap_connector.forget()
+    provider.forget()
 
 
 @pytest.fixture

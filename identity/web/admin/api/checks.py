@@ -45,17 +45,18 @@ def check(request: Request, session: SessionDep, admin: ApiAdmin, body: CheckIn)
 
 @router.post(
     "/libraries/{library_id}/test-connection",
-    summary="Ask a library's home system about a card",
+    summary="Ask a library's home system about a card, or its identity provider",
     responses=responses(*CHANGE, errors.HomeLibraryUnavailable),
     response_model_exclude_unset=True,
 )
 async def test_connection(
     request: Request, admin: ApiAdmin, oauth: OAuthDep, library_id: str, body: ConnectionIn
-) -> connections.Report | connections.IdentityProviderReport:
+) -> connections.Report | connections.IdentityProviderReport | connections.ProviderReport:
     """Asks the connector of the library's published entry, or of the entry in ``yaml`` (before
     it is saved), about ``card`` (no PIN), and says what the home system answered. For a
-    library whose patrons sign in at its identity provider (``saml``) no card is asked about:
-    the IdP's metadata is fetched and verified, and what it says is shown."""
+    library whose patrons sign in at its identity provider no card is asked about: for
+    ``saml`` the IdP's metadata is fetched and verified, and what it says is shown; for
+    ``oidc``, the provider's discovery and keys."""
     if not admin.consortium and admin.library != library_id:
         raise errors.NotPermitted(
             f"Library {library_id} is not yours: you can test only your own library's "
@@ -67,6 +68,12 @@ async def test_connection(
         return await connections.ask_identity_provider(
             library=library, settings=settings, gates=oauth.gates
         )
+    if library.connector.kind == "oidc":
+        return await connections.ask_openid_provider(
+            library=library, hub_issuer=oauth.issuer, gates=oauth.gates
+        )
+    if body.card is None:
+        raise errors.InvalidRequest(f"Give a card number of {library_id} to ask about.")
     return await connections.ask_about_card(
         library=library, card=body.card, gates=oauth.gates, engine=engine_of(request)
     )
