@@ -1,4 +1,6 @@
-"""Dependencies shared by endpoints, defined once."""
+"""Dependencies shared by endpoints, defined once. Those that only read the app's state are
+``async``: FastAPI runs a plain ``def`` dependency in the thread pool, a round trip to a worker
+thread per request for an attribute."""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -22,7 +24,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -31,7 +33,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_oauth(request: Request) -> HubServer:
+async def get_oauth(request: Request) -> HubServer:
     server: HubServer = request.app.state.oauth
     return server
 
@@ -45,4 +47,8 @@ def get_in_force(request: Request) -> InForce:
     return in_force
 
 
-InForceDep = Annotated[InForce, Depends(get_in_force)]
+async def _in_force(request: Request) -> InForce:
+    return get_in_force(request)
+
+
+InForceDep = Annotated[InForce, Depends(_in_force)]

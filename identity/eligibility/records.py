@@ -1,0 +1,231 @@
+"""Every question recorded, and counted against its client's rate, in a commit made before its
+answer leaves; several requests' questions in one commit (group commit).
+
+A request hands its questions' records to the process's ``Recorder`` and waits. The recorder
+writes whatever is waiting in one transaction:
+
+1. for each client, its count in the current window goes up by its questions only if that keeps
+   it within its limit: one conditional upsert (``INSERT .. ON CONFLICT DO UPDATE .. WHERE
+   count + n <= allowed RETURNING``, on PostgreSQL and SQLite alike), so the limit is exact
+   however many processes and instances share the database; when a client's questions do not
+   all fit, its requests are counted one at a time, in the order they came, and those that do
+   not fit are refused (``RateLimited``) and not recorded;
+2. the records of the requests counted;
+3. COMMIT.
+
+Only then is each request let go, with its answer or its refusal. Requests that arrive while a
+transaction is being written wait for the next one, so a busy process commits far fewer times
+than it answers, and holds SQLite's one write lock once per group rather than once per question.
+A database that cannot be reached fails every request of the group (503); any other failure is
+tried again request by request, so that it fails only the request it belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Connection, Engine, Insert, bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from identity import errors
+from identity.store import database
+from identity.store.models import EligibilityLookup, RateWindow
+
+#: the most questions written in one transaction (a group waiting beyond it waits for the next)
+GROUP = 1000
+
+_RATE = RateWindow.__table__  # type: ignore[attr-defined]
+_LOOKUP = EligibilityLookup.__table__  # type: ignore[attr-defined]
+_RECORD = insert(_LOOKUP)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One question and its answer, as ``hub lookups`` lists it."""
+
+    at: datetime
+    client_id: str
+    lender: str
+    home_library: str
+    card: str | None
+    by: str  # card | patron
+    answer: str  # eligible | not-eligible | a problem's slug
+    reasons: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "at": self.at, "client_id": self.client_id, "lender": self.lender,
+            "home_library": self.home_library[:64],
+            "card": None if self.card is None else self.card[:64],
+            "by": self.by, "answer": self.answer, "reasons": self.reasons,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One request's questions: recorded and counted together, or refused together."""
+
+    client_id: str
+    lookups: Sequence[Lookup]
+    allowed: int  # questions per window
+    per_s: int  # the window's length
+
+
+Outcome = errors.RateLimited | None
+
+
+def write(engine: Engine, tickets: Sequence[Ticket], now: float | None = None) -> list[Outcome]:
+    """Count and record ``tickets`` in one transaction (see the module): for each, None once
+    recorded, or ``RateLimited``. Blocking."""
+    now = time.time() if now is None else now
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before any read
+        outcomes = _count(connection, tickets, int(now))
+        rows = [
+            lookup.row()
+            for ticket, outcome in zip(tickets, outcomes, strict=True)
+            if outcome is None
+            for lookup in ticket.lookups
+        ]
+        if rows:
+            connection.execute(_RECORD, rows)
+        connection.commit()
+    return outcomes
+
+
+def write_each(engine: Engine, tickets: Sequence[Ticket]) -> list[Outcome | Exception]:
+    """``write``, or, when that fails for a reason other than the database being unreachable,
+    each ticket on its own, so that a failure fails only its own ticket."""
+    try:
+        return list(write(engine, tickets))
+    except Exception as error:
+        if len(tickets) == 1 or database.unavailable(error):
+            raise
+    outcomes: list[Outcome | Exception] = []
+    for ticket in tickets:
+        try:
+            outcomes.extend(write(engine, [ticket]))
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
+
+
+def _count(connection: Connection, tickets: Sequence[Ticket], now: int) -> list[Outcome]:
+    upsert = _upsert(connection.dialect.name)
+    outcomes: list[Outcome] = [None] * len(tickets)
+    clients: dict[tuple[str, int, int], list[int]] = {}
+    for n, ticket in enumerate(tickets):
+        clients.setdefault((ticket.client_id, ticket.allowed, ticket.per_s), []).append(n)
+    for (client_id, allowed, per_s), members in clients.items():
+        window = now - now % per_s
+        counted = (client_id, window, allowed)
+        if _spend(connection, upsert, *counted, sum(len(tickets[n].lookups) for n in members)):
+            continue  # all of them fit (the usual case): one statement
+        for n in members:  # the first to come are counted first
+            if not _spend(connection, upsert, *counted, len(tickets[n].lookups)):
+                outcomes[n] = errors.RateLimited(
+                    f"This client may ask {allowed} questions every {per_s} s.",
+                    retry_after=max(1, window + per_s - now),
+                )
+    return outcomes
+
+
+def _spend(
+    connection: Connection, upsert: Insert, client_id: str, window: int, allowed: int, n: int
+) -> bool:
+    """Whether ``n`` more questions fit in the client's window; if so, they are counted."""
+    if n > allowed:
+        return False
+    params = {"client_id": client_id, "window": window, "n": n, "allowed": allowed}
+    return connection.execute(upsert, params).first() is not None
+
+
+_UPSERTS: dict[str, Insert] = {}
+
+
+def _upsert(dialect: str) -> Insert:
+    """Add ``n`` to the client's window if that keeps it within ``allowed``; RETURNING a row
+    only then (the row is created at ``n``, which the caller has checked is within it)."""
+    upsert = _UPSERTS.get(dialect)
+    if upsert is None:
+        kind = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        new = kind(_RATE).values(
+            client_id=bindparam("client_id"), window=bindparam("window"), count=bindparam("n")
+        )
+        then = _RATE.c.count + new.excluded.count
+        upsert = _UPSERTS[dialect] = new.on_conflict_do_update(
+            index_elements=[_RATE.c.client_id, _RATE.c.window],
+            set_={"count": then},
+            where=then <= bindparam("allowed"),
+        ).returning(_RATE.c.count)
+    return upsert
+
+
+class Recorder:
+    """The process's group commit (see the module), on the event loop of the app that made it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._waiting: list[tuple[Ticket, asyncio.Future[Outcome]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._thread = anyio.CapacityLimiter(1)  # its own, beside the shared thread pool
+
+    async def record(self, ticket: Ticket) -> None:
+        """Once ``ticket``'s questions are counted and recorded (committed); or
+        ``RateLimited`` (nothing recorded), or the database's error."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Outcome] = loop.create_future()
+        self._waiting.append((ticket, done))
+        if self._writer is None:
+            self._writer = loop.create_task(self._write_all())
+        refused = await done
+        if refused is not None:
+            raise refused
+
+    async def _write_all(self) -> None:
+        try:
+            while self._waiting:
+                group = self._take()
+                tickets = [ticket for ticket, _ in group]
+                try:
+                    outcomes = await anyio.to_thread.run_sync(
+                        write_each, self.engine, tickets, limiter=self._thread
+                    )
+                except BaseException as error:
+                    for _, done in group:
+                        _settle(done, error)
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for (_, done), outcome in zip(group, outcomes, strict=True):
+                    _settle(done, outcome)
+        finally:
+            self._writer = None
+
+    def _take(self) -> list[tuple[Ticket, asyncio.Future[Outcome]]]:
+        """The requests waiting, in the order they came, up to ``GROUP`` questions (at least
+        one request)."""
+        questions, end = 0, 0
+        for end, (ticket, _) in enumerate(self._waiting, start=1):  # noqa: B007
+            questions += len(ticket.lookups)
+            if questions >= GROUP:
+                break
+        group, self._waiting = self._waiting[:end], self._waiting[end:]
+        return group
+
+
+def _settle(done: asyncio.Future[Outcome], outcome: Outcome | BaseException) -> None:
+    if done.done():  # its request was cancelled (the client went away): nothing to tell
+        return
+    if isinstance(outcome, BaseException) and not isinstance(outcome, errors.RateLimited):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
