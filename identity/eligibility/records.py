@@ -23,15 +23,16 @@ tried again request by request, so that it fails only the request it belongs to.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, Insert, bindparam, insert
+from sqlalchemy import Connection, Engine, Insert, bindparam, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from identity import errors
@@ -82,13 +83,20 @@ Outcome = errors.RateLimited | None
 
 
 def write(engine: Engine, tickets: Sequence[Ticket], now: float | None = None) -> list[Outcome]:
-    """Count and record ``tickets`` in one transaction (see the module): for each, None once
-    recorded, or ``RateLimited``. Blocking."""
+    """Count and record ``tickets`` (see the module): for each, None once its questions are
+    recorded and committed, or ``RateLimited``. Blocking.
+
+    On SQLite, in one transaction, under the write lock. On PostgreSQL, each client's
+    questions in one statement of their own (``_COUNT_AND_RECORD``), in autocommit: a round
+    trip and its commit, and the client's row of the rate window locked only that long."""
     now = time.time() if now is None else now
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return _count(connection, tickets, int(now), _count_and_record)
     with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before any read
-        outcomes = _count(connection, tickets, int(now))
+        database.begin_immediate(connection)  # the write lock before any read
+        outcomes = _count(connection, tickets, int(now), _spend)
         rows = [
             lookup.row()
             for ticket, outcome in zip(tickets, outcomes, strict=True)
@@ -118,19 +126,24 @@ def write_each(engine: Engine, tickets: Sequence[Ticket]) -> list[Outcome | Exce
     return outcomes
 
 
-def _count(connection: Connection, tickets: Sequence[Ticket], now: int) -> list[Outcome]:
-    upsert = _upsert(connection.dialect.name)
+Spend = Callable[[Connection, Sequence[Ticket], int, int], bool]
+
+
+def _count(
+    connection: Connection, tickets: Sequence[Ticket], now: int, spend: Spend
+) -> list[Outcome]:
+    """Each client's tickets counted (``spend``): together when they fit, else one at a time in
+    the order they came, those that do not fit refused."""
     outcomes: list[Outcome] = [None] * len(tickets)
     clients: dict[tuple[str, int, int], list[int]] = {}
     for n, ticket in enumerate(tickets):
         clients.setdefault((ticket.client_id, ticket.allowed, ticket.per_s), []).append(n)
-    for (client_id, allowed, per_s), members in clients.items():
+    for (_, allowed, per_s), members in clients.items():
         window = now - now % per_s
-        counted = (client_id, window, allowed)
-        if _spend(connection, upsert, *counted, sum(len(tickets[n].lookups) for n in members)):
+        if spend(connection, [tickets[n] for n in members], window, allowed):
             continue  # all of them fit (the usual case): one statement
-        for n in members:  # the first to come are counted first
-            if not _spend(connection, upsert, *counted, len(tickets[n].lookups)):
+        for n in members:
+            if not spend(connection, [tickets[n]], window, allowed):
                 outcomes[n] = errors.RateLimited(
                     f"This client may ask {allowed} questions every {per_s} s.",
                     retry_after=max(1, window + per_s - now),
@@ -138,14 +151,53 @@ def _count(connection: Connection, tickets: Sequence[Ticket], now: int) -> list[
     return outcomes
 
 
-def _spend(
-    connection: Connection, upsert: Insert, client_id: str, window: int, allowed: int, n: int
-) -> bool:
-    """Whether ``n`` more questions fit in the client's window; if so, they are counted."""
+def _spend(connection: Connection, tickets: Sequence[Ticket], window: int, allowed: int) -> bool:
+    """Whether the questions of ``tickets`` (one client's) fit in its window; if so, they are
+    counted (the caller records them in the same transaction)."""
+    n = sum(len(ticket.lookups) for ticket in tickets)
     if n > allowed:
         return False
-    params = {"client_id": client_id, "window": window, "n": n, "allowed": allowed}
-    return connection.execute(upsert, params).first() is not None
+    params = {"client_id": tickets[0].client_id, "window": window, "n": n, "allowed": allowed}
+    return connection.execute(_upsert(connection.dialect.name), params).first() is not None
+
+
+def _count_and_record(
+    connection: Connection, tickets: Sequence[Ticket], window: int, allowed: int
+) -> bool:
+    """``_spend`` and the records, in one PostgreSQL statement (its own transaction)."""
+    lookups = [lookup for ticket in tickets for lookup in ticket.lookups]
+    if len(lookups) > allowed:
+        return False
+    rows = [lookup.row() for lookup in lookups]
+    for row in rows:
+        row["at"] = row["at"].isoformat()
+    params = {"client_id": tickets[0].client_id, "window": window, "n": len(lookups),
+              "allowed": allowed, "rows": json.dumps(rows)}  # fmt: skip
+    return bool(connection.execute(_COUNT_AND_RECORD, params).rowcount)
+
+
+#: the count, and the records (a JSON array, read by the server) only if it was made
+#: (PostgreSQL: a WITH clause may write)
+_COUNT_AND_RECORD = text(
+    """
+    WITH counted AS (
+        INSERT INTO rate_window (client_id, "window", count)
+        VALUES (:client_id, :window, :n)
+        ON CONFLICT (client_id, "window") DO UPDATE
+            SET count = rate_window.count + excluded.count
+            WHERE rate_window.count + excluded.count <= :allowed
+        RETURNING 1
+    )
+    INSERT INTO eligibility_lookup
+        (at, client_id, lender, home_library, card, "by", answer, reasons)
+    SELECT q.at, :client_id, q.lender, q.home_library, q.card, q."by", q.answer, q.reasons
+    FROM json_to_recordset(CAST(:rows AS json)) AS q(
+        at timestamptz, lender text, home_library text, card text, "by" text, answer text,
+        reasons json
+    )
+    WHERE EXISTS (SELECT FROM counted)
+    """
+)
 
 
 _UPSERTS: dict[str, Insert] = {}

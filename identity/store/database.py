@@ -17,6 +17,7 @@ web app answers them 503 with Retry-After (``identity.web.problems``).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def make_engine(settings: Settings) -> Engine:
         # timeout: how long to wait for another writer (the driver sets SQLite's busy timeout)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_S},
             hide_parameters=True,
             **pool,
         )
@@ -136,8 +137,37 @@ def transaction(engine: Engine) -> Iterator[Session]:
     (two audit events naming the same predecessor)."""
     with Session(engine) as session, session.begin():
         if engine.dialect.name == "sqlite":
-            session.execute(text("BEGIN IMMEDIATE"))
+            begin_immediate(session.connection())
         yield session
+
+
+#: how long a writer waits for SQLite's write lock (the driver's busy timeout), and how often
+#: it asks for it meanwhile
+SQLITE_BUSY_S = 30
+SQLITE_RETRY_S = 0.0005
+
+
+def begin_immediate(connection: Connection) -> None:
+    """Take SQLite's write lock (``BEGIN IMMEDIATE``), asking for it every ``SQLITE_RETRY_S``
+    for up to ``SQLITE_BUSY_S``. SQLite's own busy handler sleeps longer and longer between
+    tries (1, 2, 5, 10 ms ... up to 100 ms), so that a process committing continuously (the
+    eligibility records of a busy hub) shuts the writers of the others out for seconds; asked
+    this often, writers take turns."""
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout = 0")
+    deadline = time.monotonic() + SQLITE_BUSY_S
+    try:
+        while True:
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
+            time.sleep(SQLITE_RETRY_S)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_S * 1000}")
 
 
 def lock(session: Session, name: str) -> None:
