@@ -1,22 +1,23 @@
 """Every question recorded, and counted against its client's rate, in a commit made before its
-answer leaves; several requests' questions in one commit (group commit).
+answer leaves; the questions of several requests in one commit (group commit).
 
 A request hands its questions' records to the process's ``Recorder`` and waits. The recorder
-writes whatever is waiting in one transaction:
+writes whatever is waiting (``write``):
 
-1. for each client, its count in the current window goes up by its questions only if that keeps
-   it within its limit: one conditional upsert (``INSERT .. ON CONFLICT DO UPDATE .. WHERE
-   count + n <= allowed RETURNING``, on PostgreSQL and SQLite alike), so the limit is exact
-   however many processes and instances share the database; when a client's questions do not
-   all fit, its requests are counted one at a time, in the order they came, and those that do
-   not fit are refused (``RateLimited``) and not recorded;
-2. the records of the requests counted;
-3. COMMIT.
+- for each client, its count in the current window goes up by its questions only if that keeps
+  it within its limit, with one conditional upsert (``INSERT .. ON CONFLICT DO UPDATE .. WHERE
+  count + n <= allowed RETURNING``), so the limit is exact however many processes and
+  instances share the database; when a client's questions do not all fit, its requests are
+  counted one at a time, in the order they came, and those that do not fit are refused
+  (``RateLimited``) and not recorded;
+- the records of the requests counted, committed with their count: on PostgreSQL in the same
+  statement (its own transaction: one round trip, and the client's row of the rate window
+  locked only that long); on SQLite in one transaction under the write lock.
 
 Only then is each request let go, with its answer or its refusal. Requests that arrive while a
-transaction is being written wait for the next one, so a busy process commits far fewer times
-than it answers, and holds SQLite's one write lock once per group rather than once per question.
-A database that cannot be reached fails every request of the group (503); any other failure is
+group is being written wait for the next one, so a busy process commits far fewer times than it
+answers, and takes SQLite's one write lock once per group rather than once per question. A
+database that cannot be reached fails every request of the group (503); any other failure is
 tried again request by request, so that it fails only the request it belongs to.
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -82,21 +83,57 @@ class Ticket:
 Outcome = errors.RateLimited | None
 
 
-def write(engine: Engine, tickets: Sequence[Ticket], now: float | None = None) -> list[Outcome]:
-    """Count and record ``tickets`` (see the module): for each, None once its questions are
-    recorded and committed, or ``RateLimited``. Blocking.
-
-    On SQLite, in one transaction, under the write lock. On PostgreSQL, each client's
-    questions in one statement of their own (``_COUNT_AND_RECORD``), in autocommit: a round
-    trip and its commit, and the client's row of the rate window locked only that long."""
-    now = time.time() if now is None else now
+def write(
+    engine: Engine, tickets: Sequence[Ticket], now: float | None = None
+) -> list[Outcome | Exception]:
+    """Count and record ``tickets`` (see the module). For each: None once its questions are
+    recorded and committed; ``RateLimited``; or the error that kept it from being recorded.
+    Raises only when nothing was committed. Blocking."""
+    now = int(time.time() if now is None else now)
     if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            return _count(connection, tickets, int(now), _count_and_record)
+        return _statements(engine, tickets, now)
+    try:
+        return list(_transaction(engine, tickets, now))
+    except Exception as error:
+        if len(tickets) == 1 or database.unavailable(error):
+            raise
+    outcomes: list[Outcome | Exception] = []
+    for ticket in tickets:  # something in one request failed them all: each on its own
+        try:
+            outcomes.extend(_transaction(engine, [ticket], now))
+        except Exception as error:
+            outcomes.append(error)
+    return outcomes
+
+
+def _clients(tickets: Sequence[Ticket], now: int) -> dict[tuple[str, int, int, int], list[int]]:
+    """The tickets by client (and its limit, its window's length and its current window)."""
+    clients: dict[tuple[str, int, int, int], list[int]] = {}
+    for n, ticket in enumerate(tickets):
+        key = (ticket.client_id, ticket.allowed, ticket.per_s, now - now % ticket.per_s)
+        clients.setdefault(key, []).append(n)
+    return clients
+
+
+def _refused(allowed: int, per_s: int, window: int, now: int) -> errors.RateLimited:
+    return errors.RateLimited(
+        f"This client may ask {allowed} questions every {per_s} s.",
+        retry_after=max(1, window + per_s - now),
+    )
+
+
+def _transaction(engine: Engine, tickets: Sequence[Ticket], now: int) -> list[Outcome]:
+    """SQLite: every client's count, then the records of the tickets counted, in one
+    transaction under the write lock."""
+    outcomes: list[Outcome] = [None] * len(tickets)
     with engine.connect() as connection:
         database.begin_immediate(connection)  # the write lock before any read
-        outcomes = _count(connection, tickets, int(now), _spend)
+        for (_, allowed, per_s, window), members in _clients(tickets, now).items():
+            if _spend(connection, [tickets[n] for n in members], window, allowed):
+                continue  # all of them fit (the usual case): one statement
+            for n in members:  # the first to come are counted first
+                if not _spend(connection, [tickets[n]], window, allowed):
+                    outcomes[n] = _refused(allowed, per_s, window, now)
         rows = [
             lookup.row()
             for ticket, outcome in zip(tickets, outcomes, strict=True)
@@ -106,48 +143,6 @@ def write(engine: Engine, tickets: Sequence[Ticket], now: float | None = None) -
         if rows:
             connection.execute(_RECORD, rows)
         connection.commit()
-    return outcomes
-
-
-def write_each(engine: Engine, tickets: Sequence[Ticket]) -> list[Outcome | Exception]:
-    """``write``, or, when that fails for a reason other than the database being unreachable,
-    each ticket on its own, so that a failure fails only its own ticket."""
-    try:
-        return list(write(engine, tickets))
-    except Exception as error:
-        if len(tickets) == 1 or database.unavailable(error):
-            raise
-    outcomes: list[Outcome | Exception] = []
-    for ticket in tickets:
-        try:
-            outcomes.extend(write(engine, [ticket]))
-        except Exception as error:
-            outcomes.append(error)
-    return outcomes
-
-
-Spend = Callable[[Connection, Sequence[Ticket], int, int], bool]
-
-
-def _count(
-    connection: Connection, tickets: Sequence[Ticket], now: int, spend: Spend
-) -> list[Outcome]:
-    """Each client's tickets counted (``spend``): together when they fit, else one at a time in
-    the order they came, those that do not fit refused."""
-    outcomes: list[Outcome] = [None] * len(tickets)
-    clients: dict[tuple[str, int, int], list[int]] = {}
-    for n, ticket in enumerate(tickets):
-        clients.setdefault((ticket.client_id, ticket.allowed, ticket.per_s), []).append(n)
-    for (_, allowed, per_s), members in clients.items():
-        window = now - now % per_s
-        if spend(connection, [tickets[n] for n in members], window, allowed):
-            continue  # all of them fit (the usual case): one statement
-        for n in members:
-            if not spend(connection, [tickets[n]], window, allowed):
-                outcomes[n] = errors.RateLimited(
-                    f"This client may ask {allowed} questions every {per_s} s.",
-                    retry_after=max(1, window + per_s - now),
-                )
     return outcomes
 
 
@@ -161,10 +156,40 @@ def _spend(connection: Connection, tickets: Sequence[Ticket], window: int, allow
     return connection.execute(_upsert(connection.dialect.name), params).first() is not None
 
 
+def _statements(engine: Engine, tickets: Sequence[Ticket], now: int) -> list[Outcome | Exception]:
+    """PostgreSQL: each client's tickets counted and recorded in one statement of their own,
+    each its own transaction; those of a client that do not all fit, one at a time. Once the
+    database cannot be reached, the tickets not yet written get its error."""
+    outcomes: list[Outcome | Exception] = [None] * len(tickets)
+    lost: Exception | None = None
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        for (_, allowed, per_s, window), members in _clients(tickets, now).items():
+            group = [tickets[n] for n in members]
+            if lost is None and len(group) > 1:
+                try:
+                    if _count_and_record(connection, group, window, allowed):
+                        continue  # all of them fit (the usual case): one statement
+                except Exception as error:
+                    if database.unavailable(error):
+                        lost = error
+            for n in members:  # the first to come are counted first
+                if lost is not None:
+                    outcomes[n] = lost
+                    continue
+                try:
+                    if not _count_and_record(connection, [tickets[n]], window, allowed):
+                        outcomes[n] = _refused(allowed, per_s, window, now)
+                except Exception as error:
+                    outcomes[n] = error
+                    lost = error if database.unavailable(error) else None
+    return outcomes
+
+
 def _count_and_record(
     connection: Connection, tickets: Sequence[Ticket], window: int, allowed: int
 ) -> bool:
-    """``_spend`` and the records, in one PostgreSQL statement (its own transaction)."""
+    """``_spend`` and the records, in one statement (``_COUNT_AND_RECORD``)."""
     lookups = [lookup for ticket in tickets for lookup in ticket.lookups]
     if len(lookups) > allowed:
         return False
@@ -249,7 +274,7 @@ class Recorder:
                 tickets = [ticket for ticket, _ in group]
                 try:
                     outcomes = await anyio.to_thread.run_sync(
-                        write_each, self.engine, tickets, limiter=self._thread
+                        write, self.engine, tickets, limiter=self._thread
                     )
                 except BaseException as error:
                     for _, done in group:

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from identity.eligibility.records import Lookup, Ticket, write, write_each
+from identity.eligibility.records import Lookup, Ticket, write
+from identity.errors import RateLimited
 from identity.settings import Settings
 from identity.store.database import make_engine
 from identity.store.models import EligibilityLookup, RateWindow, utcnow
@@ -53,11 +54,11 @@ def test_requests_that_do_not_fit_are_refused_in_the_order_they_came(engine: Eng
                               ticket("c1", allowed=4)])  # fmt: skip
     assert [type(o).__name__ for o in outcomes] == ["NoneType", "RateLimited", "NoneType"]
     refused = outcomes[1]
-    assert refused is not None and refused.retry_after is not None and refused.retry_after >= 1
+    assert isinstance(refused, RateLimited) and (refused.retry_after or 0) >= 1
     assert recorded(engine) == ["a1", "a2", "a3", "c1"]  # nothing of the refused request
     assert counted(engine) == 4
     [more] = write(engine, [ticket("d1", allowed=4)])
-    assert more is not None and more.status == 429
+    assert isinstance(more, RateLimited) and more.status == 429
     assert [o is None for o in write(engine, [ticket("x", allowed=9, client="other")])] == [True]
 
 
@@ -80,7 +81,7 @@ def test_a_request_whose_record_fails_fails_alone(engine: Engine) -> None:
                 "CREATE TRIGGER poison BEFORE INSERT ON eligibility_lookup "
                 "FOR EACH ROW EXECUTE FUNCTION poison()"
             )
-    outcomes = write_each(
+    outcomes = write(
         engine, [ticket("a", allowed=10), ticket("poison", allowed=10), ticket("b", allowed=10)]
     )
     assert outcomes[0] is None and outcomes[2] is None
