@@ -86,6 +86,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HUB_DATABASE_URL=sqlite:///./hub.db
 
+# xmlsec1: the program pysaml2 runs to verify, sign and decrypt SAML documents (kind: saml).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends xmlsec1 \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed, unprivileged uid/gid so volume ownership is predictable across rebuilds.
 RUN groupadd --system --gid 10001 hub \
     && useradd --system --uid 10001 --gid hub --home-dir /data --no-create-home \

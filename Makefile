@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 INDEX_SOURCES := policies/_index.pyx $(sort $(wildcard policies/_index_*.pxi)) hatch_build.py
 INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml $(INDEX_SOURCES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint lock bench clean
+.PHONY: demo test lint lock bench bench-http clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -41,6 +41,10 @@ demo: $(INDEX)
 # PostgreSQL for the second pass of the database tests; unreachable means they skip, saying why
 # (.ci/run sets HUB_REQUIRE_POSTGRES=1, which makes that a failure).
 HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# Python writes the bytecode it compiles (to __pycache__, git-ignored), whatever the shell says:
+# the test processes, the hub commands the suite runs and pytest's rewritten modules then
+# compile each module once rather than once per process.
+unexport PYTHONDONTWRITEBYTECODE
 
 ## test: lint, type-check, the suite on SQLite, then the database-behaviour tests (marked db) on
 ## PostgreSQL with the packaging and benchmark smoke tests (marked slow), which need no database
@@ -48,13 +52,15 @@ test: $(INDEX) lint
 	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow"
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow"
 
+# The two type checks run side by side (mypy takes one core), each with a cache of its own.
 lint: $(INDEX)
 	$(BIN)/python requirements/lock.py check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/mypy --config-file clients/pyproject.toml clients/hub_client tests/clients
+	$(BIN)/mypy --config-file clients/pyproject.toml --cache-dir .mypy_cache/sdk \
+	    clients/hub_client tests/clients & sdk=$$!; \
+	$(BIN)/mypy; hub=$$?; wait $$sdk && exit $$hub
 
 ## lock: resolve requirements/*.txt again from pyproject.toml and clients/pyproject.toml, keeping
 ## the versions locked already; `make lock UPGRADE=--upgrade` (or --upgrade-package NAME) moves on
@@ -64,6 +70,13 @@ lock: $(STAMP)
 ## bench: the policy engine benchmark (several minutes; prints JSON)
 bench: $(INDEX)
 	$(BIN)/python tests/benchmarks/bench_policies.py --out bench-policies.json
+
+## bench-http: the hub over HTTP beside bare FastAPI and node oidc-provider, on PostgreSQL (a
+## database made beside HUB_TEST_DATABASE_URL's) and SQLite (about 6 minutes; needs wrk and
+## node; prints JSON)
+bench-http: $(INDEX)
+	$(BIN)/python tests/benchmarks/bench_http.py --database-url $(HUB_TEST_DATABASE_URL) \
+		--out bench-http.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -44,6 +44,7 @@ from identity.web import (
     logout,
     openapi,
     problems,
+    saml,
     token,
     userinfo,
 )
@@ -78,7 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             # the eligibility API's records, written several requests at a time
             app.state.records = Recorder(engine)
-            yield
+            try:
+                yield
+            finally:
+                app.state.oauth.close()
         finally:
             engine.dispose()
 
@@ -91,7 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AfterPreparation)
     app.mount("/static", StaticFiles(directory=Path(web.__file__).parent / "static"), "static")
     problems.install(app)
-    for module in (health, discovery, jwks, authorize, token, userinfo, logout, eligibility):
+    # routes are matched in this order: the APIs that systems call hardest first
+    for module in (token, eligibility, health, discovery, jwks, authorize, userinfo, logout, saml):
         app.include_router(module.router)
     install_admin(app)
     if settings.demo:
@@ -120,8 +125,8 @@ def prepare(*, engine: Engine, settings: Settings) -> None:
         migrate.require_current(engine)
     with transaction(engine) as session:
         current = signing_keys.ensure(session=session, secret=secret, actor="hub:startup")
-        # fails now, not at the first sign-in, if unreadable
-        signing_keys.private_key(current, secret)
+        for key in current:  # fails now, not at the first sign-in, if unreadable
+            signing_keys.private_key(key, secret)
     with transaction(engine) as session:
         retention.purge(session=session, settings=settings)
 

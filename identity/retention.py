@@ -1,8 +1,9 @@
 """Forgetting what is no longer needed: spent and expired authorization codes, tokens long
-expired, answered consent tickets, old rate-limit windows, and sign-in attempts older than the
-longest guessing window. (The record of eligibility lookups is kept: it is the home libraries'.)
-Their rows hold card numbers (codes, tokens) or traces of them, so they are not kept. Runs when
-the app starts, and as ``hub db purge`` (for a daily cron job)."""
+expired, answered consent tickets, old rate-limit windows, sign-in attempts older than the
+longest guessing window, and the SAML assertions seen, once expired. (The record of
+eligibility lookups is kept: it is the home libraries'.) Their rows hold card numbers (codes,
+tokens) or traces of them, so they are not kept. Runs when the app starts, and as
+``hub db purge`` (for a daily cron job)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from identity.store.models import (
     OAuthToken,
     RateWindow,
     RevokedFamily,
+    RevokedToken,
+    SamlAssertionSeen,
     SpentTicket,
     utcnow,
 )
@@ -47,6 +50,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
             ),
         ),
     )
+    counts["revoked client tokens"] = _delete(
+        session, delete(RevokedToken).where(col(RevokedToken.expires_at) < now - GRACE)
+    )
     longest_refresh = timedelta(seconds=settings.refresh_lifetime_s)
     counts["revoked sign-ins"] = _delete(
         session, delete(RevokedFamily).where(col(RevokedFamily.at) < now - longest_refresh - GRACE)
@@ -68,6 +74,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["sign-in attempts"] = _delete(
         session, delete(LoginAttempt).where(col(LoginAttempt.at) < now - longest_window)
+    )
+    counts["SAML assertions seen"] = _delete(
+        session, delete(SamlAssertionSeen).where(col(SamlAssertionSeen.expires_at) < now)
     )
     return counts
 

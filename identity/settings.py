@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import PrivateAttr, field_validator
+from pydantic import PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import policies
@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     #: the admin API and pages): its files' text in MiB, and its libraries and agreements
     agreements_max_mb: int = 64
     agreements_max_entries: int = 250_000
+    #: the SAML service provider's key and certificate (PEM files), for signing and decrypting;
+    #: unset: the hub makes its own and keeps them in the database (``hub saml rotate``)
+    saml_key_file: str = ""
+    saml_cert_file: str = ""
+    #: the pair that replaces them, published in the metadata (and decrypting) before it is used
+    saml_next_key_file: str = ""
+    saml_next_cert_file: str = ""
+    #: the key they replaced, which still decrypts for identity providers not yet refreshed
+    saml_previous_key_file: str = ""
+    #: how often (seconds) an identity provider's metadata is fetched again while in use
+    saml_metadata_refresh_s: int = 3600
+    #: the largest metadata document taken (MiB): a federation's aggregate can be large
+    saml_metadata_max_mb: int = 256
 
     @field_validator("issuer")
     @classmethod
@@ -150,6 +163,33 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    @field_validator("saml_metadata_refresh_s")
+    @classmethod
+    def _metadata_refresh(cls, value: int) -> int:
+        if not 60 <= value <= 7 * 86400:
+            raise ValueError("HUB_SAML_METADATA_REFRESH_S must be between 60 s and 7 days")
+        return value
+
+    @field_validator("saml_metadata_max_mb")
+    @classmethod
+    def _metadata_size(cls, value: int) -> int:
+        if not 1 <= value <= 4096:
+            raise ValueError("HUB_SAML_METADATA_MAX_MB must be between 1 and 4096")
+        return value
+
+    @model_validator(mode="after")
+    def _saml_files(self) -> Settings:
+        """SAML key files come in pairs, and a next or previous key only beside a current one."""
+        pairs = (("saml_key_file", "saml_cert_file"), ("saml_next_key_file", "saml_next_cert_file"))
+        for key, cert in pairs:
+            if bool(getattr(self, key)) != bool(getattr(self, cert)):
+                raise ValueError(f"HUB_{key.upper()} and HUB_{cert.upper()} go together")
+        if not self.saml_key_file and (self.saml_next_key_file or self.saml_previous_key_file):
+            raise ValueError(
+                "HUB_SAML_NEXT_KEY_FILE and HUB_SAML_PREVIOUS_KEY_FILE need HUB_SAML_KEY_FILE"
+            )
+        return self
 
     def agreement_limits(self) -> policies.Limits:
         """The limits on an agreement set coming in (not on the set already published)."""

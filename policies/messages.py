@@ -16,8 +16,11 @@ from policies.model import (
     Bilateral,
     Consortium,
     Effective,
+    LdapConnector,
+    LdapSearch,
     Library,
     RegistryConnector,
+    SamlConnector,
     Sip2Connector,
     Standing,
     Suspension,
@@ -32,6 +35,8 @@ _KINDS: dict[str, type[BaseModel]] = {
     "suspension": Suspension,
     "registry": RegistryConnector,
     "sip2": Sip2Connector,
+    "ldap": LdapConnector,
+    "saml": SamlConnector,
 }
 
 
@@ -63,6 +68,8 @@ def _model_at(section: str, item: Any, parent: ItemPath) -> type[BaseModel] | No
     if len(parent) == 1 and parent[0] == "connector":
         connector = item.get("connector")
         return _KINDS.get(connector.get("kind", "")) if isinstance(connector, dict) else None
+    if parent == ("connector", "search"):
+        return LdapSearch
     return _NESTED.get(str(parent[0])) if len(parent) == 1 else None
 
 

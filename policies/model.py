@@ -7,6 +7,7 @@ Every model forbids unknown keys (a typo is an error, never ignored) and is stri
 from __future__ import annotations
 
 import codecs
+import ipaddress
 import re
 from datetime import date
 from decimal import Decimal
@@ -23,6 +24,8 @@ from pydantic import (
     StrictInt,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticKnownError
@@ -197,7 +200,180 @@ class Sip2Connector(Strict):
         return self
 
 
-Connector = Annotated[RegistryConnector | Sip2Connector, Field(discriminator="kind")]
+#: An LDAP attribute: its name (``displayName``, ``eduPersonAffiliation``) or its OID.
+LdapAttribute = Annotated[
+    str, StringConstraints(pattern=r"^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\.[0-9]+)+)$", max_length=64)
+]
+#: A DN or a DN template: printable, at most 1,000 characters.
+LdapDn = Annotated[
+    str, StringConstraints(min_length=3, max_length=1000, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+_LDAP_URL = re.compile(r"(ldaps?)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:([0-9]{1,5}))?/?")
+
+
+def _card_template(value: str) -> str:
+    if value.count("{card}") != 1:
+        raise ValueError(f"{value!r} must hold {{card}} exactly once (where the username goes)")
+    return value
+
+
+class LdapSearch(Strict):
+    """How a patron's entry is found: ``filter`` (with the username for ``{card}``) under
+    ``base``, searched by the hub's service account ``bind_dn``, whose password is in the
+    environment variable ``password_env``."""
+
+    base: LdapDn
+    filter: Annotated[LdapDn, AfterValidator(_card_template)]
+    bind_dn: LdapDn
+    password_env: EnvName
+
+    @model_validator(mode="after")
+    def _a_filter(self) -> LdapSearch:
+        depth = 0
+        for char in self.filter:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth < 0:
+                break
+        if not (self.filter.startswith("(") and self.filter.endswith(")")) or depth != 0:
+            raise ValueError(
+                f"the search filter {self.filter!r} must be one LDAP filter in parentheses, "
+                "like (uid={card}) or (&(sAMAccountName={card})(objectClass=user))"
+            )
+        return self
+
+
+class LdapConnector(Strict):
+    """The home library's directory (LDAP, Active Directory): the patron's username and password
+    bind there. Passwords go only over TLS (``ldaps://``, or ``start_tls``) unless the directory
+    is on this machine (a loopback address)."""
+
+    kind: Literal["ldap"]
+    start_tls: StrictBool = False  # before url: url's check reads it
+    url: Annotated[str, StringConstraints(max_length=300)]
+    #: the patron's DN, ``{card}`` standing for the username: uid={card},ou=people,dc=...
+    user_dn: Annotated[LdapDn, AfterValidator(_card_template)] | None = None
+    search: LdapSearch | None = None
+    name: LdapAttribute = "cn"
+    category: LdapAttribute
+    expires: LdapAttribute | None = None
+    #: a CA bundle (PEM) to trust instead of the system's, for a directory with a private CA
+    tls_ca: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    timeout_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=60)] = 5.0
+    #: connections each hub process keeps to the directory for searches (and as many for the
+    #: patrons' binds): also how many questions it asks at once
+    connections: Annotated[StrictInt, Field(ge=1, le=32)] = 8
+
+    @field_validator("url")
+    @classmethod
+    def _tls_for_passwords(cls, url: str, info: ValidationInfo) -> str:
+        found = _LDAP_URL.fullmatch(url)
+        if found is None or (found[4] is not None and not 1 <= int(found[4]) <= 65535):
+            raise ValueError(f"{url!r} is not ldaps://HOST[:PORT] or ldap://HOST[:PORT]")
+        start_tls = info.data.get("start_tls", False)
+        if found[1] == "ldaps" and start_tls:
+            raise ValueError(f"{url} is TLS already: start_tls is for an ldap:// URL")
+        if found[1] == "ldap" and not start_tls and not loopback(found[2]):
+            raise ValueError(
+                f"{url} would send patrons' passwords in clear text: use ldaps://, or "
+                "start_tls: true (plain ldap:// only to a loopback address)"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _one_way_to_the_entry(self) -> LdapConnector:
+        if (self.user_dn is None) == (self.search is None):
+            raise ValueError(
+                "give the patron's DN as user_dn (uid={card},ou=people,...) or how to find it "
+                "as search (base, filter, bind_dn, password_env), not both"
+                if self.user_dn
+                else "give user_dn (the patron's DN, uid={card},ou=people,...) or search "
+                "(base, filter, bind_dn, password_env)"
+            )
+        return self
+
+    @property
+    def host(self) -> str:
+        found = _LDAP_URL.fullmatch(self.url)
+        assert found is not None
+        return found[2].strip("[]")
+
+    @property
+    def port(self) -> int:
+        found = _LDAP_URL.fullmatch(self.url)
+        assert found is not None
+        return int(found[4]) if found[4] else 636 if found[1] == "ldaps" else 389
+
+    @property
+    def ldaps(self) -> bool:
+        return self.url.startswith("ldaps:")
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 in brackets or not) is this machine."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: A SAML attribute: its URI name (``urn:oid:1.3.6.1.4.1.5923.1.1.1.6``) or the FriendlyName
+#: the hub's attribute maps know it by (``eduPersonPrincipalName``, ``subject-id``)
+SamlAttribute = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9._:/#-]*$", max_length=256)
+]
+#: A file on the hub's machine (absolute, or relative to the directory the hub runs in)
+FilePath = Annotated[
+    str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[^\x00-\x1f]+$")
+]
+
+
+def _entity_id(value: str) -> str:
+    """A SAML entityID: a URI of at most 1024 characters with no spaces (SAML core 8.3.6)."""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[\x21-\x7e]+", value) or len(value) > 1024:
+        raise ValueError(
+            f"{value!r} is not a SAML entityID (a URI such as https://idp.example.edu/idp/shibboleth)"
+        )
+    return value
+
+
+def _metadata_url(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value) or len(value) > 2000:
+        raise ValueError(f"metadata_url must be an http or https URL, not {value!r}")
+    return value
+
+
+class SamlConnector(Strict):
+    """The library's SAML 2.0 identity provider; the hub is one service provider for all of
+    them. The IdP's metadata (its own, or a federation's aggregate naming it) must be signed
+    with the certificate in ``metadata_cert``."""
+
+    kind: Literal["saml"]
+    idp: Annotated[str, AfterValidator(_entity_id)]
+    metadata_url: Annotated[str, AfterValidator(_metadata_url)] | None = None
+    metadata_file: FilePath | None = None
+    metadata_cert: FilePath
+    #: the attribute that identifies the patron; None: subject-id, then pairwise-id, then
+    #: eduPersonPrincipalName (never the NameID, which is usually transient)
+    patron_id: SamlAttribute | None = None
+    #: the attribute whose value goes through the library's ``categories`` map
+    category: SamlAttribute = "eduPersonScopedAffiliation"
+    name: SamlAttribute = "displayName"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SamlConnector:
+        if (self.metadata_url is None) == (self.metadata_file is None):
+            raise ValueError("give exactly one of metadata_url and metadata_file")
+        return self
+
+
+Connector = Annotated[
+    RegistryConnector | Sip2Connector | LdapConnector | SamlConnector,
+    Field(discriminator="kind"),
+]
 
 
 class Library(Strict):

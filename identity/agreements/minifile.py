@@ -77,6 +77,10 @@ libraries:
     connector: {kind: registry}    # patrons imported into the hub; or, asked over SIP2:
     # connector: {kind: sip2, host: sip.example.org, port: 6001, institution: NEW,
     #             user: hub, password_env: NEW_SIP2_PASSWORD}
+    # or, a username and password checked at the directory (LDAP, Active Directory):
+    # connector: {kind: ldap, url: "ldaps://ldap.example.edu", category: eduPersonAffiliation,
+    #             search: {base: "ou=people,dc=example,dc=edu", filter: "(uid={card})",
+    #                      bind_dn: "cn=hub,dc=example,dc=edu", password_env: NEW_LDAP_PASSWORD}}
 """
 _AGREEMENT_TEMPLATES: dict[Kind, str] = {
     "consortium": """\

@@ -131,6 +131,12 @@ def check_may_touch(
                 f"{mine}'s connector may use only the one it has "
                 f"({_password_env(before) or 'none'})."
             )
+        if _connector_key(before, "tls_ca") != _connector_key(after, "tls_ca"):
+            raise errors.NotPermitted(
+                "Only a consortium administrator can change tls_ca: it names a file on the hub "
+                f"itself (the hub's operator puts it there), and {mine}'s connector may use "
+                f"only the one it has ({_connector_key(before, 'tls_ca') or 'none'})."
+            )
         return
     if after is not None:
         _check_party(admin, section, after, "would be")
@@ -146,8 +152,18 @@ def _check_party(admin: Admin, section: str, data: dict[str, Any], when: str) ->
 
 
 def _password_env(data: dict[str, Any]) -> str | None:
+    """The connector's ``password_env``, or its ``search``'s (an ldap service account)."""
     connector = data.get("connector")
-    value = connector.get("password_env") if isinstance(connector, dict) else None
+    search = connector.get("search") if isinstance(connector, dict) else None
+    value = _connector_key(data, "password_env")
+    if value is None and isinstance(search, dict) and search.get("password_env") is not None:
+        value = str(search["password_env"])
+    return value
+
+
+def _connector_key(data: dict[str, Any], key: str) -> str | None:
+    connector = data.get("connector")
+    value = connector.get(key) if isinstance(connector, dict) else None
     return str(value) if value is not None else None
 
 

@@ -14,9 +14,7 @@ from typing import Annotated
 import typer
 
 import policies
-from identity.agreements import publishing
 from identity.cli import context
-from identity.store.database import transaction
 
 app = typer.Typer(help="Check agreement files and explain decisions.", no_args_is_help=True)
 
@@ -63,6 +61,11 @@ def load(
     note: Annotated[str | None, typer.Option(help="Why, for the audit log.")] = None,
 ) -> None:
     """Validate, then publish the files to the database as one new version (all or nothing)."""
+    # the database layer, here and in context.published(): check and explain from files
+    # start without it
+    from identity.agreements import publishing
+    from identity.store.database import transaction
+
     sources = policies.read(*paths)
     limits = context.settings().agreement_limits()
     try:

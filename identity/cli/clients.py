@@ -1,13 +1,16 @@
-"""``hub clients add``: register an OAuth client for a library."""
+"""``hub clients``: register an OAuth client for a library, rotate its secret, disable it."""
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
 from identity.cli import context
 from identity.oauth import registration
 from identity.store.database import transaction
+
+T = TypeVar("T")
 
 app = typer.Typer(help="OAuth clients: lenders' web apps and partner library systems.")
 
@@ -65,3 +68,49 @@ def add(
     else:
         typer.echo(f"client_secret: {registered.client_secret}")
         typer.echo("The secret is shown only now; the hub keeps only its hash.", err=True)
+
+
+ClientId = Annotated[str, typer.Argument(help="The client's id.")]
+
+
+@app.command("rotate-secret")
+def rotate_secret(
+    client_id: ClientId,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {client_id, client_secret}.")
+    ] = False,
+) -> None:
+    """Give the client a new secret, shown this once; the old one, and every token the client
+    holds, stop working at once."""
+    secret = _change(registration.rotate_secret, client_id)
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+        return
+    typer.echo(f"client_id:     {client_id}")
+    typer.echo(f"client_secret: {secret}")
+    typer.echo(
+        "The secret is shown only now; the old one and the client's tokens no longer work.",
+        err=True,
+    )
+
+
+@app.command()
+def disable(client_id: ClientId) -> None:
+    """Refuse the client's requests and end every token it holds, at once."""
+    _change(registration.disable, client_id)
+    typer.echo(f"Disabled {client_id}: its requests are refused and its tokens ended.")
+
+
+@app.command()
+def enable(client_id: ClientId) -> None:
+    """Take the client's requests again (the tokens it held stay ended)."""
+    _change(registration.enable, client_id)
+    typer.echo(f"Enabled {client_id}.")
+
+
+def _change(change: Callable[..., T], client_id: str) -> T:
+    try:
+        with transaction(context.engine(write=True)) as session:
+            return change(session=session, client_id=client_id, actor=context.actor())
+    except registration.ClientRefused as exc:
+        context.fail(f"{exc}; nothing changed.")

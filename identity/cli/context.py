@@ -1,4 +1,5 @@
-"""What the commands share: the settings and a database engine, built on first use."""
+"""What the commands share: the settings and a database engine, built on first use. The database
+layer is imported when a command first asks for it: ``hub agreements check`` reads files only."""
 
 from __future__ import annotations
 
@@ -6,20 +7,17 @@ import getpass
 import socket
 from functools import cache
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 import policies
-from identity.agreements import publishing
 from identity.settings import Settings
-from identity.store import migrate
-from identity.store.database import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.exc import SQLAlchemyError
 
 
 @cache
@@ -34,12 +32,23 @@ def settings() -> Settings:
         )
 
 
+def make_engine(settings: Settings) -> Engine:
+    """``identity.store.database.make_engine``, imported on first use."""
+    from identity.store import database
+
+    return database.make_engine(settings)
+
+
 def engine(*, write: bool = False) -> Engine:
     """The configured database, ready to use, or a clear message and exit 1.
 
     An SQLite file is created or brought up to date by commands that write (as ``hub serve``
     does); commands that only read never create one. Any other database must have had
     ``hub db upgrade``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from identity.store import migrate
+
     try:
         db = make_engine(settings())
         if db.dialect.name == "sqlite":
@@ -73,6 +82,9 @@ def cannot_use(exc: SQLAlchemyError) -> str:
 
 def _safe(url: str) -> str:
     """The URL without its password, fit for a message."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except SQLAlchemyError:
@@ -96,6 +108,10 @@ def report(exc: policies.InvalidAgreements, outcome: str) -> typer.Exit:
 def published(*, write: bool = False) -> policies.Agreements:
     """The agreement set in force in the database, or a clear message and exit 1. ``write``:
     the command goes on to write (so an SQLite file may be brought up to date first)."""
+    from sqlmodel import Session
+
+    from identity.agreements import publishing
+
     with Session(engine(write=write)) as session:
         try:
             found = publishing.in_force(session=session)

@@ -11,17 +11,19 @@ app = typer.Typer(help="The keys that sign ID tokens and access tokens.", no_arg
 
 @app.command()
 def rotate() -> None:
-    """Add a new signing key; the previous one stops signing but stays in the JWKS until the
-    tokens it signed have expired (HUB_TOKEN_LIFETIME_S)."""
+    """Add new signing keys (RS256 for ID tokens, ES256 for access tokens), which every running
+    hub signs with from its next token request; the previous ones stop signing but stay in the
+    JWKS until the tokens they signed have expired (HUB_TOKEN_LIFETIME_S)."""
     settings = context.settings()
     try:
         secret = settings.secret()
     except ValueError as exc:
         context.fail(str(exc))
     with transaction(context.engine(write=True)) as session:
-        before = signing_keys.active(session=session)
-        key = signing_keys.rotate(session=session, secret=secret, actor=context.actor())
-        new, old = key.kid, before.kid if before else None
-    typer.echo(f"Signing with {new}.")
-    if old:
-        typer.echo(f"{old} stays published for {settings.token_lifetime_s} s, then is dropped.")
+        before = [signing_keys.active(session=session, alg=alg) for alg in signing_keys.ALGS]
+        keys = signing_keys.rotate_all(session=session, secret=secret, actor=context.actor())
+        changes = [(k.alg, k.kid, b.kid if b else None) for k, b in zip(keys, before, strict=True)]
+    for alg, new, old in changes:
+        typer.echo(f"Signing {alg} with {new}.")
+        if old:
+            typer.echo(f"{old} stays published for {settings.token_lifetime_s} s, then is dropped.")

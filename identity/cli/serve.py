@@ -25,12 +25,6 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the hub. The database is prepared once here, before any worker starts."""
-    # the web application and uvicorn take about a second to import: only here, not in every
-    # other hub command
-    import uvicorn
-
-    from identity.app import NotReady, prepare
-
     settings = context.settings()
     try:
         trusted = proxies(
@@ -38,6 +32,12 @@ def serve(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from None
+    # the web application and uvicorn take about a second to import: only here, once the
+    # settings have passed, not in every other hub command
+    import uvicorn
+
+    from identity.app import NotReady, prepare
+
     try:
         engine = make_engine(settings)
         try:

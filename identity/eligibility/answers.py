@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anyio import to_thread
 from sqlalchemy import Connection, Engine, bindparam, select
@@ -35,6 +35,9 @@ from identity.patrons.connectors.factory import connector_for
 from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
 from identity.store import database
 from identity.store.models import PairwiseSubject, utcnow
+
+if TYPE_CHECKING:
+    from identity.oauth.server import HubServer
 
 _PAIRWISE = PairwiseSubject.__table__.c  # type: ignore[attr-defined]
 _PAIRWISE_OF = select(_PAIRWISE.sub, _PAIRWISE.home_library, _PAIRWISE.card, _PAIRWISE.scope).where(
@@ -91,9 +94,8 @@ class _Read:
 
 async def answer(
     *,
-    engine: Engine,
+    server: HubServer,
     in_force: InForce,
-    gates: Gates,
     token: str,
     allowed: int,
     per_s: int,
@@ -103,7 +105,8 @@ async def answer(
     ``questions``, in order, each with its record; ``RateLimited`` at once when the client's
     window (``allowed`` questions every ``per_s`` seconds) has no room left for them. The
     database is read in one worker thread; other home libraries are asked in their turns."""
-    read = await to_thread.run_sync(_read, engine, in_force, token, allowed, per_s, questions)
+    engine, gates = server.engine, server.gates
+    read = await to_thread.run_sync(_read, server, in_force, token, allowed, per_s, questions)
     holders = read.holders
     for library, wanted in read.waiting.values():
         found = await _holders(gates, library, engine, wanted)
@@ -130,7 +133,7 @@ async def answer(
 
 
 def _read(
-    engine: Engine,
+    server: HubServer,
     in_force: InForce,
     token: str,
     allowed: int,
@@ -146,8 +149,10 @@ def _read(
     subs = [q.patron for q in questions if q.patron is not None]
     held = in_force.held() if in_force.version is not None else None
     card = _registry_card(held, questions)  # read with the token, if it is still in force
+    client_id = asking.client_of(server, token)
+    engine = server.engine
     with database.reading(engine) as connection:
-        asker, holder = asking.asker(connection, token=token, window=window, card=card)
+        asker, holder = asking.asker(connection, client_id=client_id, window=window, card=card)
         for question in questions:
             if question.lender is not None and question.lender != asker.library:
                 raise errors.Forbidden(

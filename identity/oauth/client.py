@@ -34,6 +34,18 @@ class Client(ClientMixin):  # type: ignore[misc]
         return self.row.library
 
     @property
+    def kind(self) -> str:
+        return self.row.kind
+
+    @property
+    def epoch(self) -> int:
+        return self.row.epoch
+
+    @property
+    def disabled(self) -> bool:
+        return self.row.disabled_at is not None
+
+    @property
     def public(self) -> bool:
         return self.row.secret_sha256 is None
 

@@ -4,6 +4,10 @@ A relying party (``rp``) is a lender's web app using the authorization code flow
 exact redirect URIs (https, or http only on the loopback interface; no fragment), and is
 confidential unless registered ``public`` (then PKCE is its only protection). A ``partner`` is a
 library system using client credentials for the eligibility API: it has no redirect URI.
+
+Rotating a client's secret (``hub clients rotate-secret``) or disabling it (``hub clients
+disable``) ends every token it holds, at once, in every process of the hub: the stored ones are
+revoked, and the client's epoch moves on, which client-credentials tokens name.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlmodel import Session
 
 from identity.admin import audit
-from identity.store.models import OAuthClient
+from identity.oauth import tokens
+from identity.store.models import OAuthClient, utcnow
 
 RP_SCOPES = ["openid", "profile", "membership", "borrowing"]
 PARTNER_SCOPES = ["eligibility"]
@@ -91,6 +96,65 @@ def add_client(
         },
     )
     return Registered(client_id, secret)
+
+
+def rotate_secret(*, session: Session, client_id: str, actor: str) -> str:
+    """Give a confidential client a new secret (returned, to be shown once); the old secret
+    and every token the client holds stop working when the transaction commits."""
+    row = _changing(session, client_id)
+    if row.secret_sha256 is None:
+        raise ClientRefused(f"client {client_id!r} is public: it has no secret")
+    secret = secrets.token_urlsafe(32)
+    row.secret_sha256 = secret_digest(secret)
+    _end_tokens(session, row)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="clients.rotate-secret",
+        subject=f"client:{client_id}",
+        after={"epoch": row.epoch},
+    )
+    return secret
+
+
+def disable(*, session: Session, client_id: str, actor: str) -> None:
+    """Refuse the client's requests and end every token it holds (``enable`` takes its
+    requests again; the ended tokens stay ended)."""
+    row = _changing(session, client_id)
+    row.disabled_at = utcnow()
+    _end_tokens(session, row)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="clients.disable",
+        subject=f"client:{client_id}",
+        after={"epoch": row.epoch},
+    )
+
+
+def enable(*, session: Session, client_id: str, actor: str) -> None:
+    row = _changing(session, client_id)
+    row.disabled_at = None
+    session.add(row)
+    audit.record(
+        session=session, actor=actor, action="clients.enable", subject=f"client:{client_id}"
+    )
+
+
+def _changing(session: Session, client_id: str) -> OAuthClient:
+    """The client's row, locked until the transaction ends (a token being saved for it waits,
+    then sees the change: ``tokens.save``)."""
+    row = session.get(OAuthClient, client_id, with_for_update=True)
+    if row is None:
+        raise ClientRefused(f"no client {client_id!r}")
+    return row
+
+
+def _end_tokens(session: Session, row: OAuthClient) -> None:
+    row.epoch += 1
+    session.add(row)
+    session.flush()
+    tokens.revoke_client_tokens(session=session, client_id=row.client_id, now=utcnow())
 
 
 def check_redirect_uri(uri: str) -> None:

@@ -4,7 +4,10 @@ endpoints.
 
 Authlib is synchronous: a route reads the request body (``await request.form()``), builds a
 ``HubRequest`` with *every* value of repeated parameters (so duplicate-parameter checks see
-them), and runs Authlib in the thread pool. Each callback opens its own short database session.
+them), and runs Authlib in the thread pool, or on the event loop when all it needs is in
+memory. Clients, signing keys and revoked client-credentials tokens are kept in memory
+(``identity.oauth.caches``) for requests that have synced with the database's changes
+(``synced``); every other read opens its own short database session.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +25,7 @@ from authlib.oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.datastructures import FormData, QueryParams
@@ -31,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 
 from identity.agreements.publishing import InForce
 from identity.oauth import signing_keys, tokens
+from identity.oauth.caches import FRESH, Cache
 from identity.oauth.claims import SCOPES
 from identity.oauth.client import Client
 from identity.oauth.endpoints.end_session import EndSession
@@ -43,8 +47,9 @@ from identity.oauth.grants.pkce import S256Required
 from identity.oauth.grants.refresh_token import RefreshTokenGrant
 from identity.patrons.connectors.gates import Gates
 from identity.settings import Settings
+from identity.store.changes import Changes
 from identity.store.database import transaction
-from identity.store.models import OAuthClient
+from identity.store.models import OAuthClient, RevokedToken, utcnow
 
 
 class HubPayload(OAuth2Payload):  # type: ignore[misc]
@@ -106,8 +111,16 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         self.gates = Gates(queue=settings.home_library_queue, wait_s=settings.home_library_wait_s)
         self.issuer = settings.issuer
         self.secret = settings.secret()
-        self._keys: dict[str, RSAKey] = {}
+        self._keys: dict[str, signing_keys.PrivateKey] = {}
         self._keys_guard = threading.Lock()
+        # a read of what changed waits no longer than a connection to the database may take
+        self.changes = Changes(engine, wait_s=settings.database_connect_timeout_s + 1)
+        self.clients: Cache[str, Client] = Cache()
+        self.keysets: Cache[str, KeySet] = Cache()  # an algorithm: its active key; "public"
+        self.revoked: Cache[str, frozenset[str]] = Cache()  # "jti": every revoked one
+        self.changes.on_change("clients", self.clients.forget)
+        self.changes.on_change("keys", self.keysets.forget)
+        self.changes.on_change("revocations", self.revoked.forget)
         self.register_grant(AuthorizationCodeGrant, [S256Required(), OpenIDCode(self)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
@@ -118,6 +131,11 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
     # --- what Authlib asks of a framework integration --------------------------------------
 
     def query_client(self, client_id: str) -> Client | None:
+        """The client, unless it is unknown or disabled."""
+        client = self.clients.get(client_id, lambda: self._read_client(client_id))
+        return None if client is None or client.disabled else client
+
+    def _read_client(self, client_id: str) -> Client | None:
         with Session(self.engine) as session:
             row = session.get(OAuthClient, client_id)
             if row is None:
@@ -126,16 +144,18 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
             return Client(row)
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Store a sign-in's tokens. A client-credentials token is not stored: it is refused
+        by its client's epoch or a row in ``revoked_token`` (``identity.oauth.client_tokens``)."""
+        jti = token.pop("_jti")
+        if request.user is None:
+            return
         client: Client = request.client
-        grantee = request.user or tokens.Grantee(
-            sub=client.client_id, family=tokens.new_family(), lender=client.library
-        )
         tokens.save(
             engine=self.engine,
             token=token,
-            client_id=client.client_id,
-            grantee=grantee,
-            jti=token.pop("_jti"),
+            client=client,
+            grantee=request.user,
+            jti=jti,
             refresh_lifetime_s=self.settings.refresh_lifetime_s,
         )
 
@@ -177,13 +197,14 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
         grantee = user or tokens.Grantee(sub=client.client_id, family="", lender=client.library)
         lifetime = self.settings.token_lifetime_s
         access, jti = tokens.access_token(
-            keyset=self.signing_keyset(),
+            keyset=self.signing_keyset(signing_keys.ACCESS_ALG),
             issuer=self.issuer,
             client_id=client.client_id,
             grantee=grantee,
             scope=scope or "",
             lifetime_s=lifetime,
             now=int(time.time()),
+            epoch=client.epoch if user is None else None,
         )
         token: dict[str, Any] = {
             "token_type": "Bearer",
@@ -196,10 +217,16 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
             token["refresh_token"] = secrets.token_urlsafe(32)
         return token
 
-    def signing_keyset(self) -> KeySet:
-        """The active private key, alone in a set (joserfc then writes its ``kid``)."""
+    def signing_keyset(self, alg: str = signing_keys.ALG) -> KeySet:
+        """The private key signing with ``alg`` now, alone in a set (joserfc then writes its
+        ``kid``): RS256 for ID tokens, ES256 for access tokens."""
+        keyset = self.keysets.get(alg, lambda: self._read_signing_keyset(alg))
+        assert keyset is not None
+        return keyset
+
+    def _read_signing_keyset(self, alg: str) -> KeySet:
         with Session(self.engine) as session:
-            current = signing_keys.active(session=session)
+            current = signing_keys.active(session=session, alg=alg)
         if current is None:
             raise RuntimeError("no signing key: the app was not prepared")
         with self._keys_guard:
@@ -207,6 +234,61 @@ class HubServer(_AuthorizationServer):  # type: ignore[misc]
             if key is None:
                 key = self._keys[current.kid] = signing_keys.private_key(current, self.secret)
         return KeySet([key])
+
+    def public_keyset(self) -> KeySet:
+        """Every public key the hub has signed with (tokens signed by a key retired long ago
+        have expired, which their own ``exp`` says)."""
+        keyset = self.keysets.get("public", self._read_public_keyset)
+        assert keyset is not None
+        return keyset
+
+    def _read_public_keyset(self) -> KeySet:
+        with Session(self.engine) as session:
+            return KeySet.import_key_set({"keys": signing_keys.public_jwks(session=session)})
+
+    def is_revoked(self, jti: str) -> bool:
+        """Whether the client-credentials token ``jti`` was revoked (RFC 7009)."""
+        if not FRESH.get():
+            with Session(self.engine) as session:
+                return session.get(RevokedToken, jti) is not None
+        revoked = self.revoked.get("jti", self._read_revoked)
+        return revoked is not None and jti in revoked
+
+    def _read_revoked(self) -> frozenset[str]:
+        with Session(self.engine) as session:
+            return tokens.revoked_jtis(session=session, now=utcnow())
+
+    # --- what the database has changed ------------------------------------------------------
+
+    @contextmanager
+    def synced(self) -> Iterator[bool]:
+        """(Blocking, in a worker thread.) Within the block, the caches are used if every
+        change committed before it was seen; the database is read otherwise."""
+        reset = FRESH.set(self.changes.sync())
+        try:
+            yield FRESH.get()
+        finally:
+            FRESH.reset(reset)
+
+    @asynccontextmanager
+    async def synced_async(self) -> AsyncIterator[bool]:
+        """``synced`` for a route on the event loop (worker threads it starts inherit it)."""
+        reset = FRESH.set(await self.changes.synced())
+        try:
+            yield FRESH.get()
+        finally:
+            FRESH.reset(reset)
+
+    def holds(self, client_id: str) -> bool:
+        """Whether a client-credentials token for ``client_id`` can be made from memory alone
+        (the client and the signing key are held, and the request has synced)."""
+        return (
+            self.clients.held(client_id) is not None
+            and self.keysets.held(signing_keys.ACCESS_ALG) is not None
+        )
+
+    def close(self) -> None:
+        self.changes.close()
 
     def published_jwks(self) -> dict[str, Any]:
         with Session(self.engine) as session:

@@ -1,7 +1,14 @@
 """Signing keys (OpenID Connect Core 10.1; JWKS per RFC 7517): create, rotate, publish, use.
 
-Rotation never breaks a token in flight: the retired key stays in the JWKS for
-``settings.token_lifetime_s`` after it stops signing, the longest any token it signed lives.
+Two keys sign at any time: an RSA key signs ID tokens (RS256, the algorithm every OpenID
+relying party must accept), and a P-256 key signs access tokens (ES256), whose audience is the
+hub itself (RFC 9068 leaves the algorithm to the authorization server): an ES256 signature
+costs a small fraction of an RS256 one, on every token the hub issues.
+
+A running hub holds the active keys, decrypted once, and follows a rotation made anywhere at its
+next token request (``identity.oauth.caches``). Rotation never breaks a token in flight: the
+retired key stays in the JWKS for ``settings.token_lifetime_s`` (the longest any token lives)
+and ``GRACE_S`` more after it is retired (a request being answered then may still sign with it).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
-from joserfc.jwk import RSAKey
+from joserfc.jwk import ECKey, JWKRegistry, KeyParameters, RSAKey
 from sqlmodel import Session, col, select
 
 from identity.admin import audit
@@ -20,20 +27,35 @@ from identity.security import derived_keys
 from identity.store.database import lock
 from identity.store.models import SigningKey, as_utc, utcnow
 
-ALG = "RS256"  # the algorithm every OpenID relying party must accept
+ALG = "RS256"  # ID tokens: the algorithm every OpenID relying party must accept
+ACCESS_ALG = "ES256"  # access tokens, for the hub itself
+ALGS = (ALG, ACCESS_ALG)
+#: how much longer than a token's lifetime a retired key stays published
+GRACE_S = 5
+
+PrivateKey = RSAKey | ECKey
 
 
-def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
-    """Make a new signing key and retire the one signing now (it stays published a while)."""
+def rotate_all(*, session: Session, secret: str, actor: str) -> list[SigningKey]:
+    """A new key for each algorithm (``hub keys rotate``)."""
+    return [rotate(session=session, secret=secret, actor=actor, alg=alg) for alg in ALGS]
+
+
+def rotate(*, session: Session, secret: str, actor: str, alg: str = ALG) -> SigningKey:
+    """Make a new signing key for ``alg`` and retire the one signing with it now (it stays
+    published a while)."""
     lock(session, "keys")
-    current = active(session=session)
+    current = active(session=session, alg=alg)
     kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(4)}"
-    private = RSAKey.generate_key(
-        2048, parameters={"kid": kid, "alg": ALG, "use": "sig"}, private=True
+    parameters: KeyParameters = {"kid": kid, "alg": alg, "use": "sig"}
+    private: PrivateKey = (
+        RSAKey.generate_key(2048, parameters=parameters, private=True)
+        if alg == ALG
+        else ECKey.generate_key("P-256", parameters=parameters, private=True)
     )
     key = SigningKey(
         kid=kid,
-        alg=ALG,
+        alg=alg,
         public_jwk=dict(private.as_dict(private=False)),
         private_jwk_encrypted=derived_keys.fernet(secret, "signing keys")
         .encrypt(json.dumps(private.as_dict(private=True)).encode())
@@ -50,24 +72,27 @@ def rotate(*, session: Session, secret: str, actor: str) -> SigningKey:
         action="keys.rotate",
         subject=f"key:{kid}",
         before=None if current is None else {"kid": current.kid},
-        after={"kid": kid, "alg": ALG},
+        after={"kid": kid, "alg": alg},
     )
     return key
 
 
-def ensure(*, session: Session, secret: str, actor: str) -> SigningKey:
-    """The active key, made now if there is none. Checked under the lock, so processes starting
-    together make one key, not one each."""
+def ensure(*, session: Session, secret: str, actor: str) -> list[SigningKey]:
+    """The active key of each algorithm, made now where there is none. Checked under the lock,
+    so processes starting together make one key of each, not one each."""
     lock(session, "keys")
-    current = active(session=session)
-    return current if current is not None else rotate(session=session, secret=secret, actor=actor)
+    made = []
+    for alg in ALGS:
+        current = active(session=session, alg=alg)
+        made.append(current or rotate(session=session, secret=secret, actor=actor, alg=alg))
+    return made
 
 
-def active(*, session: Session) -> SigningKey | None:
-    """The key that signs now: the newest one not retired."""
+def active(*, session: Session, alg: str = ALG) -> SigningKey | None:
+    """The key that signs with ``alg`` now: the newest one of that algorithm not retired."""
     query = (
         select(SigningKey)
-        .where(col(SigningKey.retired_at).is_(None))
+        .where(col(SigningKey.retired_at).is_(None), col(SigningKey.alg) == alg)
         .order_by(col(SigningKey.created_at).desc())
         .limit(1)
     )
@@ -75,18 +100,24 @@ def active(*, session: Session) -> SigningKey | None:
 
 
 def jwks(*, session: Session, lifetime: timedelta, now: datetime | None = None) -> dict[str, Any]:
-    """The public keys a relying party may meet in a token: the active key and every retired
-    key whose tokens may still be alive."""
+    """The public keys a relying party may meet in a token: the active keys and every retired
+    key whose tokens may still be alive (signed up to ``GRACE_S`` after it was retired)."""
     now = now or utcnow()
     keys = []
+    lasts = lifetime + timedelta(seconds=GRACE_S)
     for key in session.exec(select(SigningKey).order_by(col(SigningKey.created_at).desc())):
         retired = key.retired_at
-        if retired is None or as_utc(retired) + lifetime > now:
+        if retired is None or as_utc(retired) + lasts > now:
             keys.append(key.public_jwk)
     return {"keys": keys}
 
 
-def private_key(key: SigningKey, secret: str) -> RSAKey:
+def public_jwks(*, session: Session) -> list[dict[str, Any]]:
+    """Every key's public half, retired ones too (for verifying the hub's own tokens)."""
+    return [key.public_jwk for key in session.exec(select(SigningKey))]
+
+
+def private_key(key: SigningKey, secret: str) -> PrivateKey:
     """The private half, for signing. Raises ``ValueError`` if ``secret`` is not the one that
     encrypted it (the hub's secret key was changed without re-keying)."""
     try:
@@ -97,4 +128,6 @@ def private_key(key: SigningKey, secret: str) -> RSAKey:
         raise ValueError(
             f"signing key {key.kid} cannot be decrypted with this HUB_SECRET_KEY"
         ) from None
-    return RSAKey.import_key(json.loads(data))
+    private = JWKRegistry.import_key(json.loads(data))
+    assert isinstance(private, RSAKey | ECKey)
+    return private

@@ -1,8 +1,9 @@
 """Access tokens (JWT, RFC 9068) and refresh tokens, and the rows that make them revocable.
 
-Every token is stored as the SHA-256 of its text. Tokens issued from one sign-in (or one
-client-credentials request) share a ``family``; a refresh rotates within the family, and a
-reused refresh token or a replayed code revokes the family (RFC 9700 section 4.14.2).
+A sign-in's tokens are stored as the SHA-256 of their text. Tokens issued from one sign-in
+share a ``family``; a refresh rotates within the family, and a reused refresh token or a
+replayed code revokes the family (RFC 9700 section 4.14.2). Client-credentials tokens are not
+stored (``identity.oauth.client_tokens``): only those revoked before they expire leave a row.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import InvalidScopeError
 from joserfc import jwt
@@ -20,9 +21,23 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from identity.oauth.patron import Patron
-from identity.oauth.signing_keys import ALG
+from identity.oauth.signing_keys import ACCESS_ALG
 from identity.store.database import lock, transaction
-from identity.store.models import OAuthToken, PairwiseSubject, RevokedFamily, as_utc, utcnow
+from identity.store.models import (
+    OAuthClient,
+    OAuthToken,
+    PairwiseSubject,
+    RevokedFamily,
+    RevokedToken,
+    as_utc,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from identity.oauth.client import Client
+
+#: the claim of a client-credentials token that names its client's epoch (``OAuthClient``)
+EPOCH = "client_epoch"
 
 
 @dataclass(frozen=True)
@@ -55,11 +70,14 @@ def access_token(
     scope: str,
     lifetime_s: int,
     now: int,
+    epoch: int | None = None,
 ) -> tuple[str, str]:
-    """A signed JWT access token (RFC 9068 section 2) and its ``jti``. The hub is its audience:
-    it is spent at the hub's userinfo endpoint and eligibility API."""
+    """A signed JWT access token (RFC 9068 section 2; ES256) and its ``jti``. The hub is its
+    audience:
+    it is spent at the hub's userinfo endpoint and eligibility API. A client-credentials token
+    names its client's ``epoch``."""
     jti = secrets.token_urlsafe(16)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": issuer,
         "sub": grantee.sub,
         "aud": issuer,
@@ -69,18 +87,23 @@ def access_token(
         "jti": jti,
         "scope": scope,
     }
-    return jwt.encode({"alg": ALG, "typ": "at+jwt"}, claims, keyset, algorithms=[ALG]), jti
+    if epoch is not None:
+        claims[EPOCH] = epoch
+    header = {"alg": ACCESS_ALG, "typ": "at+jwt"}
+    return jwt.encode(header, claims, keyset, algorithms=[ACCESS_ALG]), jti
 
 
 def save(
     *,
     engine: Engine,
     token: dict[str, Any],
-    client_id: str,
+    client: Client,
     grantee: Grantee,
     jti: str,
     refresh_lifetime_s: int,
 ) -> None:
+    """Store a sign-in's tokens; saved revoked if the sign-in, or the client's epoch, was
+    revoked while the request was being answered."""
     now = utcnow()
     refresh = token.get("refresh_token")
     refresh_expires = None
@@ -93,6 +116,14 @@ def save(
         # after and finds the row (RFC 9700 4.14.2 holds even for the winner of a race)
         lock(session, f"family:{grantee.family}")
         revoked = session.get(RevokedFamily, grantee.family) is not None
+        # read under a share lock: a rotation or a disabling (which revokes the client's
+        # stored tokens) either comes after this commit, or is seen here
+        epoch = session.exec(
+            select(OAuthClient.epoch)
+            .where(OAuthClient.client_id == client.client_id)
+            .with_for_update(read=True)
+        ).first()
+        revoked = revoked or epoch != client.epoch
         patron = grantee.patron
         if patron is not None:  # so that this lender (only) may ask the eligibility API by sub
             lock(session, f"pairwise:{grantee.lender}:{grantee.sub}")
@@ -110,7 +141,7 @@ def save(
             OAuthToken(
                 jti=jti,
                 family=grantee.family,
-                client_id=client_id,
+                client_id=client.client_id,
                 scope=token.get("scope", ""),
                 subject=grantee.sub,
                 patron=None if grantee.patron is None else grantee.patron.to_json(),
@@ -218,6 +249,24 @@ def bearer(*, session: Session, token: str, scope: str) -> OAuthToken | None:
     if row is None or not active(row, token) or scope not in row.scope.split():
         return None
     return row
+
+
+def revoked_jtis(*, session: Session, now: datetime) -> frozenset[str]:
+    """The client-credentials tokens revoked before they expire, and not expired yet."""
+    query = select(RevokedToken.jti).where(col(RevokedToken.expires_at) > now)
+    return frozenset(session.exec(query).all())
+
+
+def revoke_client_tokens(*, session: Session, client_id: str, now: datetime) -> int:
+    """Revoke every stored token of a client (its client-credentials tokens are refused by its
+    epoch, which the caller moves on)."""
+    result = session.execute(
+        update(OAuthToken)
+        .where(col(OAuthToken.client_id) == client_id, col(OAuthToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def aware(moment: datetime | None) -> datetime:

@@ -4,7 +4,10 @@
 A card is read in Unicode NFC without the spaces around it, and is 1 to ``MAX_CARD``
 characters, none of them a space or a control character; letters of any script are cards too
 (Evergreen and Koha barcodes and usernames are often not numbers). When the home library is
-known and has a ``card_pattern``, the card must match it in full. Anything else is
+known and has a ``card_pattern``, the card must match it in full. A library whose patrons sign
+in with their directory username (``ldap``) has its cards read in lower case: directories
+compare usernames regardless of case, and ``ADA`` must be the same patron as ``ada`` to the
+guessing limits and to the lenders (one pairwise ``sub``). Anything else is
 ``NotACard``, with a message for the person who typed it; no home library is asked about it.
 """
 
@@ -33,6 +36,8 @@ def read_card(text: str, library: policies.Library | None = None) -> str:
         raise NotACard(f"A card number is at most {MAX_CARD} characters long.")
     if not card.isprintable() or any(c.isspace() for c in card):
         raise NotACard("A card number has no spaces or control characters in it.")
+    if library is not None and library.connector.kind == "ldap":
+        card = card.lower()
     if library is not None and library.card_pattern and not fits(library.card_pattern, card):
         raise NotACard(f"This is not a {library.name} card number. Check it and try again.")
     return card

@@ -1,11 +1,13 @@
 """PIN guessing limits: per card and per client address, in sliding windows.
 
-An attempt is recorded (``pending``) under a lock *before* the PIN goes to the home library, so
-twenty guesses sent at once count as twenty. A pending attempt counts as a failure until it is
-finished, so a crash in between fails closed; a success starts the count again. With the
-default of 5 failures per 15 minutes and 20 per day for a card, guessing a 4-digit PIN takes
-250 days on average, while a patron who mistypes is never locked out for long. The limits stop
-guesses at the hub, so no one can use it to trip a lock-out at the patron's home library.
+An attempt is recorded (``pending``) under a lock, on disk, *before* the PIN goes to the home
+library, so twenty guesses sent at once count as twenty. A pending attempt counts as a failure
+until it is finished, so a crash in between fails closed, and so does a crash of the database
+that loses how it ended (``finish`` does not wait for the disk). A success starts the count
+again. With the default of 5 failures per 15 minutes and 20 per day for a card, guessing a
+4-digit PIN takes 250 days on average, while a patron who mistypes is never locked out for long.
+The limits stop guesses at the hub, so no one can use it to trip a lock-out at the patron's home
+library.
 
 An attempt the home library did not answer (``unanswered``: it was down, or the hub could not
 read the reply) made no guess at the card, so it does not count against the card (a patron is
@@ -22,11 +24,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import ip_address, ip_network
 
-from sqlalchemy import Engine, func
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    literal,
+    union_all,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from identity.settings import GUESSES, rates
-from identity.store.database import lock, transaction
+from identity.store.database import lock, transaction, without_waiting_for_disk
 from identity.store.models import LoginAttempt, as_utc, utcnow
 
 Window = tuple[int, timedelta]
@@ -72,25 +84,19 @@ def card_key(secret: str, library: str, card: str) -> str:
 def begin(
     *, engine: Engine, key: str, address: str, limits: Limits, now: datetime | None = None
 ) -> int:
-    """Record an attempt for the card ``key`` from ``address``, or raise ``TooManyAttempts``."""
+    """Record an attempt for the card ``key`` from ``address``, or raise ``TooManyAttempts``.
+    One transaction: the two locks, one query for both counts, the new row."""
     now = now or utcnow()
     address = client_network(address)
     with transaction(engine) as session:
         lock(session, f"card:{key}")
         lock(session, f"address:{address}")
-        waits = [
-            *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, CARD),
-            # an address's count never restarts: one good card of one's own would otherwise
-            # let an address guess at every other card without end
-            *_waits(session, LoginAttempt.address == address, now, limits.per_address, ADDRESS),
-        ]
-        if waits:
-            raise TooManyAttempts(max(waits))
-        attempt = LoginAttempt(card_key=key, address=address, at=now)
-        session.add(attempt)
-        session.flush()
-        assert attempt.id is not None
-        return attempt.id
+        full = waits(session, key=key, address=address, now=now, limits=limits)
+        if full:
+            raise TooManyAttempts(max(full))
+        row = {"card_key": key, "address": address, "at": now, "outcome": "pending"}
+        attempt: int = session.execute(_ADD, row).scalar_one()
+        return attempt
 
 
 def client_network(address: str) -> str:
@@ -108,10 +114,88 @@ def client_network(address: str) -> str:
 def finish(*, engine: Engine, attempt: int, success: bool, unanswered: bool = False) -> None:
     """Record how the attempt ended. ``unanswered``: the home library could not be asked (or
     its answer read), so no guess was made: the attempt counts against the address only."""
+    outcome = "unanswered" if unanswered else "success" if success else "failure"
     with transaction(engine) as session:
-        row = session.get(LoginAttempt, attempt)
-        if row is not None:
-            row.outcome = "unanswered" if unanswered else "success" if success else "failure"
+        # lost in a crash of the database, the attempt stays pending: a failure (fails closed)
+        without_waiting_for_disk(session)
+        session.execute(
+            update(LoginAttempt).where(col(LoginAttempt.id) == attempt).values(outcome=outcome)
+        )
+
+
+def waits(session: Session, *, key: str, address: str, now: datetime, limits: Limits) -> list[int]:
+    """Seconds to wait for each window of the card ``key`` and of ``address`` (a
+    ``client_network``) that is full; none: the attempt may go ahead. One query (``_RECENT``):
+    for each, the times of the attempts that count, newest first, only as many as its largest
+    window allows, no older than its longest window, and for the card only those after its
+    latest success. ``waits_per_window`` is the same, a query per window."""
+    found: dict[str, list[datetime]] = {"card": [], "address": []}
+    asked = {
+        "card": key,
+        "address": address,
+        "card_since": now - max(window for _, window in limits.per_card),
+        "address_since": now - max(window for _, window in limits.per_address),
+        "card_n": max(n for n, _ in limits.per_card),
+        "address_n": max(n for n, _ in limits.per_address),
+    }
+    for name, at in session.execute(_RECENT, asked):
+        found[name].append(as_utc(at))
+    return [
+        *_full(found["card"], now, limits.per_card),
+        *_full(found["address"], now, limits.per_address),
+    ]
+
+
+def _recent() -> CompoundSelect[tuple[str, datetime]]:
+    """The query of ``waits``, made once: its values are bound parameters."""
+    parts = []
+    for name, column, counted in (
+        ("card", LoginAttempt.card_key, CARD),
+        # an address's count never restarts: one good card of one's own would otherwise let
+        # an address guess at every other card without end
+        ("address", LoginAttempt.address, ADDRESS),
+    ):
+        mine = column == bindparam(name)
+        since: BindParameter[datetime] = bindparam(f"{name}_since")
+        query = select(literal(name).label("counts"), col(LoginAttempt.at)).where(
+            mine, col(LoginAttempt.outcome).in_(counted.outcomes), col(LoginAttempt.at) > since
+        )
+        if counted.reset:
+            last_success = (
+                select(func.max(LoginAttempt.at))
+                .where(mine, LoginAttempt.outcome == "success")
+                .scalar_subquery()
+            )
+            query = query.where(col(LoginAttempt.at) > func.coalesce(last_success, since))
+        newest = query.order_by(col(LoginAttempt.at).desc()).limit(bindparam(f"{name}_n"))
+        parts.append(newest.subquery().select())
+    return union_all(*parts)
+
+
+_RECENT = _recent()
+_ADD = insert(LoginAttempt).returning(col(LoginAttempt.id))
+
+
+def waits_per_window(
+    session: Session, *, key: str, address: str, now: datetime, limits: Limits
+) -> list[int]:
+    """``waits``, the readable way: a query for each window (and one for the card's latest
+    success). Kept as what ``waits`` must equal (tested)."""
+    return [
+        *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, CARD),
+        *_waits(session, LoginAttempt.address == address, now, limits.per_address, ADDRESS),
+    ]
+
+
+def _full(times: list[datetime], now: datetime, limits: tuple[Window, ...]) -> list[int]:
+    """Seconds to wait for each window that the attempts made at ``times`` fill."""
+    newest = sorted(times, reverse=True)
+    full = []
+    for allowed, window in limits:
+        inside = [at for at in newest if at > now - window][:allowed]
+        if len(inside) >= allowed:
+            full.append(max(1, math.ceil((inside[-1] + window - now).total_seconds())))
+    return full
 
 
 def _waits(
@@ -128,7 +212,7 @@ def _waits(
         last_success = session.exec(
             select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
         ).one()
-    waits = []
+    full = []
     for allowed, window in limits:
         since = now - window
         if last_success is not None and as_utc(last_success) > since:
@@ -145,8 +229,8 @@ def _waits(
         ).all()
         if len(failures) >= allowed:
             oldest = as_utc(failures[-1])
-            waits.append(max(1, math.ceil((oldest + window - now).total_seconds())))
-    return waits
+            full.append(max(1, math.ceil((oldest + window - now).total_seconds())))
+    return full
 
 
 def _windows(text: str) -> tuple[Window, ...]:

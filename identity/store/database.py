@@ -170,6 +170,15 @@ def begin_immediate(connection: Connection) -> None:
         driver.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_S * 1000}")
 
 
+def without_waiting_for_disk(session: Session) -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk
+    (``synchronous_commit`` off for this transaction alone), for a write whose loss in a crash
+    of the database fails closed. It still reaches the disk within a fraction of a second, and
+    before any later commit that waits (the log is flushed in order). Nothing on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def lock(session: Session, name: str) -> None:
     """Hold the lock ``name`` until the transaction ends. On PostgreSQL an advisory lock; on
     SQLite nothing more is needed, as ``transaction`` already holds the one write lock. Take

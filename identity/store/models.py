@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -89,7 +89,11 @@ class OAuthClient(SQLModel, table=True):
     """A system that talks OAuth to the hub, bound to one library: a lender's web app (``rp``,
     authorization code flow) or a library system (``partner``, client credentials). The secret
     is stored as its SHA-256: it is 256 random bits, so a slow hash would add nothing but
-    latency to every token request."""
+    latency to every token request.
+
+    ``epoch`` counts the rotations of its secret and its disablings: a client-credentials
+    access token names the epoch it was issued in, and is good only while that is the
+    client's. A disabled client (``disabled_at``) gets no token and its tokens are refused."""
 
     __tablename__ = "oauth_client"
 
@@ -106,6 +110,8 @@ class OAuthClient(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+    epoch: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class SigningKey(SQLModel, table=True):
@@ -197,6 +203,31 @@ class RevokedFamily(SQLModel, table=True):
 
     family: str = Field(primary_key=True, max_length=64)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RevokedToken(SQLModel, table=True):
+    """A client-credentials access token revoked before it expired (RFC 7009). Such tokens are
+    not stored when issued (the signed JWT is all there is); this row is what refuses it."""
+
+    __tablename__ = "revoked_token"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(max_length=100)
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+
+
+class ChangeCounter(SQLModel, table=True):
+    """How many times a kind of row that processes hold in memory has changed: ``clients``
+    (``oauth_client``), ``keys`` (``signing_key``), ``revocations`` (``revoked_token``).
+    Triggers count every insert, update and delete, whoever makes it (``identity.store.changes``
+    reads them)."""
+
+    __tablename__ = "change_counter"
+
+    topic: str = Field(primary_key=True, max_length=32)
+    version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class SpentTicket(SQLModel, table=True):
@@ -314,3 +345,32 @@ class Proposal(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     version: int | None = None  # the version that published it
+
+
+class SamlKey(SQLModel, table=True):
+    """A key pair of the hub's SAML service provider (``identity.patrons.connectors.saml.keys``):
+    ``signing`` signs its authentication requests and metadata, ``encryption`` decrypts the
+    assertions identity providers encrypt to it. A key is published in the metadata from
+    ``created_at`` and used from ``use_from``; the one it replaces still decrypts for as long
+    again. The private half is kept encrypted with a key derived from ``HUB_SECRET_KEY``."""
+
+    __tablename__ = "saml_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    use: str = Field(max_length=10)  # signing | encryption
+    certificate: str = Field(sa_column=Column(Text, nullable=False))  # PEM
+    private_key_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    use_from: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SamlAssertionSeen(SQLModel, table=True):
+    """An assertion the hub has accepted, by the SHA-256 of its issuer and ID, kept until it
+    has expired so that it is accepted once, by whichever instance sees it first."""
+
+    __tablename__ = "saml_assertion_seen"
+
+    key: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )

@@ -178,8 +178,8 @@ BEARER = HTTPBearer(
 async def bearer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> str:
-    """The bearer token that came with the request; checked with the request's one read
-    (``eligibility.asking``)."""
+    """The bearer token that came with the request; checked in the worker thread that reads
+    the rest (``eligibility.asking``)."""
     token = credentials.credentials.strip() if credentials else ""
     if not token:
         raise errors.Unauthorized(
@@ -255,9 +255,8 @@ async def _answers(
     """The answers to ``questions``, once they are recorded and counted (``eligibility``)."""
     allowed, per_s = rate(server.settings.eligibility_rate, QUESTIONS)
     asker, answers = await eligibility_answers.answer(
-        engine=server.engine,
+        server=server,
         in_force=in_force,
-        gates=server.gates,
         token=token,
         allowed=allowed,
         per_s=per_s,

@@ -2,7 +2,12 @@
 the form-posting endpoints, handed to Authlib through the one adapter. A parameter of the
 endpoint's form sent twice is refused (RFC 6749 3.2: "parameters MUST NOT be included more than
 once"), and others are ignored ("MUST ignore unrecognized request parameters"); anything
-unexpected is ``server_error``, with the detail in the log and not in the answer."""
+unexpected is ``server_error``, with the detail in the log and not in the answer.
+
+Each request first syncs with what the database has changed (``HubServer.synced_async``), so
+that what the server holds in memory may answer it. A client-credentials request whose client
+and signing key are held is answered on the event loop, since it needs no database at all;
+anything else runs in the thread pool."""
 
 from __future__ import annotations
 
@@ -10,16 +15,15 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
-from typing import Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Request, Security
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from identity.oauth.server import HubRequest
+from identity.oauth.server import HubRequest, HubServer
 from identity.store import database
-from identity.web.deps import OAuthDep
 from identity.web.oauth_docs import (
     CLIENT,
     IntrospectionOut,
@@ -46,8 +50,9 @@ UNKNOWN_CLIENT = "invalid_client: the client is unknown or its credentials are w
     response_model=None,
     responses=answers(TokenOut, "The tokens", {400: BAD, 401: UNKNOWN_CLIENT}),
 )
-async def token(request: Request, server: OAuthDep) -> Response:
-    return await _handle(request, server, TokenForm, lambda r: server.create_token_response(r))
+async def token(request: Request) -> Response:
+    server: HubServer = request.app.state.oauth
+    return await _handle(request, server, TokenForm, server.create_token_response, inline=True)
 
 
 @router.post(
@@ -61,7 +66,8 @@ async def token(request: Request, server: OAuthDep) -> Response:
         {400: "invalid_request, unsupported_token_type", 401: UNKNOWN_CLIENT},
     ),
 )
-async def introspect(request: Request, server: OAuthDep) -> Response:
+async def introspect(request: Request) -> Response:
+    server: HubServer = request.app.state.oauth
     return await _handle(
         request,
         server,
@@ -84,7 +90,8 @@ async def introspect(request: Request, server: OAuthDep) -> Response:
         },
     ),
 )
-async def revoke(request: Request, server: OAuthDep) -> Response:
+async def revoke(request: Request) -> Response:
+    server: HubServer = request.app.state.oauth
     return await _handle(
         request, server, TokenHintForm, lambda r: server.create_endpoint_response("revocation", r)
     )
@@ -92,11 +99,13 @@ async def revoke(request: Request, server: OAuthDep) -> Response:
 
 async def _handle(
     request: Request,
-    server: Any,
+    server: HubServer,
     fields: type[BaseModel],
     call: Callable[[HubRequest], Response],
+    inline: bool = False,
 ) -> Response:
-    if not _readable_basic(request.headers.get("authorization", "")):
+    basic = _basic_client_id(request.headers.get("authorization", ""))
+    if basic is None:
         return _error("invalid_client", "The Basic credentials cannot be read.", 401)
     form = await request.form()
     oauth = HubRequest(request, form, server.issuer)
@@ -104,7 +113,17 @@ async def _handle(
     if repeated:
         return _error("invalid_request", f"Parameter sent more than once: {', '.join(repeated)}")
     try:
-        response: Response = await run_in_threadpool(call, oauth)
+        async with server.synced_async() as synced:
+            client_id = basic or oauth.form.get("client_id", "")
+            if (
+                inline
+                and synced
+                and oauth.form.get("grant_type") == "client_credentials"
+                and server.holds(client_id)
+            ):
+                response: Response = call(oauth)
+            else:
+                response = await run_in_threadpool(call, oauth)
     except Exception as exc:
         if database.unavailable(exc):
             raise  # answered 503 with Retry-After (identity.web.problems)
@@ -114,16 +133,18 @@ async def _handle(
     return response
 
 
-def _readable_basic(header: str) -> bool:
-    """Whether Basic credentials, if any, are base64 of UTF-8 ``id:secret`` (RFC 7617);
-    Authlib would fail on any other bytes with a server error."""
+def _basic_client_id(header: str) -> str | None:
+    """The client id of Basic credentials ("" if there are none), or None unless they are
+    base64 of UTF-8 ``id:secret`` (RFC 7617): Authlib would fail on any other bytes with a
+    server error."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "basic":
-        return True
+        return ""
     try:
-        return ":" in base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        client_id, colon, _ = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False
+        return None
+    return unquote(client_id) if colon else None
 
 
 def _error(error: str, description: str, status: int = 400) -> Response:

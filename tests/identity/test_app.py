@@ -26,8 +26,11 @@ def test_health_and_the_jwks_of_a_fresh_hub(database_url: str, engine: object) -
         response = client.get("/jwks.json")
     assert response.status_code == 200
     assert response.headers["cache-control"] == "public, max-age=300"
-    [key] = response.json()["keys"]
-    assert (key["kty"], key["alg"], key["use"]) == ("RSA", "RS256", "sig")
+    keys = response.json()["keys"]  # one for ID tokens, one for access tokens
+    assert sorted((k["kty"], k["alg"], k["use"]) for k in keys) == [
+        ("EC", "ES256", "sig"),
+        ("RSA", "RS256", "sig"),
+    ]
 
 
 @pytest.mark.db

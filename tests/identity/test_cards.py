@@ -7,6 +7,7 @@ import pytest
 
 import policies
 from identity.patrons.cards import MAX_CARD, NotACard, keyboard, read_card
+from policies.model import LIBRARY
 
 KOHA = policies.Library(id="koha", name="Koha Public Library", card_pattern="[A-Z]{2}[0-9]{4}")
 DIGITS = policies.Library(
@@ -62,3 +63,16 @@ def test_the_keyboards_follow_the_library() -> None:
         "text",
         "numeric",
     )
+
+
+def test_a_directory_username_is_read_in_lower_case() -> None:
+    """Directories compare usernames regardless of case: ``ADA`` and ``ada`` are one patron to
+    the guessing limits and to lenders; other libraries' cards are taken as typed."""
+    uni = LIBRARY.validate_python(
+        {"id": "uni", "name": "Uni", "card_pattern": "[a-z.]+",
+         "connector": {"kind": "ldap", "url": "ldaps://ldap.uni.edu", "category": "x",
+                       "user_dn": "uid={card},dc=uni"}}
+    )  # fmt: skip
+    assert read_card(" Ada.Lovelace ", uni) == "ada.lovelace"
+    assert read_card("Ada.Lovelace") == "Ada.Lovelace"
+    assert read_card("KO1234", KOHA) == "KO1234"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import policies
 from identity.oauth import registration
@@ -156,3 +156,39 @@ def test_post_logout_redirect_uris_follow_the_redirect_uri_rules(hub: Hub, engin
     with Session(engine) as session:
         [stored] = session.exec(select(OAuthClient)).all()
     assert stored.post_logout_redirect_uris == ["https://lib.example/bye"]
+
+
+def test_rotating_a_secret_and_disabling_from_the_command(hub: Hub, engine: Engine) -> None:
+    hub("agreements", "load", str(EXAMPLES))
+    made = json.loads(
+        hub("clients", "add", "--library", "rmit", "--kind", "partner", "--json").stdout
+    )
+    client_id, old = made["client_id"], made["client_secret"]
+    rotated = hub("clients", "rotate-secret", client_id, "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    new = json.loads(rotated.stdout)
+    assert new["client_id"] == client_id and new["client_secret"] not in (old, None)
+    with Session(engine) as session:
+        stored = session.get(OAuthClient, client_id)
+        assert stored is not None and stored.epoch == 1
+        assert registration.secret_matches(stored, new["client_secret"])
+        assert not registration.secret_matches(stored, old)
+
+    assert hub("clients", "disable", client_id).stdout.startswith(f"Disabled {client_id}")
+    with Session(engine) as session:
+        stored = session.get(OAuthClient, client_id)
+        assert stored is not None and stored.disabled_at is not None and stored.epoch == 2
+    assert hub("clients", "enable", client_id).returncode == 0
+    with Session(engine) as session:
+        stored = session.get(OAuthClient, client_id)
+        assert stored is not None and stored.disabled_at is None and stored.epoch == 2
+        actions = [e.action for e in session.exec(select(AuditEvent).order_by(col(AuditEvent.id)))]
+    assert actions[-3:] == ["clients.rotate-secret", "clients.disable", "clients.enable"]
+
+    unknown = hub("clients", "disable", "nobody")
+    assert (unknown.returncode, unknown.stderr) == (1, "no client 'nobody'; nothing changed.\n")
+    public = hub("clients", "add", "--library", "vu", "--kind", "rp", "--public",
+                 "--redirect-uri", "http://localhost:5173/cb", "--json")  # fmt: skip
+    public_id = json.loads(public.stdout)["client_id"]
+    refused = hub("clients", "rotate-secret", public_id)
+    assert refused.returncode == 1 and "is public: it has no secret" in refused.stderr

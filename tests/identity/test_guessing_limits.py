@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from identity.security import guessing_limits
 from identity.settings import Settings
-from identity.store.models import utcnow
+from identity.store.database import transaction
+from identity.store.models import LoginAttempt, utcnow
 
 pytestmark = pytest.mark.db
 
@@ -195,3 +198,32 @@ def test_unanswered_attempts_count_against_the_address_but_not_the_card(engine: 
         )
         guessing_limits.finish(engine=engine, attempt=attempt, success=False, unanswered=True)
     guessing_limits.begin(engine=engine, key=KEY, address="203.0.113.66", limits=DEFAULTS, now=now)
+
+
+def test_one_query_for_the_counts_says_what_a_query_per_window_says(engine: Engine) -> None:
+    """``waits`` (one query) against ``waits_per_window`` (its readable twin), over random
+    histories of one card and one address: failures, successes, unfinished and unanswered
+    attempts, some at the very same moment, before and after the moment asked about."""
+    limits = guessing_limits.Limits.parse("2/60,4/600", "3/120,6/900")
+    start = utcnow()
+    rng = random.Random(15)
+    other = guessing_limits.card_key("secret", "rmit", "21110000000002")
+    moments = [start + timedelta(seconds=rng.randrange(-1200, 1200)) for _ in range(40)]
+    with transaction(engine) as session:
+        for _ in range(120):
+            session.add(
+                LoginAttempt(
+                    card_key=rng.choice([KEY, KEY, other]),
+                    address=rng.choice(["192.0.2.1", "192.0.2.1", "198.51.100.7"]),
+                    at=rng.choice(moments),
+                    outcome=rng.choice(["failure", "failure", "success", "pending", "unanswered"]),
+                )
+            )
+    full = 0
+    with Session(engine) as session:
+        for now in [*moments, *(start + timedelta(seconds=s) for s in range(-1300, 1300, 7))]:
+            asked = {"key": KEY, "address": "192.0.2.1", "now": now, "limits": limits}
+            expected = guessing_limits.waits_per_window(session, **asked)  # type: ignore[arg-type]
+            assert guessing_limits.waits(session, **asked) == expected, now  # type: ignore[arg-type]
+            full += bool(expected)
+    assert 0 < full  # some windows were full, so the waits were compared too

@@ -11,9 +11,13 @@ from joserfc.jwk import KeySet
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from identity.agreements.publishing import InForce
 from identity.oauth import signing_keys
+from identity.oauth.server import HubServer
+from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import utcnow
+from tests.conftest import run_hub
 
 pytestmark = pytest.mark.db
 
@@ -61,8 +65,44 @@ def test_a_token_signed_before_a_rotation_still_verifies(engine: Engine) -> None
 def test_a_retired_key_is_dropped_once_its_tokens_have_expired(engine: Engine) -> None:
     first = rotate(engine)
     second = rotate(engine)
-    kids = [k["kid"] for k in published(engine, later=HOUR + timedelta(seconds=1))]
+    # a request being answered when it was retired may still sign with it
+    recheck = timedelta(seconds=signing_keys.GRACE_S)
+    kids = [k["kid"] for k in published(engine, later=HOUR + recheck - timedelta(seconds=1))]
+    assert kids == [second, first]
+    kids = [k["kid"] for k in published(engine, later=HOUR + recheck + timedelta(seconds=1))]
     assert kids == [second] and first not in kids
+
+
+def signing(server: HubServer, alg: str) -> str | None:
+    """The key ``server`` signs ``alg`` with, for a request that has synced."""
+    with server.synced() as synced:
+        assert synced
+        [key] = server.signing_keyset(alg)
+        return key.kid
+
+
+def test_keys_rotated_by_another_process_sign_here_from_the_next_request(
+    engine: Engine, database_url: str
+) -> None:
+    settings = Settings(database_url=database_url, secret_key=SECRET)
+    server = HubServer(settings=settings, engine=engine, in_force=InForce(engine))
+    try:
+        with transaction(engine) as session:
+            first = {k.alg: k.kid for k in signing_keys.ensure(session=session, secret=SECRET,
+                                                                 actor="t")}  # fmt: skip
+        assert {alg: signing(server, alg) for alg in signing_keys.ALGS} == first  # now held
+        rotated = run_hub("keys", "rotate", env={"HUB_DATABASE_URL": database_url,
+                                                 "HUB_SECRET_KEY": SECRET})  # fmt: skip
+        assert rotated.returncode == 0, rotated.stderr
+        # "Signing RS256 with KID." for each algorithm
+        lines = [line.split() for line in rotated.stdout.splitlines() if line.startswith("Signing")]
+        second = {words[1]: words[3].rstrip(".") for words in lines}
+        assert set(second) == set(signing_keys.ALGS) and not set(second.values()) & set(
+            first.values()
+        )
+        assert {alg: signing(server, alg) for alg in signing_keys.ALGS} == second
+    finally:
+        server.close()
 
 
 def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine: Engine) -> None:
@@ -80,16 +120,15 @@ def test_only_public_halves_are_published_and_private_ones_are_encrypted(engine:
     assert private["d"] not in dump and private["p"] not in dump
 
 
-def test_processes_starting_together_make_one_key(engine: Engine) -> None:
+def test_processes_starting_together_make_one_key_of_each_algorithm(engine: Engine) -> None:
     import threading
 
-    made: list[str] = []
+    made: list[tuple[str, ...]] = []
 
     def start() -> None:
         with transaction(engine) as session:
-            made.append(
-                signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup").kid
-            )
+            keys = signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
+            made.append(tuple(key.kid for key in keys))
 
     threads = [threading.Thread(target=start) for _ in range(6)]
     for thread in threads:
@@ -97,4 +136,6 @@ def test_processes_starting_together_make_one_key(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     assert len(set(made)) == 1
-    assert [k["kid"] for k in published(engine)] == made[:1]
+    assert sorted((k["alg"], k["kid"]) for k in published(engine)) == sorted(
+        zip(signing_keys.ALGS, made[0], strict=True)
+    )

@@ -4,9 +4,11 @@ rules: against Cedar (test_differential_cedar.py) and against the plain-Python r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import yaml
@@ -32,63 +34,85 @@ def day(offset: int) -> date:
 
 
 # --- random networks ---------------------------------------------------------------------------
+# Each strategy is made once and drawn from many times (by a network's every agreement and
+# request): making and validating one costs Hypothesis more than drawing from it.
 
 
-def subset(draw: st.DrawFn, items: tuple[str, ...] | list[str], min_size: int = 0) -> list[str]:
-    return draw(
-        st.lists(st.sampled_from(items), min_size=min_size, max_size=len(items), unique=True)
-    )
+@cache
+def sampled(items: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(items)
+
+
+@cache
+def _subsets(items: tuple[str, ...], min_size: int) -> st.SearchStrategy[list[str]]:
+    return st.lists(sampled(items), min_size=min_size, max_size=len(items), unique=True)
+
+
+def subset(draw: st.DrawFn, items: Sequence[str], min_size: int = 0) -> list[str]:
+    return draw(_subsets(tuple(items), min_size))
+
+
+BOOLEANS = st.booleans()
+TENTHS = st.integers(0, 9)
+MAX_ITEMS = st.integers(1, 5)
+EDGE_PAIRS = st.lists(sampled(EDGES), min_size=2, max_size=2)
+KINDS = ("consortium", "consortium", "bilateral", "bilateral", "bilateral", "suspension")
 
 
 @st.composite
 def effective(draw: st.DrawFn) -> dict[str, date]:
-    ends = sorted(draw(st.lists(st.sampled_from(EDGES), min_size=2, max_size=2)))
+    ends = sorted(draw(EDGE_PAIRS))
     out: dict[str, date] = {}
-    if draw(st.booleans()):
+    if draw(BOOLEANS):
         out["from"] = day(ends[0])
-    if draw(st.booleans()):
+    if draw(BOOLEANS):
         out["until"] = day(ends[1])
     return out
+
+
+EFFECTIVE = effective()
 
 
 @st.composite
 def standing(draw: st.DrawFn) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if draw(st.booleans()):
-        out["max_fines"] = float(draw(st.sampled_from(LIMITS)))  # a YAML number, like 10.00
-    if draw(st.booleans()):  # else the default
-        out["card_must_be_valid"] = draw(st.booleans())
+    if draw(BOOLEANS):
+        out["max_fines"] = float(draw(sampled(LIMITS)))  # a YAML number, like 10.00
+    if draw(BOOLEANS):  # else the default
+        out["card_must_be_valid"] = draw(BOOLEANS)
     flags = subset(draw, BLOCKING)
     if flags:
         out["blocking_flags"] = flags
     return out
 
 
+STANDING = standing()
+
+
 @st.composite
-def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, Any]:
-    kinds = ("consortium", "consortium", "bilateral", "bilateral", "bilateral", "suspension")
-    kind = draw(st.sampled_from(kinds))
+def _agreement(draw: st.DrawFn, index: int, libraries: tuple[str, ...]) -> dict[str, Any]:
+    kind = draw(sampled(KINDS))
     out: dict[str, Any] = {"id": f"a{index}", "kind": kind}
     if kind == "consortium":
         out["members"] = subset(draw, libraries, min_size=2)
     else:
-        out["lender"] = lender = draw(st.sampled_from(libraries))
+        out["lender"] = lender = draw(sampled(libraries))
         out["borrowers_from"] = subset(draw, [x for x in libraries if x != lender], min_size=1)
-    window = draw(effective())
+    window = draw(EFFECTIVE)
     if window:
         out["effective"] = window
     if kind == "suspension":
-        if draw(st.booleans()):
+        if draw(BOOLEANS):
             out["categories"] = subset(draw, CATEGORIES, min_size=1)
         out["reason"] = "Unpaid invoices"
         return out
     out["categories"] = subset(draw, CATEGORIES, min_size=1)
-    rules = draw(standing())
+    rules = draw(STANDING)
     if rules:
         out["standing"] = rules
     terms: dict[str, Any] = {
-        "max_items": draw(st.integers(1, 5)),
-        "loan_days": draw(st.sampled_from((7, 14, 28))),
+        "max_items": draw(MAX_ITEMS),
+        "loan_days": draw(sampled((7, 14, 28))),
     }
     excluded = subset(draw, MATERIAL)
     if excluded:
@@ -97,8 +121,13 @@ def agreement(draw: st.DrawFn, index: int, libraries: list[str]) -> dict[str, An
     return out
 
 
+@cache
+def agreement(index: int, libraries: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    return _agreement(index, libraries)
+
+
 def rarely(draw: st.DrawFn) -> bool:
-    return draw(st.integers(0, 9)) == 0
+    return draw(TENTHS) == 0
 
 
 @st.composite
@@ -110,31 +139,42 @@ def request(
     if agreements and not rarely(draw):
         chosen = draw(st.sampled_from(agreements))
         if "members" in chosen:
-            lender, home = draw(
-                st.lists(st.sampled_from(chosen["members"]), min_size=2, max_size=2, unique=True)
-            )
+            lender, home = draw(_pairs(tuple(chosen["members"])))
         else:
-            lender, home = chosen["lender"], draw(st.sampled_from(chosen["borrowers_from"]))
+            lender, home = chosen["lender"], draw(sampled(tuple(chosen["borrowers_from"])))
         if not rarely(draw):
             categories = tuple(chosen.get("categories", CATEGORIES))
     else:
-        lender = draw(st.sampled_from(libraries))
-        home = draw(st.sampled_from([x for x in libraries if x != lender]))
+        lender = draw(sampled(tuple(libraries)))
+        home = draw(sampled(tuple(x for x in libraries if x != lender)))
     if rarely(draw):
-        lender, home = draw(st.sampled_from(((lender, lender), ("nowhere", home), (lender, "x"))))
-    on = day(draw(st.sampled_from(DAYS)))
-    expires = draw(st.sampled_from((None, -1, 0, 1, 500)))
+        lender, home = draw(sampled(((lender, lender), ("nowhere", home), (lender, "x"))))
+    on = day(draw(sampled(DAYS)))
+    expires = draw(sampled((None, -1, 0, 1, 500)))
     flags = subset(draw, (*BLOCKING, "hold_denied")) if rarely(draw) else []
     return BorrowRequest(
         lender=lender,
         home_library=home,
-        category=draw(st.sampled_from(categories)),
+        category=draw(sampled(categories)),
         on=on,
-        material=draw(st.sampled_from((None, None, None, *MATERIAL, "book"))),
-        fines=Decimal(draw(st.sampled_from(FINES))),
+        material=draw(sampled((None, None, None, *MATERIAL, "book"))),
+        fines=Decimal(draw(sampled(FINES))),
         flags=frozenset(flags),
         card_expires=None if expires is None else on + timedelta(days=expires),
     )
+
+
+@cache
+def _pairs(members: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(sampled(members), min_size=2, max_size=2, unique=True)
+
+
+#: libyaml's emitter where PyYAML has it: the same text as PyYAML's own, written faster
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=DUMPER, sort_keys=False)
 
 
 @dataclass
@@ -156,13 +196,13 @@ def cases(draw: st.DrawFn, most_libraries: int = 5) -> Case:
         for lib, m in zip(libraries, maps, strict=True)
     ]
     count = draw(st.integers(0, 10))
-    agreements = [draw(agreement(i, libraries)) for i in range(count)]
+    agreements = [draw(agreement(i, tuple(libraries))) for i in range(count)]
     # libraries in one file, agreements split across up to two more: the loader joins them
     split = draw(st.integers(0, count))
-    sources = [("libraries.yaml", yaml.safe_dump({"libraries": lib_data}, sort_keys=False))]
+    sources = [("libraries.yaml", _yaml({"libraries": lib_data}))]
     for name, part in (("one.yaml", agreements[:split]), ("two.yaml", agreements[split:])):
         if part:
-            sources.append((name, yaml.safe_dump({"agreements": part}, sort_keys=False)))
+            sources.append((name, _yaml({"agreements": part})))
     requests = draw(st.lists(request(libraries, agreements), min_size=5, max_size=20))
     return Case(sources, requests)
 

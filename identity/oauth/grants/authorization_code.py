@@ -1,5 +1,12 @@
 """Authorization code grant (RFC 6749 section 4.1), with PKCE and OpenID Connect Core 3.1.
 
+The code is saved in the transaction that spends the consent's ticket (a consent answered twice,
+from two tabs, gets one code) and that finds its ``nonce`` unused by any live code of the client
+(a replayed authorization request gets none); ``/authorize`` checked the nonce too, when the
+sign-in page was asked for. That transaction does not wait for the disk: a crash of the
+database that loses it loses ticket and code together, before the code was redeemed (a
+redemption waits for the disk, and the log is flushed in order).
+
 The code is consumed atomically *before* any token is issued: ``query_authorization_code``
 marks it used in the statement that finds it, so of two redemptions racing, exactly one gets a
 row. Authlib would delete it only after issuing tokens. A code presented again revokes
@@ -8,20 +15,22 @@ whatever its first redemption got (RFC 6749 section 4.1.2).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oauth2.rfc7636.challenge import CODE_VERIFIER_PATTERN as _VERIFIER
-from sqlalchemy import update
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from identity.oauth import claims, tokens
 from identity.oauth.patron import Patron
 from identity.oauth.row_adapters import StoredCode
-from identity.store.database import transaction
-from identity.store.models import AuthorizationCode, utcnow
+from identity.store.database import transaction, without_waiting_for_disk
+from identity.store.models import AuthorizationCode, SpentTicket, utcnow
 
 if TYPE_CHECKING:
     from identity.oauth.client import Client
@@ -45,23 +54,40 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return redirect_uri
 
     def save_authorization_code(self, code: str, request: Any) -> None:
-        patron: Patron = request.user
+        """Save the code, spending the consent's ticket in the same transaction: raises
+        ``AlreadyAnswered`` if it was spent, and ``InvalidRequestError`` if a live code of the
+        client came with the same nonce (a replay); either way nothing is saved."""
+        consent: Consent = request.user
+        patron = consent.patron
         data = request.payload.data
+        nonce = data.get("nonce") or None
+        client_id = request.client.client_id
+        now = utcnow()
         with transaction(self.server.engine) as session:
-            session.add(
-                AuthorizationCode(
-                    code_sha256=tokens.digest(code),
-                    client_id=request.client.client_id,
-                    redirect_uri=request.payload.redirect_uri,
-                    scope=request.scope,
-                    nonce=data.get("nonce") or None,
-                    code_challenge=data["code_challenge"],
-                    code_challenge_method=data["code_challenge_method"],
-                    patron=patron.to_json(),
-                    family=tokens.new_family(),
-                    auth_time=patron.auth_time,
-                    expires_at=utcnow() + CODE_LIFETIME,
-                )
+            # lost in a crash of the database, ticket and code go together, and the code was
+            # not redeemed: its redemption waits for the disk, and the log is flushed in order
+            without_waiting_for_disk(session)
+            try:
+                session.execute(insert(SpentTicket), {"ticket": consent.ticket, "at": now})
+            except IntegrityError:
+                raise AlreadyAnswered from None
+            if nonce is not None and nonce_used(session=session, client_id=client_id, nonce=nonce):
+                raise InvalidRequestError("Replay attack", redirect_uri=self.redirect_uri)
+            session.execute(
+                insert(AuthorizationCode),
+                {
+                    "code_sha256": tokens.digest(code),
+                    "client_id": client_id,
+                    "redirect_uri": request.payload.redirect_uri,
+                    "scope": request.scope,
+                    "nonce": nonce,
+                    "code_challenge": data["code_challenge"],
+                    "code_challenge_method": data["code_challenge_method"],
+                    "patron": patron.to_json(),
+                    "family": tokens.new_family(),
+                    "auth_time": patron.auth_time,
+                    "expires_at": now + CODE_LIFETIME,
+                },
             )
 
     def query_authorization_code(self, code: str, client: Client) -> StoredCode | None:
@@ -73,7 +99,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         verifier = self.request.form.get("code_verifier") or ""
         challenge = create_s256_code_challenge(verifier) if _VERIFIER.match(verifier) else ""
         with transaction(self.server.engine) as session:
-            consumed = session.execute(
+            row = session.scalars(
                 update(AuthorizationCode)
                 .where(
                     col(AuthorizationCode.code_sha256) == hashed,
@@ -86,18 +112,17 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 )
                 .values(used_at=now)
                 .execution_options(synchronize_session=False)
-                .returning(col(AuthorizationCode.code_sha256))
+                .returning(AuthorizationCode)
             ).first()
-            row = session.get(AuthorizationCode, hashed)
-            if consumed is None:
+            if row is None:  # not spent now: was it spent before (a replay)?
+                spent = session.get(AuthorizationCode, hashed)
                 if (
-                    row is not None
-                    and row.used_at is not None
-                    and row.client_id == client.client_id
+                    spent is not None
+                    and spent.used_at is not None
+                    and spent.client_id == client.client_id
                 ):
-                    tokens.revoke_family(session=session, family=row.family, now=now)
+                    tokens.revoke_family(session=session, family=spent.family, now=now)
                 return None
-            assert row is not None
             session.expunge(row)
             return StoredCode(row)
 
@@ -115,12 +140,24 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         )
 
 
-def nonce_used(*, server: Any, client_id: str, nonce: str) -> bool:
+class AlreadyAnswered(Exception):
+    """The consent's ticket was spent already (a second post: the back button, another tab)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """A patron's yes on the consent page: who (as the home library described them at
+    sign-in), and the ticket that carried them there, spent when the code is saved."""
+
+    patron: Patron
+    ticket: str
+
+
+def nonce_used(*, session: Session, client_id: str, nonce: str) -> bool:
     """Whether ``nonce`` came with an earlier, still-live code of this client (a replay)."""
-    with Session(server.engine) as session:
-        query = select(AuthorizationCode.code_sha256).where(
-            AuthorizationCode.client_id == client_id,
-            AuthorizationCode.nonce == nonce,
-            col(AuthorizationCode.expires_at) > utcnow(),
-        )
-        return session.exec(query).first() is not None
+    query = select(AuthorizationCode.code_sha256).where(
+        AuthorizationCode.client_id == client_id,
+        AuthorizationCode.nonce == nonce,
+        col(AuthorizationCode.expires_at) > utcnow(),
+    )
+    return session.exec(query).first() is not None

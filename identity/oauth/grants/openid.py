@@ -15,7 +15,6 @@ from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from joserfc.jwk import KeySet
 
 from identity.oauth import claims, tokens
-from identity.oauth.grants.authorization_code import nonce_used
 from identity.oauth.signing_keys import ALG
 
 
@@ -25,7 +24,10 @@ class OpenIDCode(_OpenIDCode):  # type: ignore[misc]
         self.server = server
 
     def exists_nonce(self, nonce: str, request: Any) -> bool:
-        return nonce_used(server=self.server, client_id=request.payload.client_id, nonce=nonce)
+        """Not here: ``/authorize`` checks it when the sign-in page is asked for (its
+        ``nonce_unused`` step), and the code is saved only in a transaction that finds it
+        unused (``AuthorizationCodeGrant.save_authorization_code``)."""
+        return False
 
     def resolve_client_private_key(self, client: Any) -> KeySet:
         keyset: KeySet = self.server.signing_keyset()

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 import policies
 from identity.patrons.connectors import Connector, HomeLibraryUnavailable
+from identity.patrons.connectors.ldap import LdapConnector
 from identity.patrons.connectors.registry import RegistryConnector
 from identity.patrons.connectors.sip2 import Sip2Connector
 
@@ -17,4 +18,23 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
         return RegistryConnector(library.id, engine)
     if kind == "sip2":
         return Sip2Connector(library)
+    if kind == "ldap":
+        return LdapConnector(library)
+    if kind == "saml":  # identity/patrons/connectors/saml: a sign-in at the library's IdP
+        raise HomeLibraryUnavailable(
+            library.id,
+            "its patrons sign in at its identity provider: there is no card to ask about",
+            300,
+        )
     raise HomeLibraryUnavailable(library.id, f"the hub has no {kind} connector yet", 300)
+
+
+def asked_at(library: policies.Library) -> str:
+    """Where ``library``'s connector asks: a SIP2 server's host:port, a directory's URL, or
+    the hub itself (registry)."""
+    settings = library.connector
+    if settings.kind == "sip2":
+        return f"{settings.host}:{settings.port}"
+    if settings.kind == "ldap":
+        return settings.url
+    return "the hub"

@@ -5,8 +5,8 @@ asks a home library first takes one of that library's turns, waiting without a t
 then runs its blocking call, in a thread of the library's own limiter (never the shared pool that
 every other endpoint uses). Per library and per process:
 
-- at most ``concurrency`` calls at once: a SIP2 library's ``connections`` (its pool), 8 for a
-  ``registry`` library;
+- at most ``concurrency`` calls at once: a SIP2 or LDAP library's ``connections`` (its pool),
+  8 for a ``registry`` library;
 - at most ``queue`` more waiting for a turn (``HUB_HOME_LIBRARY_QUEUE``); a request beyond
   them is refused at once;
 - each waits at most ``wait_s`` (``HUB_HOME_LIBRARY_WAIT_S``, and never longer than the
@@ -33,6 +33,7 @@ import anyio.to_thread
 
 import policies
 from identity.patrons.connectors import HomeLibraryUnavailable
+from policies.model import LdapConnector as LdapSettings
 from policies.model import Sip2Connector as Sip2Settings
 
 T = TypeVar("T")
@@ -111,7 +112,7 @@ class Gates:
 
     def limits(self, library: policies.Library) -> Limits:
         connector = library.connector
-        if isinstance(connector, Sip2Settings):
+        if isinstance(connector, Sip2Settings | LdapSettings):
             return Limits(connector.connections, self.queue, min(self.wait_s, connector.timeout_s))
         return Limits(REGISTRY_CONCURRENCY, self.queue, self.wait_s)
 

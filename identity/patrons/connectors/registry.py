@@ -50,15 +50,17 @@ class RegistryConnector:
             return None  # no stored PIN is this long (the import refuses them)
         with Session(self.engine) as session:
             patron = self._find(session, card)
-            ok, upgraded = passwords.verify(pin, patron.pin_hash if patron else None)
-            if not ok or patron is None:
-                return None
-            holder = _holder(patron)
+            holder = None if patron is None else _holder(patron)
+            stored = None if patron is None else patron.pin_hash
+        # the hash with no connection held: an unknown card costs one verification too
+        ok, upgraded = passwords.verify(pin, stored)
+        if not ok or holder is None:
+            return None
         if upgraded is not None:  # an imported bcrypt hash becomes argon2id
             with transaction(self.engine) as session:
-                stored = self._find(session, card)
-                if stored is not None:
-                    stored.pin_hash, stored.updated_at = upgraded, utcnow()
+                row = self._find(session, card)
+                if row is not None:
+                    row.pin_hash, row.updated_at = upgraded, utcnow()
         return holder
 
     def lookup(self, card: str) -> CardHolder | None:

@@ -178,9 +178,6 @@ def _test(
         )
         return _editor(request, admin, "libraries", entry_id, text, note=note, error=error,
                        status=403)  # fmt: skip
-    if not card.strip():
-        return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
-                       error="Enter a card number to ask the home system about.")  # fmt: skip
     try:
         with Session(engine_of(request)) as session:
             after, problems = checks.preview(session, admin, "libraries", entry_id, text)
@@ -188,10 +185,21 @@ def _test(
             return _editor(request, admin, "libraries", entry_id, text, note=note,
                            problems=problems, status=422)  # fmt: skip
         library = after.libraries[entry_id]  # its id cannot change
-        ask = partial(connections.ask_about_card, library=library, card=card,
-                      gates=request.app.state.oauth.gates, engine=engine_of(request))  # fmt: skip
+        gates = request.app.state.oauth.gates
+        report: connections.Report | connections.IdentityProviderReport | dict[str, Any]
+        if library.connector.kind == "saml":  # no card: its IdP's metadata is what is tested
+            ask_idp = partial(connections.ask_identity_provider, library=library, gates=gates,
+                              settings=request.app.state.settings)  # fmt: skip
+            report = from_thread.run(ask_idp)
+            return _editor(request, admin, "libraries", entry_id, text, note=note,
+                           connection=report)  # fmt: skip
+        if not card.strip():
+            return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
+                           error="Enter a card number to ask the home system about.")  # fmt: skip
+        ask = partial(connections.ask_about_card, library=library, card=card, gates=gates,
+                      engine=engine_of(request))  # fmt: skip
         # from this worker thread, in a connection test's turn on the event loop
-        report: connections.Report | dict[str, Any] = from_thread.run(ask)
+        report = from_thread.run(ask)
     except errors.HomeLibraryUnavailable as exc:
         report = {"reachable": False, "detail": exc.detail, "card": card}
     except errors.Problem as problem:
@@ -212,7 +220,10 @@ def _editor(
     problems: list[policies.Problem] | None = None,
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
-    connection: connections.Report | dict[str, Any] | None = None,
+    connection: connections.Report
+    | connections.IdentityProviderReport
+    | dict[str, Any]
+    | None = None,
     card: str = "",
     status: int = 200,
 ) -> Response:

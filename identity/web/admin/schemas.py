@@ -67,7 +67,12 @@ class CheckIn(EntryIn):
 
 class ConnectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    card: str = Field(min_length=1, max_length=4 * cards.MAX_CARD, description="read as at sign-in")
+    card: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4 * cards.MAX_CARD,
+        description="read as at sign-in (none for a library whose patrons sign in at its IdP)",
+    )
     yaml: str | None = Field(
         default=None, max_length=200_000, description="test these settings, not the published"
     )

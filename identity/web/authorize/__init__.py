@@ -23,7 +23,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from identity.web.authorize.checks import CONSENT, SHOW, SIGN_IN, Context, run
+from identity.web.authorize.checks import CONSENT, SHOW, SIGN_IN
+from identity.web.authorize.steps import Context, run
 from identity.web.deps import InForceDep, OAuthDep
 
 router = APIRouter(include_in_schema=False)

@@ -1,13 +1,18 @@
 """The checks of ``/authorize``, as tables run in order (like node-oidc-provider's
 ``lib/actions/authorization``): ``SHOW``, ``SIGN_IN`` and ``CONSENT`` at the end of this module.
 Each step reads and fills in the ``Context``; the first that answers (a page or a redirect) ends
-the run, and the last step of each table always answers. The steps, and what a refusal gets:
+the run, and the last step of each table always answers. The steps that ask the database are
+``Blocking`` (``steps``): they run in a worker thread, in one trip with the blocking steps right
+after them, and read through one session. The steps, and what a refusal gets:
 
 - ``each_parameter_once``: an error page (never a redirect).
 - ``authorization_request``: the client's grant (client known, redirect URI given and registered
   exactly, response type, scope, PKCE S256, nonce, prompt): an error page while the redirect URI
   is not verified, then a redirect with ``error`` and ``iss``.
-- ``follow_agreements``: the set in force brought up to date (refuses nothing).
+- ``nonce_unused`` (``GET``): a nonce that came with a live code of the client is a replay, a
+  redirect with ``invalid_request``; the code's transaction checks it again.
+- ``follow_agreements`` (``GET`` and the sign-in post): the set in force brought up to date
+  (refuses nothing); the consent post needs no agreements, unless it shows the sign-in form.
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
 - ``home_library``, ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``:
@@ -15,34 +20,33 @@ the run, and the last step of each table always answers. The steps, and what a r
 - ``within_guessing_limits`` for the card and the address: a 429 page with Retry-After.
 - ``card_and_pin``, asked of the home library: a 503 page if it cannot be reached; one message
   for a wrong card or PIN.
-- ``consent_ticket``: the sign-in's ticket, for this request, in this browser, unanswered; else
-  the sign-in form again.
+- ``consent_ticket``: the sign-in's ticket, for this request, in this browser; else the sign-in
+  form again.
 - ``answer_client``: ``allow`` redirects with ``code``, ``state`` and ``iss`` (RFC 9207),
-  ``deny`` with ``error=access_denied``.
+  ``deny`` with ``error=access_denied``; either spends the ticket, and a ticket spent already
+  gets the sign-in form again. The client's grant is not checked again: this request's
+  ``authorization_request`` did.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-import policies
-from identity.agreements.publishing import InForce
+from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
-from identity.oauth.server import HubRequest, HubServer
+from identity.oauth.server import HubServer
 from identity.patrons import cards
-from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
 from identity.web.authorize.pages import (
@@ -52,7 +56,8 @@ from identity.web.authorize.pages import (
     login_page,
     wait_page,
 )
-from identity.web.authorize.ticket import read_ticket
+from identity.web.authorize.steps import Blocking, Context, Step
+from identity.web.authorize.ticket import read_ticket, spend_ticket
 from identity.web.deps import client_address
 from identity.web.pages import CSRF_FIELD, csrf_ok
 
@@ -60,43 +65,6 @@ log = logging.getLogger(__name__)
 
 WRONG = "The card number and PIN do not match. Check both and try again."
 EXPIRED = "This page had expired. Please sign in again."
-
-
-@dataclass
-class Context:
-    """One request to ``/authorize`` as the steps see it, filled in as they pass."""
-
-    request: Request
-    server: HubServer
-    #: the agreements in force, as this app follows them
-    in_force: InForce
-    form: FormData = field(default_factory=FormData)
-    oauth: HubRequest = field(init=False)
-    #: the client's grant for this request (``authorization_request``)
-    grant: Any = None
-    # the sign-in form, as posted (``sign_in_form``) and as understood
-    typed: str = ""
-    pin: str = ""
-    chosen: str = ""
-    agreements: policies.Agreements | None = None
-    library: policies.Library | None = None
-    card: str = ""
-    attempt: int | None = None
-    patron: Patron | None = None
-
-    def __post_init__(self) -> None:
-        self.oauth = HubRequest(self.request, None, self.server.issuer)
-
-
-Step = Callable[[Context], Awaitable[Response | None]]
-
-
-async def run(steps: tuple[Step, ...], ctx: Context) -> Response:
-    for step in steps:
-        answer = await step(ctx)
-        if answer is not None:
-            return answer
-    raise AssertionError(f"no step of {[s.__name__ for s in steps]} answered")
 
 
 # --- every request: the link the client sent ---------------------------------------------
@@ -110,9 +78,9 @@ async def each_parameter_once(ctx: Context) -> Response | None:
     return None
 
 
-async def authorization_request(ctx: Context) -> Response | None:
+def authorization_request(ctx: Context) -> Response | None:
     try:
-        ctx.grant = await run_in_threadpool(ctx.server.get_consent_grant, ctx.oauth, None)
+        ctx.grant = ctx.server.get_consent_grant(ctx.oauth, None)
     except OAuth2Error as error:
         return _refuse(ctx.request, ctx.server, error)
     except ValueError:  # Authlib refuses to quote some malformed values in its error text
@@ -120,19 +88,31 @@ async def authorization_request(ctx: Context) -> Response | None:
     return None
 
 
-async def follow_agreements(ctx: Context) -> None:
-    """Bring the set in force up to date, in a worker thread (``InForce.get``)."""
+def nonce_unused(ctx: Context) -> Response | None:
+    """A replayed nonce is refused before anyone signs in (and again when the code is made)."""
+    assert ctx.reading is not None
+    nonce = ctx.oauth.payload.data.get("nonce")
+    client_id = ctx.grant.request.client.client_id
+    if nonce and nonce_used(session=ctx.reading, client_id=client_id, nonce=nonce):
+        error = InvalidRequestError("Replay attack", redirect_uri=ctx.grant.redirect_uri)
+        error.state = ctx.oauth.payload.state
+        return _refuse(ctx.request, ctx.server, error)
+    return None
 
-    def follow() -> None:
+
+def follow_agreements(ctx: Context) -> None:
+    """Bring the set in force up to date (``InForce.get``)."""
+    if ctx.reading is not None:
+        ctx.in_force.get(session=ctx.reading)
+    else:
         with Session(ctx.server.engine) as session:
             ctx.in_force.get(session=session)
-
-    await run_in_threadpool(follow)
+    ctx.followed = True
 
 
 async def csrf_token(ctx: Context) -> Response | None:
     if not csrf_ok(ctx.server.secret, ctx.request, _field(ctx.form, CSRF_FIELD)):
-        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
+        return await run_in_threadpool(_expired, ctx)
     return None
 
 
@@ -179,7 +159,7 @@ async def pin_given(ctx: Context) -> Response | None:
     return None if ctx.pin else _again(ctx, "Enter your PIN.", field="pin")
 
 
-async def within_guessing_limits(ctx: Context) -> Response | None:
+def within_guessing_limits(ctx: Context) -> Response | None:
     """Counts the attempt (``card_and_pin`` finishes it), or refuses it for too many."""
     assert ctx.library is not None
     server = ctx.server
@@ -189,10 +169,8 @@ async def within_guessing_limits(ctx: Context) -> Response | None:
         server.settings.guesses_per_card, server.settings.guesses_per_address
     )
     try:
-        ctx.attempt = await run_in_threadpool(
-            lambda: guessing_limits.begin(
-                engine=server.engine, key=key, address=address, limits=limits
-            )
+        ctx.attempt = guessing_limits.begin(
+            engine=server.engine, key=key, address=address, limits=limits
         )
     except guessing_limits.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
@@ -205,15 +183,33 @@ async def within_guessing_limits(ctx: Context) -> Response | None:
 
 
 async def card_and_pin(ctx: Context) -> Response | None:
-    """The home library checks the card and PIN; the attempt is finished whatever happens."""
+    """The home library checks the card and PIN, in a turn at its gate; the attempt is finished
+    whatever happens: in the same thread once the library was asked, else (no turn) here."""
     server, library, attempt = ctx.server, ctx.library, ctx.attempt
     assert library is not None and attempt is not None
-    success = unanswered = False
-    try:
-        holder = await server.gates.run(
-            library, lambda: connector_for(library, server.engine).authenticate(ctx.card, ctx.pin)
+    finished = unanswered = False
+
+    def finish(success: bool) -> None:
+        nonlocal finished
+        finished = True
+        guessing_limits.finish(
+            engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
         )
-        success = holder is not None
+
+    def ask() -> CardHolder | None:
+        nonlocal unanswered
+        holder = None
+        try:
+            holder = connector_for(library, server.engine).authenticate(ctx.card, ctx.pin)
+        except HomeLibraryUnavailable:
+            unanswered = True
+            raise
+        finally:
+            finish(holder is not None)
+        return holder
+
+    try:
+        holder = await server.gates.run(library, ask)
     except HomeLibraryUnavailable as exc:
         unanswered = True
         log.warning("home library unavailable: %s", exc)
@@ -224,11 +220,8 @@ async def card_and_pin(ctx: Context) -> Response | None:
         title = "Your library cannot be reached"
         return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
     finally:
-        await run_in_threadpool(
-            lambda: guessing_limits.finish(
-                engine=server.engine, attempt=attempt, success=success, unanswered=unanswered
-            )
-        )
+        if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
+            await run_in_threadpool(finish, False)
     if holder is None:
         return _again(ctx, WRONG, field="card")
     ctx.patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
@@ -239,10 +232,8 @@ async def card_and_pin(ctx: Context) -> Response | None:
 
 
 async def consent_ticket(ctx: Context) -> Response | None:
-    ctx.patron = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
-    if ctx.patron is None:
-        return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
-    return None
+    ctx.consent = read_ticket(ctx.server, ctx.request, _field(ctx.form, "ticket") or "")
+    return await run_in_threadpool(_expired, ctx) if ctx.consent is None else None
 
 
 # --- the answers ---------------------------------------------------------------------------
@@ -258,36 +249,60 @@ async def show_consent(ctx: Context) -> Response:
     return consent_page(ctx.request, ctx.server, ctx.grant, ctx.patron, ctx.agreements)
 
 
-async def answer_client(ctx: Context) -> Response:
-    user = ctx.patron if _field(ctx.form, "decision") == "allow" else None
-    response: Response = await run_in_threadpool(
-        ctx.server.create_authorization_response, ctx.oauth, user, ctx.grant
-    )
-    return _with_issuer(ctx.server, response)
+def answer_client(ctx: Context) -> Response:
+    server, grant, consent = ctx.server, ctx.grant, ctx.consent
+    assert consent is not None
+    allow = _field(ctx.form, "decision") == "allow"
+    if not allow and not spend_ticket(server, consent):
+        return _expired(ctx)
+    try:
+        status, body, headers = grant.create_authorization_response(
+            grant.redirect_uri, consent if allow else None
+        )
+    except AlreadyAnswered:
+        return _expired(ctx)
+    except OAuth2Error as error:  # access_denied, or a replayed nonce
+        error.state = ctx.oauth.payload.state
+        return _with_issuer(server, server.handle_error_response(ctx.oauth, error))
+    return _with_issuer(server, server.handle_response(status, body, headers))
 
 
 #: every request, first: the link the client sent
-REQUEST: tuple[Step, ...] = (each_parameter_once, authorization_request, follow_agreements)
+REQUEST: tuple[Step, ...] = (each_parameter_once, Blocking(authorization_request))
 #: ``GET /authorize``: the sign-in page
-SHOW: tuple[Step, ...] = (*REQUEST, show_sign_in)
+SHOW: tuple[Step, ...] = (
+    *REQUEST,
+    Blocking(nonce_unused),
+    Blocking(follow_agreements),
+    show_sign_in,
+)
 #: ``POST /authorize`` of the sign-in page: the consent page
 SIGN_IN: tuple[Step, ...] = (
     *REQUEST,
+    Blocking(follow_agreements),
     csrf_token,
     sign_in_form,
     home_library,
     card_given,
     card_of_library,
     pin_given,
-    within_guessing_limits,
+    Blocking(within_guessing_limits),
     card_and_pin,
     show_consent,
 )
 #: ``POST /authorize`` of the consent page (it has a ``decision``): back to the client
-CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, answer_client)
+CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, Blocking(answer_client))
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _expired(ctx: Context) -> Response:
+    """The sign-in form again, saying the page had expired (the agreements followed first,
+    on the consent post). It blocks: in a worker thread."""
+    if not ctx.followed:
+        follow_agreements(ctx)
+    return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
 
 
 def _again(ctx: Context, error: str, *, field: str = "card") -> Response:

@@ -2,8 +2,9 @@
 
 The patron as the home library described them, encrypted with a key derived from the hub's
 secret, bound to this authorization request in this browser (its query string and CSRF
-cookie), alive ten minutes, and spent by reading it: a second post of the same ticket (the back
-button, another tab) is no answer.
+cookie), alive ten minutes, and good for one answer: spent in the transaction that saves the
+code, or on its own for a refusal, so a second post of the same ticket (the back button, another
+tab) is no answer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from cryptography.fernet import InvalidToken
 from fastapi import Request
 from sqlalchemy.exc import IntegrityError
 
+from identity.oauth.grants.authorization_code import Consent
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
 from identity.security import derived_keys
@@ -43,9 +45,10 @@ def write_ticket(server: HubServer, request: Request, patron: Patron) -> str:
     )
 
 
-def read_ticket(server: HubServer, request: Request, ticket: str) -> Patron | None:
-    """The patron of a genuine ticket, for this request and browser, not yet answered; the
-    ticket is spent by reading it, whatever the answer."""
+def read_ticket(server: HubServer, request: Request, ticket: str) -> Consent | None:
+    """The patron of a genuine ticket, for this request and browser, as a ``Consent`` to be
+    answered: an answer spends the ticket (``spend_ticket``, or with the code it saves), and a
+    ticket spent already is no answer."""
     try:
         data = json.loads(
             derived_keys.fernet(server.secret, "consent ticket").decrypt(
@@ -56,9 +59,14 @@ def read_ticket(server: HubServer, request: Request, ticket: str) -> Patron | No
         return None
     if data.get("request") != _fingerprint(request):
         return None
+    return Consent(Patron.from_json(data["patron"]), data["id"])
+
+
+def spend_ticket(server: HubServer, consent: Consent) -> bool:
+    """Spend the ticket of a consent refused; False if it was spent already."""
     try:
         with transaction(server.engine) as session:
-            session.add(SpentTicket(ticket=data["id"], at=utcnow()))
+            session.add(SpentTicket(ticket=consent.ticket, at=utcnow()))
     except IntegrityError:
-        return None  # answered already (a second post, the back button, another tab)
-    return Patron.from_json(data["patron"])
+        return False  # answered already (a second post, the back button, another tab)
+    return True

@@ -845,15 +845,39 @@ def test_the_claimed_library_sees_decides_and_audits_the_proposal(hub: Hub) -> N
     assert hub.call("rmit", "POST", f"/proposals/{number}/reject").status_code == 200
 
 
-def test_a_library_cannot_point_its_connector_at_another_password(hub: Hub) -> None:
+LDAP_SEARCH = (
+    "connector: {kind: ldap, url: ldaps://127.0.0.1:9, category: x, timeout_s: 1, search: {"
+    "base: 'dc=x', filter: '(uid={card})', bind_dn: 'cn=hub,dc=x', password_env: %s}}"
+)
+
+
+@pytest.mark.parametrize(
+    ("connector", "key"),
+    [
+        (
+            "connector: {kind: sip2, host: 127.0.0.1, port: 9, institution: X, user: hub, "
+            "password_env: MONASH_SIP2_PASSWORD, timeout_s: 1}",
+            "password_env",
+        ),
+        (LDAP_SEARCH % "MONASH_SIP2_PASSWORD", "password_env"),
+        (
+            "connector: {kind: ldap, url: ldaps://127.0.0.1:9, category: x, timeout_s: 1, "
+            "user_dn: 'uid={card},dc=x', tls_ca: /etc/ssl/private/hub.key}",
+            "tls_ca",
+        ),
+    ],
+    ids=["sip2", "ldap-service-account", "ldap-tls-ca"],
+)
+def test_a_library_cannot_point_its_connector_at_another_password(
+    hub: Hub, connector: str, key: str
+) -> None:
     """password_env names a variable of the hub's own environment: a library administrator
-    must not make the hub send another library's SIP2 password (or any secret) anywhere."""
+    must not make the hub send another library's SIP2 password (or any secret) anywhere; nor
+    have it read a file of its choosing (tls_ca)."""
     stolen = library("rmit", "RMIT University Library", "2111").replace(
-        "connector: {kind: registry}",
-        "connector: {kind: sip2, host: 127.0.0.1, port: 9, institution: X, user: hub, "
-        "password_env: MONASH_SIP2_PASSWORD, timeout_s: 1}",
+        "connector: {kind: registry}", connector
     )
-    assert "MONASH_SIP2_PASSWORD" in stolen
+    assert connector in stolen
     with hub.unchanged():
         for answer in (
             hub.call("rmit", "PUT", "/libraries/rmit", stolen),
@@ -868,7 +892,7 @@ def test_a_library_cannot_point_its_connector_at_another_password(hub: Hub) -> N
                 json={"section": "libraries", "id": "rmit", "yaml": stolen},
             ),
         ):
-            assert_problem(answer, 403, NOT_PERMITTED, "password_env", "rmit")
+            assert_problem(answer, 403, NOT_PERMITTED, key, "rmit")
 
 
 def test_a_preview_holds_exactly_one_entry(hub: Hub) -> None:

@@ -3,25 +3,21 @@ the OpenID provider, the lender's eligibility question, and ``hub connectors tes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
 import policies
 from identity.agreements import publishing
-from identity.cli import app, context
-from identity.settings import Settings
-from identity.store.database import make_engine, transaction
+from identity.store.database import transaction
+from tests.identity.connectors.conftest import Hub
 from tests.identity.connectors.ils import (
     BLOCKED,
     GOOD,
     OWES,
-    PASSWORD,
     PASSWORD_ENV,
     STAFF,
     UNKNOWN,
@@ -113,46 +109,6 @@ def test_the_eligibility_api_asks_the_ils_without_a_pin(live_hub: LiveHub, sipu:
 
 
 # --- hub connectors test ---------------------------------------------------------------------
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Hub = Callable[..., Ran]
-
-
-@pytest.fixture
-def connectors_test(monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    """``hub connectors test`` run in this process on the database at ``url``, the PIN typed at
-    its hidden prompt; the engines the command makes are disposed of afterwards."""
-    engines: list[Engine] = []
-
-    def make(settings: Settings) -> Engine:
-        engines.append(make_engine(settings))
-        return engines[-1]
-
-    monkeypatch.setattr(context, "make_engine", make)
-
-    def run(url: str, *args: str, pin: str | None = None) -> Ran:
-        context.settings.cache_clear()
-        try:
-            result = CliRunner().invoke(
-                app,
-                ["connectors", "test", *args, *(["--pin"] if pin is not None else [])],
-                input=f"{pin}\n" if pin is not None else None,
-                env={"HUB_DATABASE_URL": url, PASSWORD_ENV: PASSWORD},
-            )
-        finally:
-            context.settings.cache_clear()
-        return Ran(result.exit_code, result.stdout, result.stderr)
-
-    yield run
-    for engine in engines:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -86,14 +86,18 @@ def live_hub(
         target=server.run, kwargs={"sockets": [live_socket.dup()]}, daemon=True
     )
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.05)
-    assert httpx.get(f"{issuer}/healthz").status_code == 200
     hub = LiveHub(issuer, demo_network, settings, app)
-    yield hub
-    for browser in hub.browsers:
-        browser.http.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    # stopped however the test ends, also when it never started: a server left running on
+    # the worker's socket would answer the next test's requests from this test's database
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+            time.sleep(0.01)
+        assert httpx.get(f"{issuer}/healthz").status_code == 200
+        yield hub
+    finally:
+        for browser in hub.browsers:
+            browser.http.close()
+        server.should_exit = True
+        thread.join(timeout=10)

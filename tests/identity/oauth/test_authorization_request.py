@@ -132,3 +132,25 @@ def test_denying_consent_tells_the_client_access_denied(live_hub: LiveHub) -> No
     assert query["error"] == ["access_denied"]
     assert query["state"] == [rp.state] and query["iss"] == [live_hub.issuer]
     assert "code" not in query
+
+
+def test_a_nonce_that_came_with_a_live_code_is_refused(live_hub: LiveHub) -> None:
+    """At the sign-in page, and at the consent of a request that got that far before the
+    first code was made (two tabs with one authorization link)."""
+    rp = live_hub.add_rp("monash")
+    first, second = live_hub.browser(), live_hub.browser()
+    waiting = second.submit(second.get(params(rp)), {"card": GOOD, "pin": GOOD[-4:]})
+    assert waiting.status_code == 200  # the consent page of the second tab
+    code = first.sign_in(params(rp), card=GOOD, pin=GOOD[-4:])
+    assert "code" in parse_qs(urlsplit(code.headers["location"]).query)
+
+    for replayed in (
+        live_hub.browser().get(params(rp)),
+        second.submit(waiting, {"decision": "allow"}),
+    ):
+        assert replayed.status_code == 302
+        query = parse_qs(urlsplit(replayed.headers["location"]).query)
+        assert query["error"] == ["invalid_request"] and "code" not in query
+        assert query["state"] == ["s-1"] and query["iss"] == [live_hub.issuer]
+    other = first.sign_in(params(rp, nonce="n-2"), card=GOOD, pin=GOOD[-4:])
+    assert "code" in parse_qs(urlsplit(other.headers["location"]).query)

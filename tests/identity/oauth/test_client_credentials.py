@@ -1,5 +1,5 @@
 """Client credentials (RFC 6749 4.4): a partner library system's token for the eligibility API,
-a signed JWT access token (RFC 9068) naming the client and its scope."""
+a signed JWT access token (RFC 9068, ES256) naming the client and its scope."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_a_partner_gets_a_signed_access_token(live_hub: LiveHub) -> None:
     assert token["token_type"] == "Bearer" and token["scope"] == "eligibility"
     assert "refresh_token" not in token and "id_token" not in token
     keys = KeySet.import_key_set(httpx.get(f"{live_hub.issuer}/jwks.json").json())
-    decoded = jwt.decode(token["access_token"], keys, algorithms=["RS256"])
+    decoded = jwt.decode(token["access_token"], keys, algorithms=["ES256"])
     assert decoded.header["typ"] == "at+jwt"
     claims = decoded.claims
     assert (claims["iss"], claims["sub"], claims["client_id"]) == (

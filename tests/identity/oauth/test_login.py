@@ -6,6 +6,8 @@ exactly what the lender will get."""
 from __future__ import annotations
 
 import html
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -234,6 +236,28 @@ def test_a_consent_can_be_answered_once_and_only_in_its_browser(live_hub: LiveHu
     )  # fmt: skip
     assert lifted.status_code == 400 and "location" not in lifted.headers
     assert browser.submit(consent, {"decision": "allow"}).status_code == 302  # still its own
+
+
+@pytest.mark.db
+def test_a_consent_posted_at_once_from_many_tabs_gets_one_code(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    browser = live_hub.browser()
+    consent = browser.submit(browser.get(rp.authorization_url()), {"card": GOOD, "pin": "0001"})
+    [form] = forms(consent.text)
+    post = {**form.fields, "decision": "allow"}
+    url = str(consent.url.join(form.action))
+    barrier = threading.Barrier(8)
+
+    def answer() -> httpx.Response:
+        barrier.wait()
+        return browser.http.post(url, data=post)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: answer(), range(8)))
+    codes = [a for a in answers if a.status_code == 302 and "code=" in a.headers["location"]]
+    assert len(codes) == 1
+    assert all(a.status_code == 400 and "expired" in a.text for a in answers if a not in codes)
+    assert "id_token" in rp.exchange(codes[0].headers["location"])
 
 
 def test_an_unreachable_library_does_not_count_as_a_guess(

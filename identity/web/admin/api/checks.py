@@ -51,15 +51,22 @@ def check(request: Request, session: SessionDep, admin: ApiAdmin, body: CheckIn)
 )
 async def test_connection(
     request: Request, admin: ApiAdmin, oauth: OAuthDep, library_id: str, body: ConnectionIn
-) -> connections.Report:
+) -> connections.Report | connections.IdentityProviderReport:
     """Asks the connector of the library's published entry, or of the entry in ``yaml`` (before
-    it is saved), about ``card`` (no PIN), and says what the home system answered."""
+    it is saved), about ``card`` (no PIN), and says what the home system answered. For a
+    library whose patrons sign in at its identity provider (``saml``) no card is asked about:
+    the IdP's metadata is fetched and verified, and what it says is shown."""
     if not admin.consortium and admin.library != library_id:
         raise errors.NotPermitted(
             f"Library {library_id} is not yours: you can test only your own library's "
             f"connection ({admin.library})."
         )
     library = await run_in_threadpool(_library_for_test, request, admin, library_id, body.yaml)
+    if library.connector.kind == "saml":
+        settings = request.app.state.settings
+        return await connections.ask_identity_provider(
+            library=library, settings=settings, gates=oauth.gates
+        )
     return await connections.ask_about_card(
         library=library, card=body.card, gates=oauth.gates, engine=engine_of(request)
     )

@@ -1,0 +1,5 @@
+"""``python -m identity.cli``: the ``hub`` command."""
+
+from identity.cli import main
+
+main()
