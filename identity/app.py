@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity import retention, web
 from identity.agreements.publishing import InForce
+from identity.eligibility.records import Recorder
 from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
 from identity.settings import Settings
@@ -77,6 +78,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.engine = engine
             app.state.in_force = in_force  # the set in force, for every part that decides
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
+            # the eligibility API's records, written several requests at a time
+            app.state.records = Recorder(engine)
             try:
                 yield
             finally:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     #: how long to wait for PostgreSQL to accept a connection (seconds; at least 2) before the
     #: request is answered 503: a database behind a black hole must not hold the workers
     database_connect_timeout_s: int = 5
+    #: connections each process keeps open to the database; as many again are opened for a
+    #: burst and closed after it
+    database_pool_size: int = 20
     #: the Retry-After (seconds) of the 503 answered while the database cannot be reached
     database_retry_after_s: int = 10
     #: the largest request body taken (bytes), refused with 413 before it is read whole
@@ -118,6 +121,13 @@ class Settings(BaseSettings):
     def _connect_timeout(cls, value: int) -> int:
         if not 2 <= value <= 300:  # libpq counts anything under 2 as 2
             raise ValueError("HUB_DATABASE_CONNECT_TIMEOUT_S must be between 2 and 300 seconds")
+        return value
+
+    @field_validator("database_pool_size")
+    @classmethod
+    def _pool_size(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("HUB_DATABASE_POOL_SIZE must be between 1 and 100")
         return value
 
     @field_validator("database_retry_after_s")

@@ -105,13 +105,14 @@ class InForce:
     request wait for a set to be read back.
 
     ``get`` asks the database which version is the latest (one indexed query) and returns the
-    set this process holds. A version published by this process (``publish``), or one whose
-    files are those of the set held (a rollback to them), is taken at once. Any other is read
-    back in a worker thread, one at a time per process, while the set held keeps answering;
-    it is swapped in whole when it is ready. A version that cannot be read back is logged and
-    tried again after ``RETRY_S``; the set held stays in force meanwhile. Only the first
-    ``get`` of a process (at startup) reads the set in the caller, since there is nothing to
-    answer with yet.
+    set this process holds; ``at`` does the same with a latest version the caller has read
+    itself (the eligibility API reads it in the query that checks the bearer token). A version
+    published by this process (``publish``), or one whose files are those of the set held (a
+    rollback to them), is taken at once. Any other is read back in a worker thread, one at a
+    time per process, while the set held keeps answering; it is swapped in whole when it is
+    ready. A version that cannot be read back is logged and tried again after ``RETRY_S``; the
+    set held stays in force meanwhile. Only the first ``get`` of a process (at startup) reads
+    the set in the caller, since there is nothing to answer with yet.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -139,6 +140,14 @@ class InForce:
                         self._held = held
                     held = self._held
         return held.agreements
+
+    def at(self, newest: tuple[int, str]) -> policies.Agreements | None:
+        """The set in force when the latest version is ``newest`` (its id and files' digest,
+        as ``_newest`` reads them), as ``get`` gives it, without asking the database; None when
+        nothing is held yet (then call ``get``). Cheap enough for the event loop."""
+        with self._lock:
+            held = self._take(newest)
+        return None if held is None else held.agreements
 
     def held(self) -> policies.Agreements:
         """The set this process holds now, without asking the database (for code on the event

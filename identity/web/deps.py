@@ -1,5 +1,6 @@
 """Dependencies shared by endpoints, defined once. Those that only read the app's state are
-``async``, so that FastAPI calls them on the event loop rather than in a worker thread."""
+``async``: FastAPI runs a plain ``def`` dependency in the thread pool, a round trip to a worker
+thread per request for an attribute."""
 
 from collections.abc import Iterator
 from typing import Annotated

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
     AfterValidator,
@@ -17,15 +18,12 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
-import policies
-from identity import eligibility, errors
+from identity import errors
 from identity.agreements.publishing import InForce
-from identity.eligibility import Question
-from identity.oauth import bearer
-from identity.oauth.client import Client
+from identity.eligibility import answers as eligibility_answers
+from identity.eligibility.answers import Answer, Question
+from identity.eligibility.records import Recorder, Ticket
 from identity.oauth.server import HubServer
 from identity.patrons import cards
 from identity.settings import QUESTIONS, rate
@@ -177,29 +175,30 @@ BEARER = HTTPBearer(
 )
 
 
-def partner(
-    server: OAuthDep,
+async def bearer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Client:
-    """The client whose bearer token came with the request, if it may ask (scope eligibility)."""
-    token = credentials.credentials if credentials else ""
-    if not token.strip():
+) -> str:
+    """The bearer token that came with the request; checked in the worker thread that reads
+    the rest (``eligibility.asking``)."""
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise errors.Unauthorized(
             "Send a client-credentials access token as a Bearer token.", sent=False
         )
-    with server.synced():
-        found = bearer.live(server, token.strip())
-    if found is None:
-        raise errors.Unauthorized("The access token is not valid (unknown, expired or revoked).")
-    if "eligibility" not in found.scopes:
-        raise errors.Forbidden("The access token does not carry the scope 'eligibility'.")
-    return found.client
+    return token
 
 
-PartnerDep = Annotated[Client, Depends(partner)]
+async def get_records(request: Request) -> Recorder:
+    records: Recorder = request.app.state.records
+    return records
+
+
+BearerDep = Annotated[str, Depends(bearer)]
+RecordsDep = Annotated[Recorder, Depends(get_records)]
 ALWAYS = (errors.Unauthorized, errors.Forbidden, errors.InvalidRequest, errors.RateLimited)
 PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
                 errors.HomeLibraryUnavailable)  # fmt: skip
+NO_STORE = {"Cache-Control": "no-store"}  # an answer is about a patron
 
 
 @router.post(
@@ -210,14 +209,15 @@ PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
 )
 async def check(
     body: EligibilityRequest,
-    client: PartnerDep,
+    token: BearerDep,
     server: OAuthDep,
     in_force: InForceDep,
-    response: Response,
-) -> dict[str, Any]:
-    agreements = await run_in_threadpool(_allowed, client, [body], server, in_force)
-    response.headers["Cache-Control"] = "no-store"  # it is about a patron
-    return await _answer(server, client, agreements, body)
+    records: RecordsDep,
+) -> Response:
+    [answer] = await _answers(token, [body], server, in_force, records)
+    if answer.problem is not None:
+        raise answer.problem
+    return JSONResponse(answer.decision, headers=NO_STORE)
 
 
 @router.post(
@@ -228,61 +228,44 @@ async def check(
 )
 async def check_batch(
     body: BatchRequest,
-    client: PartnerDep,
+    token: BearerDep,
     server: OAuthDep,
     in_force: InForceDep,
-    response: Response,
-) -> dict[str, Any]:
-    agreements = await run_in_threadpool(_allowed, client, body.requests, server, in_force)
-    response.headers["Cache-Control"] = "no-store"
+    records: RecordsDep,
+) -> Response:
     results: list[dict[str, Any]] = []
-    unavailable: dict[str, errors.Problem] = {}  # a home library that did not answer is not
-    for question in body.requests:  # asked again in the same batch (each try may time out)
-        try:
-            if question.home_library in unavailable:
-                raise unavailable[question.home_library]
-            decision = await _answer(server, client, agreements, question)
-            results.append({"status": 200, "decision": decision})
-        except errors.Problem as problem:  # one question's problem; Retry-After as a member
-            if isinstance(problem, errors.HomeLibraryUnavailable) and question.home_library:
-                unavailable[question.home_library] = problem
-            found = problem.to_dict()
-            if problem.retry_after is not None:
-                found["retry_after"] = problem.retry_after
-            results.append({"status": problem.status, "problem": found})
-    return {"results": results}
+    for answer in await _answers(token, body.requests, server, in_force, records):
+        problem = answer.problem  # one question's problem; Retry-After as a member
+        if problem is None:
+            results.append({"status": 200, "decision": answer.decision, "problem": None})
+        else:
+            found = {**problem.to_dict(), "retry_after": problem.retry_after}
+            found = {name: found.get(name) for name in ProblemItem.model_fields}
+            results.append({"status": problem.status, "decision": None, "problem": found})
+    return JSONResponse({"results": results}, headers=NO_STORE)
 
 
-def _allowed(
-    client: Client, questions: list[EligibilityRequest], server: HubServer, in_force: InForce
-) -> policies.Agreements:
-    """The agreements in force, once the questions are found allowed and within the client's
-    rate (blocking: run in a worker thread)."""
-    for question in questions:
-        if question.lender is not None and question.lender != client.library:
-            raise errors.Forbidden(
-                f"This client asks for {client.library}; it cannot ask for {question.lender}."
-            )
+async def _answers(
+    token: str,
+    questions: list[EligibilityRequest],
+    server: HubServer,
+    in_force: InForce,
+    records: Recorder,
+) -> list[Answer]:
+    """The answers to ``questions``, once they are recorded and counted (``eligibility``)."""
     allowed, per_s = rate(server.settings.eligibility_rate, QUESTIONS)
-    eligibility.spend_rate(
-        engine=server.engine, client_id=client.client_id, requests=len(questions),
-        allowed=allowed, per_s=per_s,
+    asker, answers = await eligibility_answers.answer(
+        server=server,
+        in_force=in_force,
+        token=token,
+        allowed=allowed,
+        per_s=per_s,
+        questions=[
+            Question(home_library=q.home_library, card=q.card, patron=q.patron,
+                     material=q.material, on=q.on, lender=q.lender)
+            for q in questions
+        ],
     )  # fmt: skip
-    with Session(server.engine) as session:
-        return in_force.get(session=session)
-
-
-async def _answer(
-    server: HubServer, client: Client, agreements: policies.Agreements, body: EligibilityRequest
-) -> dict[str, Any]:
-    return await eligibility.answer(
-        engine=server.engine,
-        agreements=agreements,
-        gates=server.gates,
-        client_id=client.client_id,
-        lender=client.library,
-        question=Question(
-            home_library=body.home_library, card=body.card, patron=body.patron,
-            material=body.material, on=body.on,
-        ),
-    )  # fmt: skip
+    lookups = [answer.lookup for answer in answers]
+    await records.record(Ticket(asker.client_id, lookups, allowed=allowed, per_s=per_s))
+    return answers

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from identity import demo
 from identity.app import create_app
 from identity.settings import Settings
+from identity.store.database import PING_AFTER_IDLE_S
 from identity.store.database import database_url as database_url_for
 from tests.conftest import free_port
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
@@ -179,6 +180,37 @@ def test_an_outage_is_a_503_in_each_endpoints_format_and_the_hub_recovers(
             assert _connection(answer) == connection, name
         assert answers_of(http, "POST /api/v1/eligibility", requests)["eligible"] is True
         assert answers_of(http, "GET /userinfo", requests)["name"] == "Avery Good"
+
+
+def restart(url: str) -> None:
+    """What a restart of PostgreSQL does to the hub's pooled connections: each one ended."""
+    name = make_url(database_url_for(url)).database
+    with _server(url) as server:
+        server.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+
+
+@pytest.mark.db
+def test_after_a_restart_while_the_hub_was_idle_every_request_is_answered(
+    live_hub: LiveHub, database_url: str
+) -> None:
+    """Pooled connections idle for a second are tested before use, so that none left dead by
+    the restart is handed out; in steady use they are not."""
+    requests = _requests(live_hub)
+    with httpx.Client(base_url=live_hub.issuer, timeout=30) as http:
+        for _, request, options in requests.values():
+            http.request(*request.split(" ", 1), **options)  # every pooled connection used
+        restart(database_url)
+        time.sleep(PING_AFTER_IDLE_S + 0.5)
+        for name, (_, request, options) in requests.items():
+            answer = http.request(*request.split(" ", 1), **options)
+            assert answer.status_code < 500, (name, answer.status_code, answer.text)
+        assert answers_of(http, "POST /api/v1/eligibility", requests)["eligible"] is True
 
 
 def answers_of(

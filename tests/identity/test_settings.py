@@ -1,5 +1,6 @@
-"""The rate settings: written one way, read by one parser, refused with the same message whether
-they come from the environment or are read where they are used; and ``settings`` stands alone."""
+"""The settings: rates written one way, read by one parser, refused with the same message whether
+they come from the environment or are read where they are used; the pool size's range; and
+``settings`` stands alone."""
 
 import subprocess
 import sys
@@ -22,6 +23,12 @@ def test_a_malformed_eligibility_rate_is_refused(value: str) -> None:
 def test_a_malformed_guessing_limit_is_refused(value: str) -> None:
     with pytest.raises(ValidationError, match="a guessing limit is written like 5/900"):
         Settings(guesses_per_card=value)
+
+
+@pytest.mark.parametrize("value", [0, 101])
+def test_a_pool_size_out_of_range_is_refused(value: int) -> None:
+    with pytest.raises(ValidationError, match="HUB_DATABASE_POOL_SIZE must be between 1 and 100"):
+        Settings(database_pool_size=value)
 
 
 def test_the_rates_are_read_as_written() -> None:

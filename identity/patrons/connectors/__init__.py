@@ -7,6 +7,10 @@ flow and the eligibility API never know which kind of home library they talk to:
   None; one answer for a wrong card and a wrong PIN.
 - ``lookup(card)``: the card holder without a PIN (for the eligibility API), or None.
 
+A connector that can look many cards up at once (the registry: one query) also answers
+``lookup_many(cards)`` (``ManyCards``): the holders of those it has, by card. The eligibility
+API's batch asks it once per home library rather than once per card.
+
 A home library that cannot be reached, times out or answers garbage raises
 ``HomeLibraryUnavailable``: callers answer 503, never a guess. The ``category`` a connector
 returns is the home ILS's code; the caller maps it with ``policies.Library.hub_category``.
@@ -14,10 +18,11 @@ returns is the home ILS's code; the caller maps it with ``policies.Library.hub_c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,3 +52,8 @@ class Connector(Protocol):
     def authenticate(self, card: str, pin: str) -> CardHolder | None: ...
 
     def lookup(self, card: str) -> CardHolder | None: ...
+
+
+@runtime_checkable
+class ManyCards(Protocol):
+    def lookup_many(self, cards: Sequence[str]) -> dict[str, CardHolder]: ...
