@@ -149,4 +149,4 @@ def test_bad_branding_and_periods_are_refused_saying_why(
     setting: str, value: object, message: str
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
-        Settings(**{setting: value})
+        Settings.model_validate({setting: value})

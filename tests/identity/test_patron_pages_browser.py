@@ -17,7 +17,11 @@ __all__ = ["chromium", "new_page"]
 
 #: each page's main heading, in each language
 HEADINGS = {
-    "/": {"en": "Library sign-in", "fr": "Connexion aux bibliothèques", "es": "Acceso a bibliotecas"},
+    "/": {
+        "en": "Library sign-in",
+        "fr": "Connexion aux bibliothèques",
+        "es": "Acceso a bibliotecas",
+    },
     "/privacy": {"en": "Privacy", "fr": "Confidentialité", "es": "Privacidad"},
     "sign-in": {
         "en": "Sign in with your library card",

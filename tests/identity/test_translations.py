@@ -32,7 +32,7 @@ def extracted() -> dict[str, tuple[str, ...]]:
     """Each message id the patron code and templates hold, with its plural (if any), as
     ``pybabel extract -F babel.cfg`` finds them."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
-        method_map, options_map = parse_mapping_cfg(config)
+        method_map, options_map = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     found: dict[str, tuple[str, ...]] = {}
 
     def wanted(path: str) -> bool:  # the hub's own package, not the tests or the SDK
@@ -79,7 +79,8 @@ def test_every_patron_string_is_translated(lang: str) -> None:
         if entry is None:
             problems.append(f"missing: {msgid!r}")
             continue
-        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        string = entry.string
+        forms = [str(f or "") for f in (string if isinstance(string, tuple | list) else [string])]
         if entry.fuzzy or not all(form.strip() for form in forms):
             problems.append(f"{'fuzzy' if entry.fuzzy else 'untranslated'}: {msgid!r}")
             continue
