@@ -35,7 +35,8 @@ def chosen(headers: Headers) -> str:
 
 
 class Language:
-    """Sets ``current_locale`` for each HTTP request and says which in ``Content-Language``."""
+    """Sets ``current_locale`` for each HTTP request, and says which in the
+    ``Content-Language`` of a page."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,8 +51,9 @@ class Language:
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                if b"content-language" not in names:
+                found = {name.lower(): value for name, value in headers}
+                page = found.get(b"content-type", b"").startswith(b"text/html")
+                if page and b"content-language" not in found:
                     headers.append((b"content-language", locale.encode()))
                 message = {**message, "headers": headers}
             await send(message)

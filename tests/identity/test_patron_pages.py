@@ -150,3 +150,8 @@ def test_bad_branding_and_periods_are_refused_saying_why(
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)):
         Settings.model_validate({setting: value})
+
+
+def test_only_pages_say_their_language(client: TestClient) -> None:
+    assert client.get("/privacy").headers["content-language"] == "en"
+    assert "content-language" not in client.get("/healthz").headers
