@@ -128,3 +128,28 @@ def test_text_and_values_follow_the_current_locale() -> None:
 )
 def test_accept_language_is_negotiated(header: str, chosen: str | None) -> None:
     assert i18n.negotiate(header) == chosen
+
+
+def test_a_language_is_added_by_adding_a_catalog(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    german = Catalog(locale="de")
+    german.add("Privacy", "Datenschutz")
+    (tmp_path / "de" / "LC_MESSAGES").mkdir(parents=True)
+    with (tmp_path / "de" / "LC_MESSAGES" / "messages.mo").open("wb") as mo:
+        write_mo(mo, german)
+    monkeypatch.setattr(i18n, "LOCALES_DIR", tmp_path)
+    i18n.languages.cache_clear()
+    i18n.translations.cache_clear()
+    try:
+        assert i18n.languages() == ("en", "de")
+        assert i18n.native_name("de") == "Deutsch"
+        assert i18n.negotiate("de-AT,fr;q=0.9") == "de"
+        token = i18n.current_locale.set("de")
+        assert i18n.gettext("Privacy") == "Datenschutz"
+        i18n.current_locale.reset(token)
+    finally:
+        monkeypatch.undo()
+        i18n.languages.cache_clear()
+        i18n.translations.cache_clear()
+    assert "de" not in i18n.languages()
