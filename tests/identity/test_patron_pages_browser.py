@@ -1,6 +1,7 @@
 """The patron pages in headless Chromium, on a phone (390 px) and a laptop (1280 px), in each
-language: ``/``, ``/privacy`` and the sign-in page pass axe-core (any violation fails, light and
-and dark on a phone), say which language they are in, and the switcher works without JavaScript."""
+language: ``/``, ``/privacy`` and the sign-in page pass axe-core (any violation fails; light,
+and dark on a phone) and say which language they are in; the switcher works without
+JavaScript; the sign-in's result prints without the forms."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from identity import i18n
 from tests.identity.admin.test_browser_accessibility import violations
-from tests.identity.oauth.conftest import LiveHub
+from tests.identity.oauth.conftest import OWES, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, PHONE, NewPage, chromium, new_page
 
 __all__ = ["chromium", "new_page"]
@@ -67,3 +68,18 @@ def test_the_language_follows_the_browser_and_the_switcher(
     page.get_by_role("link", name="English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Privacy")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_the_result_prints_without_the_forms(live_hub: LiveHub, new_page: NewPage) -> None:
+    page = new_page(**PHONE)
+    page.goto(live_hub.add_rp("monash").authorization_url())
+    page.get_by_label("Card number", exact=True).fill(OWES)
+    page.get_by_label("PIN", exact=True).fill(OWES[-4:])
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    share = page.get_by_role("button", name="Share and continue")
+    expect(share).to_be_visible()
+    page.emulate_media(media="print")
+    expect(share).to_be_hidden()
+    expect(page.get_by_role("navigation", name="Language")).to_be_hidden()
+    expect(page.get_by_text("RMIT University Library", exact=True)).to_be_visible()
+    expect(page.locator(".verdict-no")).to_have_css("color", "rgb(0, 0, 0)")
