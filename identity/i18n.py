@@ -118,7 +118,9 @@ def listing(items: list[str]) -> str:
 
 def install(environment: Environment) -> None:
     """Jinja's i18n extension in ``environment``, with these functions: ``{% trans %}`` blocks
-    and ``_()`` in templates are translated for the request's locale (and escaped)."""
+    and ``_()`` in templates are translated for the request's locale (and escaped); and
+    ``money``, ``day``, ``number`` and ``listing`` to format values for it."""
+    environment.globals.update(money=money, day=day, number=number, listing=listing)
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, ngettext, newstyle=True

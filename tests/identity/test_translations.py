@@ -66,7 +66,7 @@ def test_the_patron_pages_text_is_extracted() -> None:
     # from a template, a trans block with a variable, a plural, and the Python code
     assert "Privacy" in found and "Card number" in found
     assert "Sign in for %(lender)s" in found
-    assert any(len(ids) == 2 and "%(count)s days" in ids[1] for ids in found.values())
+    assert any(len(ids) == 2 and "%(days)s days" in ids[1] for ids in found.values())
     assert "{lender} lends to patrons of {libraries}." in found
 
 
