@@ -206,18 +206,13 @@ class Settings(BaseSettings):
             raise ValueError("HUB_SAML_METADATA_MAX_MB must be between 1 and 4096")
         return value
 
-    @field_validator("retain_lookups_days")
+    @field_validator("retain_lookups_days", "retain_signin_attempts_days")
     @classmethod
-    def _retain_lookups(cls, value: int) -> int:
-        if not 1 <= value <= 3650:
-            raise ValueError("HUB_RETAIN_LOOKUPS_DAYS must be between 1 and 3650 days")
-        return value
-
-    @field_validator("retain_signin_attempts_days")
-    @classmethod
-    def _retain_attempts(cls, value: int) -> int:
-        if not 1 <= value <= 365:
-            raise ValueError("HUB_RETAIN_SIGNIN_ATTEMPTS_DAYS must be between 1 and 365 days")
+    def _retain(cls, value: int, info: ValidationInfo) -> int:
+        longest = 3650 if info.field_name == "retain_lookups_days" else 365
+        if not 1 <= value <= longest:
+            name = f"HUB_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must be between 1 and {longest} days")
         return value
 
     @field_validator("network_name")
