@@ -469,11 +469,13 @@ class Effective(Strict):
 
 class Standing(Strict):
     """What the patron's home record must show: fines at most ``max_fines``, a card not expired,
-    none of ``blocking_flags``."""
+    none of ``blocking_flags``; with ``requires_standing_source``, that record must be known (a
+    patron whose library's identity provider proved membership only is not admitted)."""
 
     max_fines: Money | None = None
     card_must_be_valid: StrictBool = True
     blocking_flags: Flags = ()
+    requires_standing_source: StrictBool = False
 
 
 class Terms(Strict):
