@@ -87,8 +87,9 @@ def decide(
     deciding: Sequence[Lending] = bilateral or consortium
 
     # Rule 4: eligible if any deciding agreement admits the patron (a known standing where the
-    # agreement requires one; rule 5: standing checks pass, the material is not excluded). When none does, the reasons are every failure of
-    # every agreement considered, in their order, and ``agreements`` lists them all.
+    # agreement requires one; rule 5: standing checks pass, the material is not excluded).
+    # When none does, the reasons are every failure of every agreement considered, in their
+    # order, and ``agreements`` lists them all.
     admitting = [a for a in deciding if not _failures(a, request)]
     if not admitting:
         failures = [reason for a in deciding for reason in _failures(a, request)]
