@@ -9,10 +9,13 @@ other once per card. A home library that cannot be asked is a 503, never a guess
 asked again in the same batch. Each answer comes with the record of the question
 (``records.Lookup``), which the caller has written before the answer leaves.
 
-A library whose patrons sign in at its own identity provider (``saml``, ``oidc``) has no card
-to ask about: its standing source is asked instead (``identity.patrons.standing``), by card
-(the card there) or by ``patron`` (the card there the patron's latest sign-in gave). Without
-one, or for a patron whose card there the hub never learnt, the answer is
+A directory (``ldap``) says who is a member, and nothing of fines and flags: the decision is
+made with the standing not known, unless the library's standing source has the card in the
+entry's ``match`` attribute. A library whose patrons sign in at its own identity provider
+(``saml``, ``oidc``) has no card to ask about: its standing source is asked instead
+(``identity.patrons.standing``), by card (the card there) or by ``patron`` (the card there the
+patron's latest sign-in gave). Without one, or for a patron whose card there the hub never
+learnt, the answer is
 ``PatronSignInOnly``: only the patron can prove membership, by signing in.
 """
 
@@ -139,7 +142,22 @@ async def answer(
                     else f"{each.library.name} has no card {each.card!r}."
                 )
             else:
-                decision = _decide(read.agreements, lender, each.library, holder, question)
+                known = True
+                if each.library.connector.kind == "ldap":  # a directory: and its source
+                    try:
+                        holder, known = await standing.with_source(
+                            gates, engine, each.library, holder
+                        )
+                    except HomeLibraryUnavailable as exc:
+                        problem = errors.HomeLibraryUnavailable(
+                            f"{each.library.name} cannot be asked about cards just now; try "
+                            "again later.",
+                            retry_after=exc.retry_after,
+                        )
+                if problem is None:
+                    decision = _decide(
+                        read.agreements, lender, each.library, holder, question, known
+                    )
         answers.append(_answered(client_id, lender, each, decision, problem))
     return read.asker, answers
 
@@ -324,6 +342,7 @@ def _decide(
     library: policies.Library,
     holder: CardHolder,
     question: Question,
+    standing_known: bool,
 ) -> dict[str, Any]:
     return agreements.decide(
         policies.BorrowRequest(
@@ -335,6 +354,7 @@ def _decide(
             fines=holder.fines,
             flags=holder.flags,
             card_expires=holder.expires,
+            standing_known=standing_known,
         )
     ).to_dict()
 

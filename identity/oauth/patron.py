@@ -40,7 +40,16 @@ class Patron:
     standing_card: str | None = None
 
     @classmethod
-    def signed_in(cls, holder: CardHolder, category: str | None, auth_time: int) -> Patron:
+    def signed_in(
+        cls,
+        holder: CardHolder,
+        category: str | None,
+        auth_time: int,
+        *,
+        standing_known: bool = True,
+    ) -> Patron:
+        """A patron whose card (or username) and PIN (or password) the home library checked;
+        ``standing_known`` false for a directory that says nothing of fines and flags."""
         return cls(
             home_library=holder.library,
             card=holder.card,
@@ -51,6 +60,8 @@ class Patron:
             fines=holder.fines,
             flags=holder.flags,
             auth_time=auth_time,
+            standing_known=standing_known,
+            standing_card=holder.standing_card if standing_known else None,
         )
 
     @classmethod
@@ -87,7 +98,7 @@ class Patron:
         (a federated sign-in that proves membership only)."""
         if not self.standing_known:
             return "none"
-        return "home_library" if self.via == "pin" else "standing_source"
+        return "standing_source" if self.standing_card is not None else "home_library"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -79,3 +79,37 @@ async def ask(
         fines=holder.fines,
         flags=holder.flags,
     )
+
+
+def proves_standing(library: policies.Library) -> bool:
+    """Whether a check of ``library``'s own connector says the patron's fines and flags: not
+    for a directory (``ldap``: membership and expiry only) or an identity provider."""
+    return library.connector.kind in ("registry", "sip2")
+
+
+async def with_source(
+    gates: Gates, engine: Engine, library: policies.Library, holder: CardHolder
+) -> tuple[CardHolder, bool]:
+    """A directory's ``holder`` (an ``ldap`` library) with what its standing source says of
+    the card in the entry's ``match`` attribute, and whether the standing is now known: the
+    source's fines, flags and expiry (the earlier of the two expiries) when it has the card.
+    ``HomeLibraryUnavailable`` when the source cannot be asked."""
+    if library.standing is None or holder.standing_card is None:
+        return holder, False
+    found = await ask(gates, engine, library, holder.standing_card)
+    if found is None:
+        return holder, False
+    expiries = [day for day in (holder.expires, found.expires) if day is not None]
+    return (
+        CardHolder(
+            library=holder.library,
+            card=holder.card,
+            name=holder.name,
+            category=holder.category,
+            expires=min(expiries) if expiries else None,
+            fines=found.fines,
+            flags=found.flags,
+            standing_card=holder.standing_card,
+        ),
+        True,
+    )

@@ -127,7 +127,7 @@ def test_the_ils_fines_block_the_loan_and_the_lender_is_told_where_standing_came
     publish(live_hub, tmp_path, university.issuer, sip2_standing(university_ils.port))
     consent, rp = sign_in(live_hub, university, "monash", "alice")
     assert consent.status_code == 200, consent.text
-    assert f"good, from {UNIVERSITY}'s records" in consent.text
+    assert f"{UNIVERSITY}'s records; your membership was confirmed by its sign-in" in consent.text
     assert "Fines owed 25.50 exceed the limit 10.00" in consent.text
     assert "standing not known" not in consent.text
     assert [asked[1] for asked in university_ils.asked] == ["alice"]  # the card is the sub

@@ -51,9 +51,10 @@ class Reading:
     refused: str | None
 
 
-def attributes(settings: LdapSettings) -> list[str]:
-    """The attributes to ask for: the mapped ones and Active Directory's account state."""
-    wanted = [settings.name, settings.category, settings.expires]
+def attributes(settings: LdapSettings, match: str | None = None) -> list[str]:
+    """The attributes to ask for: the mapped ones, Active Directory's account state, and
+    ``match`` (the card at the library's standing source) when the library names one."""
+    wanted = [settings.name, settings.category, settings.expires, match]
     if isinstance(settings, LdapStanding):  # a standing source: fines and flags too
         wanted += [settings.fines, settings.flags]
     wanted += [USER_ACCOUNT_CONTROL, ACCOUNT_EXPIRES]
@@ -81,6 +82,9 @@ def read(
     )
     if isinstance(settings, LdapStanding):
         holder = replace(holder, fines=fines(values, settings), flags=flags(values, settings))
+    elif library.standing is not None:  # the library's own entry: its card at the source
+        found = [v.strip() for v in values.all(library.standing.match) if v.strip()]
+        holder = replace(holder, standing_card=found[0] if found else None)
     return Reading(holder, refused(values, now))
 
 
