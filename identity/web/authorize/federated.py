@@ -10,9 +10,11 @@ keeps the sign-in meanwhile).
 - ``complete`` (the protocol's endpoint: ``/oidc/callback``, ``/saml/acs``): the sign-in named
   by the handle the provider carried back is taken, once; ``finish(library, pending)`` (the
   protocol's check of the answer, run in the library's turn) says who signed in, or raises
-  ``SignInRefused`` or ``HomeLibraryUnavailable``; the patron is kept on the sign-in and the
-  browser sent back to the waiting ``/authorize`` request (303). Every failure is a page for
-  the patron, never a sign-in.
+  ``SignInRefused`` or ``HomeLibraryUnavailable``; a library that names a standing source is
+  asked there about the patron's fines, flags and expiry (``identity.patrons.standing``, in the
+  source's own turn; one that cannot be asked is a 503 page); the patron is kept on the
+  sign-in and the browser sent back to the waiting ``/authorize`` request (303). Every failure
+  is a page for the patron, never a sign-in.
 - ``from_identity_provider`` (a step of ``GET /authorize``, before the sign-in page): the
   browser's binding cookie and the request find the signed-in patron, once: the consent page.
 
