@@ -21,7 +21,9 @@ from policies.validate import check
 
 AnyAgreement = Consortium | Bilateral | Suspension
 #: what agreements share, and one agreement, as ``Index._build`` takes them
-Profile = tuple[int, int, int, int, int, bool, Terms | str]
+Profile = tuple[int, int, int, int, int, int, Terms | str]
+#: the bits of a profile's ``needs`` (``policies/_index.pyx``)
+NEEDS_VALID_CARD, NEEDS_KNOWN_STANDING = 1, 2
 Row = tuple[str, int, int | None, int, int, int, tuple[int, ...]]
 
 
@@ -56,7 +58,7 @@ def _rows(
     limit_number = {(v, str(v)): n for n, v in enumerate(limits)}
     # each distinct standing and terms worked out once, keyed by value (every agreement has
     # its own model objects); terms equal by value become one shared object
-    standings: dict[tuple[object, ...], tuple[int, int, bool]] = {}
+    standings: dict[tuple[object, ...], tuple[int, int, int]] = {}
     shared_terms: dict[tuple[object, ...], tuple[Terms, int]] = {}
 
     # the ids decisions return: copies made in one go, so that the ids of a large set lie
@@ -78,13 +80,18 @@ def _rows(
                 cats_of[agreement.categories] = cats
         if isinstance(agreement, Suspension):
             text = texts.setdefault(agreement.reason, agreement.reason)
-            profile: Profile = (0, cats, -1, -1, 0, False, text)
+            profile: Profile = (0, cats, -1, -1, 0, 0, text)
             homes = tuple(map(library_number, agreement.borrowers_from))
             number = profiles.setdefault(profile, len(profiles))
             rows.append((aid, start, end, -1, number, libraries[agreement.lender], homes))
             continue
         standing, terms = agreement.standing, agreement.terms
-        standing_key = (standing.max_fines, standing.card_must_be_valid, standing.blocking_flags)
+        standing_key = (
+            standing.max_fines,
+            standing.card_must_be_valid,
+            standing.blocking_flags,
+            standing.requires_standing_source,
+        )
         judged = standings.get(standing_key)
         if judged is None:
             limit = standing.max_fines
@@ -94,7 +101,8 @@ def _rows(
             judged = standings[standing_key] = (
                 -1 if limit is None else limit_number[(limit, str(limit))],
                 blocking,
-                standing.card_must_be_valid,
+                NEEDS_VALID_CARD * standing.card_must_be_valid
+                | NEEDS_KNOWN_STANDING * standing.requires_standing_source,
             )
         terms_key = (
             terms.max_items,
@@ -111,8 +119,8 @@ def _rows(
                 excl = excluded.setdefault(frozenset(terms.excluded_material), len(excluded))
             offered = shared_terms[terms_key] = (terms, excl)
         terms, excl = offered
-        fines, blocking, must_be_valid = judged
-        profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, must_be_valid, terms)
+        fines, blocking, needs = judged
+        profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, needs, terms)
         # terms are shared by value above, so the same terms are the same object here
         number = profiles.setdefault(profile, len(profiles))
         if isinstance(agreement, Consortium):

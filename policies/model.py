@@ -424,8 +424,57 @@ Connector = Annotated[
 ]
 
 
+# --- where a federated library's patrons' standing comes from ---------------------------
+
+#: the attribute or claim of a patron's sign-in whose value is their card at the standing source
+MatchName = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$", max_length=256)]
+
+
+class RegistryStanding(RegistryConnector):
+    """The hub's own registry holds the library's patrons' fines, flags and expiry (imported
+    from CSV); the card is the value of the patron's ``match`` attribute or claim."""
+
+    match: MatchName
+
+
+class Sip2Standing(Sip2Connector):
+    """The library's ILS, asked over SIP2 as for a ``sip2`` library (the same settings), about
+    the card in the patron's ``match`` attribute or claim."""
+
+    match: MatchName
+
+
+class LdapStanding(LdapConnector):
+    """A directory, searched with the service account (``search``) for the value of the
+    patron's ``match`` attribute or claim: expiry from ``expires``, Active Directory's disabled
+    and expired accounts, and, when named, fines from ``fines`` (a number) and flags from
+    ``flags`` (the flag names of docs/agreements.md, one value each)."""
+
+    match: MatchName
+    category: LdapAttribute = "cn"  # not read: the sign-in gives the category
+    fines: LdapAttribute | None = None
+    flags: LdapAttribute | None = None
+
+    @model_validator(mode="after")
+    def _searched(self) -> LdapStanding:
+        if self.search is None:
+            raise ValueError(
+                "a standing source is searched with a service account: give search (base, "
+                "filter, bind_dn, password_env), not user_dn"
+            )
+        return self
+
+
+StandingSource = Annotated[
+    RegistryStanding | Sip2Standing | LdapStanding, Field(discriminator="kind")
+]
+#: the connectors whose sign-in proves membership only, and which may name a standing source
+FEDERATED_KINDS = ("saml", "oidc", "ldap")
+
+
 class Library(Strict):
-    """A library: its directory entry, how its cards look, its category map and its connector."""
+    """A library: its directory entry, how its cards look, its category map and its connector;
+    for a library that signs its patrons in itself, where their standing comes from."""
 
     id: Id
     name: Text
@@ -443,6 +492,8 @@ class Library(Strict):
     card_pattern: Annotated[str, AfterValidator(check_pattern)] | None = None
     #: what the sign-in form asks for: a numeric keyboard for the PIN, or a full one
     pin_format: Literal["numeric", "text"] = "text"
+    #: where fines, flags and expiry come from, for a ``saml``, ``oidc`` or ``ldap`` library
+    standing: StandingSource | None = None
 
     def hub_category(self, code: str) -> str | None:
         """The hub category that this library's ILS code ``code`` maps to, if any."""
@@ -469,11 +520,13 @@ class Effective(Strict):
 
 class Standing(Strict):
     """What the patron's home record must show: fines at most ``max_fines``, a card not expired,
-    none of ``blocking_flags``."""
+    none of ``blocking_flags``; with ``requires_standing_source``, that record must be known (a
+    patron whose library's identity provider proved membership only is not admitted)."""
 
     max_fines: Money | None = None
     card_must_be_valid: StrictBool = True
     blocking_flags: Flags = ()
+    requires_standing_source: StrictBool = False
 
 
 class Terms(Strict):

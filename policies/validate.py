@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from policies.model import Bilateral, Consortium, Library, Suspension
+from policies.model import FEDERATED_KINDS, Bilateral, Consortium, Library, Suspension
 
 Path = tuple[str | int, ...]
 
@@ -64,6 +64,18 @@ def check(
                     )
                 )
 
+    for i, library in enumerate(libraries):
+        if library.standing is not None and library.connector.kind not in FEDERATED_KINDS:
+            issues.append(
+                Issue(
+                    "libraries",
+                    i,
+                    ("standing",),
+                    f"a standing source is for a library whose patrons sign in at its own "
+                    f"identity provider or directory (saml, oidc, ldap); a "
+                    f"{library.connector.kind} library's connector gives the standing itself",
+                )
+            )
     known = first_library.keys() | set(also_known_libraries)
     categories = {c for library in libraries for c in library.categories.values()}
     categories.update(also_known_categories)

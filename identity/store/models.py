@@ -250,6 +250,8 @@ class PairwiseSubject(SQLModel, table=True):
     home_library: str = Field(max_length=64)
     card: str = Field(max_length=64)
     scope: str = Field(max_length=500)  # what the patron agreed to share at the latest sign-in
+    #: a federated patron's card at their library's standing source, as at the latest sign-in
+    standing_card: str | None = Field(default=None, max_length=64)
     first_seen: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

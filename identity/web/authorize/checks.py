@@ -50,7 +50,7 @@ from starlette.responses import Response
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.patrons import cards
+from identity.patrons import cards, standing
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
@@ -230,7 +230,20 @@ async def card_and_pin(ctx: Context) -> Response | None:
             await run_in_threadpool(finish, False)
     if holder is None:
         return _again(ctx, WRONG, field="card")
-    ctx.patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
+    known = standing.proves_standing(library)
+    if not known:  # a directory: its standing source, if it names one
+        try:
+            holder, known = await standing.with_source(server.gates, server.engine, library, holder)
+        except HomeLibraryUnavailable as exc:
+            log.warning("standing source unavailable: %s", exc)
+            message = (
+                f"{library.name} cannot be asked about your account (fines, blocks, card "
+                "expiry) just now. Please try again in a few minutes; nothing was shared."
+            )
+            title = "Your library cannot be asked just now"
+            return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+    category = library.hub_category(holder.category)
+    ctx.patron = Patron.signed_in(holder, category, int(time.time()), standing_known=known)
     return None
 
 

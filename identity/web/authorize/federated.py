@@ -10,9 +10,11 @@ keeps the sign-in meanwhile).
 - ``complete`` (the protocol's endpoint: ``/oidc/callback``, ``/saml/acs``): the sign-in named
   by the handle the provider carried back is taken, once; ``finish(library, pending)`` (the
   protocol's check of the answer, run in the library's turn) says who signed in, or raises
-  ``SignInRefused`` or ``HomeLibraryUnavailable``; the patron is kept on the sign-in and the
-  browser sent back to the waiting ``/authorize`` request (303). Every failure is a page for
-  the patron, never a sign-in.
+  ``SignInRefused`` or ``HomeLibraryUnavailable``; a library that names a standing source is
+  asked there about the patron's fines, flags and expiry (``identity.patrons.standing``, in the
+  source's own turn; one that cannot be asked is a 503 page); the patron is kept on the
+  sign-in and the browser sent back to the waiting ``/authorize`` request (303). Every failure
+  is a page for the patron, never a sign-in.
 - ``from_identity_provider`` (a step of ``GET /authorize``, before the sign-in page): the
   browser's binding cookie and the request find the signed-in patron, once: the consent page.
 
@@ -40,8 +42,8 @@ import policies
 from identity.agreements.publishing import InForce
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.patrons import cards, federated_signin
-from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons import cards, federated_signin, standing
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.federated_signin import PendingSignIn, SignInRefused
 from identity.web.authorize.pages import consent_page, federated_problem, held_agreements
@@ -145,8 +147,13 @@ async def complete(
         log.info("sign-in at an identity provider refused: %s", exc)
         return _refused(request, server, library, exc, again=again)
     who = replace(who, patron_id=card)
+    try:
+        held = await _standing(server, library, who)
+    except HomeLibraryUnavailable as exc:
+        log.warning("standing source unavailable: %s", exc)
+        return _no_standing(request, server, library, exc, again=again)
     patron = Patron.federated(
-        who, library.hub_category(who.category), int(time.time()), via=protocol
+        who, library.hub_category(who.category), int(time.time()), via=protocol, standing=held
     )
     await run_in_threadpool(
         lambda: federated_signin.signed_in(
@@ -154,6 +161,21 @@ async def complete(
         )
     )
     return RedirectResponse(again, status_code=303)
+
+
+async def _standing(
+    server: HubServer, library: policies.Library, who: FederatedPatron
+) -> CardHolder | None:
+    """What the library's standing source says of the patron who signed in: None when it
+    names none, the sign-in released no ``match`` value, or the source has no such card (the
+    standing is then not known, and the lender is told so)."""
+    if library.standing is None:
+        return None
+    card = standing.card_at_source(library, who.attributes)
+    if card is None:
+        log.info("no %s value to ask %s's standing source with", library.standing.match, library.id)
+        return None
+    return await standing.ask(server.gates, server.engine, library, card)
 
 
 async def from_identity_provider(ctx: Context) -> Response | None:
@@ -220,6 +242,25 @@ def _refused(
             "shared. Please sign in again; if this happens again, ask library staff."
         )
     return federated_problem(request, server, title, message, 400, again=again)
+
+
+def _no_standing(
+    request: Request,
+    server: HubServer,
+    library: policies.Library,
+    exc: HomeLibraryUnavailable,
+    *,
+    again: str,
+) -> Response:
+    message = (
+        f"You signed in at {library.name}, but {library.name} cannot be asked about your "
+        "account (fines, blocks, card expiry) just now. Please try again in a few minutes; "
+        "nothing was shared."
+    )
+    return federated_problem(
+        request, server, "Your library cannot be asked just now", message, 503, again=again,
+        retry_after=exc.retry_after,
+    )  # fmt: skip
 
 
 def _unavailable(
