@@ -75,7 +75,7 @@ async def to_identity_provider(ctx: Context) -> Response | None:
             protocol=library.connector.kind,
             authorization=ctx.request.url.query,
             binding=binding,
-            depart=lambda handle: depart(library, handle, server.issuer),
+            depart=lambda handle: depart(ctx.request, library, handle),
         )
 
     try:
