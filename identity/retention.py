@@ -14,7 +14,7 @@ from sqlalchemy import Delete, delete, or_
 from sqlmodel import Session, col
 
 from identity.admin import sessions as admin_sessions
-from identity.security.guessing_limits import Limits
+from identity.security.guessing_limits import Limits, windows
 from identity.settings import Settings
 from identity.store.models import (
     AdminSession,
@@ -37,7 +37,8 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     """Delete what has expired; returns how many rows of each kind went."""
     now = now or utcnow()
     limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
-    longest_window = max(window for _, window in (*limits.per_card, *limits.per_address))
+    starts = windows(settings.federated_starts_per_address)
+    longest_window = max(w for _, w in (*limits.per_card, *limits.per_address, *starts))
     counts = {}
     counts["authorization codes"] = _delete(
         session, delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < now - GRACE)

@@ -16,6 +16,8 @@ after them, and read through one session. The steps, and what a refusal gets:
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
 - ``home_library``: the sign-in form again, saying the library is missing.
+- ``within_start_limits`` (``federated``): for a library that signs its patrons in itself, the
+  sign-ins started from the client address: a 429 page with Retry-After.
 - ``to_identity_provider`` (``federated``): a library that signs its patrons in itself sends
   the browser to its identity provider (303), or a 503 page if the provider cannot be reached.
 - ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``: the sign-in form
@@ -54,7 +56,11 @@ from identity.patrons import cards
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
-from identity.web.authorize.federated import from_identity_provider, to_identity_provider
+from identity.web.authorize.federated import (
+    from_identity_provider,
+    to_identity_provider,
+    within_start_limits,
+)
 from identity.web.authorize.pages import (
     bad_link,
     consent_page,
@@ -290,6 +296,7 @@ SIGN_IN: tuple[Step, ...] = (
     csrf_token,
     sign_in_form,
     home_library,
+    Blocking(within_start_limits),
     to_identity_provider,
     card_given,
     card_of_library,

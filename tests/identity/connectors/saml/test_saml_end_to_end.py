@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 import policies
@@ -33,10 +34,11 @@ UNIVERSITY = "University of Testing Library"
 
 
 def publish_saml_university(
-    live_hub: LiveHub, tmp_path: Path, metadata: Path, keys: Keys, entity_id: str
+    engine: Engine, tmp_path: Path, metadata: Path, keys: Keys, entity_id: str, extra: str = ""
 ) -> None:
-    """The example network, with a university library that signs its patrons in with SAML and
-    an agreement by which Monash lends to its students and staff."""
+    """The example network, with a university library that signs its patrons in with SAML (and
+    the library entries in ``extra``) and an agreement by which Monash lends to its students
+    and staff."""
     examples = Path(policies.__file__).parent / "examples"
     entry = tmp_path / "uni.yaml"
     entry.write_text(
@@ -46,6 +48,7 @@ def publish_saml_university(
         "    categories: {student@uni.test: undergraduate, staff@uni.test: staff}\n"
         f"    connector: {{kind: saml, idp: '{entity_id}', metadata_file: '{metadata}',\n"
         f"                metadata_cert: '{keys.federation.cert_file}'}}\n"
+        f"{extra}"
         "agreements:\n"
         "  - id: monash-uni\n"
         "    name: Monash lends to the University\n"
@@ -56,7 +59,7 @@ def publish_saml_university(
         "    terms: {max_items: 5, loan_days: 21}\n"
     )
     sources = [*policies.read(examples), (str(entry), entry.read_text())]
-    with transaction(live_hub.engine) as session:
+    with transaction(engine) as session:
         publishing.publish(session=session, sources=sources, actor="test", note="uni")
 
 
@@ -76,7 +79,7 @@ def at_university(
     idp_site.idp = idp
     metadata = tmp_path / "federation.xml"
     metadata.write_text(federation.publish([idp.descriptor()]))
-    publish_saml_university(live_hub, tmp_path, metadata, saml_keys, idp_site.entity_id)
+    publish_saml_university(live_hub.engine, tmp_path, metadata, saml_keys, idp_site.entity_id)
     yield live_hub
     idp_site.idp = None
 
