@@ -45,6 +45,7 @@ def publish_saml_university(
         "libraries:\n"
         "  - id: uni\n"
         f"    name: {UNIVERSITY}\n"
+        "    domains: [uni.test, student.uni.test]\n"
         "    categories: {student@uni.test: undergraduate, staff@uni.test: staff}\n"
         f"    connector: {{kind: saml, idp: '{entity_id}', metadata_file: '{metadata}',\n"
         f"                metadata_cert: '{keys.federation.cert_file}'}}\n"
