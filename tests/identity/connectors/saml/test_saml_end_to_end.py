@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 
 import policies
 from identity.agreements import publishing
+from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.store.database import transaction
 from identity.store.models import FederatedSignin
 from tests.identity.connectors.oidc_idp import leave_for
@@ -72,8 +73,13 @@ def at_university(
     federation: Federation,
     tmp_path: Path,
 ) -> Iterator[LiveHub]:
-    """The live hub with the university in its network, and the university's IdP trusting
-    the hub as its metadata (fetched from the hub) describes it."""
+    """The live hub with the university in its network, its SAML keys from files (as
+    ``HUB_SAML_KEY_FILE`` and ``HUB_SAML_CERT_FILE`` give them: not made for each test), and
+    the university's IdP trusting the hub as its metadata (fetched from the hub) describes
+    it."""
+    with_files = {"saml_key_file": saml_keys.sp.key_file, "saml_cert_file": saml_keys.sp.cert_file}
+    settings = live_hub.settings.model_copy(update=with_files)
+    live_hub.app.state.saml = ServiceProvider(settings=settings, engine=live_hub.engine)
     hub_metadata = httpx.get(f"{live_hub.issuer}/saml/metadata", timeout=30)
     assert hub_metadata.status_code == 200
     idp = IdentityProvider(idp_site.entity_id, saml_keys.idp, ["uni.test"], hub_metadata.text)
