@@ -15,7 +15,7 @@ from sqlalchemy import Delete, delete, or_
 from sqlmodel import Session, col
 
 from identity.admin import sessions as admin_sessions
-from identity.security.guessing_limits import Limits
+from identity.security.guessing_limits import Limits, windows
 from identity.settings import Settings
 from identity.store.models import (
     AdminSession,
@@ -47,7 +47,8 @@ class Periods:
 def kept_for(settings: Settings) -> Periods:
     """The periods ``purge`` keeps things for, with these settings."""
     limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
-    longest_window = max(window for _, window in (*limits.per_card, *limits.per_address))
+    starts = windows(settings.federated_starts_per_address)  # starts at an identity provider
+    longest_window = max(w for _, w in (*limits.per_card, *limits.per_address, *starts))
     return Periods(
         lookups=timedelta(days=settings.retain_lookups_days),
         signin_attempts=max(timedelta(days=settings.retain_signin_attempts_days), longest_window),

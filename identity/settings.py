@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     guesses_per_card: str = "5/900,20/86400"
     #: sign-in failures allowed per client address
     guesses_per_address: str = "30/900,200/86400"
+    #: sign-ins started at libraries' identity providers allowed per client address (a
+    #: library's public terminals share one: generous)
+    federated_starts_per_address: str = "60/600,1000/86400"
     #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
     eligibility_rate: str = "600/60"
     #: how long to wait for PostgreSQL to accept a connection (seconds; at least 2) before the
@@ -165,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("HUB_DATABASE_RETRY_AFTER_S must be between 1 and 3600 seconds")
         return value
 
-    @field_validator("guesses_per_card", "guesses_per_address")
+    @field_validator("guesses_per_card", "guesses_per_address", "federated_starts_per_address")
     @classmethod
     def _limits(cls, value: str) -> str:
         rates(value, GUESSES)  # raises ValueError with the expected form

@@ -174,6 +174,7 @@ class Agreements:
         self._categories = frozenset(c for lib in libs for c in lib.categories.values())
         self._prefixes: dict[str, Library] = {p: lib for lib in libs for p in lib.card_prefixes}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
+        self._domains: dict[str, Library] = {d: lib for lib in libs for d in lib.domains}
 
         # the compiled index that decides: see policies/_index.pyx
         numbers = {lib.id: n for n, lib in enumerate(libs)}
@@ -222,6 +223,20 @@ class Agreements:
             if library is not None:
                 return library
         return None
+
+    def library_for_address(self, address: str) -> Library | None:
+        """The library one of whose ``domains`` is the domain of the email ``address``
+        (matched whole, in lower case; an internationalised domain as its ``xn--`` form), if
+        any."""
+        _, at, domain = address.strip().rpartition("@")
+        domain = domain.strip().rstrip(".").lower()
+        if not at or not domain:
+            return None
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        return self._domains.get(domain)
 
     def __len__(self) -> int:
         return len(self._agreements)

@@ -23,6 +23,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    StrictStr,
     StringConstraints,
     TypeAdapter,
     ValidationInfo,
@@ -134,7 +135,27 @@ def _encoding(value: str) -> str:
         raise ValueError(f"unknown character encoding {value!r}") from None
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?")
+
+
+def _domain(value: str) -> str:
+    """A DNS name in lower case (``student.rmit.edu.au``), at least two labels."""
+    if len(value) <= 253 and _DOMAIN.fullmatch(value):
+        return value
+    if value != value.lower() and _DOMAIN.fullmatch(value.lower()):
+        raise ValueError(f"{value!r}: write domain names in lower case ({value.lower()!r})")
+    raise ValueError(
+        f"{value[:80]!r} is not a domain name like rmit.edu.au (letters, digits and hyphens, "
+        "lower case, two labels or more; an internationalised name in its xn-- form)"
+    )
+
+
 Ids = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
+#: the domains of a library's patrons' email addresses (``Library.domains``)
+Domains = Annotated[
+    tuple[Annotated[StrictStr, AfterValidator(_domain)], ...], AfterValidator(_no_duplicates)
+]
 Flags = Annotated[tuple[Flag, ...], AfterValidator(_no_duplicates)]
 #: Material names: the same lower-case identifiers as ids, so that "AV" cannot slip past "av".
 Materials = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
@@ -487,6 +508,9 @@ class Library(Strict):
     categories: dict[Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX)], Id] = (
         Field(default_factory=dict)
     )
+    #: the domains of its patrons' email addresses: typed on the sign-in page, an address
+    #: sends the patron to this library's identity provider (unique across the set)
+    domains: Domains = ()
     connector: Connector = RegistryConnector(kind="registry")
     #: the regular expression (RE2) a card of this library matches in full; see policies.cards
     card_pattern: Annotated[str, AfterValidator(check_pattern)] | None = None

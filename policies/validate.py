@@ -1,7 +1,8 @@
 """Checks across a whole set of libraries and agreements, after each item's own schema passed.
 
 ``check`` finds what no single item can know: ids used twice, references to libraries that do not
-exist, categories no library maps to, a lender borrowing from itself, card prefixes claimed twice.
+exist, categories no library maps to, a lender borrowing from itself, card prefixes or email
+domains claimed twice.
 Each issue carries the path of the offending value so the loader can point at its line.
 """
 
@@ -45,6 +46,7 @@ def check(
     issues: list[Issue] = []
     first_library: dict[str, int] = {}
     prefix_owner: dict[str, str] = {}
+    domain_owner: dict[str, str] = {}
     for i, library in enumerate(libraries):
         if library.id in first_library:
             issues.append(
@@ -61,6 +63,17 @@ def check(
                         i,
                         ("card_prefixes", k),
                         f"card prefix {prefix!r} is already used by library {owner!r}",
+                    )
+                )
+        for k, domain in enumerate(library.domains):
+            owner = domain_owner.setdefault(domain, library.id)
+            if owner != library.id:
+                issues.append(
+                    Issue(
+                        "libraries",
+                        i,
+                        ("domains", k),
+                        f"domain {domain!r} is already used by library {owner!r}",
                     )
                 )
 

@@ -142,7 +142,8 @@ class LoginAttempt(SQLModel, table=True):
     card_key: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    outcome: str = Field(default="pending", max_length=10)  # pending|failure|success|unanswered
+    #: pending, failure, success, unanswered; or started (at an identity provider: no card)
+    outcome: str = Field(default="pending", max_length=10)
 
 
 class AuthorizationCode(SQLModel, table=True):

@@ -3,7 +3,10 @@ the protocol: the patron leaves ``/authorize`` for the provider and comes back t
 page of the same authorization request, as after a PIN (``identity.patrons.federated_signin``
 keeps the sign-in meanwhile).
 
-- ``to_identity_provider`` (a step of the sign-in post, after ``home_library``): for a library
+- ``within_start_limits`` (a step of the sign-in post, after ``home_library``): a sign-in
+  started at a provider counts against the client address (``guessing_limits.start``); too
+  many is a 429 page with Retry-After, before any provider is asked or sign-in kept.
+- ``to_identity_provider`` (the next step): for a library
   in ``providers.DEPARTURES``, the sign-in is kept with the waiting request and a new binding
   cookie, and the browser goes to the provider (303). Discovery or metadata the protocol needs
   is fetched in the library's turn (``Gates``); a provider that cannot be reached is a 503 page.
@@ -46,8 +49,15 @@ from identity.patrons import cards, federated_signin, standing
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.federated_signin import PendingSignIn, SignInRefused
-from identity.web.authorize.pages import consent_page, federated_problem, held_agreements
-from identity.web.authorize.providers import DEPARTURES
+from identity.security import guessing_limits
+from identity.web.authorize.pages import (
+    consent_page,
+    federated_problem,
+    held_agreements,
+    wait_page,
+)
+from identity.web.authorize.providers import DEPARTURES, signs_in_itself
+from identity.web.deps import client_address
 
 if TYPE_CHECKING:
     from identity.web.authorize.steps import Context
@@ -60,6 +70,27 @@ Finish = Callable[[policies.Library, PendingSignIn], FederatedPatron]
 
 def binding_cookie(request: Request) -> str:
     return f"__Host-{BINDING_COOKIE}" if request.url.scheme == "https" else BINDING_COOKIE
+
+
+def within_start_limits(ctx: Context) -> Response | None:
+    """Counts a sign-in started at the library's provider, or refuses it for too many."""
+    library, server = ctx.library, ctx.server
+    assert library is not None
+    if not signs_in_itself(library):
+        return None
+    limit = guessing_limits.windows(server.settings.federated_starts_per_address)
+    try:
+        address = client_address(ctx.request)
+        guessing_limits.start(engine=server.engine, address=address, per_address=limit)
+    except guessing_limits.TooManyAttempts as exc:
+        log.warning("too many sign-ins started at identity providers from one address")
+        minutes = max(1, round(exc.retry_after / 60))
+        message = (
+            f"Too many sign-ins were started from here. Please try again in about {minutes} "
+            "minutes, or ask staff at the desk."
+        )
+        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+    return None
 
 
 async def to_identity_provider(ctx: Context) -> Response | None:
@@ -77,7 +108,7 @@ async def to_identity_provider(ctx: Context) -> Response | None:
             protocol=library.connector.kind,
             authorization=ctx.request.url.query,
             binding=binding,
-            depart=lambda handle: depart(library, handle, server.issuer),
+            depart=lambda handle: depart(ctx.request, library, handle),
         )
 
     try:
