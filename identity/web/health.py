@@ -5,8 +5,9 @@ database that cannot be reached is answered 503 by the endpoints that need it, a
 the hub would not help.
 
 ``/readyz``: this process can serve, for a load balancer's or an orchestrator's readiness
-check: the database answers, its schema is at the revision this hub needs, an agreement set is
-published and read, and there is a key to sign with. Otherwise 503 with ``Retry-After`` and
+check: the database answers, its schema is at the revision this hub needs (or past it: during a
+rolling upgrade, an instance not yet restarted stays ready after ``hub db upgrade``), an
+agreement set is published and read, and there is a key to sign with. Otherwise 503 with ``Retry-After`` and
 the reason in one sentence.
 """
 
@@ -70,7 +71,7 @@ def _unready(state: Any) -> tuple[str | None, int | None]:
         return "the database is being prepared", None
     engine = state.engine
     at = migrate.current(engine)
-    if at != _head():
+    if at != _head() and (at is None or at in _known()):  # behind; one unknown is a newer hub's
         return f"the database is at revision {at}, the hub needs {_head()}", None
     with Session(engine) as session:
         state.in_force.get(session=session)
@@ -85,3 +86,8 @@ def _unready(state: Any) -> tuple[str | None, int | None]:
 @cache
 def _head() -> str | None:
     return migrate.head()
+
+
+@cache
+def _known() -> frozenset[str]:
+    return migrate.revisions()

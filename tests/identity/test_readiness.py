@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 import policies
 from identity import logs
 from identity.agreements import publishing
 from identity.app import create_app
 from identity.settings import Settings
+from identity.store import migrate
 from identity.store.database import transaction
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
@@ -38,6 +39,12 @@ def test_ready_once_agreements_are_published(database_url: str, engine: Engine) 
         with transaction(engine) as session:
             publishing.publish(session=session, sources=sources, actor="test")
         ready = client.get("/readyz")
+        newest = migrate.current(engine)
+        for revision, status in (("0001", 503), ("a-newer-hubs-revision", 200), (newest, 200)):
+            with engine.begin() as connection:  # behind, upgraded by a newer hub, at head
+                connection.execute(text("UPDATE alembic_version SET version_num = :r"),
+                                   {"r": revision})  # fmt: skip
+            assert client.get("/readyz").status_code == status, revision
     assert ready.status_code == 200, ready.text
     assert ready.json() == {"status": "ready", "reason": None, "agreements_version": 1}
 
