@@ -3,12 +3,18 @@ the hub (``swagger-ui-bundle``), never a CDN: it works without the internet, and
 party's script runs on the identity provider's origin. The page loads its scripts and styles
 from the hub alone (``/docs/assets/``, ``/static/api-docs.js``), under a policy that allows
 nothing else. There is no ``/redoc``.
+
+The packaged Swagger UI (4.15) reads OpenAPI 3.0 documents only, and FastAPI writes 3.1: the
+page is given the same document labelled 3.0.3 (``/docs/openapi.json``), which it draws whole;
+``/openapi.json`` stays as it is for every other reader.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
@@ -52,3 +58,12 @@ def install(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return HTMLResponse(PAGE, headers=HEADERS)
+
+    @app.get("/docs/openapi.json", include_in_schema=False)
+    def document() -> JSONResponse:
+        return JSONResponse(as_openapi_30(app.openapi()))
+
+
+def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as Swagger UI 4 reads it: labelled 3.0.3."""
+    return {**document, "openapi": "3.0.3"}

@@ -7,8 +7,8 @@ the hub would not help.
 ``/readyz``: this process can serve, for a load balancer's or an orchestrator's readiness
 check: the database answers, its schema is at the revision this hub needs (or past it: during a
 rolling upgrade, an instance not yet restarted stays ready after ``hub db upgrade``), an
-agreement set is published and read, and there is a key to sign with. Otherwise 503 with ``Retry-After`` and
-the reason in one sentence.
+agreement set is published and read, and there is a key to sign with. Otherwise 503 with
+``Retry-After`` and the reason in one sentence.
 """
 
 from __future__ import annotations

@@ -315,4 +315,9 @@ def test_the_api_documentation_works_offline(
     expect(page.get_by_text("/api/v1/eligibility/batch")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("patron identity hub"))).to_be_visible()
     page.screenshot(path=str(tmp_path / "docs.png"), full_page=False)
+    page.get_by_text("/api/v1/eligibility", exact=True).click()  # its request and answers
+    body = page.get_by_text("Request body").first
+    expect(body).to_be_visible()
+    body.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "eligibility.png"), full_page=False)
     assert elsewhere == [] and complaints == []
