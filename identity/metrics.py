@@ -65,7 +65,7 @@ BREAKER_OPEN = Gauge(
 )
 RATE_LIMITED = Counter(
     "hub_rate_limit_refusals",
-    "Requests refused for a rate or guessing limit, by which (eligibility, sign_in).",
+    "Requests refused for a rate or guessing limit: eligibility, sign_in, admin_sign_in.",
     ("limit",),
 )
 DATABASE_CONNECTIONS = Gauge(
