@@ -85,9 +85,12 @@ class Breaker:
         with self._lock:
             self._count += 1
             self._trial = False
-            opened = self._count >= self.failures
-            if opened:
-                self._open_until = self._clock() + self.cooldown_s
+            now = self._clock()
+            failing = self._count >= self.failures
+            # said once, not again for a late failure of a call admitted before it opened
+            opened = failing and (self._open_until is None or self._open_until <= now)
+            if failing:
+                self._open_until = now + self.cooldown_s
                 self._count = self.failures - 1  # after the cool-down, one failure reopens it
         if opened:
             self._changed("opened")
