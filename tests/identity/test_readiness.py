@@ -132,6 +132,6 @@ def test_console_lines_for_a_person_json_lines_for_machines() -> None:
                 assert json.loads(first)["outcome"] == "wrong"
                 assert json.loads(second)["event"] == "Started server process [7]"
     finally:
+        logs.unconfigure()
         root.handlers = handlers
         root.setLevel(level)
-        logging.getLogger("uvicorn.access").disabled = False
