@@ -36,14 +36,17 @@ from identity.store import database, migrate
 from identity.store.database import make_engine, transaction
 from identity.store.migrate import NotReady
 from identity.web import (
+    about,
     access_log,
     api_docs,
     authorize,
+    brand,
     demo,
     discovery,
     eligibility,
     health,
     jwks,
+    language,
     logout,
     monitoring,
     oidc_callback,
@@ -56,6 +59,7 @@ from identity.web import (
 from identity.web.admin import install as install_admin
 from identity.web.body_limit import BodyLimit
 from identity.web.framing import NoFraming
+from identity.web.language import Language
 from identity.web.observe import Observe
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
@@ -125,6 +129,9 @@ def create_app(settings: Settings) -> FastAPI:
         userinfo,
         logout,
         saml,
+        about,
+        language,
+        brand,
     ):
         app.include_router(module.router)
     install_admin(app)
@@ -133,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
     openapi.install(app)
     api_docs.install(app)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Language)  # outermost: every page, a 413's too, in the patron's language
     access_log.install()
     return app
 
@@ -189,7 +197,17 @@ class AfterPreparation:
     """Until the database has been prepared, a request is answered 503 unless it needs no
     database (``/healthz``, static files, the problem pages) or its own try succeeds."""
 
-    WITHOUT_DATABASE = ("/healthz", "/readyz", "/metrics", "/static/", "/problems/", "/docs")
+    WITHOUT_DATABASE = (
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/static/",
+        "/problems/",
+        "/docs",
+        "/brand/",
+        "/language",
+        "/privacy",
+    )
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
