@@ -10,6 +10,7 @@ the database is prepared by the first request that finds it back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -24,11 +25,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from identity import retention, web
+from identity import logs, metrics, retention, web
 from identity.agreements.publishing import InForce
 from identity.eligibility.records import Recorder
 from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
+from identity.purge_schedule import PurgeSchedule
 from identity.settings import Settings
 from identity.store import database, migrate
 from identity.store.database import make_engine, transaction
@@ -36,6 +38,7 @@ from identity.store.migrate import NotReady
 from identity.web import (
     about,
     access_log,
+    api_docs,
     authorize,
     brand,
     demo,
@@ -45,6 +48,7 @@ from identity.web import (
     jwks,
     language,
     logout,
+    monitoring,
     oidc_callback,
     openapi,
     problems,
@@ -56,6 +60,7 @@ from identity.web.admin import install as install_admin
 from identity.web.body_limit import BodyLimit
 from identity.web.framing import NoFraming
 from identity.web.language import Language
+from identity.web.observe import Observe
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -84,17 +89,28 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             # the eligibility API's records, written several requests at a time
             app.state.records = Recorder(engine)
+            purging = PurgeSchedule(engine=engine, settings=settings)
+            chores = [asyncio.create_task(metrics.sample_pool(engine))]
+            if settings.purge_interval_s:
+                chores.append(asyncio.create_task(purging.run(settings.purge_interval_s)))
             try:
                 yield
             finally:
+                for chore in chores:
+                    chore.cancel()
+                await asyncio.gather(*chores, return_exceptions=True)
+                purging.close()
                 app.state.oauth.close()
         finally:
             engine.dispose()
+            metrics.process_ended()
 
     app = Hub(
         title="Reciprocal-borrowing patron identity hub",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # api_docs: from packaged files
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(AfterPreparation)
@@ -105,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
         token,
         eligibility,
         health,
+        monitoring,
         discovery,
         jwks,
         authorize,
@@ -121,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.demo:
         app.include_router(demo.router)
     openapi.install(app)
+    api_docs.install(app)
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(Language)  # outermost: every page, a 413's too, in the patron's language
     access_log.install()
@@ -128,11 +146,12 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 class Hub(FastAPI):
-    """The app, with ``NoFraming`` outside everything, so that even the answer of Starlette's
-    last-resort error handler (a 500) cannot be framed."""
+    """The app, with ``NoFraming`` and ``Observe`` outside everything, so that even the
+    answer of Starlette's last-resort error handler (a 500) cannot be framed, and is logged
+    and counted."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return NoFraming(super().build_middleware_stack())
+        return NoFraming(Observe(super().build_middleware_stack()))
 
 
 def prepare(*, engine: Engine, settings: Settings) -> None:
@@ -178,7 +197,17 @@ class AfterPreparation:
     """Until the database has been prepared, a request is answered 503 unless it needs no
     database (``/healthz``, static files, the problem pages) or its own try succeeds."""
 
-    WITHOUT_DATABASE = ("/healthz", "/static/", "/problems/", "/brand/", "/language", "/privacy")
+    WITHOUT_DATABASE = (
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/static/",
+        "/problems/",
+        "/docs",
+        "/brand/",
+        "/language",
+        "/privacy",
+    )
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -207,5 +236,8 @@ class AfterPreparation:
 
 
 def from_environment() -> FastAPI:
-    """The app for the settings in the environment (uvicorn's factory, one per worker)."""
-    return create_app(Settings())
+    """The app for the settings in the environment (uvicorn's factory, one per worker), which
+    logs in ``HUB_LOG_FORMAT``."""
+    settings = Settings()
+    logs.configure(settings.log_format)
+    return create_app(settings)

@@ -100,6 +100,17 @@ class Settings(BaseSettings):
     saml_metadata_refresh_s: int = 3600
     #: the largest metadata document taken (MiB): a federation's aggregate can be large
     saml_metadata_max_mb: int = 256
+    #: how ``hub serve`` writes its log: ``json`` (one object per line) or ``console`` (for a
+    #: person reading it during development)
+    log_format: str = "json"
+    #: who may read ``/metrics``: comma-separated addresses or networks (the client's address,
+    #: as ``forwarded_allow_ips`` gives it); a request that came through a proxy never counts
+    #: as loopback. Anyone sending ``metrics_token`` as a bearer token may read it too
+    metrics_allow_ips: str = "127.0.0.1,::1"
+    metrics_token: str = ""
+    #: how often (seconds) ``hub serve`` deletes what has expired, on one instance at a time;
+    #: 0: only at start (and by ``hub db purge``)
+    purge_interval_s: int = 3600
     #: how long the record of eligibility questions is kept (days; the home library's record
     #: of who asked about its patrons' cards)
     retain_lookups_days: int = 180
@@ -207,6 +218,35 @@ class Settings(BaseSettings):
     def _metadata_size(cls, value: int) -> int:
         if not 1 <= value <= 4096:
             raise ValueError("HUB_SAML_METADATA_MAX_MB must be between 1 and 4096")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("json", "console"):
+            raise ValueError(f"HUB_LOG_FORMAT must be json or console, not {value!r}")
+        return value
+
+    @field_validator("metrics_allow_ips")
+    @classmethod
+    def _metrics_allowed(cls, value: str) -> str:
+        named = proxies(value)
+        if "*" in named:
+            raise ValueError("HUB_METRICS_ALLOW_IPS takes addresses or networks, not *")
+        return ",".join(named)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("HUB_METRICS_TOKEN must be at least 32 characters long")
+        return value
+
+    @field_validator("purge_interval_s")
+    @classmethod
+    def _purge_interval(cls, value: int) -> int:
+        if value != 0 and not 60 <= value <= 7 * 86400:
+            raise ValueError("HUB_PURGE_INTERVAL_S must be 0, or between 60 s and 7 days")
         return value
 
     @field_validator("retain_lookups_days", "retain_signin_attempts_days")

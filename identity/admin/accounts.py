@@ -11,11 +11,12 @@ from datetime import datetime
 
 import pyotp
 from cryptography.fernet import InvalidToken
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from identity.admin import audit
 from identity.security import derived_keys, passwords
-from identity.store.models import AdminAccount, utcnow
+from identity.store.models import AdminAccount, AdminSession, utcnow
 
 ISSUER_NAME = "Library hub"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -103,6 +104,68 @@ def add_account(
         after={"email": email, "library": library, "totp": totp},
     )
     return Added(Admin.of(account), password, totp_secret, totp_uri)
+
+
+def accounts(*, session: Session) -> list[AdminAccount]:
+    """Every administrator, consortium administrators first, then by library and email."""
+    rows = session.exec(select(AdminAccount)).all()
+    return sorted(rows, key=lambda a: (a.library is not None, a.library or "", a.email))
+
+
+def remove_account(*, session: Session, email: str, actor: str) -> None:
+    """Delete the account and sign it out everywhere, at once. The last consortium
+    administrator is kept: without one, no one could add another from the pages."""
+    account = _account(session, email)
+    if account.library is None:
+        others = session.exec(
+            select(AdminAccount).where(
+                col(AdminAccount.library).is_(None), AdminAccount.id != account.id
+            )
+        ).first()
+        if others is None:
+            raise AccountRefused(f"{account.email} is the only consortium administrator")
+    _sign_out(session, account)
+    session.delete(account)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="admin.remove",
+        subject=f"admin:{account.email}",
+        before={"email": account.email, "library": account.library},
+    )
+
+
+def reset_password(*, session: Session, email: str, actor: str) -> str:
+    """Give the account a new random password (returned, to be shown once; only its hash is
+    kept) and sign it out everywhere. Its TOTP secret, if any, stays."""
+    account = _account(session, email)
+    password = secrets.token_urlsafe(18)
+    account.password_hash = passwords.hash_secret(password)
+    session.add(account)
+    _sign_out(session, account)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="admin.reset-password",
+        subject=f"admin:{account.email}",
+    )
+    return password
+
+
+def _account(session: Session, email: str) -> AdminAccount:
+    normal = email.strip().lower()
+    account = session.exec(select(AdminAccount).where(AdminAccount.email == normal)).first()
+    if account is None:
+        raise AccountRefused(f"there is no administrator {email}")
+    return account
+
+
+def _sign_out(session: Session, account: AdminAccount) -> None:
+    session.execute(
+        delete(AdminSession)
+        .where(col(AdminSession.account_id) == account.id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def authenticate(

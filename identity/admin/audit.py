@@ -1,7 +1,8 @@
 """The audit log: append-only, hash-chained (docs/administration.md, Audit log).
 
 ``record`` appends an event whose hash covers its content and the previous event's hash;
-``verify`` walks the chain and reports every event that no longer matches.
+``verify`` walks the chain and reports every event that no longer matches. Each event is also
+logged (``audited``: its action, actor and subject) once its transaction commits.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import event as sqlalchemy_event
 from sqlmodel import Session, col, select
 
+from identity import logs
 from identity.store.database import lock
 from identity.store.models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
+log = logs.get("hub.audit")
 
 
 def record(
@@ -46,6 +50,10 @@ def record(
     event.hash = digest(event)
     session.add(event)
     session.flush()
+    fields = {"action": action, "actor": actor, "subject": subject}
+    sqlalchemy_event.listen(
+        session, "after_commit", lambda _: logs.event(log, "audited", **fields), once=True
+    )
     return event
 
 

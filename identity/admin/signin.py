@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from identity import logs, metrics
 from identity.admin import accounts, audit, sessions
 from identity.security import guessing_limits
 from identity.settings import Settings
@@ -20,6 +21,7 @@ from identity.store.models import AdminAccount
 
 #: raised (with ``retry_after``) when the limits are reached; nothing was checked
 TooManyAttempts = guessing_limits.TooManyAttempts
+log = logs.get("hub.admin")
 
 
 def sign_in(
@@ -35,12 +37,17 @@ def sign_in(
     secret = settings.secret()
     email = email.strip().lower()
     limits = guessing_limits.Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
-    attempt = guessing_limits.begin(
-        engine=engine,
-        key=guessing_limits.card_key(secret, "admin", email),
-        address=address,
-        limits=limits,
-    )
+    try:
+        attempt = guessing_limits.begin(
+            engine=engine,
+            key=guessing_limits.card_key(secret, "admin", email),
+            address=address,
+            limits=limits,
+        )
+    except TooManyAttempts as exc:
+        metrics.RATE_LIMITED.labels("admin_sign_in").inc()
+        logs.event(log, "lockout", administrator=True, retry_after_s=exc.retry_after)
+        raise
     token = None
     try:
         with transaction(engine) as session:

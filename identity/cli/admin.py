@@ -1,5 +1,7 @@
-"""``hub admin add``: make an administrator's account and print its one-time password."""
+"""``hub admin``: make an administrator's account and print its one-time password; list,
+remove, and reset a password (printed once)."""
 
+import json
 from typing import Annotated
 
 import typer
@@ -51,5 +53,68 @@ def add(
         typer.echo(f"totp uri: {added.totp_uri}")
     typer.echo(
         "Shown only now: the hub keeps only a hash of the password. Sign in at /admin/login.",
+        err=True,
+    )
+
+
+Email = Annotated[str, typer.Argument(help="The administrator's email address.")]
+
+
+@app.command("list")
+def list_accounts(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Every administrator: email, library (or the consortium) and whether TOTP is required."""
+    from sqlmodel import Session
+
+    with Session(context.engine()) as session:
+        found = [
+            {
+                "email": a.email,
+                "library": a.library,
+                "totp": a.totp_secret_encrypted is not None,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in accounts.accounts(session=session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        typer.echo("No administrators.")
+    for account in found:
+        library = account["library"] or "(consortium administrator)"
+        totp = "  totp" if account["totp"] else ""
+        typer.echo(f"{account['email']}  {library}{totp}")
+
+
+@app.command()
+def remove(
+    email: Email,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the account and sign it out everywhere, at once."""
+    if not yes:
+        typer.confirm(f"Remove the administrator {email}?", abort=True)
+    try:
+        with transaction(context.engine(write=True)) as session:
+            accounts.remove_account(session=session, email=email, actor=context.actor())
+    except accounts.AccountRefused as exc:
+        context.fail(f"{str(exc)[:1].upper()}{str(exc)[1:]}; nothing removed.")
+    typer.echo(f"Removed {email.strip().lower()}; they are signed out.")
+
+
+@app.command("reset-password")
+def reset_password(email: Email) -> None:
+    """Give the account a new one-time password, printed this once, and sign it out."""
+    try:
+        with transaction(context.engine(write=True)) as session:
+            password = accounts.reset_password(session=session, email=email, actor=context.actor())
+    except accounts.AccountRefused as exc:
+        context.fail(f"{str(exc)[:1].upper()}{str(exc)[1:]}; nothing changed.")
+    typer.echo(f"email:    {email.strip().lower()}")
+    typer.echo(f"password: {password}")
+    typer.echo(
+        "Shown only now: the hub keeps only a hash of the password; they are signed out.",
         err=True,
     )

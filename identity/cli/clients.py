@@ -1,4 +1,5 @@
-"""``hub clients``: register an OAuth client for a library, rotate its secret, disable it."""
+"""``hub clients``: register an OAuth client for a library, list and show them, rotate a
+secret, disable, enable, revoke tokens, remove."""
 
 import json
 from collections.abc import Callable
@@ -9,6 +10,7 @@ import typer
 from identity.cli import context
 from identity.oauth import registration
 from identity.store.database import transaction
+from identity.store.models import OAuthClient
 
 T = TypeVar("T")
 
@@ -114,3 +116,78 @@ def _change(change: Callable[..., T], client_id: str) -> T:
             return change(session=session, client_id=client_id, actor=context.actor())
     except registration.ClientRefused as exc:
         context.fail(f"{exc}; nothing changed.")
+
+
+@app.command()
+def revoke(client_id: ClientId) -> None:
+    """End every token the client holds, at once (it may get new ones with its secret)."""
+    _change(registration.revoke_tokens, client_id)
+    typer.echo(f"Revoked every token of {client_id}.")
+
+
+@app.command()
+def remove(
+    client_id: ClientId,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the client: its requests are refused and its tokens end, at once."""
+    if not yes:
+        typer.confirm(f"Remove {client_id} for good?", abort=True)
+    _change(registration.remove, client_id)
+    typer.echo(f"Removed {client_id}: its requests are refused and its tokens ended.")
+
+
+@app.command("list")
+def list_clients(
+    library: Annotated[str | None, typer.Option(help="Only this library's clients.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Every client: its id, library, kind and whether it is disabled."""
+    from sqlmodel import Session
+
+    with Session(context.engine()) as session:
+        found = [_described(row) for row in registration.clients(session=session, library=library)]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    if not found:
+        typer.echo("No clients.")
+    for client in found:
+        state = "disabled" if client["disabled_at"] else "enabled"
+        typer.echo(f"{client['client_id']}  {client['library']}  {client['kind']}  {state}")
+
+
+@app.command()
+def show(
+    client_id: ClientId,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Everything the hub keeps about a client but its secret's hash."""
+    from sqlmodel import Session
+
+    with Session(context.engine()) as session:
+        row = session.get(OAuthClient, client_id)
+        if row is None:
+            context.fail(f"No client {client_id!r}.")
+        described = _described(row)
+    if as_json:
+        typer.echo(json.dumps(described, indent=2))
+        return
+    for key, value in described.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        typer.echo(f"{key + ':':27}{'' if shown is None else shown}")
+
+
+def _described(row: OAuthClient) -> dict[str, object]:
+    return {
+        "client_id": row.client_id,
+        "library": row.library,
+        "kind": row.kind,
+        "public": row.secret_sha256 is None,
+        "scopes": list(row.scopes),
+        "redirect_uris": list(row.redirect_uris),
+        "post_logout_redirect_uris": list(row.post_logout_redirect_uris),
+        "created_at": row.created_at.isoformat(),
+        "disabled_at": None if row.disabled_at is None else row.disabled_at.isoformat(),
+        "secret_rotations_and_revocations": row.epoch,
+    }

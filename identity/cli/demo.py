@@ -1,5 +1,6 @@
 """``hub demo``: the example network with demo patrons and clients, served from SQLite."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +24,7 @@ def demo(
     # imported here, as in ``hub serve``: not every hub command should pay for the web app
     import uvicorn
 
+    from identity import logs
     from identity.app import create_app, prepare
 
     # a wildcard listen address is no address to send a browser to
@@ -69,4 +71,13 @@ def demo(
         f"\nRelying parties (rp) redirect to {issuer}/demo/callback; partners use client "
         "credentials. Ctrl-C stops."
     )
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False)
+    # lines for the person watching, unless HUB_LOG_FORMAT says otherwise
+    logs.configure(settings.log_format if "HUB_LOG_FORMAT" in os.environ else "console")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_config=None,
+        access_log=False,  # identity.web.observe writes the access log
+    )

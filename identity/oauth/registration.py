@@ -5,9 +5,10 @@ exact redirect URIs (https, or http only on the loopback interface; no fragment)
 confidential unless registered ``public`` (then PKCE is its only protection). A ``partner`` is a
 library system using client credentials for the eligibility API: it has no redirect URI.
 
-Rotating a client's secret (``hub clients rotate-secret``) or disabling it (``hub clients
-disable``) ends every token it holds, at once, in every process of the hub: the stored ones are
-revoked, and the client's epoch moves on, which client-credentials tokens name.
+Rotating a client's secret (``hub clients rotate-secret``), disabling it (``hub clients
+disable``), revoking its tokens (``hub clients revoke``) or removing it (``hub clients remove``)
+ends every token it holds, at once, in every process of the hub: the stored ones are revoked,
+and the client's epoch moves on, which client-credentials tokens name.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from identity.admin import audit
 from identity.oauth import tokens
@@ -139,6 +140,44 @@ def enable(*, session: Session, client_id: str, actor: str) -> None:
     audit.record(
         session=session, actor=actor, action="clients.enable", subject=f"client:{client_id}"
     )
+
+
+def revoke_tokens(*, session: Session, client_id: str, actor: str) -> None:
+    """End every token the client holds, at once; it may get new ones (a leaked token, not a
+    leaked secret: for that, ``rotate_secret``)."""
+    row = _changing(session, client_id)
+    _end_tokens(session, row)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="clients.revoke",
+        subject=f"client:{client_id}",
+        after={"epoch": row.epoch},
+    )
+
+
+def remove(*, session: Session, client_id: str, actor: str) -> None:
+    """Delete the client: its requests are refused and its tokens end, at once. The record of
+    what it asked (eligibility lookups, the audit log) stays."""
+    row = _changing(session, client_id)
+    _end_tokens(session, row)
+    before = {"library": row.library, "kind": row.kind, "redirect_uris": row.redirect_uris}
+    session.delete(row)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="clients.remove",
+        subject=f"client:{client_id}",
+        before=before,
+    )
+
+
+def clients(*, session: Session, library: str | None = None) -> list[OAuthClient]:
+    """Every client (of ``library``), by library and id."""
+    query = select(OAuthClient)
+    if library is not None:
+        query = query.where(OAuthClient.library == library)
+    return sorted(session.exec(query).all(), key=lambda c: (c.library, c.client_id))
 
 
 def _changing(session: Session, client_id: str) -> OAuthClient:

@@ -50,3 +50,10 @@ def current(engine: Engine) -> str | None:
 def head() -> str | None:
     """The newest revision in ``identity/store/migrations``."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def revisions() -> frozenset[str]:
+    """Every revision in ``identity/store/migrations``."""
+    return frozenset(
+        r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    )

@@ -19,10 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from identity import errors
+from identity import errors, metrics
 from identity.agreements.publishing import InForce
 from identity.eligibility import answers as eligibility_answers
 from identity.eligibility.answers import Answer, Question
+from identity.eligibility.asking import Asker
 from identity.eligibility.records import Recorder, Ticket
 from identity.oauth.server import HubServer
 from identity.patrons import cards
@@ -254,7 +255,33 @@ async def _answers(
 ) -> list[Answer]:
     """The answers to ``questions``, once they are recorded and counted (``eligibility``)."""
     allowed, per_s = rate(server.settings.eligibility_rate, QUESTIONS)
-    asker, answers = await eligibility_answers.answer(
+    try:
+        asker, answers = await _answered(token, questions, server, in_force, allowed, per_s)
+        lookups = [answer.lookup for answer in answers]
+        await records.record(Ticket(asker.client_id, lookups, allowed=allowed, per_s=per_s))
+    except errors.RateLimited:
+        metrics.RATE_LIMITED.labels("eligibility").inc()
+        raise
+    for answer in answers:
+        metrics.ELIGIBILITY.labels(_outcome(answer)).inc()
+    return answers
+
+
+def _outcome(answer: Answer) -> str:
+    if answer.problem is not None:
+        return answer.problem.slug
+    return "eligible" if answer.decision and answer.decision.get("eligible") else "not_eligible"
+
+
+async def _answered(
+    token: str,
+    questions: list[EligibilityRequest],
+    server: HubServer,
+    in_force: InForce,
+    allowed: int,
+    per_s: int,
+) -> tuple[Asker, list[Answer]]:
+    return await eligibility_answers.answer(
         server=server,
         in_force=in_force,
         token=token,
@@ -266,6 +293,3 @@ async def _answers(
             for q in questions
         ],
     )  # fmt: skip
-    lookups = [answer.lookup for answer in answers]
-    await records.record(Ticket(asker.client_id, lookups, allowed=allowed, per_s=per_s))
-    return answers

@@ -1,5 +1,5 @@
 """No response of the hub may be shown in another site's frame (clickjacking: the consent
-button, the admin pages, but also /docs, /redoc and every error page). Pure ASGI middleware
+button, the admin pages, but also /docs and every error page). Pure ASGI middleware
 gives every response ``X-Frame-Options: DENY`` and a Content-Security-Policy with
 ``frame-ancestors 'none'``: the response's own policy with that directive added when it has
 none, or that directive alone. Pages set the rest of their policy (``pages.HEADERS``)."""

@@ -121,6 +121,8 @@ def install(app: FastAPI) -> None:
             return await http_exception_handler(request, exc)
         if exc.status_code == 400:  # a body FastAPI could not even parse
             return respond(errors.InvalidRequest("The request body is not valid JSON.", errors=[]))
+        if exc.status_code == 404 and request.scope.get("route") is None:  # no such path
+            return respond(errors.NotFound(f"There is no API at {request.url.path}."))
         body = {"type": "about:blank", "title": str(exc.detail), "status": exc.status_code,
                 "detail": str(exc.detail)}  # fmt: skip
         return JSONResponse(body, status_code=exc.status_code, media_type=MEDIA_TYPE,

@@ -42,11 +42,13 @@ def summary(side: Side) -> dict[str, Any]:
 
 
 def statuses(log_file: Path, offset: int) -> dict[str, int]:
-    """How many answers of each status the server's access log shows from ``offset`` on."""
+    """How many answers of each status the server's access log shows from ``offset`` on:
+    uvicorn's lines (the bare FastAPI peer), or the hub's JSON lines."""
     with log_file.open("rb") as read:
         read.seek(offset)
         text = read.read().decode(errors="replace")
-    return dict(Counter(re.findall(r'HTTP/1\.1" (\d{3})', text)))
+    found = re.findall(r'HTTP/1\.1" (\d{3})|"status": (\d{3})', text)
+    return dict(Counter(plain or hub for plain, hub in found))
 
 
 def ratio(mine: float, peer: float) -> float | None:

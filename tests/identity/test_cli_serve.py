@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -24,6 +25,13 @@ class Served:
         self.process = process
         self.url = f"http://127.0.0.1:{port}"
         self.log = ""
+
+    def lines(self) -> list[dict[str, object]]:
+        """Every line of the log, each a JSON object (json.loads fails on any that is not)."""
+        return [json.loads(line) for line in self.log.splitlines() if line.strip()]
+
+    def requests(self) -> list[dict[str, object]]:
+        return [line for line in self.lines() if line["event"] == "request"]
 
 
 @contextmanager
@@ -54,8 +62,9 @@ def test_query_strings_stay_out_of_the_access_log(database_url: str, engine: obj
             "/admin/lookups?card=21110000000001",
         ):
             httpx.get(f"{served.url}{path}")
-    for path in ("/logout", "/authorize", "/admin/lookups"):
-        assert re.search(rf'"GET {path} HTTP/1\.1" \d{{3}}', served.log), served.log
+    logged = {(line["method"], line["route"], line["status"]) for line in served.requests()}
+    assert {("GET", "/logout", 400), ("GET", "/authorize", 400)} <= logged, served.log
+    assert ("GET", "/admin/lookups", 303) in logged, served.log
     for secret in (ID_TOKEN, "id_token_hint", "21110000000001", "s3cret-state", "?"):
         assert secret not in served.log, served.log
 
@@ -84,7 +93,7 @@ def test_forwarded_addresses_are_not_believed_by_default(database_url: str, engi
         statuses = wrong_sign_ins(served, *ADDRESSES)
     assert statuses == [400, 400, 429]  # all three counted as 127.0.0.1
     assert "203.0.113." not in served.log
-    assert "127.0.0.1:" in served.log
+    assert {line["client"] for line in served.requests()} == {"127.0.0.1"}
 
 
 def test_a_named_proxy_is_believed(database_url: str, engine: object) -> None:
@@ -92,10 +101,12 @@ def test_a_named_proxy_is_believed(database_url: str, engine: object) -> None:
     with serving(database_url, *args, HUB_GUESSES_PER_ADDRESS="2/900") as served:
         statuses = wrong_sign_ins(served, *ADDRESSES)
     assert statuses == [400, 400, 400]  # one attempt from each client behind the proxy
-    assert '203.0.113.3:0 - "POST /admin/login HTTP/1.1" 400' in served.log
+    posts = [(r["client"], r["status"]) for r in served.requests() if r["method"] == "POST"]
+    assert posts == [(address, 400) for address in ADDRESSES], served.log
     with serving(database_url, HUB_FORWARDED_ALLOW_IPS="127.0.0.0/8, ::1") as served:
         assert wrong_sign_ins(served, "198.51.100.7") == [400]
-    assert '198.51.100.7:0 - "POST /admin/login HTTP/1.1" 400' in served.log
+    posts = [(r["client"], r["status"]) for r in served.requests() if r["method"] == "POST"]
+    assert posts == [("198.51.100.7", 400)], served.log
 
 
 def test_a_proxy_that_is_not_an_address_is_refused(database_url: str) -> None:

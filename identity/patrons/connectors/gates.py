@@ -24,6 +24,7 @@ settings never takes the patrons' turns.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -32,6 +33,7 @@ import anyio
 import anyio.to_thread
 
 import policies
+from identity import metrics
 from identity.patrons.connectors import HomeLibraryUnavailable
 from policies.model import LdapConnector as LdapSettings
 from policies.model import Sip2Connector as Sip2Settings
@@ -77,7 +79,24 @@ class Gate:
 
     async def run(self, call: Callable[[], T]) -> T:
         """``call()`` in a thread of this library's own, once it is this request's turn; or
-        ``HomeLibraryBusy`` when too many are waiting or the wait is too long."""
+        ``HomeLibraryBusy`` when too many are waiting or the wait is too long. Counted in
+        ``hub_connector_call_duration_seconds`` by how it ended."""
+        started, outcome = time.perf_counter(), "error"
+        try:
+            result = await self._run(call)
+            outcome = "ok"
+            return result
+        except HomeLibraryBusy:
+            outcome = "busy"
+            raise
+        except HomeLibraryUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.CONNECTOR_CALLS.labels(self.library, outcome).observe(elapsed)
+
+    async def _run(self, call: Callable[[], T]) -> T:
         limits = self.limits
         if not self._turns.available_tokens and self.waiting >= limits.queue:
             raise HomeLibraryBusy(

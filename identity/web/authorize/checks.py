@@ -52,6 +52,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 import policies
+from identity import logs, metrics
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
@@ -78,6 +79,7 @@ from identity.web.deps import client_address
 from identity.web.pages import CSRF_FIELD, csrf_ok
 
 log = logging.getLogger(__name__)
+events = logs.get("hub.sign_in")
 
 WRONG = "The card number and PIN do not match. Check both and try again."
 EXPIRED = "This page had expired. Please sign in again."
@@ -214,6 +216,10 @@ def within_guessing_limits(ctx: Context) -> Response | None:
             engine=server.engine, key=key, address=address, limits=limits
         )
     except guessing_limits.TooManyAttempts as exc:
+        metrics.RATE_LIMITED.labels("sign_in").inc()
+        logs.event(events, "lockout", home_library=ctx.library.id, lender=_lender(ctx),
+                   retry_after_s=exc.retry_after)  # fmt: skip
+        _signed_in(ctx, "locked_out")
         minutes = max(1, round(exc.retry_after / 60))
         message = (
             f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
@@ -254,6 +260,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
     except HomeLibraryUnavailable as exc:
         unanswered = True
         log.warning("home library unavailable: %s", exc)
+        _signed_in(ctx, "unavailable")
         message = (
             f"{library.name} cannot check cards just now. Please try again in a few minutes; "
             "nothing has been recorded against your card."
@@ -264,6 +271,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
         if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
             await run_in_threadpool(finish, False)
     if holder is None:
+        _signed_in(ctx, "wrong")
         return _again(ctx, WRONG, field="card")
     known = standing.proves_standing(library)
     if not known:  # a directory: its standing source, if it names one
@@ -271,12 +279,14 @@ async def card_and_pin(ctx: Context) -> Response | None:
             holder, known = await standing.with_source(server.gates, server.engine, library, holder)
         except HomeLibraryUnavailable as exc:
             log.warning("standing source unavailable: %s", exc)
+            _signed_in(ctx, "unavailable")
             message = (
                 f"{library.name} cannot be asked about your account (fines, blocks, card "
                 "expiry) just now. Please try again in a few minutes; nothing was shared."
             )
             title = "Your library cannot be asked just now"
             return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+    _signed_in(ctx, "signed_in")
     category = library.hub_category(holder.category)
     ctx.patron = Patron.signed_in(holder, category, int(time.time()), standing_known=known)
     return None
@@ -352,6 +362,18 @@ CONSENT: tuple[Step, ...] = (*REQUEST, csrf_token, consent_ticket, Blocking(answ
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _signed_in(ctx: Context, outcome: str) -> None:
+    """Count and log a sign-in's ``outcome`` (signed_in, wrong, locked_out, unavailable) with
+    the home library and the lender; never the card, the PIN or whose they are."""
+    library = ctx.library.id if ctx.library is not None else ""
+    metrics.SIGN_INS.labels(outcome, library).inc()
+    logs.event(events, "sign-in", outcome=outcome, home_library=library, lender=_lender(ctx))
+
+
+def _lender(ctx: Context) -> str:
+    return str(ctx.grant.request.client.library)
 
 
 def _expired(ctx: Context) -> Response:

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -142,13 +143,20 @@ def test_guessing_is_limited_per_account(
     added = add_admin("ada@example.org")  # the test settings allow 3 failures in 15 minutes
     for _ in range(3):
         assert sign_in(client, "ADA@example.org", "guess").status_code == 400
+    before = refusals()
     limited = sign_in(client, "ada@example.org", added.password)
     assert limited.status_code == 429
+    assert refusals() == before + 1  # hub_rate_limit_refusals_total{limit="admin_sign_in"}
     assert int(limited.headers["retry-after"]) > 800
     assert "Too many sign-in attempts" in limited.text and 'role="alert"' in limited.text
     assert client.get("/admin", follow_redirects=False).status_code == 303
     other = add_admin("bob@example.org")  # another account is not locked out
     assert sign_in(client, "bob@example.org", other.password).status_code == 303
+
+
+def refusals() -> float:
+    counted = REGISTRY.get_sample_value("hub_rate_limit_refusals_total", {"limit": "admin_sign_in"})
+    return counted or 0.0
 
 
 def sign_out(client: TestClient) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from prometheus_client import REGISTRY
 
 from identity.patrons.connectors.sip2.breaker import TRIAL_WAIT_S, Breaker
 from identity.patrons.connectors.sip2.client import Connection
@@ -45,6 +48,32 @@ def test_the_breaker_opens_after_three_failures_in_a_row() -> None:
     breaker.failed()
     breaker.failed()
     assert breaker.remaining() is None  # a success closed it: three failures again
+
+
+def test_a_libraries_breaker_says_when_it_opens_and_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    breaker = Breaker(failures=2, cooldown_s=30, clock=clock, library="breaker-test")
+
+    def gauge() -> float | None:
+        return REGISTRY.get_sample_value("hub_connector_breaker_open", {"library": "breaker-test"})
+
+    with caplog.at_level(logging.INFO, logger="hub.breaker"):
+        breaker.failed()
+        assert gauge() is None  # not opened yet
+        breaker.failed()
+        assert gauge() == 1
+        clock.now += 30
+        assert breaker.admit().trial
+        breaker.failed()  # the trial failed: open again, said again
+        clock.now += 30
+        assert breaker.admit().trial
+        breaker.succeeded()
+        assert gauge() == 0
+        breaker.succeeded()  # already closed: nothing to say
+    said = [(r.msg["event"], r.msg["library"]) for r in caplog.records]  # type: ignore[index]
+    assert said == [("breaker opened", "breaker-test")] * 2 + [("breaker closed", "breaker-test")]
 
 
 def test_a_half_open_breaker_lets_exactly_one_caller_through() -> None:

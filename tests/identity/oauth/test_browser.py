@@ -291,3 +291,33 @@ def test_the_pages_keep_to_their_content_security_policy(
     page.evaluate("document.head.append(document.createElement('style'))")  # the watch works
     page.wait_for_function("window.__violations.length > 0")
     assert page.evaluate("window.__violations") == ["style-src-elem inline"]
+
+
+def test_the_api_documentation_works_offline(
+    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+) -> None:
+    """/docs draws the API from the hub's own files: nothing is fetched from anywhere else,
+    and its policy blocks nothing it needs."""
+    page = new_page(**LAPTOP)
+    elsewhere: list[str] = []
+    complaints: list[str] = []
+
+    def only_the_hub(route: Any) -> None:
+        if route.request.url.startswith(live_hub.issuer):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_hub)
+    page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_hub.issuer}/docs")
+    expect(page.get_by_text("/api/v1/eligibility/batch")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("patron identity hub"))).to_be_visible()
+    page.screenshot(path=str(tmp_path / "docs.png"), full_page=False)
+    page.get_by_text("/api/v1/eligibility", exact=True).click()  # its request and answers
+    body = page.get_by_text("Request body").first
+    expect(body).to_be_visible()
+    body.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "eligibility.png"), full_page=False)
+    assert elsewhere == [] and complaints == []

@@ -313,7 +313,7 @@ def _link(library: str, settings: LdapSettings, failures: int, cooldown_s: float
                 _tls(library, settings),
                 pool.Pool(size=settings.connections),
                 pool.Pool(size=settings.connections),
-                breaker.Breaker(failures=failures, cooldown_s=cooldown_s),
+                breaker.Breaker(failures=failures, cooldown_s=cooldown_s, library=library),
             )
         others = [other for other in _links.values() if other is not link]
     if replaced is not None:

@@ -77,7 +77,7 @@ class Provider:
     def __init__(self, library: str, settings: OidcSettings) -> None:
         self.library = library
         self.settings = settings
-        self.breaker = breaker.Breaker()
+        self.breaker = breaker.Breaker(library=library)
         self._lock = threading.Lock()
         self._metadata: tuple[float, Metadata] | None = None
         self._keys: tuple[float, KeySet] | None = None

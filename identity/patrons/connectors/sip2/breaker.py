@@ -21,8 +21,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from identity import logs, metrics
+
 FAILURES = 3
 COOLDOWN_S = 30.0
+log = logs.get("hub.breaker")
 TRIAL_WAIT_S = 1.0  # the Retry-After of callers turned away while a trial call is under way
 
 
@@ -39,7 +42,9 @@ class Breaker:
         failures: int = FAILURES,
         cooldown_s: float = COOLDOWN_S,
         clock: Callable[[], float] = time.monotonic,
+        library: str = "",
     ) -> None:
+        self.library = library  # named in the log and hub_connector_breaker_open
         self.failures = failures
         self.cooldown_s = cooldown_s
         self._clock = clock
@@ -80,15 +85,29 @@ class Breaker:
         with self._lock:
             self._count += 1
             self._trial = False
-            if self._count >= self.failures:
-                self._open_until = self._clock() + self.cooldown_s
+            now = self._clock()
+            failing = self._count >= self.failures
+            # said once, not again for a late failure of a call admitted before it opened
+            opened = failing and (self._open_until is None or self._open_until <= now)
+            if failing:
+                self._open_until = now + self.cooldown_s
                 self._count = self.failures - 1  # after the cool-down, one failure reopens it
+        if opened:
+            self._changed("opened")
 
     def succeeded(self) -> None:
         with self._lock:
+            closed = self._open_until is not None
             self._count = 0
             self._open_until = None
             self._trial = False
+        if closed:
+            self._changed("closed")
+
+    def _changed(self, state: str) -> None:
+        if self.library:
+            metrics.BREAKER_OPEN.labels(self.library).set(1 if state == "opened" else 0)
+            logs.event(log, f"breaker {state}", library=self.library, cooldown_s=self.cooldown_s)
 
     def released(self, admission: Admission) -> None:
         """The caller ends without a verdict on the ILS: if it was the trial, the next caller

@@ -273,7 +273,7 @@ def _link(
             link = _links[library] = Link(
                 key,
                 pool.Pool(size=size),
-                breaker.Breaker(failures=failures, cooldown_s=cooldown_s),
+                breaker.Breaker(failures=failures, cooldown_s=cooldown_s, library=library),
             )
         others = [other for other in _links.values() if other is not link]
     if replaced is not None:
