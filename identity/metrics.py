@@ -41,8 +41,8 @@ REQUESTS = Histogram(
 )
 SIGN_INS = Counter(
     "hub_sign_ins",
-    "Sign-ins with a card and PIN, by outcome (signed_in, wrong, locked_out, unavailable) "
-    "and home library.",
+    "Sign-ins, with a card and PIN or at the library's identity provider, by outcome "
+    "(signed_in, wrong, locked_out, unavailable, refused) and home library.",
     ("outcome", "home_library"),
 )
 ELIGIBILITY = Counter(

@@ -42,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 import policies
+from identity import logs, metrics
 from identity.agreements.publishing import InForce
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from identity.web.authorize.steps import Context
 
 log = logging.getLogger(__name__)
+events = logs.get("hub.sign_in")
 
 BINDING_COOKIE = "hub_federated"
 Finish = Callable[[policies.Library, PendingSignIn], FederatedPatron]
@@ -173,15 +175,18 @@ async def complete(
             raise SignInRefused(library.id, "a patron identifier the hub cannot use") from None
     except HomeLibraryUnavailable as exc:
         log.warning("identity provider unavailable: %s", exc)
+        _signed_in(library, protocol, "unavailable")
         return _unavailable(request, server, library, exc, again=again)
     except SignInRefused as exc:
         log.info("sign-in at an identity provider refused: %s", exc)
+        _signed_in(library, protocol, "refused")
         return _refused(request, server, library, exc, again=again)
     who = replace(who, patron_id=card)
     try:
         held = await _standing(server, library, who)
     except HomeLibraryUnavailable as exc:
         log.warning("standing source unavailable: %s", exc)
+        _signed_in(library, protocol, "unavailable")
         return _no_standing(request, server, library, exc, again=again)
     patron = Patron.federated(
         who, library.hub_category(who.category), int(time.time()), via=protocol, standing=held
@@ -191,7 +196,14 @@ async def complete(
             engine=server.engine, secret=server.secret, handle=handle, patron=patron.to_json()
         )
     )
+    _signed_in(library, protocol, "signed_in")
     return RedirectResponse(again, status_code=303)
+
+
+def _signed_in(library: policies.Library, protocol: str, outcome: str) -> None:
+    """Count and log a sign-in at the library's identity provider; never who signed in."""
+    metrics.SIGN_INS.labels(outcome, library.id).inc()
+    logs.event(events, "sign-in", outcome=outcome, home_library=library.id, via=protocol)
 
 
 async def _standing(

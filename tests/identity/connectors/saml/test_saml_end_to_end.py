@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
@@ -126,6 +127,12 @@ def signed_in_rows(live_hub: LiveHub) -> int:
         return int(session.exec(found.select_from(FederatedSignin)).one())
 
 
+def sign_ins(outcome: str) -> float:
+    """The hub's count of sign-ins at the university's IdP with ``outcome`` (``/metrics``)."""
+    labels = {"outcome": outcome, "home_library": "uni"}
+    return REGISTRY.get_sample_value("hub_sign_ins_total", labels) or 0.0
+
+
 def test_a_university_patron_signs_in_at_a_lender_through_their_idp(
     at_university: LiveHub, idp_site: IdpSite
 ) -> None:
@@ -152,8 +159,10 @@ def test_a_university_patron_signs_in_at_a_lender_through_their_idp(
 
     answer = idp_answer(browser, sso)
     assert answer["RelayState"] == asked["RelayState"]
+    counted = sign_ins("signed_in")
     back = post_to_acs(live_hub, answer)
     assert back.status_code == 303, back.text
+    assert sign_ins("signed_in") == counted + 1
     assert back.headers["location"].startswith("/authorize?")
     consent = browser.get(back.headers["location"])
     assert consent.status_code == 200, consent.text
@@ -186,8 +195,10 @@ def test_a_replayed_answer_is_refused_with_a_page(at_university: LiveHub) -> Non
     # replayed into a sign-in of the attacker's own: it answers another request
     attacker, elsewhere = at_idp(live_hub, rp)
     relay = parse_qs(urlsplit(elsewhere).query)["RelayState"][0]
+    refused = sign_ins("refused")
     replayed = post_to_acs(live_hub, {**answer, "RelayState": relay})
     assert replayed.status_code == 400
+    assert sign_ins("refused") == refused + 1
     assert f"{UNIVERSITY} could not sign you in" in replayed.text
     assert "Back to the sign-in page" in replayed.text
     assert signed_in_rows(live_hub) == 1  # the patron's own sign-in, once
