@@ -102,6 +102,8 @@ def configure(log_format: str, *, stream: TextIO | None = None, level: int = log
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # the root's level, whatever uvicorn's configuration set
+        logger.disabled = False
     # the access log is the hub's own (``identity.web.observe``), without query strings
     logging.getLogger("uvicorn.access").disabled = True
     _direct = structlog.wrap_logger(

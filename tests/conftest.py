@@ -221,8 +221,8 @@ def demo_network(engine: Engine) -> Engine:
 def hub(database_url: str) -> Hub:
     """``hub`` run against the test database."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_hub(*args, env={"HUB_DATABASE_URL": database_url})
+    def run(*args: str, process: bool = False) -> subprocess.CompletedProcess[str]:
+        return run_hub(*args, env={"HUB_DATABASE_URL": database_url}, process=process)
 
     return run
 

@@ -111,7 +111,7 @@ def test_a_set_published_elsewhere_is_read_back_while_the_one_held_answers(
     assert decide(read(in_force, engine)) == []
     for name, text in [*EXAMPLES, ("suspension.yaml", SUSPENSION)]:
         (tmp_path / Path(name).name).write_text(text)
-    assert hub("agreements", "load", str(tmp_path)).returncode == 0  # another process
+    assert hub("agreements", "load", str(tmp_path), process=True).returncode == 0  # another process
 
     assert decide(read(in_force, engine)) == []  # at once: version 1 until 2 is read back
     deadline = time.monotonic() + 10
