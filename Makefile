@@ -50,10 +50,18 @@ HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # compile each module once rather than once per process.
 unexport PYTHONDONTWRITEBYTECODE
 
-## test: lint, type-check, the suite on SQLite, then the database-behaviour tests (marked db) on
-## PostgreSQL with the packaging and benchmark smoke tests (marked slow), which need no database
-test: $(INDEX) lint
+## test: lint and type-check beside the suite on SQLite, then the database-behaviour tests
+## (marked db) on PostgreSQL with the packaging and benchmark smoke tests (marked slow), which
+## need no database
+test: $(INDEX)
+	$(MAKE) --no-print-directory -j 2 --output-sync=line lint test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+# The suite's two passes, each on two processes (pytest-xdist).
+.PHONY: test-sqlite test-postgresql
+test-sqlite: $(INDEX)
 	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow"
+test-postgresql: $(INDEX)
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow"
 
 # The two type checks run side by side (mypy takes one core), each with a cache of its own.
