@@ -1,44 +1,42 @@
-"""``GET /docs``: the API's interactive documentation (Swagger UI) from files packaged with
-the hub (``swagger-ui-bundle``), never a CDN: it works without the internet, and no third
-party's script runs on the identity provider's origin. The page loads its scripts and styles
-from the hub alone (``/docs/assets/``, ``/static/api-docs.js``), under a policy that allows
-nothing else. There is no ``/redoc``.
-
-The packaged Swagger UI (4.15) reads OpenAPI 3.0 documents only, and FastAPI writes 3.1: the
-page is given the same document labelled 3.0.3 (``/docs/openapi.json``), which it draws whole;
-``/openapi.json`` stays as it is for every other reader.
+"""``GET /docs`` (Swagger UI) and ``GET /redoc`` (Redoc): the API's documentation from files
+packaged with the hub (``fastapi-offline``'s copies of Swagger UI 5 and Redoc), never a CDN: it
+works without the internet, and no third party's script runs on the identity provider's origin.
+Each page loads its scripts and styles from the hub alone (``/docs/assets/``,
+``/static/api-docs.js``) and reads ``/openapi.json``, under a policy that allows nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 ASSETS = "/docs/assets"
+FILES = Path(fastapi_offline.__file__).parent / "static"
 
-#: scripts and styles from the hub only; Swagger UI sets some element styles from its script,
-#: and shows its logos as data: URIs
+#: scripts and styles from the hub only; both set element styles from their scripts, show
+#: logos as data: URIs, and Redoc parses the document in a worker it makes from a blob
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'none'; "
-    "base-uri 'none'"
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; worker-src blob:; "
+    "form-action 'none'; base-uri 'none'"
 )
 HEADERS = {
     "Content-Security-Policy": POLICY,
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+TITLE = "Reciprocal-borrowing patron identity hub: API"
 
-PAGE = f"""<!doctype html>
+SWAGGER_UI = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Reciprocal-borrowing patron identity hub: API</title>
+<title>{TITLE}</title>
 <link rel="icon" href="/static/favicon.svg">
 <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
 </head>
@@ -50,20 +48,31 @@ PAGE = f"""<!doctype html>
 </html>
 """
 
+REDOC = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{TITLE}</title>
+<link rel="icon" href="/static/favicon.svg">
+</head>
+<body>
+<redoc spec-url="/openapi.json"></redoc>
+<script src="{ASSETS}/redoc.standalone.js"></script>
+</body>
+</html>
+"""
+
 
 def install(app: FastAPI) -> None:
-    """``/docs`` and its assets; the app must be made with ``docs_url=None, redoc_url=None``."""
-    app.mount(ASSETS, StaticFiles(directory=swagger_ui_path), "docs-assets")
+    """``/docs``, ``/redoc`` and their assets; the app must be made with ``docs_url=None,
+    redoc_url=None``."""
+    app.mount(ASSETS, StaticFiles(directory=FILES), "docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(PAGE, headers=HEADERS)
+        return HTMLResponse(SWAGGER_UI, headers=HEADERS)
 
-    @app.get("/docs/openapi.json", include_in_schema=False)
-    def document() -> JSONResponse:
-        return JSONResponse(as_openapi_30(app.openapi()))
-
-
-def as_openapi_30(document: dict[str, Any]) -> dict[str, Any]:
-    """The document as Swagger UI 4 reads it: labelled 3.0.3."""
-    return {**document, "openapi": "3.0.3"}
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return HTMLResponse(REDOC, headers=HEADERS)

@@ -112,7 +112,8 @@ def test_request_ids_docs_and_unknown_api_paths(database_url: str, engine: Engin
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
     assert unknown.json()["type"] == "/problems/not-found"
-    assert redoc.status_code == 404
+    assert redoc.status_code == 200 and "/docs/assets/redoc.standalone.js" in redoc.text
+    assert redoc.headers["content-security-policy"] == policy
 
 
 def test_console_lines_for_a_person_json_lines_for_machines() -> None:

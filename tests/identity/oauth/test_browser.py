@@ -296,8 +296,8 @@ def test_the_pages_keep_to_their_content_security_policy(
 def test_the_api_documentation_works_offline(
     live_hub: LiveHub, new_page: NewPage, tmp_path: Path
 ) -> None:
-    """/docs draws the API from the hub's own files: nothing is fetched from anywhere else,
-    and its policy blocks nothing it needs."""
+    """/docs and /redoc draw the API from the hub's own files: nothing is fetched from anywhere
+    else, and their policy blocks nothing they need."""
     page = new_page(**LAPTOP)
     elsewhere: list[str] = []
     complaints: list[str] = []
@@ -321,3 +321,11 @@ def test_the_api_documentation_works_offline(
     body.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "eligibility.png"), full_page=False)
     assert elsewhere == [] and complaints == []
+
+    page.goto(f"{live_hub.issuer}/redoc")
+    expect(page.get_by_role("heading", name=re.compile("patron identity hub"))).to_be_visible()
+    expect(page.get_by_text("/api/v1/eligibility/batch").first).to_be_attached()
+    page.screenshot(path=str(tmp_path / "redoc.png"), full_page=False)
+    assert elsewhere == []
+    # Redoc's footer asks for its maker's logo from their CDN: the policy refuses it
+    assert all("img-src 'self' data:" in complaint for complaint in complaints), complaints
