@@ -42,6 +42,7 @@ from identity.web import (
     health,
     jwks,
     logout,
+    me,
     oidc_callback,
     openapi,
     problems,
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         oidc_callback,
         userinfo,
         logout,
+        me,
         saml,
     ):
         app.include_router(module.router)

@@ -29,7 +29,7 @@ from identity.agreements.publishing import InForce
 from identity.eligibility import asking
 from identity.eligibility.asking import Asker
 from identity.eligibility.records import Lookup
-from identity.patrons import cards
+from identity.patrons import advice, cards
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable, ManyCards
 from identity.patrons.connectors.factory import connector_for
 from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
@@ -288,7 +288,7 @@ def _decide(
     holder: CardHolder,
     question: Question,
 ) -> dict[str, Any]:
-    return agreements.decide(
+    decision = agreements.decide(
         policies.BorrowRequest(
             lender=lender,
             home_library=library.id,
@@ -299,7 +299,8 @@ def _decide(
             flags=holder.flags,
             card_expires=holder.expires,
         )
-    ).to_dict()
+    )
+    return advice.answer(decision, agreements)
 
 
 def _answered(

@@ -47,6 +47,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from identity.i18n import gettext as _
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
@@ -153,11 +154,22 @@ async def card_given(ctx: Context) -> Response | None:
 
 
 async def card_of_library(ctx: Context) -> Response | None:
+    """A card of the library chosen; one whose prefix names another library says so, before
+    any library is asked."""
+    assert ctx.library is not None and ctx.agreements is not None
     try:
         ctx.card = cards.read_card(ctx.typed, ctx.library)
+        problem = None
     except cards.NotACard as exc:
-        return _again(ctx, str(exc))
-    return None
+        problem = str(exc)
+    other = cards.named_elsewhere(ctx.typed, ctx.library, ctx.agreements) if ctx.chosen else None
+    if other is not None:
+        looks_like = _(
+            "This looks like a {library} card: choose {library} as your home library, or "
+            "check the card number."
+        )
+        return _again(ctx, looks_like.format(library=other.name), field="library")
+    return None if problem is None else _again(ctx, problem)
 
 
 async def pin_given(ctx: Context) -> Response | None:
@@ -184,7 +196,10 @@ def within_guessing_limits(ctx: Context) -> Response | None:
             f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
             "staff at the desk."
         )
-        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+        return wait_page(
+            ctx.request, server, "Too many attempts", message, 429, exc.retry_after,
+            home=ctx.library,
+        )  # fmt: skip
     return None
 
 
@@ -224,7 +239,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
             "nothing has been recorded against your card."
         )
         title = "Your library cannot be reached"
-        return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+        return wait_page(ctx.request, server, title, message, 503, exc.retry_after, home=library)
     finally:
         if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
             await run_in_threadpool(finish, False)

@@ -1,0 +1,43 @@
+"""The locale an API answer is written in, from the request's ``Accept-Language`` (RFC 9110
+12.5.4): the most preferred language the hub has, in the region asked for when Babel knows it
+(``en-AU`` writes A$25.50 as $25.50); else ``identity.i18n.DEFAULT_LOCALE``."""
+
+from __future__ import annotations
+
+from babel import Locale, UnknownLocaleError
+
+from identity import i18n
+
+#: the languages the hub writes advice in (each with a catalog, English the source)
+LANGUAGES = frozenset({i18n.DEFAULT_LOCALE})
+_MAX_TAGS = 20
+
+
+def preferred(header: str | None) -> list[str]:
+    """The language tags of ``header``, most preferred first (q=0 left out)."""
+    tags: list[tuple[float, int, str]] = []
+    for rank, part in enumerate((header or "").split(",")[:_MAX_TAGS]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            tags.append((-quality, rank, tag.strip()))
+    return [tag for _, _, tag in sorted(tags)]
+
+
+def locale_for(header: str | None) -> str:
+    for tag in preferred(header):
+        if tag == "*":
+            break
+        try:
+            locale = Locale.parse(tag, sep="-")
+        except (ValueError, UnknownLocaleError):
+            continue
+        if locale.language in LANGUAGES:
+            return str(locale)
+    return i18n.DEFAULT_LOCALE
