@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 import policies
@@ -160,13 +161,15 @@ def advise(
     match reason.code:
         case Code.FINES_OVER_LIMIT:
             network = agreements.network
+            rule = (
+                _("{lender} lends to patrons of {home} who owe {limit} or less.")
+                if f[1]
+                else _("{lender} lends only to patrons of {home} who owe nothing.")
+            )
             return Advice(
-                _(
-                    "You owe {amount} to {home}. {lender} lends to patrons of {home} who owe "
-                    "{limit} or less."
-                ).format(
-                    amount=owed(f[0], network), home=home, lender=lender, limit=owed(f[1], network)
-                ),
+                _("You owe {amount} to {home}.").format(amount=owed(f[0], network), home=home)
+                + " "
+                + rule.format(lender=lender, home=home, limit=owed(f[1], network)),
                 _("Pay at {home}, then sign in again.").format(home=home_at),
             )
         case Code.CARD_EXPIRED:
@@ -210,8 +213,9 @@ def advise(
             return Advice(why, ask)
         case Code.CATEGORY_NOT_COVERED:
             who = category_name(str(f[0])) or _("your borrower category")
-            covered = ", ".join(
-                name for name in (category_name(str(c)) for c in sorted(f[1])) if name
+            covered = format_list(
+                [name for name in (category_name(str(c)) for c in sorted(f[1])) if name],
+                locale=current_locale.get(),
             )
             return Advice(
                 _("{lender} lends to {covered} of {home} under {agreement}, not to {category}.")
@@ -221,14 +225,18 @@ def advise(
             )  # fmt: skip
         case Code.NOT_YET_IN_FORCE:
             return Advice(
-                _("{agreement} starts on {date}; {lender} can lend to you from then.").format(
-                    agreement=agreement, date=day(f[0]), lender=lender
+                upper_first(
+                    _("{agreement} starts on {date}; {lender} can lend to you from then.").format(
+                        agreement=agreement, date=day(f[0]), lender=lender
+                    )
                 ),
                 _("Until then, ask {home} where else you can borrow.").format(home=home_at),
             )
         case Code.ENDED:
             return Advice(
-                _("{agreement} ended on {date}.").format(agreement=agreement, date=day(f[0])),
+                upper_first(
+                    _("{agreement} ended on {date}.").format(agreement=agreement, date=day(f[0]))
+                ),
                 _("Ask {home} whether a new agreement is coming, and where you can borrow "
                   "meanwhile.").format(home=home_at),
             )  # fmt: skip
@@ -253,6 +261,11 @@ def advise(
         _("{lender} cannot lend to you today.").format(lender=lender),
         _("Ask {home} for help.").format(home=home_at),
     )
+
+
+def upper_first(text: str) -> str:
+    """A sentence that begins with words made for the middle of one ("the agreement ...")."""
+    return text[:1].upper() + text[1:]
 
 
 def advice(decision: policies.Decision, agreements: policies.Agreements) -> list[Advice]:

@@ -11,7 +11,14 @@ from datetime import date
 import policies
 from identity.i18n import day
 from identity.i18n import gettext as _
-from identity.patrons.advice import Advice, advice, agreement_name, flag_words, terms_text
+from identity.patrons.advice import (
+    Advice,
+    advice,
+    agreement_name,
+    flag_words,
+    terms_text,
+    upper_first,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,5 +82,4 @@ def standing_words(*, flags: frozenset[str], expires: date | None, home: str, to
         problems.append(flag_words("card_expired", home))
     if not problems:
         return _("No blocks on your card at {home}.").format(home=home)
-    text = "; ".join(problems)
-    return text[:1].upper() + text[1:] + "."
+    return upper_first("; ".join(problems)) + "."

@@ -165,7 +165,7 @@ async def card_of_library(ctx: Context) -> Response | None:
     other = cards.named_elsewhere(ctx.typed, ctx.library, ctx.agreements) if ctx.chosen else None
     if other is not None:
         looks_like = _(
-            "This looks like a {library} card: choose {library} as your home library, or "
+            "This looks like a card from {library}: choose {library} as your home library, or "
             "check the card number."
         )
         return _again(ctx, looks_like.format(library=other.name), field="library")
