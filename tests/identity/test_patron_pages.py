@@ -21,7 +21,6 @@ from identity.patrons import lending
 from identity.security import derived_keys
 from identity.settings import Settings
 from identity.web import pages, patron_session, problems
-from identity.web.authorize.pages import sign_in_again
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import BLOCKED, EXPIRED, GOOD, OWES, SECRET, LiveHub
 from tests.identity.oauth.test_login import attempts, login_page
@@ -218,4 +217,3 @@ def test_the_database_page_leads_back_to_sign_in_only_on_the_hubs_own_pages() ->
     )
     assert '<a href="/me">Try again</a>' in page("/me", "")
     assert "Try again</a>" not in page("//elsewhere.example/x", "")
-    assert sign_in_again  # the same link as the 429 and 503 pages of a sign-in
