@@ -48,6 +48,8 @@ async def where_can_i_borrow(request: Request, server: OAuthDep, in_force: InFor
         "contact": advice.contact_text(home) if home is not None else None,
         "lend": lend,
         "refuse": refuse,
+        # what the patron can do about the refusals, each said once
+        "steps": list(dict.fromkeys(step for each in refuse for step in each.steps)),
         "standing_known": patron.standing_known,
     }
     return pages.render(request, "me.html", context, secret=server.secret)

@@ -137,6 +137,7 @@ def test_me_lists_where_the_patron_can_borrow_today(live_hub: LiveHub) -> None:
         "libraries settle accounts." in refuses
     )
     assert "State Library Victoria State Library Victoria lends to postgraduate students" in refuses
+    assert refuses.count(f"Ask {RMIT_HELP} where else you can borrow.") == 1  # said once
     assert me.headers["cache-control"] == "no-store"
 
     # only this browser's own patron: not another browser, not its cookie lifted into another
