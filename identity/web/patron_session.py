@@ -30,14 +30,25 @@ def cookie_name(request: Request) -> str:
     return f"__Host-{COOKIE}" if request.url.scheme == "https" else COOKIE
 
 
-def _browser(secret: str, request: Request) -> str:
-    """This browser: its CSRF cookie (the one the page being answered sets, if it is new)."""
-    return hashlib.sha256(csrf_token(secret, request).encode()).hexdigest()
+def _browser(token: str) -> str:
+    """This browser, by its CSRF cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _csrf_set_by(response: Response, request: Request) -> str | None:
+    """The CSRF cookie ``response`` sets (a page's: ``pages.render``), if it sets one."""
+    prefix = f"{csrf_cookie(request)}="
+    for header in response.headers.getlist("set-cookie"):
+        if header.startswith(prefix):
+            return header[len(prefix) :].split(";", 1)[0]
+    return None
 
 
 def remember(response: Response, request: Request, secret: str, patron: Patron) -> None:
-    """Set the patron's session on ``response`` (a page that also sets this CSRF cookie)."""
-    data = {"browser": _browser(secret, request), "patron": patron.to_json()}
+    """Set the patron's session on ``response``, a page, bound to the CSRF cookie it sets (a
+    new one when the browser had none)."""
+    token = _csrf_set_by(response, request) or csrf_token(secret, request)
+    data = {"browser": _browser(token), "patron": patron.to_json()}
     value = derived_keys.fernet(secret, PURPOSE).encrypt(json.dumps(data).encode()).decode()
     response.set_cookie(
         cookie_name(request),
@@ -61,7 +72,7 @@ def patron_of(request: Request, secret: str) -> Patron | None:
         )
     except (InvalidToken, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("browser") != _browser(secret, request):
+    if not isinstance(data, dict) or data.get("browser") != _browser(csrf_token(secret, request)):
         return None
     try:
         return Patron.from_json(data["patron"])
