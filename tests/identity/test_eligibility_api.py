@@ -185,13 +185,14 @@ def test_a_batch_answers_each_question_in_order(live_hub: LiveHub) -> None:
         {"home_library": "rmit", "card": OWES},
         {"home_library": "nowhere", "card": GOOD},
     ]
-    answer = ask(live_hub, {"requests": questions}, path="/batch")
+    answer = ask(live_hub, {"requests": questions}, path="/batch", language="en-AU")
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [r["status"] for r in results] == [200, 404, 200, 404]
     assert results[0]["decision"]["eligible"] is True
     assert results[1]["problem"]["type"] == "/problems/unknown-card"
     assert results[2]["decision"]["reasons"][0]["code"] == "fines_over_limit"
+    assert results[2]["decision"]["reasons"][0]["advice"].startswith("You owe $25.50 to RMIT")
     assert results[3]["problem"]["type"] == "/problems/unknown-library"
     too_many = ask(live_hub, {"requests": questions * 26}, path="/batch")  # 104
     problem(too_many, 422, "invalid-request")
