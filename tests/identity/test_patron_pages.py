@@ -183,7 +183,7 @@ def test_a_card_of_another_library_says_which(live_hub: LiveHub) -> None:
     assert right.status_code == 200
 
 
-def test_the_wait_pages_lead_back_to_sign_in_and_to_the_home_library(live_hub: LiveHub) -> None:
+def test_the_wait_pages_lead_back_to_sign_in_and_to_the_libraries(live_hub: LiveHub) -> None:
     for _ in range(5):  # the default: 5 failures per card in 15 minutes
         browser, page = login_page(live_hub)
         assert browser.submit(page, {"card": GOOD, "pin": "0000"}).status_code == 400
@@ -195,6 +195,11 @@ def test_the_wait_pages_lead_back_to_sign_in_and_to_the_home_library(live_hub: L
         "RMIT University Library can help with your card and PIN: library.rmit.edu.au · "
         "+61 3 9925 2020" in shown
     )
+    assert (
+        "Monash University Library can help you borrow today: www.monash.edu/library · "
+        "library@monash.example" in shown
+    )
+    assert '<a href="mailto:library@monash.example">' in stopped.text
     assert '<a href="https://library.rmit.edu.au">' in stopped.text
     assert '<a href="tel:+61399252020">' in stopped.text
     [back] = re.findall(r'<a href="(/authorize\?[^"]+)">Back to the sign-in page</a>', stopped.text)

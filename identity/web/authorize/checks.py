@@ -47,6 +47,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+import policies
 from identity.i18n import gettext as _
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
@@ -198,7 +199,7 @@ def within_guessing_limits(ctx: Context) -> Response | None:
         )
         return wait_page(
             ctx.request, server, "Too many attempts", message, 429, exc.retry_after,
-            home=ctx.library,
+            home=ctx.library, lender=_lender(ctx),
         )  # fmt: skip
     return None
 
@@ -239,7 +240,10 @@ async def card_and_pin(ctx: Context) -> Response | None:
             "nothing has been recorded against your card."
         )
         title = "Your library cannot be reached"
-        return wait_page(ctx.request, server, title, message, 503, exc.retry_after, home=library)
+        return wait_page(
+            ctx.request, server, title, message, 503, exc.retry_after, home=library,
+            lender=_lender(ctx),
+        )  # fmt: skip
     finally:
         if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
             await run_in_threadpool(finish, False)
@@ -351,6 +355,13 @@ def _with_issuer(server: HubServer, response: Response) -> Response:
     if location:
         response.headers["location"] = add_params_to_uri(location, [("iss", server.issuer)])
     return response
+
+
+def _lender(ctx: Context) -> policies.Library | None:
+    """The library of the client that sent the patron here."""
+    if ctx.agreements is None or ctx.grant is None:
+        return None
+    return ctx.agreements.libraries.get(ctx.grant.request.client.library)
 
 
 def _field(form: FormData, name: str) -> str | None:

@@ -146,11 +146,12 @@ def wait_page(
     retry_after: int,
     *,
     home: policies.Library | None = None,
+    lender: policies.Library | None = None,
 ) -> Response:
     """A page that asks the patron to wait (429, 503), leading back to the sign-in page of the
-    same request and to their home library's contact."""
+    same request, to their home library's contact and to the lender's."""
     context = {"title": title, "message": message, "again": sign_in_again(request),
-               "helps": help_lines(home)}  # fmt: skip
+               "helps": help_lines(home, lender)}  # fmt: skip
     headers = {"Retry-After": str(retry_after)}
     return _page(request, server, "problem.html", context, status_code=status, headers=headers)
 
@@ -161,12 +162,19 @@ def sign_in_again(request: Request) -> str:
     return f"/authorize?{urlencode(params)}"
 
 
-def help_lines(home: policies.Library | None) -> list[dict[str, Any]]:
-    """Where the patron gets help: their home library's contact, when it has one."""
-    if home is None or not advice.contact_links(home):
-        return []
-    text = _("{library} can help with your card and PIN:").format(library=home.name)
-    return [{"text": text, "links": advice.contact_links(home)}]
+def help_lines(
+    home: policies.Library | None, lender: policies.Library | None = None
+) -> list[dict[str, Any]]:
+    """Where the patron gets help: their home library's contact (card and PIN), and the
+    lender's (borrowing today), for each that has one."""
+    lines = []
+    if home is not None and advice.contact_links(home):
+        text = _("{library} can help with your card and PIN:").format(library=home.name)
+        lines.append({"text": text, "links": advice.contact_links(home)})
+    if lender is not None and lender is not home and advice.contact_links(lender):
+        text = _("{library} can help you borrow today:").format(library=lender.name)
+        lines.append({"text": text, "links": advice.contact_links(lender)})
+    return lines
 
 
 def federated_problem(
