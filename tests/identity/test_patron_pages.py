@@ -223,3 +223,16 @@ def test_the_database_page_leads_back_to_sign_in_only_on_the_hubs_own_pages() ->
     )
     assert '<a href="/me">Try again</a>' in page("/me", "")
     assert "Try again</a>" not in page("//elsewhere.example/x", "")
+
+
+def test_a_bad_link_from_a_known_lender_gives_its_contact(live_hub: LiveHub) -> None:
+    rp = live_hub.add_rp("monash")
+    url = rp.authorization_url().replace("redirect_uri=", "redirect_uri=https%3A%2F%2Fevil.example")
+    browser = live_hub.browser()
+    page = browser.get(url)
+    assert page.status_code == 400 and "location" not in page.headers
+    shown = visible_text(page.text)
+    assert "This sign-in link is not valid" in shown
+    assert "Monash University Library can help you borrow today: www.monash.edu/library" in shown
+    unknown = browser.get(url.replace(f"client_id={rp.client_id}", "client_id=nobody"))
+    assert unknown.status_code == 400 and "can help you borrow" not in unknown.text

@@ -90,7 +90,7 @@ def authorization_request(ctx: Context) -> Response | None:
     try:
         ctx.grant = ctx.server.get_consent_grant(ctx.oauth, None)
     except OAuth2Error as error:
-        return _refuse(ctx.request, ctx.server, error)
+        return _refuse(ctx.request, ctx.server, error, lender=_client_library(ctx))
     except ValueError:  # Authlib refuses to quote some malformed values in its error text
         return bad_link(ctx.request, ctx.server, "a parameter has characters not allowed")
     return None
@@ -340,13 +340,29 @@ def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
     )
 
 
-def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:
+def _refuse(
+    request: Request,
+    server: HubServer,
+    error: OAuth2Error,
+    *,
+    lender: policies.Library | None = None,
+) -> Response:
     """An authorization error: back to the client if its redirect URI was verified, else a page
-    for the person in front of the browser (RFC 6749 4.1.2.1)."""
+    for the person in front of the browser (RFC 6749 4.1.2.1), with the ``lender``'s contact
+    when the client is known."""
     status, body, headers = error()
     if error.redirect_uri:
         return _with_issuer(server, server.handle_response(status, body, headers))
-    return bad_link(request, server, error.description or error.error)
+    return bad_link(request, server, error.description or error.error, lender=lender)
+
+
+def _client_library(ctx: Context) -> policies.Library | None:
+    """The library of the client the link names, if it is a client the hub knows (blocking)."""
+    client_id = ctx.oauth.starlette.query_params.get("client_id", "")
+    client = ctx.server.query_client(client_id) if client_id else None
+    if client is None or ctx.in_force.version is None:
+        return None
+    return held_agreements(ctx.in_force).libraries.get(client.library)
 
 
 def _with_issuer(server: HubServer, response: Response) -> Response:

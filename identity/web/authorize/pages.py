@@ -194,11 +194,15 @@ def federated_problem(
     return _page(request, server, "problem.html", context, status_code=status, headers=headers)
 
 
-def bad_link(request: Request, server: HubServer, problem: str) -> Response:
+def bad_link(
+    request: Request, server: HubServer, problem: str, *, lender: policies.Library | None = None
+) -> Response:
+    """A link the client got wrong; with the lender's contact when the client is known."""
     context = {
         "title": "This sign-in link is not valid",
         "message": "The library system that sent you here made a mistake in the link "
         f"({problem}). Go back and try again, or ask staff.",
+        "helps": help_lines(None, lender),
     }
     return _page(request, server, "problem.html", context, status_code=400)
 
