@@ -1,6 +1,8 @@
 """The locale an API answer is written in, from the request's ``Accept-Language`` (RFC 9110
-12.5.4): the most preferred language the hub has, in the region asked for when Babel knows it
-(``en-AU`` writes A$25.50 as $25.50); else ``identity.i18n.DEFAULT_LOCALE``."""
+12.5.4): the most preferred language the hub has (``LANGUAGES``); else
+``identity.i18n.DEFAULT_LOCALE``. English, the language the messages are written in, keeps the
+region asked for when Babel knows it (``en-AU`` writes A$25.50 as $25.50); a translated
+language is its catalog's code (``fr-CA``: ``fr``), the locale its catalog is found by."""
 
 from __future__ import annotations
 
@@ -39,5 +41,5 @@ def locale_for(header: str | None) -> str:
         except (ValueError, UnknownLocaleError):
             continue
         if locale.language in LANGUAGES:
-            return str(locale)
+            return str(locale) if locale.language == i18n.DEFAULT_LOCALE else locale.language
     return i18n.DEFAULT_LOCALE
