@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 INDEX_SOURCES := policies/_index.pyx $(sort $(wildcard policies/_index_*.pxi)) hatch_build.py
 INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml $(INDEX_SOURCES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint lock bench bench-http clean
+.PHONY: demo test lint lock translations bench bench-http clean
 
 # pip installs uv (its entry in the lock, hashes checked), and uv the rest: the same hashes, in
 # a few seconds rather than a minute.
@@ -65,6 +65,17 @@ lint: $(INDEX)
 	$(BIN)/mypy --config-file clients/pyproject.toml --cache-dir .mypy_cache/sdk \
 	    clients/hub_client tests/clients & sdk=$$!; \
 	$(BIN)/mypy; hub=$$?; wait $$sdk && exit $$hub
+
+## translations: extract the patron text of the code and templates (babel.cfg) into
+## identity/locales/messages.pot, bring each language's messages.po up to date with it (new
+## text untranslated, changed text marked fuzzy), and compile each to the messages.mo the hub
+## reads; commit all three (docs/languages.md)
+LOCALES := identity/locales
+translations: $(INDEX)
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
+	    -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel -q update -i $(LOCALES)/messages.pot -d $(LOCALES) --ignore-obsolete
+	$(BIN)/pybabel -q compile --statistics -d $(LOCALES)
 
 ## lock: resolve requirements/*.txt again from pyproject.toml and clients/pyproject.toml, keeping
 ## the versions locked already; `make lock UPGRADE=--upgrade` (or --upgrade-package NAME) moves on

@@ -34,13 +34,16 @@ from identity.store import database, migrate
 from identity.store.database import make_engine, transaction
 from identity.store.migrate import NotReady
 from identity.web import (
+    about,
     access_log,
     authorize,
+    brand,
     demo,
     discovery,
     eligibility,
     health,
     jwks,
+    language,
     logout,
     me,
     oidc_callback,
@@ -53,6 +56,7 @@ from identity.web import (
 from identity.web.admin import install as install_admin
 from identity.web.body_limit import BodyLimit
 from identity.web.framing import NoFraming
+from identity.web.language import Language
 
 __all__ = ["NotReady", "create_app", "from_environment", "prepare"]
 
@@ -110,6 +114,9 @@ def create_app(settings: Settings) -> FastAPI:
         logout,
         me,
         saml,
+        about,
+        language,
+        brand,
     ):
         app.include_router(module.router)
     install_admin(app)
@@ -117,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(demo.router)
     openapi.install(app)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Language)  # outermost: every page, a 413's too, in the patron's language
     access_log.install()
     return app
 
@@ -172,7 +180,7 @@ class AfterPreparation:
     """Until the database has been prepared, a request is answered 503 unless it needs no
     database (``/healthz``, static files, the problem pages) or its own try succeeds."""
 
-    WITHOUT_DATABASE = ("/healthz", "/static/", "/problems/")
+    WITHOUT_DATABASE = ("/healthz", "/static/", "/problems/", "/brand/", "/language", "/privacy")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

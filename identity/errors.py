@@ -9,6 +9,7 @@
     ├── UnknownLibrary              404     /problems/unknown-library
     ├── UnknownCard                 404     /problems/unknown-card
     ├── UnknownPatron               404     /problems/unknown-patron
+    ├── PatronSignInOnly            409     /problems/patron-sign-in-only
     ├── Conflict                    409     /problems/conflict            (administration)
     ├── InvalidRequest              422     /problems/invalid-request
     ├── PayloadTooLarge             413     /problems/payload-too-large
@@ -100,6 +101,15 @@ class UnknownPatron(Problem):
     the hub (pairwise identifiers differ between lenders)."""
 
     slug, status, title = "unknown-patron", 404, "No such patron for this lender"
+
+
+class PatronSignInOnly(Problem):
+    """The patron's home library proves membership only when the patron signs in at its own
+    identity provider, and names no standing source the hub could ask (or the hub never learnt
+    the patron's card there). Nothing was decided: only the patron can prove membership, by
+    signing in through the hub (the ``borrowing`` claim is then the answer)."""
+
+    slug, status, title = "patron-sign-in-only", 409, "Only the patron can prove membership"
 
 
 class PayloadTooLarge(Problem):
@@ -194,7 +204,7 @@ PROBLEMS: dict[str, type[Problem]] = {
     cls.slug: cls
     for cls in (
         Unauthorized, Forbidden, NotPermitted, UnknownLibrary, UnknownCard, UnknownPatron,
-        NotFound, Conflict, PayloadTooLarge, InvalidRequest, InvalidAgreements, RateLimited,
-        HomeLibraryUnavailable, DatabaseUnavailable,
+        PatronSignInOnly, NotFound, Conflict, PayloadTooLarge, InvalidRequest, InvalidAgreements,
+        RateLimited, HomeLibraryUnavailable, DatabaseUnavailable,
     )
 }  # fmt: skip

@@ -1,24 +1,26 @@
 """Forgetting what is no longer needed: spent and expired authorization codes, tokens long
 expired, answered consent tickets, sign-ins at a library's identity provider once expired, old
-rate-limit windows, sign-in attempts older than the longest guessing window, and the SAML
-assertions seen, once expired. (The record of eligibility lookups is kept: it is the home
-libraries'.) Their rows hold card numbers (codes, tokens) or traces of them, so they are not
-kept. Runs when the app starts, and as
-``hub db purge`` (for a daily cron job)."""
+rate-limit windows, sign-in attempts older than ``HUB_RETAIN_SIGNIN_ATTEMPTS_DAYS`` (and the
+longest guessing window), eligibility lookups older than ``HUB_RETAIN_LOOKUPS_DAYS``, and the
+SAML assertions seen, once expired. Their rows hold card numbers (codes, tokens, lookups) or
+traces of them, so they are not kept. Runs when the app starts, and as ``hub db purge`` (for a
+daily cron job). ``/privacy`` tells patrons these periods (``kept_for``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Delete, delete, or_
 from sqlmodel import Session, col
 
 from identity.admin import sessions as admin_sessions
-from identity.security.guessing_limits import Limits
+from identity.security.guessing_limits import Limits, windows
 from identity.settings import Settings
 from identity.store.models import (
     AdminSession,
     AuthorizationCode,
+    EligibilityLookup,
     FederatedSignin,
     LoginAttempt,
     OAuthToken,
@@ -33,11 +35,32 @@ from identity.store.models import (
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
 
 
+@dataclass(frozen=True)
+class Periods:
+    """How long what concerns a patron is kept (``purge`` deletes it after that)."""
+
+    lookups: timedelta  # the eligibility API's record of questions about a card
+    signin_attempts: timedelta  # sign-in attempts (a keyed hash of the card, the address)
+    tokens: timedelta  # a sign-in's tokens, with what the lender was told, after the sign-in
+
+
+def kept_for(settings: Settings) -> Periods:
+    """The periods ``purge`` keeps things for, with these settings."""
+    limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
+    starts = windows(settings.federated_starts_per_address)  # starts at an identity provider
+    longest_window = max(w for _, w in (*limits.per_card, *limits.per_address, *starts))
+    return Periods(
+        lookups=timedelta(days=settings.retain_lookups_days),
+        signin_attempts=max(timedelta(days=settings.retain_signin_attempts_days), longest_window),
+        tokens=timedelta(seconds=max(settings.refresh_lifetime_s, settings.token_lifetime_s))
+        + GRACE,
+    )
+
+
 def purge(*, session: Session, settings: Settings, now: datetime | None = None) -> dict[str, int]:
     """Delete what has expired; returns how many rows of each kind went."""
     now = now or utcnow()
-    limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
-    longest_window = max(window for _, window in (*limits.per_card, *limits.per_address))
+    periods = kept_for(settings)
     counts = {}
     counts["authorization codes"] = _delete(
         session, delete(AuthorizationCode).where(col(AuthorizationCode.expires_at) < now - GRACE)
@@ -78,7 +101,10 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
         session, delete(RateWindow).where(col(RateWindow.window) < (now - GRACE).timestamp())
     )
     counts["sign-in attempts"] = _delete(
-        session, delete(LoginAttempt).where(col(LoginAttempt.at) < now - longest_window)
+        session, delete(LoginAttempt).where(col(LoginAttempt.at) < now - periods.signin_attempts)
+    )
+    counts["eligibility lookups"] = _delete(
+        session, delete(EligibilityLookup).where(col(EligibilityLookup.at) < now - periods.lookups)
     )
     counts["SAML assertions seen"] = _delete(
         session, delete(SamlAssertionSeen).where(col(SamlAssertionSeen.expires_at) < now)

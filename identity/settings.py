@@ -7,10 +7,12 @@ module imports nothing of ``identity``: every other part may read it.
 from __future__ import annotations
 
 import ipaddress
+import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import PrivateAttr, field_validator, model_validator
+from pydantic import PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 import policies
@@ -21,6 +23,18 @@ DEVELOPMENT_SECRET = "development-only-not-secret"
 #: how each rate setting is written, for the message when it is not
 GUESSES = "a guessing limit is written like 5/900 (failures/seconds)"
 QUESTIONS = "a rate limit is written like 600/60 (questions/seconds)"
+EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+#: a logo's file types, and the content type it is served with
+LOGO_TYPES = {
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+}
+LOGO_MAX_BYTES = 512 * 1024
+#: the backgrounds the accent colour is drawn on (and text on it), light and dark
+LIGHT_SURFACE, DARK_SURFACE = "#ffffff", "#1c1c1c"
 
 
 class Settings(BaseSettings):
@@ -43,6 +57,9 @@ class Settings(BaseSettings):
     guesses_per_card: str = "5/900,20/86400"
     #: sign-in failures allowed per client address
     guesses_per_address: str = "30/900,200/86400"
+    #: sign-ins started at libraries' identity providers allowed per client address (a
+    #: library's public terminals share one: generous)
+    federated_starts_per_address: str = "60/600,1000/86400"
     #: eligibility questions allowed per partner client, as "count/seconds" (a batch item counts)
     eligibility_rate: str = "600/60"
     #: how long to wait for PostgreSQL to accept a connection (seconds; at least 2) before the
@@ -83,6 +100,20 @@ class Settings(BaseSettings):
     saml_metadata_refresh_s: int = 3600
     #: the largest metadata document taken (MiB): a federation's aggregate can be large
     saml_metadata_max_mb: int = 256
+    #: how long the record of eligibility questions is kept (days; the home library's record
+    #: of who asked about its patrons' cards)
+    retain_lookups_days: int = 180
+    #: how long sign-in attempts are kept (days), and never less than the longest guessing window
+    retain_signin_attempts_days: int = 1
+    #: the network's name, logo (a file on the hub: SVG, PNG, WebP or JPEG, served at
+    #: /brand/logo) and accent colours (light and dark), on every patron page; help: where
+    #: patrons get help with the hub itself (a URL, an email address)
+    network_name: str = ""
+    network_logo: str = ""
+    network_colour: str = "#0b5394"
+    network_colour_dark: str = "#8ab4f8"
+    network_help_url: str = ""
+    network_help_email: str = ""
 
     @field_validator("issuer")
     @classmethod
@@ -137,7 +168,7 @@ class Settings(BaseSettings):
             raise ValueError("HUB_DATABASE_RETRY_AFTER_S must be between 1 and 3600 seconds")
         return value
 
-    @field_validator("guesses_per_card", "guesses_per_address")
+    @field_validator("guesses_per_card", "guesses_per_address", "federated_starts_per_address")
     @classmethod
     def _limits(cls, value: str) -> str:
         rates(value, GUESSES)  # raises ValueError with the expected form
@@ -176,6 +207,49 @@ class Settings(BaseSettings):
     def _metadata_size(cls, value: int) -> int:
         if not 1 <= value <= 4096:
             raise ValueError("HUB_SAML_METADATA_MAX_MB must be between 1 and 4096")
+        return value
+
+    @field_validator("retain_lookups_days", "retain_signin_attempts_days")
+    @classmethod
+    def _retain(cls, value: int, info: ValidationInfo) -> int:
+        longest = 3650 if info.field_name == "retain_lookups_days" else 365
+        if not 1 <= value <= longest:
+            name = f"HUB_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must be between 1 and {longest} days")
+        return value
+
+    @field_validator("network_name")
+    @classmethod
+    def _network_name(cls, value: str) -> str:
+        value = value.strip()
+        if len(value) > 100 or not value.isprintable():
+            raise ValueError("HUB_NETWORK_NAME must be printable and at most 100 characters")
+        return value
+
+    @field_validator("network_logo")
+    @classmethod
+    def _logo(cls, value: str) -> str:
+        return check_logo(value)
+
+    @field_validator("network_colour", "network_colour_dark")
+    @classmethod
+    def _colour(cls, value: str, info: ValidationInfo) -> str:
+        dark = info.field_name == "network_colour_dark"
+        return check_colour(value, dark=dark)
+
+    @field_validator("network_help_url")
+    @classmethod
+    def _help_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("https", "http") or not parts.hostname):
+            raise ValueError(f"HUB_NETWORK_HELP_URL must be an http(s) URL, not {value!r}")
+        return value
+
+    @field_validator("network_help_email")
+    @classmethod
+    def _help_email(cls, value: str) -> str:
+        if value and not EMAIL.fullmatch(value):
+            raise ValueError(f"HUB_NETWORK_HELP_EMAIL must be an email address, not {value!r}")
         return value
 
     @model_validator(mode="after")
@@ -274,3 +348,51 @@ def rate(text: str, written: str) -> tuple[int, int]:
     if len(windows) != 1:
         raise ValueError(f"{written}, not {text!r}")
     return windows[0]
+
+
+def check_logo(value: str) -> str:
+    """A logo file the hub can serve (``/brand/logo``): an image of a known type, at most
+    ``LOGO_MAX_BYTES``; ValueError says what is wrong with it."""
+    if not value:
+        return value
+    if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+        raise ValueError(
+            "HUB_NETWORK_LOGO must be a file on the hub (it is served at /brand/logo), not a "
+            f"URL: the pages' Content-Security-Policy loads images from the hub only ({value!r})"
+        )
+    path = Path(value)
+    if path.suffix.lower() not in LOGO_TYPES:
+        raise ValueError(f"HUB_NETWORK_LOGO must be an SVG, PNG, WebP or JPEG file, not {value!r}")
+    if not path.is_file():
+        raise ValueError(f"HUB_NETWORK_LOGO names no file: {value!r}")
+    if path.stat().st_size > LOGO_MAX_BYTES:
+        raise ValueError(f"HUB_NETWORK_LOGO must be at most {LOGO_MAX_BYTES // 1024} KiB")
+    return value
+
+
+def check_colour(value: str, *, dark: bool) -> str:
+    """An accent colour written ``#rrggbb`` whose contrast with the page it is drawn on (and
+    the text drawn on it) is at least 4.5:1 (WCAG 1.4.3), in lower case."""
+    name = "HUB_NETWORK_COLOUR_DARK" if dark else "HUB_NETWORK_COLOUR"
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"{name} must be written like #0b5394, not {value!r}")
+    ratio = contrast(value, DARK_SURFACE if dark else LIGHT_SURFACE)
+    if ratio < 4.5:
+        surface = "the dark page (#1c1c1c)" if dark else "white"
+        raise ValueError(
+            f"{name} {value} has a contrast of {ratio:.1f}:1 with {surface}; it needs 4.5:1 "
+            "to be read by everyone"
+        )
+    return value.lower()
+
+
+def contrast(first: str, second: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

@@ -21,7 +21,7 @@ class Tables:
         category_sets: list[frozenset[str]],
         excluded: list[frozenset[str]],
         limits: list[Decimal],
-        profiles: list[tuple[int, int, int, int, int, bool, Terms | str]],
+        profiles: list[tuple[int, int, int, int, int, int, Terms | str]],
         rows: list[tuple[str, int, int | None, int, int, int, tuple[int, ...]]],
         expand_up_to: int,
     ) -> None: ...

@@ -123,6 +123,10 @@ cdef enum:
     CONSORTIUM = 2
     INLINE = 7           # a pair with at most this many rules keeps them in its slot
 
+cdef enum:
+    NEEDS_VALID_CARD = 1         # standing.card_must_be_valid
+    NEEDS_KNOWN_STANDING = 2     # standing.requires_standing_source
+
 #: the last day of an agreement without ``until``: after date.max, so that every day is before it
 cdef int32_t OPEN_END = 3652060
 
@@ -138,7 +142,7 @@ ctypedef struct Profile:
     int32_t excl         # excluded-material set number; -1: none
     int32_t fines        # max_fines as a position in the sorted limits; -1: no limit
     uint16_t blocking    # blocking flags (FLAG_BITS)
-    uint8_t must_valid   # standing.card_must_be_valid
+    uint8_t needs        # NEEDS_VALID_CARD | NEEDS_KNOWN_STANDING (the agreement's standing)
     uint8_t kind
     PyObject *terms      # Terms; for a suspension, its reason (str)
 

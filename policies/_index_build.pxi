@@ -76,8 +76,9 @@ cdef class Tables:
         ``categories`` numbers the hub categories; ``category_sets`` are the distinct category
         sets of the agreements (frozensets of names), ``excluded`` the distinct excluded-material
         frozensets, ``limits`` the distinct ``max_fines`` values sorted by value. A profile is
-        ``(kind, cats, excl, fines, blocking, must_valid, terms or reason)``, kind 0 suspension,
-        1 bilateral, 2 consortium, numbers indexing the lists above (-1: none). A row is
+        ``(kind, cats, excl, fines, blocking, needs, terms or reason)``, kind 0 suspension,
+        1 bilateral, 2 consortium, ``needs`` the bits NEEDS_VALID_CARD and
+        NEEDS_KNOWN_STANDING, numbers indexing the lists above (-1: none). A row is
         ``(id, start, end, rank, profile, lender, homes)``: day numbers (``end`` None when
         open), library positions (a consortium's members are its ``homes``, its lender -1).
         """
@@ -129,7 +130,7 @@ cdef class Tables:
             profile.excl = row[2]
             profile.fines = row[3]
             profile.blocking = row[4]
-            profile.must_valid = row[5]
+            profile.needs = row[5]
             profile.terms = <PyObject *>row[6]
 
         # one Rule per agreement; count the pair entries

@@ -44,10 +44,12 @@ cdef class Index(Tables):
         1. nothing applies: not eligible (default deny), saying why each near miss did not apply;
         2. a suspension in force for (lender, home) and the category denies, whatever else applies;
         3. bilateral agreements in force covering the category decide; only if none does, consortia;
-        4. eligible if any deciding agreement admits the patron (standing, material); the terms
-           are the most generous admitting agreement's (most items, then longest loan).
+        4. eligible if any deciding agreement admits the patron (a known standing where it is
+           required, standing, material); the terms are the most generous admitting
+           agreement's (most items, then longest loan).
         """
         cdef object lender, home, category, on, material, fines, flags, expires
+        cdef bint known
         if type(request) is _Request and _complete(request):
             lender = <object>hub_slot_get(request, Q_LENDER)
             home = <object>hub_slot_get(request, Q_HOME)
@@ -57,6 +59,7 @@ cdef class Index(Tables):
             fines = <object>hub_slot_get(request, Q_FINES)
             flags = <object>hub_slot_get(request, Q_FLAGS)
             expires = <object>hub_slot_get(request, Q_EXPIRES)
+            known = <object>hub_slot_get(request, Q_KNOWN) is True
         else:
             if not isinstance(request, _Request):
                 raise TypeError(f"decide takes a BorrowRequest, not {type(request).__name__}")
@@ -68,6 +71,7 @@ cdef class Index(Tables):
             fines = request.fines
             flags = request.flags
             expires = request.card_expires
+            known = request.standing_known is True
             if not isinstance(on, date) or not (expires is None or isinstance(expires, date)):
                 raise TypeError("a BorrowRequest's on and card_expires are dates")
 
@@ -140,14 +144,14 @@ cdef class Index(Tables):
             # standing and material: the facts each rule needs, worked out once
             return self._judge(
                 &considered, &admitted, lender, home, category, day, material, fines, flags,
-                expires,
+                expires, known,
             )
         finally:
             _found_free(&considered)
             _found_free(&admitted)
     cdef object _judge(
         self, Found *considered, Found *admitted, object lender, object home, object category,
-        int32_t day, object material, object fines, object flags, object expires,
+        int32_t day, object material, object fines, object flags, object expires, bint known,
     ):
         cdef Rule *rule
         cdef Rule *best
@@ -163,7 +167,9 @@ cdef class Index(Tables):
         for i in range(considered.n):
             rule = considered.rules[i]
             profile = &self.profiles[rule.profile]
-            ok = not (profile.must_valid and expired)
+            ok = known or not (profile.needs & NEEDS_KNOWN_STANDING)
+            if ok and expired:
+                ok = not (profile.needs & NEEDS_VALID_CARD)
             if ok and profile.fines >= 0:
                 if fines_rank == -2:
                     fines_rank = self._fines_rank(fines)
@@ -187,7 +193,7 @@ cdef class Index(Tables):
             for i in range(considered.n):
                 self._failures(
                     considered.rules[i], reasons, expired, expires, fines, fines_rank, flag_bits,
-                    material,
+                    material, known,
                 )
             return _deny(lender, home, category, _ids(considered), tuple(reasons))
 
@@ -224,14 +230,16 @@ cdef class Index(Tables):
 
     cdef int _failures(
         self, Rule *rule, list out, bint expired, object expires, object fines,
-        Py_ssize_t fines_rank, uint16_t flag_bits, object material,
+        Py_ssize_t fines_rank, uint16_t flag_bits, object material, bint known,
     ) except -1:
         """Why this rule does not admit the patron, in the order of the checks."""
         cdef object agreement = <object>rule.id
         cdef Profile *profile = &self.profiles[rule.profile]
         cdef uint16_t blocked
         cdef Py_ssize_t bit
-        if profile.must_valid and expired:
+        if not known and profile.needs & NEEDS_KNOWN_STANDING:
+            out.append(Reason_new(C_STANDING_UNKNOWN, agreement, _EMPTY))
+        if profile.needs & NEEDS_VALID_CARD and expired:
             out.append(Reason_new(C_CARD_EXPIRED, agreement, (expires,)))
         if profile.fines >= 0 and profile.fines < fines_rank:
             out.append(

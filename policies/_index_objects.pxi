@@ -37,6 +37,7 @@ cdef Py_ssize_t Q_MATERIAL = _offset(BorrowRequest, "material")
 cdef Py_ssize_t Q_FINES = _offset(BorrowRequest, "fines")
 cdef Py_ssize_t Q_FLAGS = _offset(BorrowRequest, "flags")
 cdef Py_ssize_t Q_EXPIRES = _offset(BorrowRequest, "card_expires")
+cdef Py_ssize_t Q_KNOWN = _offset(BorrowRequest, "standing_known")
 
 # every field of Decision and Reason is set by this module (Decision_new, Reason_new): a new field
 # must be filled here too, or its instances would have an empty slot
@@ -62,6 +63,7 @@ cdef object C_CARD_EXPIRED = Code.CARD_EXPIRED
 cdef object C_FINES_OVER_LIMIT = Code.FINES_OVER_LIMIT
 cdef object C_BLOCKING_FLAG = Code.BLOCKING_FLAG
 cdef object C_MATERIAL_EXCLUDED = Code.MATERIAL_EXCLUDED
+cdef object C_STANDING_UNKNOWN = Code.STANDING_UNKNOWN
 cdef object C_UNKNOWN_LIBRARY = Code.UNKNOWN_LIBRARY
 cdef object C_UNKNOWN_CATEGORY = Code.UNKNOWN_CATEGORY
 cdef object C_OWN_LIBRARY = Code.OWN_LIBRARY
@@ -107,6 +109,7 @@ cdef inline bint _complete(object request) noexcept:
         and hub_slot_get(request, Q_CATEGORY) != NULL and hub_slot_get(request, Q_ON) != NULL
         and hub_slot_get(request, Q_MATERIAL) != NULL and hub_slot_get(request, Q_FINES) != NULL
         and hub_slot_get(request, Q_FLAGS) != NULL and hub_slot_get(request, Q_EXPIRES) != NULL
+        and hub_slot_get(request, Q_KNOWN) != NULL
     )
 
 

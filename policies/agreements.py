@@ -21,7 +21,9 @@ from policies.validate import check
 
 AnyAgreement = Consortium | Bilateral | Suspension
 #: what agreements share, and one agreement, as ``Index._build`` takes them
-Profile = tuple[int, int, int, int, int, bool, Terms | str]
+Profile = tuple[int, int, int, int, int, int, Terms | str]
+#: the bits of a profile's ``needs`` (``policies/_index.pyx``)
+NEEDS_VALID_CARD, NEEDS_KNOWN_STANDING = 1, 2
 Row = tuple[str, int, int | None, int, int, int, tuple[int, ...]]
 
 
@@ -56,7 +58,7 @@ def _rows(
     limit_number = {(v, str(v)): n for n, v in enumerate(limits)}
     # each distinct standing and terms worked out once, keyed by value (every agreement has
     # its own model objects); terms equal by value become one shared object
-    standings: dict[tuple[object, ...], tuple[int, int, bool]] = {}
+    standings: dict[tuple[object, ...], tuple[int, int, int]] = {}
     shared_terms: dict[tuple[object, ...], tuple[Terms, int]] = {}
 
     # the ids decisions return: copies made in one go, so that the ids of a large set lie
@@ -78,13 +80,18 @@ def _rows(
                 cats_of[agreement.categories] = cats
         if isinstance(agreement, Suspension):
             text = texts.setdefault(agreement.reason, agreement.reason)
-            profile: Profile = (0, cats, -1, -1, 0, False, text)
+            profile: Profile = (0, cats, -1, -1, 0, 0, text)
             homes = tuple(map(library_number, agreement.borrowers_from))
             number = profiles.setdefault(profile, len(profiles))
             rows.append((aid, start, end, -1, number, libraries[agreement.lender], homes))
             continue
         standing, terms = agreement.standing, agreement.terms
-        standing_key = (standing.max_fines, standing.card_must_be_valid, standing.blocking_flags)
+        standing_key = (
+            standing.max_fines,
+            standing.card_must_be_valid,
+            standing.blocking_flags,
+            standing.requires_standing_source,
+        )
         judged = standings.get(standing_key)
         if judged is None:
             limit = standing.max_fines
@@ -94,7 +101,8 @@ def _rows(
             judged = standings[standing_key] = (
                 -1 if limit is None else limit_number[(limit, str(limit))],
                 blocking,
-                standing.card_must_be_valid,
+                NEEDS_VALID_CARD * standing.card_must_be_valid
+                | NEEDS_KNOWN_STANDING * standing.requires_standing_source,
             )
         terms_key = (
             terms.max_items,
@@ -111,8 +119,8 @@ def _rows(
                 excl = excluded.setdefault(frozenset(terms.excluded_material), len(excluded))
             offered = shared_terms[terms_key] = (terms, excl)
         terms, excl = offered
-        fines, blocking, must_be_valid = judged
-        profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, must_be_valid, terms)
+        fines, blocking, needs = judged
+        profile = (_KINDS[agreement.kind], cats, excl, fines, blocking, needs, terms)
         # terms are shared by value above, so the same terms are the same object here
         number = profiles.setdefault(profile, len(profiles))
         if isinstance(agreement, Consortium):
@@ -168,6 +176,7 @@ class Agreements:
         self._categories = frozenset(c for lib in libs for c in lib.categories.values())
         self._prefixes: dict[str, Library] = {p: lib for lib in libs for p in lib.card_prefixes}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
+        self._domains: dict[str, Library] = {d: lib for lib in libs for d in lib.domains}
 
         # the compiled index that decides: see policies/_index.pyx
         numbers = {lib.id: n for n, lib in enumerate(libs)}
@@ -221,6 +230,20 @@ class Agreements:
             if library is not None:
                 return library
         return None
+
+    def library_for_address(self, address: str) -> Library | None:
+        """The library one of whose ``domains`` is the domain of the email ``address``
+        (matched whole, in lower case; an internationalised domain as its ``xn--`` form), if
+        any."""
+        _, at, domain = address.strip().rpartition("@")
+        domain = domain.strip().rstrip(".").lower()
+        if not at or not domain:
+            return None
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        return self._domains.get(domain)
 
     def __len__(self) -> int:
         return len(self._agreements)

@@ -34,6 +34,9 @@ class Code(StrEnum):
     FINES_OVER_LIMIT = "fines_over_limit"
     #: the home library flags the patron with one of the agreement's ``blocking_flags``
     BLOCKING_FLAG = "blocking_flag"
+    #: the agreement requires a known standing (``requires_standing_source``), and nobody knows
+    #: the patron's: their library's identity provider proved membership only
+    STANDING_UNKNOWN = "standing_unknown"
     #: the requested material is in the agreement's ``excluded_material``
     MATERIAL_EXCLUDED = "material_excluded"
     #: the lender or the home library is not in the agreements
@@ -50,7 +53,10 @@ class BorrowRequest:
 
     ``category`` is the hub category (map a home ILS code with ``Library.hub_category``);
     ``fines``, ``flags`` and ``card_expires`` are what the home library says about the card.
-    ``card_expires=None`` means the card does not expire.
+    ``card_expires=None`` means the card does not expire. ``standing_known=False`` says that
+    nobody told the fines and flags (a sign-in at the library's identity provider proves
+    membership today and nothing more): an agreement that ``requires_standing_source`` does
+    not admit the patron, whatever they are.
     """
 
     lender: str
@@ -61,6 +67,7 @@ class BorrowRequest:
     fines: Decimal = Decimal(0)
     flags: frozenset[str] = frozenset()
     card_expires: date | None = None
+    standing_known: bool = True
 
     def __post_init__(self) -> None:
         """Refuse facts that no rule could judge rightly, rather than decide on them."""
@@ -70,6 +77,8 @@ class BorrowRequest:
             value = getattr(self, name)
             if isinstance(value, datetime) or not isinstance(value, date | None):
                 raise ValueError(f"{name} must be a date, not {value!r}")
+        if not isinstance(self.standing_known, bool):
+            raise ValueError(f"standing_known must be a bool, not {self.standing_known!r}")
         if not isinstance(self.flags, frozenset):
             object.__setattr__(self, "flags", frozenset(self.flags))
         if self.material is not None:
@@ -105,6 +114,11 @@ class Reason:
                 return f"{a} ended on {f[0]}"
             case Code.SUSPENDED:  # lender, home, reason
                 return f"{f[0]} has suspended lending to patrons of {f[1]}: {f[2]}"
+            case Code.STANDING_UNKNOWN:
+                return (
+                    f"{a} requires the home library's record of fines, blocks and card expiry, "
+                    "and nobody knows it: the patron's sign-in proved membership only"
+                )
             case Code.CARD_EXPIRED:  # expiry
                 return f"Card expired on {f[0]}; {a} requires a valid card"
             case Code.FINES_OVER_LIMIT:  # fines, limit

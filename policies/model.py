@@ -23,6 +23,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    StrictStr,
     StringConstraints,
     TypeAdapter,
     ValidationInfo,
@@ -134,7 +135,27 @@ def _encoding(value: str) -> str:
         raise ValueError(f"unknown character encoding {value!r}") from None
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"(?:{_LABEL}\.)+[a-z](?:[a-z0-9-]{{0,61}}[a-z0-9])?")
+
+
+def _domain(value: str) -> str:
+    """A DNS name in lower case (``student.rmit.edu.au``), at least two labels."""
+    if len(value) <= 253 and _DOMAIN.fullmatch(value):
+        return value
+    if value != value.lower() and _DOMAIN.fullmatch(value.lower()):
+        raise ValueError(f"{value!r}: write domain names in lower case ({value.lower()!r})")
+    raise ValueError(
+        f"{value[:80]!r} is not a domain name like rmit.edu.au (letters, digits and hyphens, "
+        "lower case, two labels or more; an internationalised name in its xn-- form)"
+    )
+
+
 Ids = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
+#: the domains of a library's patrons' email addresses (``Library.domains``)
+Domains = Annotated[
+    tuple[Annotated[StrictStr, AfterValidator(_domain)], ...], AfterValidator(_no_duplicates)
+]
 Flags = Annotated[tuple[Flag, ...], AfterValidator(_no_duplicates)]
 #: Material names: the same lower-case identifiers as ids, so that "AV" cannot slip past "av".
 Materials = Annotated[tuple[Id, ...], AfterValidator(_no_duplicates)]
@@ -453,8 +474,57 @@ class Contact(Strict):
         return self
 
 
+# --- where a federated library's patrons' standing comes from ---------------------------
+
+#: the attribute or claim of a patron's sign-in whose value is their card at the standing source
+MatchName = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$", max_length=256)]
+
+
+class RegistryStanding(RegistryConnector):
+    """The hub's own registry holds the library's patrons' fines, flags and expiry (imported
+    from CSV); the card is the value of the patron's ``match`` attribute or claim."""
+
+    match: MatchName
+
+
+class Sip2Standing(Sip2Connector):
+    """The library's ILS, asked over SIP2 as for a ``sip2`` library (the same settings), about
+    the card in the patron's ``match`` attribute or claim."""
+
+    match: MatchName
+
+
+class LdapStanding(LdapConnector):
+    """A directory, searched with the service account (``search``) for the value of the
+    patron's ``match`` attribute or claim: expiry from ``expires``, Active Directory's disabled
+    and expired accounts, and, when named, fines from ``fines`` (a number) and flags from
+    ``flags`` (the flag names of docs/agreements.md, one value each)."""
+
+    match: MatchName
+    category: LdapAttribute = "cn"  # not read: the sign-in gives the category
+    fines: LdapAttribute | None = None
+    flags: LdapAttribute | None = None
+
+    @model_validator(mode="after")
+    def _searched(self) -> LdapStanding:
+        if self.search is None:
+            raise ValueError(
+                "a standing source is searched with a service account: give search (base, "
+                "filter, bind_dn, password_env), not user_dn"
+            )
+        return self
+
+
+StandingSource = Annotated[
+    RegistryStanding | Sip2Standing | LdapStanding, Field(discriminator="kind")
+]
+#: the connectors whose sign-in proves membership only, and which may name a standing source
+FEDERATED_KINDS = ("saml", "oidc", "ldap")
+
+
 class Library(Strict):
-    """A library: its directory entry, how its cards look, its category map and its connector."""
+    """A library: its directory entry, how its cards look, its category map and its connector;
+    for a library that signs its patrons in itself, where their standing comes from."""
 
     id: Id
     name: Text
@@ -467,6 +537,9 @@ class Library(Strict):
     categories: dict[Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX)], Id] = (
         Field(default_factory=dict)
     )
+    #: the domains of its patrons' email addresses: typed on the sign-in page, an address
+    #: sends the patron to this library's identity provider (unique across the set)
+    domains: Domains = ()
     connector: Connector = RegistryConnector(kind="registry")
     #: the regular expression (RE2) a card of this library matches in full; see policies.cards
     card_pattern: Annotated[str, AfterValidator(check_pattern)] | None = None
@@ -474,6 +547,8 @@ class Library(Strict):
     pin_format: Literal["numeric", "text"] = "text"
     #: where this library's patrons get help (shown to them when a lender refuses them)
     contact: Contact | None = None
+    #: where fines, flags and expiry come from, for a ``saml``, ``oidc`` or ``ldap`` library
+    standing: StandingSource | None = None
 
     def hub_category(self, code: str) -> str | None:
         """The hub category that this library's ILS code ``code`` maps to, if any."""
@@ -500,11 +575,13 @@ class Effective(Strict):
 
 class Standing(Strict):
     """What the patron's home record must show: fines at most ``max_fines``, a card not expired,
-    none of ``blocking_flags``."""
+    none of ``blocking_flags``; with ``requires_standing_source``, that record must be known (a
+    patron whose library's identity provider proved membership only is not admitted)."""
 
     max_fines: Money | None = None
     card_must_be_valid: StrictBool = True
     blocking_flags: Flags = ()
+    requires_standing_source: StrictBool = False
 
 
 class Terms(Strict):

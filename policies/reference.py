@@ -86,9 +86,10 @@ def decide(
     # does, the consortia. A bilateral that covers the patron decides even if they fail it.
     deciding: Sequence[Lending] = bilateral or consortium
 
-    # Rule 4: eligible if any deciding agreement admits the patron (rule 5: standing checks
-    # pass, the material is not excluded). When none does, the reasons are every failure of
-    # every agreement considered, in their order, and ``agreements`` lists them all.
+    # Rule 4: eligible if any deciding agreement admits the patron (a known standing where the
+    # agreement requires one; rule 5: standing checks pass, the material is not excluded).
+    # When none does, the reasons are every failure of every agreement considered, in their
+    # order, and ``agreements`` lists them all.
     admitting = [a for a in deciding if not _failures(a, request)]
     if not admitting:
         failures = [reason for a in deciding for reason in _failures(a, request)]
@@ -163,9 +164,12 @@ def _why_not(agreement: Lending, request: BorrowRequest) -> Reason:
 
 def _failures(agreement: Lending, request: BorrowRequest) -> list[Reason]:
     """Rules 4 and 5: why the agreement does not admit the patron, in the order of the checks
-    (card, fines, each blocking flag in name order, material); empty if it admits them."""
+    (a known standing, card, fines, each blocking flag in name order, material); empty if it
+    admits them."""
     standing, aid = agreement.standing, agreement.id
     out = []
+    if standing.requires_standing_source and not request.standing_known:
+        out.append(Reason(Code.STANDING_UNKNOWN, aid))
     expires = request.card_expires
     if standing.card_must_be_valid and expires is not None and expires < request.on:
         out.append(Reason(Code.CARD_EXPIRED, aid, (expires,)))

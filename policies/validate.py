@@ -1,7 +1,8 @@
 """Checks across a whole set of libraries and agreements, after each item's own schema passed.
 
 ``check`` finds what no single item can know: ids used twice, references to libraries that do not
-exist, categories no library maps to, a lender borrowing from itself, card prefixes claimed twice.
+exist, categories no library maps to, a lender borrowing from itself, card prefixes or email
+domains claimed twice.
 Each issue carries the path of the offending value so the loader can point at its line.
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from policies.model import Bilateral, Consortium, Library, Suspension
+from policies.model import FEDERATED_KINDS, Bilateral, Consortium, Library, Suspension
 
 Path = tuple[str | int, ...]
 
@@ -45,6 +46,7 @@ def check(
     issues: list[Issue] = []
     first_library: dict[str, int] = {}
     prefix_owner: dict[str, str] = {}
+    domain_owner: dict[str, str] = {}
     for i, library in enumerate(libraries):
         if library.id in first_library:
             issues.append(
@@ -63,7 +65,30 @@ def check(
                         f"card prefix {prefix!r} is already used by library {owner!r}",
                     )
                 )
+        for k, domain in enumerate(library.domains):
+            owner = domain_owner.setdefault(domain, library.id)
+            if owner != library.id:
+                issues.append(
+                    Issue(
+                        "libraries",
+                        i,
+                        ("domains", k),
+                        f"domain {domain!r} is already used by library {owner!r}",
+                    )
+                )
 
+    for i, library in enumerate(libraries):
+        if library.standing is not None and library.connector.kind not in FEDERATED_KINDS:
+            issues.append(
+                Issue(
+                    "libraries",
+                    i,
+                    ("standing",),
+                    f"a standing source is for a library whose patrons sign in at its own "
+                    f"identity provider or directory (saml, oidc, ldap); a "
+                    f"{library.connector.kind} library's connector gives the standing itself",
+                )
+            )
     known = first_library.keys() | set(also_known_libraries)
     categories = {c for library in libraries for c in library.categories.values()}
     categories.update(also_known_categories)

@@ -32,10 +32,36 @@ HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
 Hub = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_hub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``hub`` as a user would, with ``env`` added to the environment."""
-    return subprocess.run(
-        [HUB, *args], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}
+def run_hub(
+    *args: str, env: dict[str, str] | None = None, process: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``hub ARGS`` with ``env`` added to the environment: what it prints to standard output
+    and standard error, and its exit status.
+
+    The command runs in the test's process, as ``hub`` would run it (the same click command,
+    arguments, environment and exit statuses), without paying for a new interpreter each time;
+    an exception the command does not turn into a message fails the test. ``process=True``
+    runs the installed ``hub`` in a process of its own, for what only a process shows: a crash,
+    signals, what it imports."""
+    if process:
+        return subprocess.run(
+            [HUB, *args], capture_output=True, text=True, check=False,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
+    from typer.testing import CliRunner
+
+    from identity.cli import app
+    from identity.cli import context as cli_context
+
+    cli_context.settings.cache_clear()  # each run reads the environment, as a new process would
+    try:
+        result = CliRunner().invoke(
+            app, list(args), env=env, prog_name="hub", catch_exceptions=False
+        )
+    finally:
+        cli_context.settings.cache_clear()
+    return subprocess.CompletedProcess(
+        ["hub", *args], result.exit_code, result.stdout, result.stderr
     )
 
 

@@ -14,6 +14,7 @@
           ├── UnknownLibrary       404 /problems/unknown-library
           ├── UnknownCard          404 /problems/unknown-card
           ├── UnknownPatron        404 /problems/unknown-patron
+          ├── PatronSignInOnly     409 /problems/patron-sign-in-only
           ├── InvalidRequest       422 /problems/invalid-request (errors: the fields at fault)
           ├── RateLimited          429 /problems/rate-limited (retry_after)
           └── HomeLibraryUnavailable  503 /problems/home-library-unavailable (retry_after)
@@ -121,6 +122,11 @@ class UnknownPatron(ProblemError):
     """The patron ``sub`` is not one this lender received at sign-in."""
 
 
+class PatronSignInOnly(ProblemError):
+    """The patron's home library proves membership only by the patron's own sign-in (no
+    standing source the hub can ask): only the patron can prove it, by signing in."""
+
+
 class InvalidRequest(ProblemError):
     """The request body was malformed."""
 
@@ -146,6 +152,7 @@ PROBLEM_TYPES: dict[str, type[ProblemError]] = {
     "unknown-library": UnknownLibrary,
     "unknown-card": UnknownCard,
     "unknown-patron": UnknownPatron,
+    "patron-sign-in-only": PatronSignInOnly,
     "invalid-request": InvalidRequest,
     "rate-limited": RateLimited,
     "home-library-unavailable": HomeLibraryUnavailable,

@@ -82,6 +82,7 @@ def change(
     target = str((after or before or {}).get("id"))
     claimed = rules.overlapping(files, section, before, after)
     needed = rules.consent(section, before) | rules.consent(section, after) | claimed
+    needed |= rules.new_domains(section, before, after)
     awaiting = set() if admin.consortium else needed - {admin.library}
     action = "create" if before is None else "delete" if after is None else "update"
     if not awaiting:

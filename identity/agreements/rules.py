@@ -9,7 +9,8 @@ Who may touch what (``check_may_start``, ``check_may_touch``, raising ``NotPermi
 Whose consent a change needs (``consent``): a library entry, that library's; a bilateral
 agreement, every party's (the lender and each library in ``borrowers_from``); a consortium
 agreement, a consortium administrator's; a suspension, the lender's alone; and a library entry
-whose new card prefixes overlap another library's, that library's too (``overlapping``). Who may
+whose new card prefixes overlap another library's, that library's too (``overlapping``); one
+that lists new email ``domains``, a consortium administrator's (``new_domains``). Who may
 see, decide on and withdraw a proposal (``may_see``, ``may_decide``, ``may_withdraw``); a
 proposal keeps its parties and whom it awaits as ``joined`` names.
 """
@@ -89,6 +90,19 @@ def overlapping(
         if any(a.startswith(b) or b.startswith(a) for a in new for b in theirs):
             found.add(other.id)
     return frozenset(found)
+
+
+def new_domains(
+    section: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> frozenset[str]:
+    """A consortium administrator, if a library entry lists email domains it did not: typed on
+    the sign-in page, an address of such a domain goes to this library's identity provider, so
+    a library claiming another university's domain would collect its patrons' passwords."""
+    if section != "libraries" or after is None:
+        return frozenset()
+    old = {str(d) for d in (before or {}).get("domains") or ()}
+    new = {str(d) for d in after.get("domains") or ()}
+    return frozenset({CONSORTIUM}) if new - old else frozenset()
 
 
 def check_may_start(

@@ -8,6 +8,15 @@ looks many cards up at once (the registry) is asked once for all the cards of a 
 other once per card. A home library that cannot be asked is a 503, never a guess, and is not
 asked again in the same batch. Each answer comes with the record of the question
 (``records.Lookup``), which the caller has written before the answer leaves.
+
+A directory (``ldap``) says who is a member, and nothing of fines and flags: the decision is
+made with the standing not known, unless the library's standing source has the card in the
+entry's ``match`` attribute. A library whose patrons sign in at its own identity provider
+(``saml``, ``oidc``) has no card to ask about: its standing source is asked instead
+(``identity.patrons.standing``), by card (the card there) or by ``patron`` (the card there the
+patron's latest sign-in gave). Without one, or for a patron whose card there the hub never
+learnt, the answer is
+``PatronSignInOnly``: only the patron can prove membership, by signing in.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from identity.agreements.publishing import InForce
 from identity.eligibility import asking
 from identity.eligibility.asking import Asker
 from identity.eligibility.records import Lookup
-from identity.patrons import advice, cards
+from identity.patrons import advice, cards, standing
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable, ManyCards
 from identity.patrons.connectors.factory import connector_for
 from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
@@ -40,9 +49,13 @@ if TYPE_CHECKING:
     from identity.oauth.server import HubServer
 
 _PAIRWISE = PairwiseSubject.__table__.c  # type: ignore[attr-defined]
-_PAIRWISE_OF = select(_PAIRWISE.sub, _PAIRWISE.home_library, _PAIRWISE.card, _PAIRWISE.scope).where(
+_PAIRWISE_OF = select(
+    _PAIRWISE.sub, _PAIRWISE.home_library, _PAIRWISE.card, _PAIRWISE.scope, _PAIRWISE.standing_card
+).where(
     _PAIRWISE.lender == bindparam("lender"), _PAIRWISE.sub.in_(bindparam("subs", expanding=True))
 )
+#: the kinds whose patrons sign in at the library's identity provider: no card to look up
+SIGN_IN_ONLY = ("saml", "oidc")
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,9 @@ class _Read:
     agreements: policies.Agreements
     asked: list[_Asked]
     holders: Holders  # the registry's answers
-    waiting: dict[str, tuple[policies.Library, list[str]]]  # cards for the other connectors
+    #: cards for the other connectors, by library id: the library and where they are asked
+    #: (the library, or its standing source)
+    waiting: dict[str, tuple[policies.Library, list[str]]]
 
 
 async def answer(
@@ -108,9 +123,9 @@ async def answer(
     engine, gates = server.engine, server.gates
     read = await to_thread.run_sync(_read, server, in_force, token, allowed, per_s, questions)
     holders = read.holders
-    for library, wanted in read.waiting.values():
+    for key, (library, wanted) in read.waiting.items():
         found = await _holders(gates, library, engine, wanted)
-        holders.update(((library.id, card), holder) for card, holder in found.items())
+        holders.update(((key, card), holder) for card, holder in found.items())
     lender, client_id = read.asker.library, read.asker.client_id
     answers = []
     for question, each in zip(questions, read.asked, strict=True):
@@ -127,7 +142,22 @@ async def answer(
                     else f"{each.library.name} has no card {each.card!r}."
                 )
             else:
-                decision = _decide(read.agreements, lender, each.library, holder, question)
+                known = True
+                if each.library.connector.kind == "ldap":  # a directory: and its source
+                    try:
+                        holder, known = await standing.with_source(
+                            gates, engine, each.library, holder
+                        )
+                    except HomeLibraryUnavailable as exc:
+                        problem = errors.HomeLibraryUnavailable(
+                            f"{each.library.name} cannot be asked about cards just now; try "
+                            "again later.",
+                            retry_after=exc.retry_after,
+                        )
+                if problem is None:
+                    decision = _decide(
+                        read.agreements, lender, each.library, holder, question, known
+                    )
         answers.append(_answered(client_id, lender, each, decision, problem))
     return read.asker, answers
 
@@ -179,6 +209,10 @@ def _read(
         libraries.pop(card[0], None)
     waiting = {}
     for key, (library, wanted) in libraries.items():
+        if library.connector.kind in SIGN_IN_ONLY:
+            source = standing.source_of(library)
+            assert source is not None  # _identify: a problem for the others
+            library = source
         try:
             connector = connector_for(library, engine)
         except HomeLibraryUnavailable:
@@ -210,9 +244,11 @@ def _registry_card(
 def _identify(
     agreements: policies.Agreements,
     questions: Sequence[Question],
-    known: dict[str, tuple[str, str, str]],
+    known: dict[str, tuple[str, str, str, str | None]],
 ) -> list[_Asked]:
-    """Each question's home library and card (a patron's from their sign-in), or its problem."""
+    """Each question's home library and card (a patron's from their sign-in; for a library
+    whose patrons sign in at its identity provider, the card at its standing source), or its
+    problem."""
     asked = []
     for question in questions:
         if question.patron is not None:
@@ -226,6 +262,9 @@ def _identify(
                 asked.append(_Asked("patron", "", None, problem=problem))
                 continue
             each = _Asked("patron", found[0], found[1])
+            library = agreements.libraries.get(each.home)
+            if library is not None and library.connector.kind in SIGN_IN_ONLY:
+                each.card = found[3]  # None: the hub never learnt it
         else:
             each = _Asked("card", question.home_library or "", question.card)
         each.library = agreements.libraries.get(each.home)
@@ -235,6 +274,21 @@ def _identify(
                 if each.by == "patron"
                 else f"No library {each.home!r} in the agreements in force."
             )
+        elif each.library.connector.kind in SIGN_IN_ONLY and (
+            each.library.standing is None or each.card is None
+        ):
+            each.problem = errors.PatronSignInOnly(
+                f"{each.library.name} proves membership only when the patron signs in at its "
+                + (
+                    "identity provider, and names no standing source the hub could ask."
+                    if each.library.standing is None
+                    else "identity provider, and the hub has not learnt this patron's card at "
+                    "its standing source."
+                )
+                + " The patron can prove it by signing in through the hub."
+            )
+        elif each.library.connector.kind in SIGN_IN_ONLY:
+            pass  # the card at the standing source, taken as the source has it
         elif each.card is not None:
             try:
                 each.card = cards.read_card(each.card, each.library)
@@ -275,10 +329,11 @@ def _ask(library: policies.Library, engine: Engine, card: str) -> dict[str, Card
 
 def _pairwise(
     connection: Connection, lender: str, subs: list[str]
-) -> dict[str, tuple[str, str, str]]:
-    """The home library, card and scope of each of ``subs`` this lender received."""
+) -> dict[str, tuple[str, str, str, str | None]]:
+    """The home library, card, scope and card at the standing source of each of ``subs`` this
+    lender received."""
     rows = connection.execute(_PAIRWISE_OF, {"lender": lender, "subs": sorted(set(subs))})
-    return {sub: (home, card, scope) for sub, home, card, scope in rows}
+    return {sub: (home, card, scope, at_source) for sub, home, card, scope, at_source in rows}
 
 
 def _decide(
@@ -287,6 +342,7 @@ def _decide(
     library: policies.Library,
     holder: CardHolder,
     question: Question,
+    standing_known: bool,
 ) -> dict[str, Any]:
     decision = agreements.decide(
         policies.BorrowRequest(
@@ -298,6 +354,7 @@ def _decide(
             fines=holder.fines,
             flags=holder.flags,
             card_expires=holder.expires,
+            standing_known=standing_known,
         )
     )
     return advice.answer(decision, agreements)

@@ -5,7 +5,10 @@
 - ``profile``: ``name``;
 - ``membership``: ``home_library`` (id and name), ``patron_category``, ``card_expires``,
   ``standing`` (``"good"``, or the home library's blocking flags and ``card_expired``, or
-  ``"unknown"`` for a patron whose identity provider proved membership only);
+  ``"unknown"`` for a patron whose identity provider proved membership only), and
+  ``standing_from``: who said it (``home_library``: the card was checked there;
+  ``standing_source``: a sign-in at the library's identity provider, standing from the
+  library's standing source; ``none``: nobody, the standing is ``"unknown"``);
 - ``borrowing``: the policy engine's decision for the client's own library, today;
 - ``card``: ``card_number``, only for a client registered to see it (``--card-number``).
 """
@@ -27,7 +30,13 @@ SCOPES = ["openid", "profile", "membership", "borrowing", "card", "eligibility"]
 CLAIMS = {
     "openid": ["sub"],
     "profile": ["name"],
-    "membership": ["home_library", "patron_category", "card_expires", "standing"],
+    "membership": [
+        "home_library",
+        "patron_category",
+        "card_expires",
+        "standing",
+        "standing_from",
+    ],
     "borrowing": ["borrowing"],
     "card": ["card_number"],
 }
@@ -62,6 +71,7 @@ def borrow_request(*, patron: Patron, lender: str, today: date) -> policies.Borr
         fines=patron.fines,
         flags=patron.flags,
         card_expires=patron.expires,
+        standing_known=patron.standing_known,
     )
 
 
@@ -97,6 +107,7 @@ def for_scope(
         claims["patron_category"] = patron.category
         claims["card_expires"] = None if patron.expires is None else patron.expires.isoformat()
         claims["standing"] = standing(patron, today)
+        claims["standing_from"] = patron.standing_from
     if "borrowing" in scopes:
         claims["borrowing"] = borrowing(
             patron=patron, lender=lender, agreements=agreements, today=today

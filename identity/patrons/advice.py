@@ -185,6 +185,13 @@ def advise(
                 ),
                 _("Ask {home} to clear it, then sign in again.").format(home=home_at),
             )
+        case Code.STANDING_UNKNOWN:
+            return Advice(
+                _("{lender} lends under {agreement} only when {home}'s record of your fines, "
+                  "blocks and card expiry is known, and your sign-in confirmed your membership "
+                  "only.").format(lender=lender, agreement=agreement, home=home),
+                _("Ask staff at the desk, or ask {home} for help.").format(home=home_at),
+            )  # fmt: skip
         case Code.MATERIAL_EXCLUDED:
             material = material_name(str(f[0]), agreements.network)
             return Advice(

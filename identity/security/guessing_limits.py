@@ -13,6 +13,12 @@ An attempt the home library did not answer (``unanswered``: it was down, or the 
 read the reply) made no guess at the card, so it does not count against the card (a patron is
 not locked out by their library's outage); it still counts against the client address, so no
 one can send the hub's home libraries attempts without end.
+
+A sign-in started at a library's own identity provider (SAML, OpenID Connect: ``start``) guesses
+nothing, but each start asks the provider's metadata and keeps a waiting sign-in in the
+database: starts are counted per client address in windows of their own (``started`` rows, which
+the PIN limits do not count), so a flood from one address gets a 429 and neither fills the table
+of waiting sign-ins nor reaches the providers.
 """
 
 from __future__ import annotations
@@ -55,6 +61,9 @@ class Counted:
 
 CARD = Counted(("pending", "failure"), reset=True)
 ADDRESS = Counted(("pending", "failure", "unanswered"), reset=False)
+STARTS = Counted(("started",), reset=False)
+#: the ``card_key`` of a start: there is no card
+STARTED = "identity provider"
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,7 @@ class Limits:
     @classmethod
     def parse(cls, per_card: str, per_address: str) -> Limits:
         """From settings like ``"5/900,20/86400"`` (failures/seconds, all must hold)."""
-        return cls(_windows(per_card), _windows(per_address))
+        return cls(windows(per_card), windows(per_address))
 
 
 class TooManyAttempts(Exception):
@@ -97,6 +106,22 @@ def begin(
         row = {"card_key": key, "address": address, "at": now, "outcome": "pending"}
         attempt: int = session.execute(_ADD, row).scalar_one()
         return attempt
+
+
+def start(
+    *, engine: Engine, address: str, per_address: tuple[Window, ...], now: datetime | None = None
+) -> None:
+    """Record a sign-in started at a library's identity provider from ``address``, or raise
+    ``TooManyAttempts``. One transaction: the address's lock, its count, the new row."""
+    now = now or utcnow()
+    address = client_network(address)
+    with transaction(engine) as session:
+        lock(session, f"starts:{address}")
+        full = _waits(session, LoginAttempt.address == address, now, per_address, STARTS)
+        if full:
+            raise TooManyAttempts(max(full))
+        row = {"card_key": STARTED, "address": address, "at": now, "outcome": "started"}
+        session.execute(_ADD, row)
 
 
 def client_network(address: str) -> str:
@@ -233,5 +258,6 @@ def _waits(
     return full
 
 
-def _windows(text: str) -> tuple[Window, ...]:
+def windows(text: str) -> tuple[Window, ...]:
+    """From a setting like ``"5/900,20/86400"``."""
     return tuple((count, timedelta(seconds=seconds)) for count, seconds in rates(text, GUESSES))

@@ -142,7 +142,8 @@ class LoginAttempt(SQLModel, table=True):
     card_key: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    outcome: str = Field(default="pending", max_length=10)  # pending|failure|success|unanswered
+    #: pending, failure, success, unanswered; or started (at an identity provider: no card)
+    outcome: str = Field(default="pending", max_length=10)
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -250,6 +251,8 @@ class PairwiseSubject(SQLModel, table=True):
     home_library: str = Field(max_length=64)
     card: str = Field(max_length=64)
     scope: str = Field(max_length=500)  # what the patron agreed to share at the latest sign-in
+    #: a federated patron's card at their library's standing source, as at the latest sign-in
+    standing_card: str | None = Field(default=None, max_length=64)
     first_seen: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -2,8 +2,9 @@
 ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, a round trip to a worker
 thread per request for an attribute."""
 
+import threading
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
@@ -11,6 +12,9 @@ from sqlmodel import Session
 from identity.agreements.publishing import InForce
 from identity.oauth.server import HubServer
 from identity.settings import Settings
+
+if TYPE_CHECKING:
+    from identity.patrons.connectors.saml.provider import ServiceProvider
 
 
 def client_address(request: Request) -> str:
@@ -52,3 +56,20 @@ async def _in_force(request: Request) -> InForce:
 
 
 InForceDep = Annotated[InForce, Depends(_in_force)]
+
+
+_making = threading.Lock()
+
+
+def get_service_provider(request: Request) -> "ServiceProvider":
+    """The app's one SAML service provider, made at its first use: pysaml2 takes seconds to
+    import, and a hub without SAML libraries never needs it. It blocks: call it in a thread."""
+    state = request.app.state
+    with _making:
+        provider: ServiceProvider | None = getattr(state, "saml", None)
+        if provider is None:
+            from identity.patrons.connectors.saml import provider as saml_provider
+
+            made = saml_provider.ServiceProvider(settings=state.settings, engine=state.engine)
+            provider = state.saml = made
+    return provider

@@ -214,7 +214,7 @@ BearerDep = Annotated[str, Depends(bearer)]
 RecordsDep = Annotated[Recorder, Depends(get_records)]
 ALWAYS = (errors.Unauthorized, errors.Forbidden, errors.InvalidRequest, errors.RateLimited)
 PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
-                errors.HomeLibraryUnavailable)  # fmt: skip
+                errors.PatronSignInOnly, errors.HomeLibraryUnavailable)  # fmt: skip
 NO_STORE = {"Cache-Control": "no-store"}  # an answer is about a patron
 AcceptLanguage = Annotated[
     str | None,

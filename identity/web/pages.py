@@ -19,7 +19,31 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+from identity import i18n
+from identity.web import brand, language
+
+
+def patron_context(request: Request) -> dict[str, Any]:
+    """What every page's template may use beside its own context: the language it is in
+    (``lang``), the switcher's links to the others (``languages``: code, name, link, whether
+    it is this one) and the network's branding (``brand``)."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    lang = i18n.current_locale.get()
+    settings = getattr(request.app.state, "settings", None) if "app" in request.scope else None
+    return {
+        "lang": lang,
+        "languages": [
+            (code, i18n.native_name(code), language.switch_link(code, here), code == lang)
+            for code in i18n.languages()
+        ],
+        "brand": brand.of(settings) if settings is not None else None,
+    }
+
+
+TEMPLATES = Jinja2Templates(
+    directory=Path(__file__).parent / "templates", context_processors=[patron_context]
+)
+i18n.install(TEMPLATES.env)
 CSRF_COOKIE = "hub_csrf"
 CSRF_FIELD = "csrf"
 

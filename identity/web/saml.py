@@ -4,37 +4,30 @@
   providers and federations to register (SAML metadata 4.1, well-known location);
 - ``POST /saml/acs``: the assertion consumer service, where the patron's browser brings the
   IdP's answer (SAML bindings 3.5, HTTP-POST: ``SAMLResponse`` and ``RelayState``).
+
+The answer goes to the federated sign-in flow (``identity.web.authorize.federated``). It is a
+POST from the IdP's site, which brings no ``SameSite=Lax`` cookie: it is tied to its sign-in by
+``RelayState`` (the pending sign-in's handle: one use, ten minutes) and ``InResponseTo`` (the ID
+of the request the hub sent, kept with it), and the browser's binding cookie is checked where
+the browser comes back to ``/authorize``. An answer with no sign-in pending (unsolicited, for
+another sign-in, replayed, expired) is a page, never a sign-in.
 """
 
 from __future__ import annotations
-
-import threading
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+import policies
+from identity.patrons.connectors.federated import FederatedPatron
+from identity.patrons.connectors.saml import Declined, Refused
+from identity.patrons.federated_signin import PendingSignIn, SignInRefused
 from identity.web import pages
-
-if TYPE_CHECKING:
-    from identity.patrons.connectors.saml.provider import ServiceProvider
+from identity.web.authorize import federated
+from identity.web.deps import InForceDep, OAuthDep, get_service_provider
 
 router = APIRouter(include_in_schema=False)
-_making = threading.Lock()
-
-
-def get_service_provider(request: Request) -> ServiceProvider:
-    """The app's one service provider, made at its first use: pysaml2 takes seconds to import,
-    and a hub without SAML libraries never needs it."""
-    state = request.app.state
-    with _making:
-        provider: ServiceProvider | None = getattr(state, "saml", None)
-        if provider is None:
-            from identity.patrons.connectors.saml.provider import ServiceProvider
-
-            provider = state.saml = ServiceProvider(settings=state.settings, engine=state.engine)
-    return provider
 
 
 @router.get("/saml/metadata")
@@ -48,28 +41,42 @@ async def metadata(request: Request) -> Response:
 
 
 @router.post("/saml/acs")
-async def assertion_consumer_service(request: Request) -> Response:
-    """Reads the posted answer (each field once) and hands it to ``answer_received``."""
+async def assertion_consumer_service(
+    request: Request, server: OAuthDep, in_force: InForceDep
+) -> Response:
+    """Reads the posted answer (each field once) and hands it to the federated sign-in."""
     form = await request.form()
     fields: dict[str, str] = {}
     for name, value in form.multi_items():
         if name in fields or not isinstance(value, str):
-            return _problem(request, "The answer from your identity provider is not valid.")
+            return _problem(request, "The answer from your library's sign-in is not valid.")
         fields[name] = value
-    if not fields.get("SAMLResponse"):
-        return _problem(request, "No answer from an identity provider came with this page.")
-    return await run_in_threadpool(
-        answer_received, request, fields["SAMLResponse"], fields.get("RelayState", "")
-    )
+    saml_response, relay_state = fields.get("SAMLResponse", ""), fields.get("RelayState", "")
+    if not saml_response:
+        return _problem(request, "No answer from your library's sign-in came with this page.")
+    provider = await run_in_threadpool(get_service_provider, request)
 
+    def finish(library: policies.Library, pending: PendingSignIn) -> FederatedPatron:
+        try:
+            return provider.finish(
+                saml_response=saml_response,
+                relay_state=relay_state,
+                expected_request_id=pending.expects,
+                library=library,
+            )
+        except Declined as exc:
+            raise SignInRefused(library.id, exc.detail, declined=True) from None
+        except Refused as exc:
+            raise SignInRefused(library.id, str(exc)) from None
 
-def answer_received(request: Request, saml_response: str, relay_state: str) -> Response:
-    """Where the federated sign-in flow takes over: it finds the pending sign-in that
-    ``relay_state`` names (the library, and the ID of the request ``ServiceProvider.begin``
-    sent), calls ``ServiceProvider.finish`` with them, and continues to the consent page.
-    Until that flow is connected here, no sign-in is pending, and the answer is refused."""
-    return _problem(
-        request, "This sign-in was not started here, or it has expired. Please start again."
+    return await federated.complete(
+        request,
+        server,
+        in_force,
+        handle=relay_state,
+        protocol="saml",
+        finish=finish,
+        binding_required=False,
     )
 
 

@@ -19,6 +19,7 @@ SLUGS = {
     "unknown-library": (404, errors.UnknownLibrary),
     "unknown-card": (404, errors.UnknownCard),
     "unknown-patron": (404, errors.UnknownPatron),
+    "patron-sign-in-only": (409, errors.PatronSignInOnly),
     "invalid-request": (422, errors.InvalidRequest),
     "rate-limited": (429, errors.RateLimited),
     "home-library-unavailable": (503, errors.HomeLibraryUnavailable),

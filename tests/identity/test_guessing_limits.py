@@ -227,3 +227,42 @@ def test_one_query_for_the_counts_says_what_a_query_per_window_says(engine: Engi
             assert guessing_limits.waits(session, **asked) == expected, now  # type: ignore[arg-type]
             full += bool(expected)
     assert 0 < full  # some windows were full, so the waits were compared too
+
+
+STARTS = guessing_limits.windows("3/600,5/86400")
+
+
+def test_sign_ins_started_at_identity_providers_are_limited_apart_from_pins(
+    engine: Engine,
+) -> None:
+    """A burst of starts from one address gets exactly its window's worth through; PIN
+    failures and starts do not count against each other; the day's window holds after the
+    first has passed."""
+    results: list[str] = []
+    barrier = threading.Barrier(12)
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            guessing_limits.start(engine=engine, address="192.0.2.1", per_address=STARTS)
+            results.append("through")
+        except guessing_limits.TooManyAttempts:
+            results.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["refused"] * 9 + ["through"] * 3
+
+    fail(engine)  # a PIN attempt from the same address goes ahead
+    for _ in range(29):  # and a full window of PIN failures (30 in all) ...
+        fail(engine, key=guessing_limits.card_key("secret", "rmit", f"2111{random.random()}"))
+    later = utcnow() + timedelta(minutes=11)  # ... leaves the starts' windows as they were
+    guessing_limits.start(engine=engine, address="192.0.2.1", per_address=STARTS, now=later)
+    guessing_limits.start(engine=engine, address="192.0.2.1", per_address=STARTS, now=later)
+    with pytest.raises(guessing_limits.TooManyAttempts) as refused:
+        guessing_limits.start(engine=engine, address="192.0.2.1", per_address=STARTS, now=later)
+    assert 23 * 3600 < refused.value.retry_after <= 86400  # the day's window is full
+    guessing_limits.start(engine=engine, address="192.0.2.2", per_address=STARTS, now=later)

@@ -9,8 +9,17 @@ import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
+from identity import retention
+from identity.settings import Settings
 from identity.store.database import transaction
-from identity.store.models import AuthorizationCode, LoginAttempt, OAuthToken, SpentTicket, utcnow
+from identity.store.models import (
+    AuthorizationCode,
+    EligibilityLookup,
+    LoginAttempt,
+    OAuthToken,
+    SpentTicket,
+    utcnow,
+)
 from tests.conftest import Hub
 
 pytestmark = pytest.mark.db
@@ -66,3 +75,46 @@ def test_hub_db_purge_forgets_only_what_has_expired(engine: Engine, hub: Hub) ->
     with Session(engine) as session:
         kept = set(session.exec(select(OAuthToken.jti)).all())
     assert kept == {"old-refresh-alive", "live"}
+
+
+def lookup(days_ago: float) -> EligibilityLookup:
+    return EligibilityLookup(
+        at=utcnow() - timedelta(days=days_ago), client_id="c", lender="monash",
+        home_library="rmit", card="21110000000001", by="card", answer="eligible",
+    )  # fmt: skip
+
+
+def attempt(days_ago: float) -> LoginAttempt:
+    at = utcnow() - timedelta(days=days_ago)
+    return LoginAttempt(card_key="k", address="a", at=at, outcome="failure")
+
+
+def test_lookups_and_sign_in_attempts_are_kept_as_long_as_the_settings_say(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as session:
+        session.add_all([lookup(31), lookup(29), lookup(0)])
+        session.add_all([attempt(8), attempt(6), attempt(0)])
+    settings = Settings(database_url="sqlite://", retain_lookups_days=30,
+                        retain_signin_attempts_days=7)  # fmt: skip
+    with transaction(engine) as session:
+        counts = retention.purge(session=session, settings=settings)
+    assert (counts["eligibility lookups"], counts["sign-in attempts"]) == (1, 1)
+    assert (count(engine, EligibilityLookup), count(engine, LoginAttempt)) == (2, 2)
+
+    # never shorter than the longest guessing window: the limits could not hold otherwise
+    settings = Settings(database_url="sqlite://", retain_signin_attempts_days=1,
+                        guesses_per_card="5/900,20/432000")  # fmt: skip
+    assert retention.kept_for(settings).signin_attempts == timedelta(days=5)
+    with transaction(engine) as session:
+        counts = retention.purge(session=session, settings=settings)
+    assert counts["sign-in attempts"] == 1  # 6 days old; the one of today stays
+    assert count(engine, LoginAttempt) == 1
+
+
+def test_lookups_are_kept_six_months_by_default(engine: Engine) -> None:
+    with transaction(engine) as session:
+        session.add_all([lookup(181), lookup(179)])
+    with transaction(engine) as session:
+        retention.purge(session=session, settings=Settings(database_url="sqlite://"))
+    assert count(engine, EligibilityLookup) == 1

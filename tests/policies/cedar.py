@@ -71,6 +71,12 @@ when { context.lender == context.home };
 forbid (principal, action == Action::"admits", resource is Agreement)
 when { resource.kind == "suspension" };
 
+// Rule 4: requires_standing_source fails a patron whose standing nobody knows (a sign-in at the
+// library's identity provider, with no standing source).
+@id("standing-unknown")
+forbid (principal, action == Action::"admits", resource is Agreement)
+when { resource.requires_standing_source && !context.standing_known };
+
 // Rule 5: card_must_be_valid fails a card whose expiry is before the day asked about.
 @id("card-expired")
 forbid (principal, action == Action::"admits", resource is Agreement)
@@ -126,6 +132,7 @@ def entity(agreement: AnyAgreement) -> dict[str, Any]:
         "effective_from": day(effective.from_, OPEN_FROM),
         "effective_until": day(effective.until, OPEN_UNTIL),
         "card_must_be_valid": False,
+        "requires_standing_source": False,
         "blocking_flags": [],
         "excluded_material": [],
     }
@@ -137,6 +144,7 @@ def entity(agreement: AnyAgreement) -> dict[str, Any]:
     if not isinstance(agreement, Suspension):
         standing = agreement.standing
         attrs["card_must_be_valid"] = standing.card_must_be_valid
+        attrs["requires_standing_source"] = standing.requires_standing_source
         attrs["blocking_flags"] = list(standing.blocking_flags)
         attrs["excluded_material"] = list(agreement.terms.excluded_material)
         if standing.max_fines is not None:
@@ -159,6 +167,7 @@ def context(request: BorrowRequest) -> dict[str, Any]:
         "fines": cedar_decimal(request.fines),
         "flags": sorted(request.flags),
         "material": request.material if request.material is not None else "",
+        "standing_known": request.standing_known,
     }
     if request.card_expires is not None:
         out["card_expires"] = day(request.card_expires, 0)

@@ -83,6 +83,8 @@ def standing(draw: st.DrawFn) -> dict[str, Any]:
     flags = subset(draw, BLOCKING)
     if flags:
         out["blocking_flags"] = flags
+    if rarely(draw):
+        out["requires_standing_source"] = True
     return out
 
 
@@ -161,6 +163,7 @@ def request(
         fines=Decimal(draw(sampled(FINES))),
         flags=frozenset(flags),
         card_expires=None if expires is None else on + timedelta(days=expires),
+        standing_known=not rarely(draw),
     )
 
 

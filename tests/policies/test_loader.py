@@ -769,3 +769,67 @@ libraries:
         ("a.yaml", 10, 14, "library monash: contact: give at least one of url, email and phone"),
         ("b.yaml", 1, 1, "network is set in a.yaml already: set it once"),
     ]  # fmt: skip
+
+
+def test_email_domains_are_lowercase_dns_names_unique_across_the_set() -> None:
+    other = """\
+libraries:
+  - id: uni
+    name: University
+    domains: [student.uni.edu, UNI.edu, uni]
+  - id: twice
+    name: Twice
+    domains: [twice.edu, twice.edu]
+  - id: college
+    name: College
+    domains: [college.edu]
+  - id: again
+    name: Again
+    domains: [college.edu]
+"""
+    found = problems(("libs.yaml", LIBRARIES), ("other.yaml", other))
+    assert found == [
+        ("other.yaml", 4, 32, "library uni: domains.1: 'UNI.edu': write domain names in lower "
+                              "case ('uni.edu')"),
+        ("other.yaml", 4, 41, "library uni: domains.2: 'uni' is not a domain name like "
+                              "rmit.edu.au (letters, digits and hyphens, lower case, two labels "
+                              "or more; an internationalised name in its xn-- form)"),
+        ("other.yaml", 7, 14, "library twice: domains: 'twice.edu' is listed twice"),
+        ("other.yaml", 13, 15, "library again: domain 'college.edu' is already used by library "
+                               "'college'"),
+    ]  # fmt: skip
+
+
+def test_an_email_address_names_the_library_of_its_whole_domain() -> None:
+    text = """\
+libraries:
+  - id: rmit
+    name: RMIT University Library
+    domains: [student.rmit.edu.au, rmit.edu.au]
+  - id: ku
+    name: Kyoto
+    domains: [xn--1lq68wkwb350h.jp]
+agreements: []
+"""
+    agreements = policies.load_sources([("f.yaml", text)])
+    found = {
+        address: getattr(agreements.library_for_address(address), "id", None)
+        for address in (
+            "s1234567@student.rmit.edu.au",
+            " Alice@RMIT.edu.au. ",
+            "alice@staff.rmit.edu.au",  # a domain not listed: matched whole, never a suffix
+            "alice@evilrmit.edu.au",
+            "rmit.edu.au",  # not an address
+            "alice@",
+            "tanaka@京都大学.jp",
+        )
+    }
+    assert found == {
+        "s1234567@student.rmit.edu.au": "rmit",
+        " Alice@RMIT.edu.au. ": "rmit",
+        "alice@staff.rmit.edu.au": None,
+        "alice@evilrmit.edu.au": None,
+        "rmit.edu.au": None,
+        "alice@": None,
+        "tanaka@京都大学.jp": "ku",
+    }

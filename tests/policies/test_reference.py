@@ -137,6 +137,7 @@ def test_index_and_reference_agree_on_the_example_network() -> None:
         {"fines": Decimal("50.01"), "material": "av"},
         {"flags": frozenset({"card_lost", "charge_denied", "hold_denied"})},
         {"card_expires": date.min, "material": "reserve"},
+        {"standing_known": False},
     ]
     codes: Counter[str] = Counter()
     questions = itertools.product(libraries, libraries, categories, days)

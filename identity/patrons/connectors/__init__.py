@@ -36,6 +36,9 @@ class CardHolder:
     expires: date | None  # None: the card does not expire
     fines: Decimal
     flags: frozenset[str]
+    #: the card at the library's standing source, as the sign-in's own record gives it (a
+    #: directory entry's ``match`` attribute), for a library that names one
+    standing_card: str | None = None
 
 
 class HomeLibraryUnavailable(Exception):

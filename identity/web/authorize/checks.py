@@ -15,7 +15,11 @@ after them, and read through one session. The steps, and what a refusal gets:
   (refuses nothing); the consent post needs no agreements, unless it shows the sign-in form.
 - ``csrf_token`` (posts): the sign-in form again, "sign in again".
 - ``sign_in_form``: the card, PIN and library posted (a repeated field is none; refuses nothing).
-- ``home_library``: the sign-in form again, saying the library is missing.
+- ``home_library``: the library chosen, or the one whose ``domains`` the email address typed
+  names (only one that signs its patrons in itself); else the sign-in form again, saying which
+  is missing, or that the address names no such library.
+- ``within_start_limits`` (``federated``): for a library that signs its patrons in itself, the
+  sign-ins started from the client address: a 429 page with Retry-After.
 - ``to_identity_provider`` (``federated``): a library that signs its patrons in itself sends
   the browser to its identity provider (303), or a 503 page if the provider cannot be reached.
 - ``card_given``, ``card_of_library`` (``cards.read_card``), ``pin_given``: the sign-in form
@@ -52,11 +56,15 @@ from identity.i18n import gettext as _
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.patrons import cards
+from identity.patrons import cards, standing
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.factory import connector_for
 from identity.security import guessing_limits
-from identity.web.authorize.federated import from_identity_provider, to_identity_provider
+from identity.web.authorize.federated import (
+    from_identity_provider,
+    to_identity_provider,
+    within_start_limits,
+)
 from identity.web.authorize.pages import (
     bad_link,
     consent_page,
@@ -64,6 +72,7 @@ from identity.web.authorize.pages import (
     login_page,
     wait_page,
 )
+from identity.web.authorize.providers import signs_in_itself
 from identity.web.authorize.steps import Blocking, Context, Step
 from identity.web.authorize.ticket import read_ticket, spend_ticket
 from identity.web.deps import client_address
@@ -131,10 +140,13 @@ async def sign_in_form(ctx: Context) -> None:
     ctx.typed = (_field(ctx.form, "card") or "").strip()
     ctx.pin = _field(ctx.form, "pin") or ""
     ctx.chosen = _field(ctx.form, "library") or ""
+    ctx.email = (_field(ctx.form, "email") or "").strip()[:320]
 
 
 async def home_library(ctx: Context) -> Response | None:
     ctx.agreements = agreements = held_agreements(ctx.in_force)
+    if "email" in ctx.form and not ctx.chosen:  # the address form, not the card form
+        return _library_of_address(ctx, agreements)
     ctx.library = (
         agreements.libraries.get(ctx.chosen)
         if ctx.chosen
@@ -148,6 +160,28 @@ async def home_library(ctx: Context) -> Response | None:
         )
         return _again(ctx, problem, field="library")
     return None
+
+
+def _library_of_address(ctx: Context, agreements: policies.Agreements) -> Response | None:
+    ctx.library = agreements.library_for_address(ctx.email)
+    if ctx.library is not None and signs_in_itself(ctx.library):
+        return None
+    if ctx.library is not None:
+        problem = (
+            f"{ctx.library.name} signs you in with your library card: enter your card number "
+            "and PIN below."
+        )
+        ctx.chosen, ctx.email = ctx.library.id, ""
+        return _again(ctx, problem)
+    domain = ctx.email.rpartition("@")[2]
+    problem = (
+        f"No library here signs you in with an address ending in @{domain[:100]}. Choose your "
+        "home library from the list."
+        if "@" in ctx.email and domain
+        else "Type your whole email address (like name@university.edu), or choose your home "
+        "library from the list."
+    )
+    return _again(ctx, problem, field="email")
 
 
 async def card_given(ctx: Context) -> Response | None:
@@ -249,7 +283,20 @@ async def card_and_pin(ctx: Context) -> Response | None:
             await run_in_threadpool(finish, False)
     if holder is None:
         return _again(ctx, WRONG, field="card")
-    ctx.patron = Patron.signed_in(holder, library.hub_category(holder.category), int(time.time()))
+    known = standing.proves_standing(library)
+    if not known:  # a directory: its standing source, if it names one
+        try:
+            holder, known = await standing.with_source(server.gates, server.engine, library, holder)
+        except HomeLibraryUnavailable as exc:
+            log.warning("standing source unavailable: %s", exc)
+            message = (
+                f"{library.name} cannot be asked about your account (fines, blocks, card "
+                "expiry) just now. Please try again in a few minutes; nothing was shared."
+            )
+            title = "Your library cannot be asked just now"
+            return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+    category = library.hub_category(holder.category)
+    ctx.patron = Patron.signed_in(holder, category, int(time.time()), standing_known=known)
     return None
 
 
@@ -309,6 +356,7 @@ SIGN_IN: tuple[Step, ...] = (
     csrf_token,
     sign_in_form,
     home_library,
+    Blocking(within_start_limits),
     to_identity_provider,
     card_given,
     card_of_library,
@@ -334,7 +382,7 @@ def _expired(ctx: Context) -> Response:
 
 def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
     """The sign-in form again, saying what is wrong, with the card and library as given."""
-    again = {"card": ctx.typed[: 4 * cards.MAX_CARD], "library": ctx.chosen}
+    again = {"card": ctx.typed[: 4 * cards.MAX_CARD], "library": ctx.chosen, "email": ctx.email}
     return login_page(
         ctx.request, ctx.server, ctx.in_force, ctx.grant, error=error, field=field, **again
     )

@@ -3,16 +3,21 @@ the protocol: the patron leaves ``/authorize`` for the provider and comes back t
 page of the same authorization request, as after a PIN (``identity.patrons.federated_signin``
 keeps the sign-in meanwhile).
 
-- ``to_identity_provider`` (a step of the sign-in post, after ``home_library``): for a library
+- ``within_start_limits`` (a step of the sign-in post, after ``home_library``): a sign-in
+  started at a provider counts against the client address (``guessing_limits.start``); too
+  many is a 429 page with Retry-After, before any provider is asked or sign-in kept.
+- ``to_identity_provider`` (the next step): for a library
   in ``providers.DEPARTURES``, the sign-in is kept with the waiting request and a new binding
   cookie, and the browser goes to the provider (303). Discovery or metadata the protocol needs
   is fetched in the library's turn (``Gates``); a provider that cannot be reached is a 503 page.
 - ``complete`` (the protocol's endpoint: ``/oidc/callback``, ``/saml/acs``): the sign-in named
   by the handle the provider carried back is taken, once; ``finish(library, pending)`` (the
   protocol's check of the answer, run in the library's turn) says who signed in, or raises
-  ``SignInRefused`` or ``HomeLibraryUnavailable``; the patron is kept on the sign-in and the
-  browser sent back to the waiting ``/authorize`` request (303). Every failure is a page for
-  the patron, never a sign-in.
+  ``SignInRefused`` or ``HomeLibraryUnavailable``; a library that names a standing source is
+  asked there about the patron's fines, flags and expiry (``identity.patrons.standing``, in the
+  source's own turn; one that cannot be asked is a 503 page); the patron is kept on the
+  sign-in and the browser sent back to the waiting ``/authorize`` request (303). Every failure
+  is a page for the patron, never a sign-in.
 - ``from_identity_provider`` (a step of ``GET /authorize``, before the sign-in page): the
   browser's binding cookie and the request find the signed-in patron, once: the consent page.
 
@@ -40,12 +45,19 @@ import policies
 from identity.agreements.publishing import InForce
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.patrons import cards, federated_signin
-from identity.patrons.connectors import HomeLibraryUnavailable
+from identity.patrons import cards, federated_signin, standing
+from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable
 from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.federated_signin import PendingSignIn, SignInRefused
-from identity.web.authorize.pages import consent_page, federated_problem, held_agreements
-from identity.web.authorize.providers import DEPARTURES
+from identity.security import guessing_limits
+from identity.web.authorize.pages import (
+    consent_page,
+    federated_problem,
+    held_agreements,
+    wait_page,
+)
+from identity.web.authorize.providers import DEPARTURES, signs_in_itself
+from identity.web.deps import client_address
 
 if TYPE_CHECKING:
     from identity.web.authorize.steps import Context
@@ -58,6 +70,27 @@ Finish = Callable[[policies.Library, PendingSignIn], FederatedPatron]
 
 def binding_cookie(request: Request) -> str:
     return f"__Host-{BINDING_COOKIE}" if request.url.scheme == "https" else BINDING_COOKIE
+
+
+def within_start_limits(ctx: Context) -> Response | None:
+    """Counts a sign-in started at the library's provider, or refuses it for too many."""
+    library, server = ctx.library, ctx.server
+    assert library is not None
+    if not signs_in_itself(library):
+        return None
+    limit = guessing_limits.windows(server.settings.federated_starts_per_address)
+    try:
+        address = client_address(ctx.request)
+        guessing_limits.start(engine=server.engine, address=address, per_address=limit)
+    except guessing_limits.TooManyAttempts as exc:
+        log.warning("too many sign-ins started at identity providers from one address")
+        minutes = max(1, round(exc.retry_after / 60))
+        message = (
+            f"Too many sign-ins were started from here. Please try again in about {minutes} "
+            "minutes, or ask staff at the desk."
+        )
+        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+    return None
 
 
 async def to_identity_provider(ctx: Context) -> Response | None:
@@ -75,7 +108,7 @@ async def to_identity_provider(ctx: Context) -> Response | None:
             protocol=library.connector.kind,
             authorization=ctx.request.url.query,
             binding=binding,
-            depart=lambda handle: depart(library, handle, server.issuer),
+            depart=lambda handle: depart(ctx.request, library, handle),
         )
 
     try:
@@ -145,8 +178,13 @@ async def complete(
         log.info("sign-in at an identity provider refused: %s", exc)
         return _refused(request, server, library, exc, again=again)
     who = replace(who, patron_id=card)
+    try:
+        held = await _standing(server, library, who)
+    except HomeLibraryUnavailable as exc:
+        log.warning("standing source unavailable: %s", exc)
+        return _no_standing(request, server, library, exc, again=again)
     patron = Patron.federated(
-        who, library.hub_category(who.category), int(time.time()), via=protocol
+        who, library.hub_category(who.category), int(time.time()), via=protocol, standing=held
     )
     await run_in_threadpool(
         lambda: federated_signin.signed_in(
@@ -154,6 +192,21 @@ async def complete(
         )
     )
     return RedirectResponse(again, status_code=303)
+
+
+async def _standing(
+    server: HubServer, library: policies.Library, who: FederatedPatron
+) -> CardHolder | None:
+    """What the library's standing source says of the patron who signed in: None when it
+    names none, the sign-in released no ``match`` value, or the source has no such card (the
+    standing is then not known, and the lender is told so)."""
+    if library.standing is None:
+        return None
+    card = standing.card_at_source(library, who.attributes)
+    if card is None:
+        log.info("no %s value to ask %s's standing source with", library.standing.match, library.id)
+        return None
+    return await standing.ask(server.gates, server.engine, library, card)
 
 
 async def from_identity_provider(ctx: Context) -> Response | None:
@@ -220,6 +273,25 @@ def _refused(
             "shared. Please sign in again; if this happens again, ask library staff."
         )
     return federated_problem(request, server, title, message, 400, again=again)
+
+
+def _no_standing(
+    request: Request,
+    server: HubServer,
+    library: policies.Library,
+    exc: HomeLibraryUnavailable,
+    *,
+    again: str,
+) -> Response:
+    message = (
+        f"You signed in at {library.name}, but {library.name} cannot be asked about your "
+        "account (fines, blocks, card expiry) just now. Please try again in a few minutes; "
+        "nothing was shared."
+    )
+    return federated_problem(
+        request, server, "Your library cannot be asked just now", message, 503, again=again,
+        retry_after=exc.retry_after,
+    )  # fmt: skip
 
 
 def _unavailable(

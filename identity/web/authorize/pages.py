@@ -41,6 +41,7 @@ def login_page(
     card: str = "",
     library: str = "",
     find: str = "",
+    email: str = "",
 ) -> Response:
     agreements = held_agreements(in_force)
     everyone = sorted(agreements.libraries.values(), key=lambda lib: lib.name.lower())
@@ -68,6 +69,9 @@ def login_page(
             # libraries whose patrons sign in at the library's own identity provider
             "federated": [lib for lib in listed if lib.id in own],
             "own": own,
+            # an email address may name a library that signs its patrons in itself
+            "by_email": any(lib.domains for lib in everyone if lib.id in own),
+            "email": email,
             "find": find,
             "oauth_params": params,
             "action": f"/authorize?{urlencode(params)}",

@@ -38,6 +38,8 @@ class Context:
     typed: str = ""
     pin: str = ""
     chosen: str = ""
+    #: an email address typed instead of choosing a library that signs its patrons in itself
+    email: str = ""
     agreements: policies.Agreements | None = None
     library: policies.Library | None = None
     card: str = ""

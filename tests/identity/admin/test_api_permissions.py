@@ -540,6 +540,27 @@ def test_a_library_claiming_part_of_another_librarys_cards_needs_its_consent(hub
     assert owner is not None and owner.id == "rmit"
 
 
+def test_a_library_listing_new_email_domains_needs_a_consortium_administrator(
+    hub: Hub,
+) -> None:
+    """An address typed on the sign-in page goes to the library that lists its domain: monash
+    listing rmit.edu.au would send RMIT's patrons to monash's sign-in page."""
+    grab = library("monash", "Monash University Library", "2222") + (
+        "    domains: [monash.edu, rmit.edu.au]\n"
+    )
+    version = hub.state()[0]
+    proposal = hub.propose("monash", "/libraries/monash", grab)
+    assert proposal["awaiting"] == ["consortium administrators"]
+    assert hub.state()[0] == version
+    approved = hub.call(BOSS, "POST", f"/proposals/{proposal['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    # the same domains again, with a new name: nothing new claimed, published at once
+    renamed = grab.replace("Monash University Library", "Monash Library")
+    answer = hub.call("monash", "PUT", "/libraries/monash", renamed)
+    assert answer.status_code == 200, answer.text
+    assert hub.state()[0] == version + 2
+
+
 def test_every_entry_is_readable_and_editable_only_by_its_parties(hub: Hub) -> None:
     for path in ("/libraries", "/agreements"):
         everyone = {e["id"] for e in hub.call(BOSS, "GET", path).json()}

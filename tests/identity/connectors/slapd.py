@@ -87,8 +87,12 @@ AD_NEVER = Person("never", "never-secret", "Never Ends", ("staff",), ad=_ad(6604
 AD_FUTURE = Person("future", "future-secret", "Fu Ture", ("student",), ad=_ad(512, _FUTURE))
 AD_DISABLED = Person("disabled", "disabled-secret", "Dis Abled", ("student",), ad=_ad(514, 0))
 AD_EXPIRED = Person("expired", "expired-secret", "Ex Pired", ("student",), ad=_ad(512, _PAST))
+#: a directory that is a standing source keeps fines and flags in attributes of its choosing
+OWES = Person("owes", "owes-secret", "Owen Owes", ("UG",), "20991231235959Z",
+              extra={"employeeNumber": "25.50", "employeeType": "charge_denied"})  # fmt: skip
 PEOPLE_OF_THE_DIRECTORY = (ADA, GRACE, STAR, COMMA, NOCAT, BADEXPIRY, TWIN, TWIN_TOO,
-                           AD_ACTIVE, AD_NEVER, AD_FUTURE, AD_DISABLED, AD_EXPIRED)  # fmt: skip
+                           AD_ACTIVE, AD_NEVER, AD_FUTURE, AD_DISABLED, AD_EXPIRED,
+                           OWES)  # fmt: skip
 
 SCHEMA = """\
 attributetype ( 2.25.1729.1 NAME 'hubCategory'

@@ -202,6 +202,7 @@ SAID = {
     "good": "No blocks on your card at RMIT University Library.",
     "reserve": "reserve collection",
     "av": "audio-visual material",
+    "home_library": "RMIT University Library, when it checked your card",
 }
 
 

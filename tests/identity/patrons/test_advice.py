@@ -38,7 +38,8 @@ agreements:
     members: [rmit, monash]
     effective: {from: 2026-03-01, until: 2027-02-28}
     categories: [staff, undergraduate]
-    standing: {max_fines: 10.00, blocking_flags: [charge_denied, card_lost]}
+    standing: {max_fines: 10.00, blocking_flags: [charge_denied, card_lost],
+               requires_standing_source: true}
     terms: {max_items: 3, loan_days: 14, renewals: 1, holds: 3, excluded_material: [av, thesis]}
   - id: slv-rmit-2027
     name: State Library Borrowing 2027
@@ -89,6 +90,13 @@ ADVICE: dict[policies.Code, tuple[dict[str, Any], str]] = {
         {"lender": "monash", "home_library": "rmit", "flags": frozenset({"card_lost"})},
         "Monash University Library cannot lend to you while your card is reported lost. Ask "
         f"{RMIT_HELP} to clear it, then sign in again.",
+    ),
+    policies.Code.STANDING_UNKNOWN: (
+        {"lender": "monash", "home_library": "rmit", "standing_known": False},
+        "Monash University Library lends under CAVAL Reciprocal Borrowing 2026 only when RMIT "
+        "University Library's record of your fines, blocks and card expiry is known, and your "
+        f"sign-in confirmed your membership only. Ask staff at the desk, or ask {RMIT_HELP} for "
+        "help.",
     ),
     policies.Code.MATERIAL_EXCLUDED: (
         {"lender": "monash", "home_library": "rmit", "material": "AV"},

@@ -207,7 +207,8 @@ class LdapConnector:
 
     @property
     def _attributes(self) -> list[str]:
-        return entries.attributes(self.settings)
+        standing = self.library.standing  # a standing source's own copy names none
+        return entries.attributes(self.settings, standing.match if standing else None)
 
     def _read(self, card: str, entry: client.Entry) -> entries.Reading:
         return entries.read(self.library, self.settings, card, entry, datetime.now(UTC))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -30,6 +30,7 @@ import policies
 from identity.patrons.connectors import CardHolder
 from identity.patrons.connectors.ldap.client import Entry
 from identity.patrons.connectors.ldap.errors import BadRecord
+from policies.model import FLAGS, LdapStanding
 from policies.model import LdapConnector as LdapSettings
 
 USER_ACCOUNT_CONTROL, ACCOUNT_EXPIRES = "userAccountControl", "accountExpires"
@@ -50,9 +51,12 @@ class Reading:
     refused: str | None
 
 
-def attributes(settings: LdapSettings) -> list[str]:
-    """The attributes to ask for: the mapped ones and Active Directory's account state."""
-    wanted = [settings.name, settings.category, settings.expires]
+def attributes(settings: LdapSettings, match: str | None = None) -> list[str]:
+    """The attributes to ask for: the mapped ones, Active Directory's account state, and
+    ``match`` (the card at the library's standing source) when the library names one."""
+    wanted = [settings.name, settings.category, settings.expires, match]
+    if isinstance(settings, LdapStanding):  # a standing source: fines and flags too
+        wanted += [settings.fines, settings.flags]
     wanted += [USER_ACCOUNT_CONTROL, ACCOUNT_EXPIRES]
     names: dict[str, str] = {}
     for name in wanted:
@@ -76,7 +80,31 @@ def read(
         fines=Decimal(0),
         flags=frozenset(),
     )
+    if isinstance(settings, LdapStanding):
+        holder = replace(holder, fines=fines(values, settings), flags=flags(values, settings))
+    elif library.standing is not None:  # the library's own entry: its card at the source
+        found = [v.strip() for v in values.all(library.standing.match) if v.strip()]
+        holder = replace(holder, standing_card=found[0] if found else None)
     return Reading(holder, refused(values, now))
+
+
+def fines(values: _Values, settings: LdapStanding) -> Decimal:
+    """A standing source's ``fines``: one plain number (``12.50``); none is nothing owed."""
+    text = values.only(settings.fines) if settings.fines else None
+    if text is None or not text.strip():
+        return Decimal(0)
+    if not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,4})?", text.strip()):
+        raise BadRecord(f"a {settings.fines} that is not an amount")
+    return Decimal(text.strip())
+
+
+def flags(values: _Values, settings: LdapStanding) -> frozenset[str]:
+    """A standing source's ``flags``: each value a flag name of docs/agreements.md."""
+    named = values.all(settings.flags) if settings.flags else ()
+    unknown = [name for name in named if name not in FLAGS]
+    if unknown:
+        raise BadRecord(f"a {settings.flags} value that is not a patron flag")
+    return frozenset(named)
 
 
 def category(library: policies.Library, codes: tuple[str, ...]) -> str:

@@ -86,7 +86,7 @@ def test_the_metadata_describes_the_service_provider_and_is_signed(
     assert not signed_by(answer.content, saml_keys.rogue.cert_pem, tmp_path)
 
 
-def test_the_acs_takes_one_answer_and_no_sign_in_is_pending_yet(client: TestClient) -> None:
+def test_the_acs_takes_one_answer_for_a_sign_in_that_is_pending(client: TestClient) -> None:
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     for body in ("", "SAMLResponse=", "SAMLResponse=PD94&SAMLResponse=PD95"):
         answer = client.post("/saml/acs", content=body, headers=form)
@@ -94,7 +94,8 @@ def test_the_acs_takes_one_answer_and_no_sign_in_is_pending_yet(client: TestClie
         assert "Sign-in did not work" in answer.text
     answer = client.post("/saml/acs", data={"SAMLResponse": "PD94", "RelayState": "x"})
     assert answer.status_code == 400
-    assert "not started here, or it has expired" in answer.text
+    assert "This sign-in cannot be finished" in answer.text
+    assert "It has expired, was already used" in answer.text
 
 
 def db_settings(database_url: str) -> Settings:
