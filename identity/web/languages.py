@@ -1,5 +1,5 @@
 """The locale an API answer is written in, from the request's ``Accept-Language`` (RFC 9110
-12.5.4): the most preferred language the hub has (``LANGUAGES``); else
+12.5.4): the most preferred language the hub has (``i18n.languages()``); else
 ``identity.i18n.DEFAULT_LOCALE``. English, the language the messages are written in, keeps the
 region asked for when Babel knows it (``en-AU`` writes A$25.50 as $25.50); a translated
 language is its catalog's code (``fr-CA``: ``fr``), the locale its catalog is found by."""
@@ -10,8 +10,6 @@ from babel import Locale, UnknownLocaleError
 
 from identity import i18n
 
-#: the languages the hub writes advice in (each with a catalog, English the source)
-LANGUAGES = frozenset({i18n.DEFAULT_LOCALE})
 _MAX_TAGS = 20
 
 
@@ -40,6 +38,6 @@ def locale_for(header: str | None) -> str:
             locale = Locale.parse(tag, sep="-")
         except (ValueError, UnknownLocaleError):
             continue
-        if locale.language in LANGUAGES:
+        if locale.language in i18n.languages():
             return str(locale) if locale.language == i18n.DEFAULT_LOCALE else locale.language
     return i18n.DEFAULT_LOCALE

@@ -68,6 +68,9 @@ def test_a_partner_asks_about_a_card_and_gets_the_decision(live_hub: LiveHub) ->
     # in the United States' English, the Australian dollar is A$
     american = ask(live_hub, question, language="en-US").json()
     assert american["reasons"][0]["advice"].startswith("You owe A$25.50 to RMIT")
+    french = ask(live_hub, question, language="fr-CA, en;q=0.5").json()
+    assert french["reasons"][0]["advice"].startswith("Vous devez 25,50\xa0$AU à RMIT")
+    assert french["reasons"][0]["message"] == owes["reasons"][0]["message"]  # staff's: English
     excluded = ask(live_hub, {"home_library": "rmit", "card": GOOD, "material": "AV"}).json()
     assert [r["code"] for r in excluded["reasons"]] == ["material_excluded"]
 
