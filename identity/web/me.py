@@ -16,6 +16,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from identity.i18n import gettext as _
 from identity.oauth import claims
 from identity.patrons import advice, lending
 from identity.web import pages, patron_session
@@ -42,10 +43,13 @@ async def where_can_i_borrow(request: Request, server: OAuthDep, in_force: InFor
         agreements,
     )
     home = agreements.libraries.get(patron.home_library)
+    name = advice.library_name(agreements, patron.home_library)
+    reach = advice.contact_text(home) if home is not None else None
+    at = _("{library} ({contact})").format(library=name, contact=reach) if reach else name
     context = {
         "patron": patron,
-        "home": advice.library_name(agreements, patron.home_library),
-        "contact": advice.contact_text(home) if home is not None else None,
+        "home": name,
+        "ask": _("Ask {home} where else you can borrow.").format(home=at),
         "lend": lend,
         "refuse": refuse,
         # what the patron can do about the refusals, each said once

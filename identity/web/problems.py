@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount
 
 from identity import errors
+from identity.i18n import gettext as _
 from identity.settings import Settings
 from identity.store import database
 from identity.web import pages
@@ -90,7 +91,7 @@ def database_unavailable(request: Request, error: BaseException | None = None) -
         "message": "This service is briefly unavailable. Nothing has been recorded; please "
         "try again in a minute.",
         "again": _again(request),
-        "again_text": "Try again",
+        "again_text": _("Try again"),
     }
     headers = {**pages.HEADERS, "Retry-After": str(retry_after)}
     return pages.TEMPLATES.TemplateResponse(
