@@ -13,7 +13,16 @@ from policies.agreements import Agreements
 from policies.decision import BorrowRequest, Code, Decision, Reason
 from policies.errors import InvalidAgreements, PolicyError, Problem
 from policies.loader import DEFAULT_LIMITS, Limits, load, load_sources, read
-from policies.model import FLAGS, Bilateral, Consortium, Library, Suspension, Terms
+from policies.model import (
+    FLAGS,
+    Bilateral,
+    Consortium,
+    Contact,
+    Library,
+    Network,
+    Suspension,
+    Terms,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -23,10 +32,12 @@ __all__ = [
     "BorrowRequest",
     "Code",
     "Consortium",
+    "Contact",
     "Decision",
     "InvalidAgreements",
     "Library",
     "Limits",
+    "Network",
     "PolicyError",
     "Problem",
     "Reason",

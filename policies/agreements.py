@@ -16,7 +16,7 @@ from types import MappingProxyType
 from policies._index import FLAG_BITS, Index
 from policies.decision import BorrowRequest, Decision
 from policies.errors import InvalidAgreements, Problem
-from policies.model import Bilateral, Consortium, Library, Suspension, Terms
+from policies.model import Bilateral, Consortium, Library, Network, Suspension, Terms
 from policies.validate import check
 
 AnyAgreement = Consortium | Bilateral | Suspension
@@ -159,6 +159,7 @@ class Agreements:
         *,
         sources: Mapping[str, str] | None = None,
         checked: bool = False,
+        network: Network | None = None,
     ) -> None:
         libs = tuple(libraries)
         ags = tuple(agreements)
@@ -171,6 +172,7 @@ class Agreements:
         self._libraries: dict[str, Library] = {lib.id: lib for lib in libs}
         self._agreements: dict[str, AnyAgreement] = {a.id: a for a in ags}
         self._sources = dict(sources or {})
+        self._network = network or Network()
         self._categories = frozenset(c for lib in libs for c in lib.categories.values())
         self._prefixes: dict[str, Library] = {p: lib for lib in libs for p in lib.card_prefixes}
         self._prefix_lengths = sorted({len(p) for p in self._prefixes}, reverse=True)
@@ -206,6 +208,11 @@ class Agreements:
     def agreements(self) -> Mapping[str, AnyAgreement]:
         """Agreements by id, in file order."""
         return MappingProxyType(self._agreements)
+
+    @property
+    def network(self) -> Network:
+        """What holds for the whole network: the currency of fines, names of material ids."""
+        return self._network
 
     @property
     def categories(self) -> frozenset[str]:

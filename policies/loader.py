@@ -22,6 +22,7 @@ from pathlib import Path
 from policies.agreements import Agreements
 from policies.errors import InvalidAgreements, Problem
 from policies.messages import label
+from policies.model import Network
 from policies.sourcefile import SourceFile, Unreadable
 from policies.validate import check
 from policies.yamltext import position
@@ -88,13 +89,30 @@ def load_sources(
                 (issue.section, index, *issue.path),
                 f"{label(issue.section, item)}: {issue.message}",
             )
+        network = _network(files)
         _raise_problems(files, limits.max_problems)
         return Agreements(
             [lib for _, _, lib in libraries],
             [a for _, _, a in agreements],
             sources={a.id: f.name for f, _, a in agreements},
             checked=True,
+            network=network,
         )
+
+
+def _network(files: list[SourceFile]) -> Network:
+    """The set's ``network`` section: from the one file that has one (a second is a problem)."""
+    first: SourceFile | None = None
+    for f in files:
+        if f.network_data is None:
+            continue
+        if first is not None:
+            f.problem(
+                ("network",), f"network is set in {first.name} already: set it once", at_key=True
+            )
+        else:
+            first = f
+    return first.network if first is not None and first.network is not None else Network()
 
 
 def _check_size(files: list[SourceFile], limits: Limits) -> None:

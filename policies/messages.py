@@ -15,10 +15,12 @@ from policies.model import (
     FLAGS,
     Bilateral,
     Consortium,
+    Contact,
     Effective,
     LdapConnector,
     LdapSearch,
     Library,
+    Network,
     OidcConnector,
     RegistryConnector,
     SamlConnector,
@@ -29,7 +31,12 @@ from policies.model import (
 )
 from policies.validate import Path as ItemPath
 
-_NESTED: dict[str, type[BaseModel]] = {"effective": Effective, "standing": Standing, "terms": Terms}
+_NESTED: dict[str, type[BaseModel]] = {
+    "effective": Effective,
+    "standing": Standing,
+    "terms": Terms,
+    "contact": Contact,
+}
 _KINDS: dict[str, type[BaseModel]] = {
     "consortium": Consortium,
     "bilateral": Bilateral,
@@ -65,6 +72,8 @@ def data_path(item: Any, loc: tuple[int | str, ...]) -> tuple[ItemPath, bool]:
 def _model_at(section: str, item: Any, parent: ItemPath) -> type[BaseModel] | None:
     if not isinstance(item, dict):
         return None
+    if section == "network":
+        return Network if not parent else None
     if not parent:
         return Library if section == "libraries" else _KINDS.get(item.get("kind", ""))
     if len(parent) == 1 and parent[0] == "connector":

@@ -445,6 +445,35 @@ Connector = Annotated[
 ]
 
 
+def _web_address(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value) or len(value) > 500:
+        raise ValueError(f"the contact url must be an http or https URL, not {value!r}")
+    return value
+
+
+def _email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value) or len(value) > 254:
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+class Contact(Strict):
+    """Where a library's own patrons get help: shown to them in the advice of a refusal."""
+
+    url: Annotated[str, AfterValidator(_web_address)] | None = None
+    email: Annotated[str, AfterValidator(_email)] | None = None
+    phone: (
+        Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ().-]{2,30}$", max_length=32)]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Contact:
+        if self.url is None and self.email is None and self.phone is None:
+            raise ValueError("give at least one of url, email and phone")
+        return self
+
+
 # --- where a federated library's patrons' standing comes from ---------------------------
 
 #: the attribute or claim of a patron's sign-in whose value is their card at the standing source
@@ -516,6 +545,8 @@ class Library(Strict):
     card_pattern: Annotated[str, AfterValidator(check_pattern)] | None = None
     #: what the sign-in form asks for: a numeric keyboard for the PIN, or a full one
     pin_format: Literal["numeric", "text"] = "text"
+    #: where this library's patrons get help (shown to them when a lender refuses them)
+    contact: Contact | None = None
     #: where fines, flags and expiry come from, for a ``saml``, ``oidc`` or ``ldap`` library
     standing: StandingSource | None = None
 
@@ -606,14 +637,44 @@ class Suspension(_Agreement):
     lender: Id
     borrowers_from: Annotated[Ids, Field(min_length=1)]
     categories: Annotated[Ids, Field(min_length=1)] | None = None
+    #: why, for administrators and staff only: never shown to patrons
     reason: Annotated[
         str, StringConstraints(min_length=1, max_length=REASON_MAX, strip_whitespace=True)
     ]
+    #: what patrons may read about it (without one, they are told only that it is suspended)
+    public_note: (
+        Annotated[
+            str, StringConstraints(min_length=1, max_length=REASON_MAX, strip_whitespace=True)
+        ]
+        | None
+    ) = None
 
 
 Agreement = Annotated[Consortium | Bilateral | Suspension, Field(discriminator="kind")]
 
+
+# --- the network ---------------------------------------------------------------------------
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValueError(f"the currency is an ISO 4217 code in capitals, like AUD, not {value!r}")
+    return value
+
+
+class Network(Strict):
+    """What holds for the whole network, set in one file of a set: the ``currency`` fines are
+    owed in (an ISO 4217 code, e.g. ``AUD``) and names for material ids (``av: Audio-visual
+    material``) that patrons read in place of the ids."""
+
+    currency: Annotated[str, AfterValidator(_currency)] | None = None
+    materials: dict[Id, Text] = Field(default_factory=dict)
+
+
 LIBRARY = TypeAdapter(Library)
 AGREEMENT: TypeAdapter[Consortium | Bilateral | Suspension] = TypeAdapter(Agreement)
+NETWORK = TypeAdapter(Network)
 #: The keys a file may have at its top level.
-FILE_KEYS = ("libraries", "agreements")
+FILE_KEYS = ("libraries", "agreements", "network")
+#: The keys that hold lists of entries.
+SECTIONS = ("libraries", "agreements")

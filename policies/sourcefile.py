@@ -23,7 +23,7 @@ from policies import placing
 from policies.agreements import AnyAgreement
 from policies.errors import Problem
 from policies.messages import data_path, label, message_for, unknown_key
-from policies.model import AGREEMENT, FILE_KEYS, LIBRARY, Library
+from policies.model import AGREEMENT, FILE_KEYS, LIBRARY, NETWORK, SECTIONS, Library, Network
 from policies.placing import Place, Wanted
 from policies.validate import Path as ItemPath
 from policies.yamltext import YamlRefused, position
@@ -69,6 +69,9 @@ class SourceFile:
     sections: list[tuple[str, list[Any]]] = field(default_factory=list)
     libraries: list[tuple[int, Library]] = field(default_factory=list)
     agreements: list[tuple[int, AnyAgreement]] = field(default_factory=list)
+    #: the file's ``network`` section, as written (validated into ``network``)
+    network_data: Any = None
+    network: Network | None = None
     invalid_library_ids: set[str] = field(default_factory=set)
     invalid_library_categories: set[str] = field(default_factory=set)
     #: problems placed already (syntax, money literals), and those known by their path
@@ -104,12 +107,14 @@ class SourceFile:
             self.problem((), "expected a mapping with 'libraries' and/or 'agreements' at the top")
             return
         self._keys = {str(key): rank for rank, key in enumerate(data)}
-        if not data.get("libraries") and not data.get("agreements"):
+        if not data.get("libraries") and not data.get("agreements") and "network" not in data:
             self.problem((), "no libraries or agreements in this file")
         for key in data:
             if key not in FILE_KEYS:
                 self.problem((key,), unknown_key(key, FILE_KEYS), at_key=True)
-        for section in FILE_KEYS:
+        if "network" in data:
+            self.network_data = data["network"]
+        for section in SECTIONS:
             items = data.get(section)
             if items is None:
                 continue
@@ -120,6 +125,19 @@ class SourceFile:
         self.sections.sort(key=lambda pair: self._keys[pair[0]])
 
     def validate(self) -> None:
+        if self.network_data is not None:
+            try:
+                self.network = NETWORK.validate_python(self.network_data)
+            except ValidationError as exc:
+                for error in exc.errors(include_url=False):
+                    path, at_key = data_path(self.network_data, error["loc"])
+                    message = message_for("network", self.network_data, path, error)
+                    where = ".".join(str(p) for p in path)
+                    self.problem(
+                        ("network", *path),
+                        f"network: {where + ': ' if where else ''}{message}",
+                        at_key=at_key or error["type"] == "extra_forbidden",
+                    )
         for section, items in self.sections:
             for index, item in enumerate(items):
                 self._validate(section, index, item)

@@ -109,6 +109,8 @@ def describe(d: Decision) -> str:
     for reason in d.reasons:
         source = f" ({reason.agreement})" if reason.agreement else ""
         lines.append(f"  because:     {reason.code}{source}: {reason.message}")
+        if reason.advice:
+            lines.append(f"  tell them:   {reason.advice}")
     if d.agreements:
         label = "under:      " if d.eligible else "considered: "
         lines.append(f"  {label} {', '.join(d.agreements)}")

@@ -33,11 +33,13 @@ class Terms:
 @dataclass(frozen=True)
 class Reason:
     """Why a patron is not eligible: a stable ``code``, the agreement it comes from (if any),
-    and a message for people."""
+    a ``message`` for staff, and ``advice`` for the patron (plain words and what to do next, in
+    the language asked for with ``Accept-Language``; empty from a hub that gives none)."""
 
     code: str
     agreement: str | None
     message: str
+    advice: str = ""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reason:
@@ -47,6 +49,7 @@ class Reason:
             code=str(data["code"]),
             agreement=None if agreement is None else str(agreement),
             message=str(data.get("message") or ""),
+            advice=str(data.get("advice") or ""),
         )
 
 

@@ -46,14 +46,17 @@ def diff(old: AgreementVersion, new: AgreementVersion) -> str:
 
 def export(version: AgreementVersion) -> str:
     """Every file of ``version`` merged into one: its ``libraries`` and ``agreements`` lists,
-    in load order. Comments and layout are not kept; the content is, and is checked to be."""
-    merged: dict[str, list[Any]] = {"libraries": [], "agreements": []}
+    in load order, and its ``network``. Comments and layout are not kept; the content is, and
+    is checked to be."""
+    merged: dict[str, Any] = {"libraries": [], "agreements": []}
     for file in version.files:
         data = yamltext.load(file["text"])
         if not isinstance(data, dict):  # an empty file: a valid set has nothing else
             continue
-        for key in merged:
+        for key in ("libraries", "agreements"):
             merged[key] += data.get(key) or []
+        if data.get("network") is not None:  # a valid set has it in one file at most
+            merged["network"] = data["network"]
     names = ", ".join(f["name"] for f in version.files)
     header = (
         f"# Agreement version {version.id}, exported from the hub: {_oneline(names)}\n"

@@ -38,7 +38,7 @@ from identity.agreements.publishing import InForce
 from identity.eligibility import asking
 from identity.eligibility.asking import Asker
 from identity.eligibility.records import Lookup
-from identity.patrons import cards, standing
+from identity.patrons import advice, cards, standing
 from identity.patrons.connectors import CardHolder, HomeLibraryUnavailable, ManyCards
 from identity.patrons.connectors.factory import connector_for
 from identity.patrons.connectors.gates import Gates, HomeLibraryBusy
@@ -344,7 +344,7 @@ def _decide(
     question: Question,
     standing_known: bool,
 ) -> dict[str, Any]:
-    return agreements.decide(
+    decision = agreements.decide(
         policies.BorrowRequest(
             lender=lender,
             home_library=library.id,
@@ -356,7 +356,8 @@ def _decide(
             card_expires=holder.expires,
             standing_known=standing_known,
         )
-    ).to_dict()
+    )
+    return advice.answer(decision, agreements)
 
 
 def _answered(

@@ -23,6 +23,7 @@ from typing import Any
 
 import policies
 from identity.oauth.patron import Patron
+from identity.patrons import advice
 
 SCOPES = ["openid", "profile", "membership", "borrowing", "card", "eligibility"]
 #: what each scope adds to the ID token and userinfo, for discovery and the consent page
@@ -59,12 +60,10 @@ def standing(patron: Patron, today: date) -> str | list[str]:
     return sorted(reasons) or "good"
 
 
-def borrowing(
-    *, patron: Patron, lender: str, agreements: policies.Agreements, today: date
-) -> dict[str, Any]:
-    """``Decision.to_dict()`` for ``lender``; a category the home library's map does not know
-    is decided as ``ils:<code>``, which no agreement covers."""
-    request = policies.BorrowRequest(
+def borrow_request(*, patron: Patron, lender: str, today: date) -> policies.BorrowRequest:
+    """What the evaluator is asked about ``patron`` at ``lender``; a category the home
+    library's map does not know is asked as ``ils:<code>``, which no agreement covers."""
+    return policies.BorrowRequest(
         lender=lender,
         home_library=patron.home_library,
         category=patron.category or f"ils:{patron.ils_category}",
@@ -74,7 +73,15 @@ def borrowing(
         card_expires=patron.expires,
         standing_known=patron.standing_known,
     )
-    return agreements.decide(request).to_dict()
+
+
+def borrowing(
+    *, patron: Patron, lender: str, agreements: policies.Agreements, today: date
+) -> dict[str, Any]:
+    """``Decision.to_dict()`` for ``lender`` (``borrow_request``), each reason with its
+    ``advice`` for the patron."""
+    decision = agreements.decide(borrow_request(patron=patron, lender=lender, today=today))
+    return advice.answer(decision, agreements)
 
 
 def for_scope(

@@ -48,3 +48,15 @@ def keyboard(library: policies.Library) -> tuple[str, str]:
     only where its cards (``card_pattern``) or PINs (``pin_format``) are digits."""
     card = "numeric" if digits_only(library.card_pattern) else "text"
     return card, "numeric" if library.pin_format == "numeric" else "text"
+
+
+def named_elsewhere(
+    card: str, chosen: policies.Library, agreements: policies.Agreements
+) -> policies.Library | None:
+    """The library another than ``chosen`` whose card prefix ``card`` starts with, when
+    ``chosen`` has card prefixes and none of them starts it: the patron chose the wrong library
+    (an RMIT card typed with Deakin chosen). None when the card could be ``chosen``'s."""
+    if not chosen.card_prefixes or any(card.startswith(p) for p in chosen.card_prefixes):
+        return None
+    other = agreements.library_for_card(card)
+    return other if other is not None and other.id != chosen.id else None

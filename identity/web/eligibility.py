@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import (
@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from identity import errors, metrics
+from identity import errors, i18n, metrics
 from identity.agreements.publishing import InForce
 from identity.eligibility import answers as eligibility_answers
 from identity.eligibility.answers import Answer, Question
@@ -28,6 +28,7 @@ from identity.eligibility.records import Recorder, Ticket
 from identity.oauth.server import HubServer
 from identity.patrons import cards
 from identity.settings import QUESTIONS, rate
+from identity.web import languages
 from identity.web.deps import InForceDep, OAuthDep
 from identity.web.fields import Day
 from identity.web.problems import responses
@@ -63,6 +64,11 @@ BY_SUB_ONLY: dict[str, Any] = {
                    "card": {"type": "null"}},
 }  # fmt: skip
 FINES = "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"
+ADVICE = (
+    "You owe $25.50 to RMIT University Library. Monash University Library lends to patrons of "
+    "RMIT University Library who owe $10.00 or less. Pay at RMIT University Library "
+    "(library.rmit.edu.au), then sign in again."
+)
 
 
 class EligibilityRequest(BaseModel):
@@ -111,7 +117,17 @@ class TermsOut(BaseModel):
 class ReasonOut(BaseModel):
     code: str = Field(examples=["fines_over_limit"])
     agreement: str | None = Field(examples=["caval-2026"])
-    message: str = Field(examples=[FINES])
+    message: str = Field(examples=[FINES], description="for staff: codes and ids, in English")
+
+
+class AdvisedReasonOut(ReasonOut):
+    """A reason with what the patron can do about it."""
+
+    advice: str = Field(
+        examples=[ADVICE],
+        description="for the patron, in plain words with what to do next, in the language of "
+        "Accept-Language where the hub has it",
+    )
 
 
 class UndatedDecision(BaseModel):
@@ -138,13 +154,14 @@ class DecisionOut(UndatedDecision):
                     "patron_category": "undergraduate", "terms": None,
                     "agreements": ["caval-2026"],
                     "reasons": [{"code": "fines_over_limit", "agreement": "caval-2026",
-                                 "message": FINES}],
+                                 "message": FINES, "advice": ADVICE}],
                     "valid_until": None, "decided_at": "2026-11-22T09:30:00Z",
                 }
             ]
         }
     )  # fmt: skip
 
+    reasons: list[AdvisedReasonOut]  # type: ignore[assignment]
     decided_at: str = Field(description="ISO 8601, UTC", examples=["2026-11-22T09:30:00Z"])
 
 
@@ -200,6 +217,14 @@ ALWAYS = (errors.Unauthorized, errors.Forbidden, errors.InvalidRequest, errors.R
 PER_QUESTION = (errors.UnknownLibrary, errors.UnknownCard, errors.UnknownPatron,
                 errors.PatronSignInOnly, errors.HomeLibraryUnavailable)  # fmt: skip
 NO_STORE = {"Cache-Control": "no-store"}  # an answer is about a patron
+AcceptLanguage = Annotated[
+    str | None,
+    Header(
+        description="the language of each reason's advice (RFC 9110 12.5.4), where the hub "
+        "has it; amounts and dates as its region writes them (en-AU: $25.50)",
+        examples=["en-AU"],
+    ),
+]
 
 
 @router.post(
@@ -214,7 +239,9 @@ async def check(
     server: OAuthDep,
     in_force: InForceDep,
     records: RecordsDep,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
+    i18n.current_locale.set(languages.locale_for(accept_language))
     [answer] = await _answers(token, [body], server, in_force, records)
     if answer.problem is not None:
         raise answer.problem
@@ -233,7 +260,9 @@ async def check_batch(
     server: OAuthDep,
     in_force: InForceDep,
     records: RecordsDep,
+    accept_language: AcceptLanguage = None,
 ) -> Response:
+    i18n.current_locale.set(languages.locale_for(accept_language))
     results: list[dict[str, Any]] = []
     for answer in await _answers(token, body.requests, server, in_force, records):
         problem = answer.problem  # one question's problem; Retry-After as a member

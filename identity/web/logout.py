@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from identity.oauth.server import HubRequest
-from identity.web import pages
+from identity.web import pages, patron_session
 from identity.web.deps import OAuthDep
 
 router = APIRouter(include_in_schema=False)
@@ -27,11 +27,13 @@ async def logout(request: Request, server: OAuthDep) -> Response:
     except OAuth2Error as error:
         context = {"title": "Sign-out did not work", "message": error.description or error.error}
         return pages.render(request, "problem.html", context, secret=server.secret, status_code=400)
-    if response is not None:
-        return response  # back to the lender's registered post-logout page
-    return pages.render(
-        request,
-        "problem.html",
-        {"title": "Signed out", "message": "You are signed out. You can close this window."},
-        secret=server.secret,
-    )
+    if response is None:
+        response = pages.render(
+            request,
+            "problem.html",
+            {"title": "Signed out", "message": "You are signed out. You can close this window."},
+            secret=server.secret,
+        )
+    # else back to the lender's registered post-logout page; either way, /me forgets the patron
+    patron_session.forget(response, request)
+    return response

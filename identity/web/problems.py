@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount
 
 from identity import errors
+from identity.i18n import gettext as _
 from identity.settings import Settings
 from identity.store import database
 from identity.web import pages
@@ -89,11 +90,24 @@ def database_unavailable(request: Request, error: BaseException | None = None) -
         "title": "Please try again in a minute",
         "message": "This service is briefly unavailable. Nothing has been recorded; please "
         "try again in a minute.",
+        "again": _again(request),
+        "again_text": _("Try again"),
     }
     headers = {**pages.HEADERS, "Retry-After": str(retry_after)}
     return pages.TEMPLATES.TemplateResponse(
         request, "problem.html", context, status_code=503, headers=headers
     )
+
+
+def _again(request: Request) -> str | None:
+    """Where a patron tries again: the sign-in page of the same authorization request, or the
+    page asked (only the hub's own patron pages: never a path taken as it came)."""
+    path = request.url.path
+    if path == "/authorize":
+        return f"/authorize?{request.url.query}" if request.url.query else None
+    if path == "/me":
+        return "/me"
+    return None
 
 
 def install(app: FastAPI) -> None:

@@ -17,7 +17,9 @@ REFUSED = decision_json(
     terms=None,
     valid_until=None,
     reasons=[{"code": "fines_over_limit", "agreement": "caval-2026",
-              "message": "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"}],
+              "message": "Fines owed 25.50 exceed the limit 10.00 set by caval-2026",
+              "advice": "You owe $25.50 to RMIT University Library. Pay there, then sign in "
+                        "again."}],
 )  # fmt: skip
 
 
@@ -61,6 +63,9 @@ def test_a_refusal_exits_1_with_its_reasons(
     assert (
         "  because:     fines_over_limit (caval-2026): "
         "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"
+    ) in out.splitlines()
+    assert (
+        "  tell them:   You owe $25.50 to RMIT University Library. Pay there, then sign in again."
     ) in out.splitlines()
     assert "  considered:  caval-2026" in out.splitlines()
 

@@ -21,11 +21,18 @@ from tests.identity.oauth.test_login import publish_far_library
 
 
 def ask(
-    live_hub: LiveHub, body: Any, *, token: str | None = None, path: str = ""
+    live_hub: LiveHub,
+    body: Any,
+    *,
+    token: str | None = None,
+    path: str = "",
+    language: str | None = None,
 ) -> httpx.Response:
     token = token if token is not None else live_hub.partner_token("monash")
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"}
+    if language:
+        headers["Accept-Language"] = language
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return httpx.post(f"{live_hub.issuer}/api/v1/eligibility{path}", content=raw, headers=headers)
@@ -48,12 +55,22 @@ def test_a_partner_asks_about_a_card_and_gets_the_decision(live_hub: LiveHub) ->
     assert decision["agreements"] == ["caval-2026"] and decision["terms"]["max_items"] > 0
     assert decision["decided_at"].endswith("Z")
 
-    owes = ask(live_hub, {"home_library": "rmit", "card": OWES, "on": "2026-11-22"}).json()
+    question = {"home_library": "rmit", "card": OWES, "on": "2026-11-22"}
+    owes = ask(live_hub, question, language="fr-CH;q=0.9, en-AU").json()
     assert owes["eligible"] is False and owes["terms"] is None
     assert owes["reasons"] == [
         {"code": "fines_over_limit", "agreement": "caval-2026",
-         "message": "Fines owed 25.50 exceed the limit 10.00 set by caval-2026"}
+         "message": "Fines owed 25.50 exceed the limit 10.00 set by caval-2026",
+         "advice": "You owe $25.50 to RMIT University Library. Monash University Library "
+                   "lends to patrons of RMIT University Library who owe $10.00 or less. Pay at "
+                   "RMIT University Library (library.rmit.edu.au), then sign in again."}
     ]  # fmt: skip
+    # in the United States' English, the Australian dollar is A$
+    american = ask(live_hub, question, language="en-US").json()
+    assert american["reasons"][0]["advice"].startswith("You owe A$25.50 to RMIT")
+    french = ask(live_hub, question, language="fr-CA, en;q=0.5").json()
+    assert french["reasons"][0]["advice"].startswith("Vous devez 25,50\xa0$AU à RMIT")
+    assert french["reasons"][0]["message"] == owes["reasons"][0]["message"]  # staff's: English
     excluded = ask(live_hub, {"home_library": "rmit", "card": GOOD, "material": "AV"}).json()
     assert [r["code"] for r in excluded["reasons"]] == ["material_excluded"]
 
@@ -171,13 +188,14 @@ def test_a_batch_answers_each_question_in_order(live_hub: LiveHub) -> None:
         {"home_library": "rmit", "card": OWES},
         {"home_library": "nowhere", "card": GOOD},
     ]
-    answer = ask(live_hub, {"requests": questions}, path="/batch")
+    answer = ask(live_hub, {"requests": questions}, path="/batch", language="en-AU")
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [r["status"] for r in results] == [200, 404, 200, 404]
     assert results[0]["decision"]["eligible"] is True
     assert results[1]["problem"]["type"] == "/problems/unknown-card"
     assert results[2]["decision"]["reasons"][0]["code"] == "fines_over_limit"
+    assert results[2]["decision"]["reasons"][0]["advice"].startswith("You owe $25.50 to RMIT")
     assert results[3]["problem"]["type"] == "/problems/unknown-library"
     too_many = ask(live_hub, {"requests": questions * 26}, path="/batch")  # 104
     problem(too_many, 422, "invalid-request")

@@ -733,6 +733,44 @@ libraries:
     assert len(found) == 5
 
 
+def test_what_patrons_read_is_in_the_files_and_checked() -> None:
+    """A library's contact, a suspension's public note, the network's currency and names of
+    material ids: read, and each mistake located."""
+    good = policies.load(EXAMPLES)
+    assert good.network.currency == "AUD" and good.network.materials["av"]
+    rmit = good.libraries["rmit"].contact
+    assert rmit is not None and rmit.url == "https://library.rmit.edu.au"
+    suspension = good.agreements["latrobe-suspends-rmit"]
+    assert isinstance(suspension, policies.Suspension) and suspension.public_note
+    assert policies.load_sources([("n.yaml", LIBRARIES)]).network == policies.Network()
+
+    text = """\
+network:
+  currency: aud
+  materials: {av: Audio-visual, Reserve: x}
+libraries:
+  - id: rmit
+    name: RMIT
+    contact: {url: "ftp://files.rmit.example", emial: help@rmit.example}
+  - id: monash
+    name: Monash
+    contact: {}
+"""
+    found = problems(("a.yaml", text), ("b.yaml", "network: {currency: EUR}\n"))
+    assert [(f, line, col, message) for f, line, col, message in found] == [
+        ("a.yaml", 2, 13,
+         "network: currency: the currency is an ISO 4217 code in capitals, like AUD, not 'aud'"),
+        ("a.yaml", 3, 33, "network: materials.Reserve: String should match pattern "
+         "'^[a-z0-9][a-z0-9._-]*$' (got 'Reserve')"),
+        ("a.yaml", 7, 20, "library rmit: contact.url: the contact url must be an http or "
+         "https URL, not 'ftp://files.rmit.example'"),
+        ("a.yaml", 7, 48, "library rmit: contact.emial: unknown key 'emial'; did you mean "
+         "'email'? allowed: url, email, phone"),
+        ("a.yaml", 10, 14, "library monash: contact: give at least one of url, email and phone"),
+        ("b.yaml", 1, 1, "network is set in a.yaml already: set it once"),
+    ]  # fmt: skip
+
+
 def test_email_domains_are_lowercase_dns_names_unique_across_the_set() -> None:
     other = """\
 libraries:

@@ -53,6 +53,7 @@ from starlette.responses import Response
 
 import policies
 from identity import logs, metrics
+from identity.i18n import gettext as _
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
@@ -100,7 +101,7 @@ def authorization_request(ctx: Context) -> Response | None:
     try:
         ctx.grant = ctx.server.get_consent_grant(ctx.oauth, None)
     except OAuth2Error as error:
-        return _refuse(ctx.request, ctx.server, error)
+        return _refuse(ctx.request, ctx.server, error, lender=_client_library(ctx))
     except ValueError:  # Authlib refuses to quote some malformed values in its error text
         return bad_link(ctx.request, ctx.server, "a parameter has characters not allowed")
     return None
@@ -190,11 +191,22 @@ async def card_given(ctx: Context) -> Response | None:
 
 
 async def card_of_library(ctx: Context) -> Response | None:
+    """A card of the library chosen; one whose prefix names another library says so, before
+    any library is asked."""
+    assert ctx.library is not None and ctx.agreements is not None
     try:
         ctx.card = cards.read_card(ctx.typed, ctx.library)
+        problem = None
     except cards.NotACard as exc:
-        return _again(ctx, str(exc))
-    return None
+        problem = str(exc)
+    other = cards.named_elsewhere(ctx.typed, ctx.library, ctx.agreements) if ctx.chosen else None
+    if other is not None:
+        looks_like = _(
+            "This looks like a card from {library}: choose {library} as your home library, or "
+            "check the card number."
+        )
+        return _again(ctx, looks_like.format(library=other.name), field="library")
+    return None if problem is None else _again(ctx, problem)
 
 
 async def pin_given(ctx: Context) -> Response | None:
@@ -225,7 +237,10 @@ def within_guessing_limits(ctx: Context) -> Response | None:
             f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
             "staff at the desk."
         )
-        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+        return wait_page(
+            ctx.request, server, "Too many attempts", message, 429, exc.retry_after,
+            home=ctx.library, lender=_lender(ctx),
+        )  # fmt: skip
     return None
 
 
@@ -266,7 +281,10 @@ async def card_and_pin(ctx: Context) -> Response | None:
             "nothing has been recorded against your card."
         )
         title = "Your library cannot be reached"
-        return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
+        return wait_page(
+            ctx.request, server, title, message, 503, exc.retry_after, home=library,
+            lender=_lender(ctx),
+        )  # fmt: skip
     finally:
         if not finished:  # not asked: no turn at the gate, or cancelled waiting for one
             await run_in_threadpool(finish, False)
@@ -392,13 +410,29 @@ def _again(ctx: Context, error: str, *, field: str = "card") -> Response:
     )
 
 
-def _refuse(request: Request, server: HubServer, error: OAuth2Error) -> Response:
+def _refuse(
+    request: Request,
+    server: HubServer,
+    error: OAuth2Error,
+    *,
+    lender: policies.Library | None = None,
+) -> Response:
     """An authorization error: back to the client if its redirect URI was verified, else a page
-    for the person in front of the browser (RFC 6749 4.1.2.1)."""
+    for the person in front of the browser (RFC 6749 4.1.2.1), with the ``lender``'s contact
+    when the client is known."""
     status, body, headers = error()
     if error.redirect_uri:
         return _with_issuer(server, server.handle_response(status, body, headers))
-    return bad_link(request, server, error.description or error.error)
+    return bad_link(request, server, error.description or error.error, lender=lender)
+
+
+def _client_library(ctx: Context) -> policies.Library | None:
+    """The library of the client the link names, if it is a client the hub knows (blocking)."""
+    client_id = ctx.oauth.starlette.query_params.get("client_id", "")
+    client = ctx.server.query_client(client_id) if client_id else None
+    if client is None or ctx.in_force.version is None:
+        return None
+    return held_agreements(ctx.in_force).libraries.get(client.library)
 
 
 def _with_issuer(server: HubServer, response: Response) -> Response:
@@ -407,6 +441,13 @@ def _with_issuer(server: HubServer, response: Response) -> Response:
     if location:
         response.headers["location"] = add_params_to_uri(location, [("iss", server.issuer)])
     return response
+
+
+def _lender(ctx: Context) -> policies.Library | None:
+    """The library of the client that sent the patron here."""
+    if ctx.agreements is None or ctx.grant is None:
+        return None
+    return ctx.agreements.libraries.get(ctx.grant.request.client.library)
 
 
 def _field(form: FormData, name: str) -> str | None:

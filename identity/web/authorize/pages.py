@@ -18,10 +18,13 @@ from starlette.responses import Response
 
 import policies
 from identity.agreements.publishing import InForce
+from identity.i18n import day
+from identity.i18n import gettext as _
 from identity.oauth import claims
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
-from identity.patrons import cards
+from identity.patrons import advice, cards, lending
+from identity.web import patron_session
 from identity.web.authorize.providers import signs_in_itself
 from identity.web.authorize.ticket import write_ticket
 from identity.web.pages import SIGN_IN_CSP, render
@@ -105,13 +108,26 @@ def consent_page(
     )
     shown.pop("sub")
     params = list(request.query_params.multi_items())
-    return _page(
+    today = date.today()
+    home = _library_name(agreements, patron.home_library)
+    decision = agreements.decide(
+        claims.borrow_request(patron=patron, lender=client.library, today=today)
+    )
+    response = _page(
         request,
         server,
         "consent.html",
         {
             "lender": _library_name(agreements, client.library),
             "claims": shown,
+            "home": home,
+            "category": advice.category_name(patron.category or "ils:")
+            or _("not known to the hub"),
+            "expires": None if patron.expires is None else day(patron.expires),
+            "standing": lending.standing_words(
+                flags=patron.flags, expires=patron.expires, home=home, today=today
+            ),
+            "lending": lending.explain(decision, agreements),
             "identifier": "openid" in scope.split(),
             # the library's identity provider vouched for membership; standing is not known
             "vouched_by": None
@@ -121,14 +137,48 @@ def consent_page(
             "action": f"/authorize?{urlencode(params)}",
         },
     )
+    patron_session.remember(response, request, server.secret, patron)
+    return response
 
 
 def wait_page(
-    request: Request, server: HubServer, title: str, message: str, status: int, retry_after: int
+    request: Request,
+    server: HubServer,
+    title: str,
+    message: str,
+    status: int,
+    retry_after: int,
+    *,
+    home: policies.Library | None = None,
+    lender: policies.Library | None = None,
 ) -> Response:
-    context = {"title": title, "message": message}
+    """A page that asks the patron to wait (429, 503), leading back to the sign-in page of the
+    same request, to their home library's contact and to the lender's."""
+    context = {"title": title, "message": message, "again": sign_in_again(request),
+               "helps": help_lines(home, lender)}  # fmt: skip
     headers = {"Retry-After": str(retry_after)}
     return _page(request, server, "problem.html", context, status_code=status, headers=headers)
+
+
+def sign_in_again(request: Request) -> str:
+    """The sign-in page of this authorization request (its OAuth parameters, as posted)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "find"]
+    return f"/authorize?{urlencode(params)}"
+
+
+def help_lines(
+    home: policies.Library | None, lender: policies.Library | None = None
+) -> list[dict[str, Any]]:
+    """Where the patron gets help: their home library's contact (card and PIN), and the
+    lender's (borrowing today), for each that has one."""
+    lines = []
+    if home is not None and advice.contact_links(home):
+        text = _("{library} can help with your card and PIN:").format(library=home.name)
+        lines.append({"text": text, "links": advice.contact_links(home)})
+    if lender is not None and lender is not home and advice.contact_links(lender):
+        text = _("{library} can help you borrow today:").format(library=lender.name)
+        lines.append({"text": text, "links": advice.contact_links(lender)})
+    return lines
 
 
 def federated_problem(
@@ -148,11 +198,15 @@ def federated_problem(
     return _page(request, server, "problem.html", context, status_code=status, headers=headers)
 
 
-def bad_link(request: Request, server: HubServer, problem: str) -> Response:
+def bad_link(
+    request: Request, server: HubServer, problem: str, *, lender: policies.Library | None = None
+) -> Response:
+    """A link the client got wrong; with the lender's contact when the client is known."""
     context = {
         "title": "This sign-in link is not valid",
         "message": "The library system that sent you here made a mistake in the link "
         f"({problem}). Go back and try again, or ask staff.",
+        "helps": help_lines(None, lender),
     }
     return _page(request, server, "problem.html", context, status_code=400)
 
@@ -183,5 +237,4 @@ def _page(
 
 
 def _library_name(agreements: policies.Agreements, library: str) -> str:
-    found = agreements.libraries.get(library)
-    return found.name if found else library
+    return advice.library_name(agreements, library)

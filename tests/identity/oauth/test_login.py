@@ -5,13 +5,14 @@ exactly what the lender will get."""
 
 from __future__ import annotations
 
-import html
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
+from babel.dates import format_date
 from sqlmodel import Session, func, select
 
 import policies
@@ -21,6 +22,7 @@ from identity.store.models import LoginAttempt
 from tests.conftest import free_port
 from tests.identity.oauth.browser import Browser, forms
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
+from tests.identity.visible import visible_text
 
 WRONG = "The card number and PIN do not match"
 
@@ -192,6 +194,18 @@ def leaves(value: object) -> list[str]:
     return [] if value is None or isinstance(value, bool) else [str(value)]
 
 
+#: how the consent page says each value the lender receives: names, never ids or codes
+SAID = {
+    "rmit": "RMIT University Library",
+    "caval-2026": "CAVAL Reciprocal Borrowing 2026",
+    "undergraduate": "undergraduate students",
+    "good": "No blocks on your card at RMIT University Library.",
+    "reserve": "reserve collection",
+    "av": "audio-visual material",
+    "home_library": "RMIT University Library, when it checked your card",
+}
+
+
 @pytest.mark.parametrize(
     "scope", ["openid borrowing", "openid profile membership borrowing"], ids=["borrowing", "all"]
 )
@@ -207,13 +221,23 @@ def test_everything_the_lender_receives_was_on_the_consent_page(
         rp.exchange(browser.submit(consent, {"decision": "allow"}).headers["location"])["id_token"]
     )
     protocol = {"iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash", "sub"}
-    shown = html.unescape(consent.text)
+    shown = visible_text(consent.text)
+    borrowing = claims.get("borrowing", {})
     for name, value in claims.items():
         if name in protocol:
             continue
-        for leaf in leaves({k: v for k, v in value.items() if k not in {"decided_at", "lender"}}
+        skip = {"decided_at", "lender", "reasons"}
+        for leaf in leaves({k: v for k, v in value.items() if k not in skip}
                            if isinstance(value, dict) else value):  # fmt: skip
-            assert leaf in shown, f"{name}: {leaf!r} is not on the consent page"
+            if len(leaf) == 10 and leaf[4] == "-":  # an ISO date, shown as people write it
+                leaf = format_date(date.fromisoformat(leaf), format="long", locale="en")
+            assert SAID.get(leaf, leaf) in shown, f"{name}: {leaf!r} is not on the consent page"
+    for reason in borrowing.get("reasons", []):
+        assert reason["advice"] in shown  # the advice; the staff's message and code are not
+        assert reason["code"] not in shown and reason["agreement"] not in shown
+    if card == OWES:
+        assert "You owe A$25.50 to RMIT University Library." in shown
+        assert "standing: good" not in shown.lower()
 
 
 def test_a_consent_can_be_answered_once_and_only_in_its_browser(live_hub: LiveHub) -> None:
