@@ -229,7 +229,7 @@ def within_guessing_limits(ctx: Context) -> Response | None:
         )
     except guessing_limits.TooManyAttempts as exc:
         metrics.RATE_LIMITED.labels("sign_in").inc()
-        logs.event(events, "lockout", home_library=ctx.library.id, lender=_lender(ctx),
+        logs.event(events, "lockout", home_library=ctx.library.id, lender=_lender_id(ctx),
                    retry_after_s=exc.retry_after)  # fmt: skip
         _signed_in(ctx, "locked_out")
         minutes = max(1, round(exc.retry_after / 60))
@@ -387,10 +387,10 @@ def _signed_in(ctx: Context, outcome: str) -> None:
     the home library and the lender; never the card, the PIN or whose they are."""
     library = ctx.library.id if ctx.library is not None else ""
     metrics.SIGN_INS.labels(outcome, library).inc()
-    logs.event(events, "sign-in", outcome=outcome, home_library=library, lender=_lender(ctx))
+    logs.event(events, "sign-in", outcome=outcome, home_library=library, lender=_lender_id(ctx))
 
 
-def _lender(ctx: Context) -> str:
+def _lender_id(ctx: Context) -> str:
     return str(ctx.grant.request.client.library)
 
 
