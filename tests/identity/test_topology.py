@@ -29,6 +29,7 @@ from identity import demo
 from identity.oauth import registration
 from identity.store.database import transaction
 from tests.conftest import HUB, free_port
+from tests.identity.connectors.saml.idp import make_keys
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import GOOD, SECRET
 from tests.identity.oauth.relying_party import RelyingParty
@@ -98,12 +99,19 @@ def _request(line: dict[str, Any]) -> bool:
     return line.get("logger") == "hub.access" and line.get("event") == "request"
 
 
-@pytest.fixture
-def topology(demo_network: Engine, database_url: str, tmp_path: Path) -> Iterator[Topology]:
+def nginx_program() -> str:
+    """Debian's nginx; without it the test is skipped, or fails under ``HUB_REQUIRE_NGINX=1``
+    (set by ``.ci/run``)."""
     if NGINX is None:
         if os.environ.get("HUB_REQUIRE_NGINX") == "1":
             pytest.fail("nginx is not installed (apt-get install nginx)")
         pytest.skip("nginx is not installed (apt-get install nginx)")
+    return NGINX
+
+
+@pytest.fixture
+def topology(demo_network: Engine, database_url: str, tmp_path: Path) -> Iterator[Topology]:
+    program = nginx_program()
     port, first, second = free_port(), free_port(), free_port()
     issuer = f"http://127.0.0.1:{port}"
     for directory in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -132,7 +140,7 @@ def topology(demo_network: Engine, database_url: str, tmp_path: Path) -> Iterato
             for p, log in ((first, logs[0]), (second, logs[1]))
         ]
         nginx = stack.enter_context(
-            _process([NGINX, "-p", str(tmp_path), "-c", str(config)], tmp_path / "nginx.log")
+            _process([program, "-p", str(tmp_path), "-c", str(config)], tmp_path / "nginx.log")
         )
         for process, answering, log in (
             (instances[0], first, logs[0]),
@@ -291,3 +299,30 @@ def nginx_keeps_metrics_and_large_bodies_out(topology: Topology) -> None:
         assert too_large.status_code == 413  # HUB_MAX_BODY_BYTES, refused by nginx itself
         just_fits = outside.post("/token", content=b"x" * (64 * 1024))
         assert just_fits.status_code == 400  # read by the hub, which finds no grant in it
+
+
+def test_the_production_site_passes_nginxs_check(tmp_path: Path) -> None:
+    """``hub.conf`` as installed (``nginx -t``), with a certificate in place of the site's."""
+    program = nginx_program()
+    pair = make_keys(tmp_path, "hub.example.org")
+    site = (DEPLOY / "hub.conf").read_text()
+    for installed, here in (
+        ("/etc/letsencrypt/live/hub.example.org/fullchain.pem", pair.cert_file),
+        ("/etc/letsencrypt/live/hub.example.org/privkey.pem", pair.key_file),
+        ("/etc/nginx/hub-proxy.conf", str(DEPLOY / "hub-proxy.conf")),
+        ("/var/log/nginx/", f"{tmp_path}/"),
+    ):
+        assert installed in site
+        site = site.replace(installed, here)
+    (tmp_path / "hub.conf").write_text(site)
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
+        f"http {{ access_log off; include {tmp_path}/hub.conf; }}\n"
+    )
+    checked = subprocess.run(
+        [program, "-t", "-p", str(tmp_path), "-c", str(config), "-e", "stderr"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
