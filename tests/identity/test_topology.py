@@ -34,15 +34,16 @@ from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import GOOD, SECRET
 from tests.identity.oauth.relying_party import RelyingParty
 
-#: on PostgreSQL only, in make test's second pass (slow: one start of three servers)
+#: slow as well as db: make test runs it once, in its PostgreSQL pass (three servers to start)
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
 NGINX_ADDRESS, PATRON_ADDRESS, FORGED = "127.0.0.2", "127.0.0.3", "198.51.100.7"
 
-#: what the test adds around hub-proxy.conf: the main context for a process that stays in the
-#: foreground and writes only under the test's directory, and the upstream of two instances
+#: what the test adds around hub-proxy.conf: the main context for one process (no workers that
+#: would switch to another user) in the foreground, writing only under the test's directory, and
+#: the upstream of the two instances as hub.conf has it
 CONFIG = """\
 daemon off;
 master_process off;
