@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
+from typer._click.globals import get_current_context
 
 import policies
 from identity.settings import Settings
@@ -33,10 +34,15 @@ def settings() -> Settings:
 
 
 def make_engine(settings: Settings) -> Engine:
-    """``identity.store.database.make_engine``, imported on first use."""
+    """``identity.store.database.make_engine``, imported on first use; its connections are
+    closed when the command ends, however it ends."""
     from identity.store import database
 
-    return database.make_engine(settings)
+    made = database.make_engine(settings)
+    command = get_current_context(silent=True)
+    if command is not None:
+        command.find_root().call_on_close(made.dispose)
+    return made
 
 
 def engine(*, write: bool = False) -> Engine:

@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from identity import retention
 from identity.cli import context
 from identity.store import migrate
-from identity.store.database import make_engine, transaction
+from identity.store.database import transaction
 
 app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 
@@ -15,7 +15,7 @@ app = typer.Typer(help="The hub's database.", no_args_is_help=True)
 def upgrade() -> None:
     """Apply every migration the database has not had yet."""
     try:
-        engine = make_engine(context.settings())
+        engine = context.make_engine(context.settings())
         before = migrate.current(engine)
         migrate.upgrade(engine)
         after = migrate.current(engine)
@@ -33,7 +33,7 @@ def purge() -> None:
     (the server also does this when it starts; run it daily from cron on a long-lived hub)."""
     settings = context.settings()
     try:
-        engine = make_engine(settings)
+        engine = context.make_engine(settings)
         migrate.require_current(engine)
         with transaction(engine) as session:
             counts = retention.purge(session=session, settings=settings)
