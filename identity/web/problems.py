@@ -87,9 +87,11 @@ def database_unavailable(request: Request, error: BaseException | None = None) -
             )
         )
     context = {
-        "title": "Please try again in a minute",
-        "message": "This service is briefly unavailable. Nothing has been recorded; please "
-        "try again in a minute.",
+        "title": _("Please try again in a minute"),
+        "message": _(
+            "This service is briefly unavailable. Nothing has been recorded; please try again "
+            "in a minute."
+        ),
         "again": _again(request),
         "again_text": _("Try again"),
     }
