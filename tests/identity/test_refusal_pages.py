@@ -271,6 +271,8 @@ def test_a_wrong_pin_and_too_many_attempts_read_in_french(
         for _ in range(4):  # the default: 5 failures per card in 15 minutes
             assert wrong_pin().status_code == 400
         stopped = wrong_pin()
+        described = client.get("/problems/payload-too-large")  # for API developers: English
+    assert '<html lang="en">' in described.text and described.headers["content-language"] == "en"
     assert stopped.status_code == 429 and stopped.headers["retry-after"]
     shown = visible_text(stopped.text)
     assert '<html lang="fr">' in stopped.text
