@@ -246,8 +246,9 @@ def test_a_bad_link_from_a_known_lender_gives_its_contact(live_hub: LiveHub) -> 
 def test_a_wrong_pin_and_too_many_attempts_read_in_french(
     demo_network: Engine, database_url: str, live_socket: socket.socket
 ) -> None:
-    """In process: the sign-in page's error for a wrong PIN, then the 429, for a browser that
-    asks for French."""
+    """In process, for a browser that asks for French: the sign-in page's error for a wrong
+    PIN, the 429 that follows, and the page after signing out; a problem type's page, written
+    for API developers, stays English and says so."""
     issuer = issuer_of(live_socket)
     settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
     hub = LiveHub(issuer, demo_network, settings, create_app(settings))
@@ -272,6 +273,8 @@ def test_a_wrong_pin_and_too_many_attempts_read_in_french(
             assert wrong_pin().status_code == 400
         stopped = wrong_pin()
         described = client.get("/problems/payload-too-large")  # for API developers: English
+        signed_out = client.get("/logout")
+    assert "Vous êtes déconnecté. Vous pouvez fermer cette fenêtre." in signed_out.text
     assert '<html lang="en">' in described.text and described.headers["content-language"] == "en"
     assert stopped.status_code == 429 and stopped.headers["retry-after"]
     shown = visible_text(stopped.text)
