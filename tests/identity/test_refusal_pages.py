@@ -243,12 +243,13 @@ def test_a_bad_link_from_a_known_lender_gives_its_contact(live_hub: LiveHub) -> 
     assert unknown.status_code == 400 and "can help you borrow" not in unknown.text
 
 
-def test_a_wrong_pin_and_too_many_attempts_read_in_french(
+def test_sign_in_errors_and_problem_pages_read_in_french(
     demo_network: Engine, database_url: str, live_socket: socket.socket
 ) -> None:
     """In process, for a browser that asks for French: the sign-in page's error for a wrong
-    PIN, the 429 that follows, and the page after signing out; a problem type's page, written
-    for API developers, stays English and says so."""
+    PIN, the 429 that follows, the pages after signing out, of a federated sign-in that cannot
+    be finished, and of a form too large; a problem type's page, written for API developers,
+    stays English and says so."""
     issuer = issuer_of(live_socket)
     settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
     hub = LiveHub(issuer, demo_network, settings, create_app(settings))
@@ -274,7 +275,15 @@ def test_a_wrong_pin_and_too_many_attempts_read_in_french(
         stopped = wrong_pin()
         described = client.get("/problems/payload-too-large")  # for API developers: English
         signed_out = client.get("/logout")
+        lost = client.get("/oidc/callback?state=nothing-pending")  # no sign-in of this browser
+        empty = client.post("/saml/acs", data={"RelayState": "x"})
+        too_large = client.post("/me/forget", content=b"x" * (settings.max_body_bytes + 1))
     assert "Vous êtes déconnecté. Vous pouvez fermer cette fenêtre." in signed_out.text
+    assert lost.status_code == 400 and "Cette connexion ne peut pas être terminée" in lost.text
+    assert "Aucune réponse de la connexion de votre bibliothèque" in empty.text
+    assert too_large.status_code == 413
+    # 65 536 as Babel writes it in French (a narrow space, one space once read)
+    assert "Le formulaire dépasse 65 536 octets" in visible_text(too_large.text)
     assert '<html lang="en">' in described.text and described.headers["content-language"] == "en"
     assert stopped.status_code == 429 and stopped.headers["retry-after"]
     shown = visible_text(stopped.text)
