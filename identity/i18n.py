@@ -91,6 +91,13 @@ def gettext(message: str) -> str:
     return translations(current_locale.get()).ugettext(message)
 
 
+def N_(message: str) -> str:
+    """``message`` as it is, marked for extraction: text kept in a constant or an exception
+    and translated with ``gettext`` when it is shown (a module's constants are made once, in
+    no request's language)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural message for ``n``, in the current locale's language."""
     return translations(current_locale.get()).ungettext(singular, plural, n)

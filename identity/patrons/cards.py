@@ -16,13 +16,24 @@ from __future__ import annotations
 import unicodedata
 
 import policies
+from identity.i18n import N_
+from identity.i18n import gettext as _
 from policies.cards import digits_only, fits
 
 MAX_CARD = 64  # characters
 
 
 class NotACard(ValueError):
-    """Text that cannot be a card (of that library); ``str()`` says why in plain words."""
+    """Text that cannot be a card (of that library); ``str()`` says why in plain words, in
+    English (the API, the CLI, the administrators' pages), and ``translated()`` in the
+    language of the request being answered (the patron's sign-in page)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values))
+        self.message, self.values = message, values
+
+    def translated(self) -> str:
+        return _(self.message).format(**self.values)
 
 
 def read_card(text: str, library: policies.Library | None = None) -> str:
@@ -31,15 +42,18 @@ def read_card(text: str, library: policies.Library | None = None) -> str:
     if len(card) <= 4 * MAX_CARD:  # longer text is no card even once composed (3 to 1 at most)
         card = unicodedata.normalize("NFC", card)
     if not card:
-        raise NotACard("Enter a card number.")
+        raise NotACard(N_("Enter a card number."))
     if len(card) > MAX_CARD:
-        raise NotACard(f"A card number is at most {MAX_CARD} characters long.")
+        raise NotACard(N_("A card number is at most {most} characters long."), most=MAX_CARD)
     if not card.isprintable() or any(c.isspace() for c in card):
-        raise NotACard("A card number has no spaces or control characters in it.")
+        raise NotACard(N_("A card number has no spaces or control characters in it."))
     if library is not None and library.connector.kind == "ldap":
         card = card.lower()
     if library is not None and library.card_pattern and not fits(library.card_pattern, card):
-        raise NotACard(f"This is not a {library.name} card number. Check it and try again.")
+        raise NotACard(
+            N_("This is not a {library} card number. Check it and try again."),
+            library=library.name,
+        )
     return card
 
 

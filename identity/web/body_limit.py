@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from identity import errors
+from identity.i18n import gettext as _
+from identity.i18n import number
 from identity.settings import Settings
 from identity.web import pages, problems
 
@@ -97,7 +99,10 @@ async def refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None
     elif path.startswith("/api/"):
         response = problems.respond(errors.PayloadTooLarge(detail))
     else:
-        context = {"title": "The form is too large", "message": f"{detail} Nothing was done."}
+        message = _(
+            "The form is larger than {bytes} bytes, the most this hub takes here. Nothing was done."
+        ).format(bytes=number(limit))
+        context = {"title": _("The form is too large"), "message": message}
         response = pages.TEMPLATES.TemplateResponse(
             Request(scope), "problem.html", context, status_code=413, headers=pages.HEADERS
         )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from identity.i18n import gettext as _
 from identity.oauth.server import HubRequest
 from identity.web import pages, patron_session
 from identity.web.deps import OAuthDep
@@ -25,13 +26,20 @@ async def logout(request: Request, server: OAuthDep) -> Response:
             server.create_endpoint_response, "end_session", validated
         )
     except OAuth2Error as error:
-        context = {"title": "Sign-out did not work", "message": error.description or error.error}
+        # the client's mistake, in OAuth's words (English), under a title in the patron's
+        context = {
+            "title": _("Sign-out did not work"),
+            "message": error.description or error.error,
+        }
         return pages.render(request, "problem.html", context, secret=server.secret, status_code=400)
     if response is None:
         response = pages.render(
             request,
             "problem.html",
-            {"title": "Signed out", "message": "You are signed out. You can close this window."},
+            {
+                "title": _("Signed out"),
+                "message": _("You are signed out. You can close this window."),
+            },
             secret=server.secret,
         )
     # else back to the lender's registered post-logout page; either way, /me forgets the patron

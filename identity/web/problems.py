@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Match, Mount
 
-from identity import errors
+from identity import errors, i18n
 from identity.i18n import gettext as _
 from identity.settings import Settings
 from identity.store import database
@@ -87,9 +87,11 @@ def database_unavailable(request: Request, error: BaseException | None = None) -
             )
         )
     context = {
-        "title": "Please try again in a minute",
-        "message": "This service is briefly unavailable. Nothing has been recorded; please "
-        "try again in a minute.",
+        "title": _("Please try again in a minute"),
+        "message": _(
+            "This service is briefly unavailable. Nothing has been recorded; please try again "
+            "in a minute."
+        ),
         "again": _again(request),
         "again_text": _("Try again"),
     }
@@ -191,5 +193,12 @@ def describe(slug: str, request: Request) -> HTMLResponse:
     kind = errors.PROBLEMS.get(slug)
     if kind is None:
         return HTMLResponse("No such problem type", status_code=404, headers=pages.HEADERS)
+    # for the developers of API clients, in English like problem+json: the whole page, so that
+    # its ``lang`` is true
     context = {"title": f"{kind.status} {kind.title}", "message": (kind.__doc__ or kind.title)}
-    return pages.TEMPLATES.TemplateResponse(request, "problem.html", context, headers=pages.HEADERS)
+    headers = {**pages.HEADERS, "Content-Language": i18n.DEFAULT_LOCALE}
+    token = i18n.current_locale.set(i18n.DEFAULT_LOCALE)
+    try:
+        return pages.TEMPLATES.TemplateResponse(request, "problem.html", context, headers=headers)
+    finally:
+        i18n.current_locale.reset(token)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 import policies
+from identity.i18n import gettext as _
 from identity.patrons.connectors.federated import FederatedPatron
 from identity.patrons.connectors.saml import Declined, Refused
 from identity.patrons.federated_signin import PendingSignIn, SignInRefused
@@ -49,11 +50,12 @@ async def assertion_consumer_service(
     fields: dict[str, str] = {}
     for name, value in form.multi_items():
         if name in fields or not isinstance(value, str):
-            return _problem(request, "The answer from your library's sign-in is not valid.")
+            return _problem(request, _("The answer from your library's sign-in is not valid."))
         fields[name] = value
     saml_response, relay_state = fields.get("SAMLResponse", ""), fields.get("RelayState", "")
     if not saml_response:
-        return _problem(request, "No answer from your library's sign-in came with this page.")
+        answer = _("No answer from your library's sign-in came with this page.")
+        return _problem(request, answer)
     provider = await run_in_threadpool(get_service_provider, request)
 
     def finish(library: policies.Library, pending: PendingSignIn) -> FederatedPatron:
@@ -81,6 +83,6 @@ async def assertion_consumer_service(
 
 
 def _problem(request: Request, message: str) -> Response:
-    context = {"title": "Sign-in did not work", "message": message}
+    context = {"title": _("Sign-in did not work"), "message": message}
     secret = request.app.state.settings.secret()
     return pages.render(request, "problem.html", context, secret=secret, status_code=400)

@@ -6,12 +6,16 @@ card of another library than the one chosen; and wait pages that lead somewhere.
 from __future__ import annotations
 
 import re
+import socket
 import time
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from starlette.requests import Request
 
 import policies
@@ -21,7 +25,8 @@ from identity.patrons import lending
 from identity.security import derived_keys
 from identity.settings import Settings
 from identity.web import pages, patron_session, problems
-from tests.identity.oauth.browser import Browser
+from tests.conftest import issuer_of
+from tests.identity.oauth.browser import Browser, forms
 from tests.identity.oauth.conftest import BLOCKED, EXPIRED, GOOD, OWES, SECRET, LiveHub
 from tests.identity.oauth.test_login import attempts, login_page
 from tests.identity.patrons.test_advice import ADVICE, NETWORK, ON
@@ -236,3 +241,74 @@ def test_a_bad_link_from_a_known_lender_gives_its_contact(live_hub: LiveHub) -> 
     assert "Monash University Library can help you borrow today: www.monash.edu/library" in shown
     unknown = browser.get(url.replace(f"client_id={rp.client_id}", "client_id=nobody"))
     assert unknown.status_code == 400 and "can help you borrow" not in unknown.text
+
+
+def test_sign_in_errors_and_problem_pages_read_in_french(
+    demo_network: Engine, database_url: str, live_socket: socket.socket
+) -> None:
+    """In process, for a browser that asks for French: the sign-in page's error for a wrong
+    PIN, the 429 that follows, the pages after signing out, of a federated sign-in that cannot
+    be finished, and of a form too large; a problem type's page, written for API developers,
+    stays English and says so."""
+    issuer = issuer_of(live_socket)
+    settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
+    hub = LiveHub(issuer, demo_network, settings, create_app(settings))
+    rp = hub.add_rp("monash")
+    french = {"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"}
+    with TestClient(hub.app, base_url=issuer, headers=french, follow_redirects=False) as client:
+
+        def wrong_pin() -> httpx2.Response:
+            page = client.get(rp.authorization_url())
+            [form] = [f for f in forms(page.text) if f.method == "post" and "pin" in f.fields]
+            return client.post(form.action, data={**form.fields, "card": GOOD, "pin": "0000"})
+
+        wrong = wrong_pin()
+        assert wrong.status_code == 400 and wrong.headers["content-language"] == "fr"
+        shown = visible_text(wrong.text)
+        assert (
+            "Le numéro de carte et le code PIN ne correspondent pas. Vérifiez-les et réessayez."
+            in shown
+        )
+        assert '<html lang="fr">' in wrong.text and "do not match" not in shown
+        for _ in range(4):  # the default: 5 failures per card in 15 minutes
+            assert wrong_pin().status_code == 400
+        stopped = wrong_pin()
+        described = client.get("/problems/payload-too-large")  # for API developers: English
+        signed_out = client.get("/logout")
+        lost = client.get("/oidc/callback?state=nothing-pending")  # no sign-in of this browser
+        empty = client.post("/saml/acs", data={"RelayState": "x"})
+        too_large = client.post("/me/forget", content=b"x" * (settings.max_body_bytes + 1))
+    assert "Vous êtes déconnecté. Vous pouvez fermer cette fenêtre." in signed_out.text
+    assert lost.status_code == 400 and "Cette connexion ne peut pas être terminée" in lost.text
+    assert "Aucune réponse de la connexion de votre bibliothèque" in empty.text
+    assert too_large.status_code == 413
+    # 65 536 as Babel writes it in French (a narrow space, one space once read)
+    assert "Le formulaire dépasse 65 536 octets" in visible_text(too_large.text)
+    assert '<html lang="en">' in described.text and described.headers["content-language"] == "en"
+    assert stopped.status_code == 429 and stopped.headers["retry-after"]
+    shown = visible_text(stopped.text)
+    assert '<html lang="fr">' in stopped.text
+    assert "Trop de tentatives Trop de tentatives de connexion. Veuillez réessayer dans " in shown
+    assert "minutes, ou adressez-vous au personnel à l’accueil." in shown
+    assert (
+        "RMIT University Library peut vous aider pour votre carte et votre code PIN : "
+        "library.rmit.edu.au" in shown
+    )
+    assert "Retour à la page de connexion" in shown
+    english = ["Too many", "Please try again", "can help", "Back to the sign-in page"]
+    assert [sentence for sentence in english if sentence in shown] == []
+
+
+def test_the_database_page_reads_in_french() -> None:
+    app = create_app(Settings(database_url="sqlite://", secret_key=SECRET))
+    scope = {"type": "http", "method": "GET", "path": "/me", "query_string": b"",
+             "headers": [], "app": app, "scheme": "http", "server": ("hub", 80)}  # fmt: skip
+    token = i18n.current_locale.set("fr")
+    try:
+        answer = problems.database_unavailable(Request(scope))
+    finally:
+        i18n.current_locale.reset(token)
+    shown = visible_text(bytes(answer.body).decode())
+    assert answer.status_code == 503 and '<html lang="fr">' in bytes(answer.body).decode()
+    assert "Veuillez réessayer dans une minute" in shown and "Réessayer" in shown
+    assert "Ce service est momentanément indisponible." in shown and "try again" not in shown

@@ -1,7 +1,8 @@
 """A refused patron's pages in headless Chromium on a phone (390 CSS pixels): the consent page
 of a refusal with its advice, ``/me`` reached from it, and the page for too many attempts, each
 checked by axe-core, kept from scrolling sideways, and saved as a screenshot (in the test's
-``tmp_path``) to be looked at."""
+``tmp_path``) to be looked at; and the consent page and ``/me`` in French and Spanish, on a
+phone and a laptop (1280 px), with nothing left in English."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from playwright.sync_api import Page, expect
 
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
-from tests.identity.oauth.test_browser import PHONE, NewPage, chromium, new_page, no_sideways_scroll
+from tests.identity.oauth.test_browser import (
+    LAPTOP,
+    PHONE,
+    NewPage,
+    chromium,
+    new_page,
+    no_sideways_scroll,
+)
+from tests.identity.test_refusal_pages import EXAMPLES, ids_and_codes
 
 __all__ = ["chromium", "new_page"]
 
@@ -71,3 +80,69 @@ def test_where_a_patron_in_good_standing_can_borrow_and_too_many_attempts(
     looked_at(page, tmp_path / "too-many-phone.png")
     page.get_by_role("link", name="Back to the sign-in page").tap()
     expect(page.get_by_role("heading", name="Sign in with your library card")).to_be_visible()
+
+
+#: sentences of the English pages that a translated page must not show
+ENGLISH = {
+    "consent": [
+        "will receive exactly the following, and nothing else",
+        "Where your standing comes from",
+        "may ask the hub this again later",
+        "You owe",
+        "Share and continue",
+    ],
+    "me": [
+        "Where you can borrow today",
+        "Libraries that would not, and why",
+        "What you can do",
+        "Forget me on this device",
+    ],
+}
+#: what the same pages say instead: the consent page's heading and advice, /me's heading
+SAID = {
+    "fr": (
+        "Partager ceci avec Monash University Library ?",
+        "Vous devez 25,50\xa0$AU à RMIT University Library.",
+        "Où emprunter aujourd'hui",
+    ),
+    "es": (
+        "¿Compartir esto con Monash University Library?",
+        "Debe 25,50\xa0AUD a RMIT University Library.",
+        "Dónde tomar préstamos hoy",
+    ),
+}
+
+
+def read_in(page: Page, lang: str, english: list[str]) -> None:
+    """The page is in ``lang`` for assistive technology and for the eye: no English sentence
+    of its own, no reason code or id, and no axe-core violation."""
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    shown = page.locator("body").inner_text()
+    assert [sentence for sentence in english if sentence in shown] == [], lang
+    assert ids_and_codes(shown, EXAMPLES) == [], lang
+    assert violations(page) == [], lang
+
+
+def test_a_refused_patron_reads_french_and_spanish(
+    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+) -> None:
+    rp = live_hub.add_rp("monash")
+    for lang, (heading, owes, me_heading) in SAID.items():
+        for width, device in ((390, PHONE), (1280, LAPTOP)):
+            page = new_page(**device)
+            page.context.add_cookies([{"name": "lang", "value": lang, "url": live_hub.issuer}])
+            page.goto(rp.authorization_url())
+            page.locator("#card").fill(OWES)  # the labels are translated
+            page.locator("#pin").fill(OWES[-4:])
+            page.locator("#pin").press("Enter")
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+            expect(page.get_by_text(owes)).to_be_visible()
+            read_in(page, lang, ENGLISH["consent"])
+            no_sideways_scroll(page)
+            page.screenshot(path=str(tmp_path / f"consent-{lang}-{width}.png"), full_page=True)
+
+            page.goto(f"{live_hub.issuer}/me")
+            expect(page.get_by_role("heading", level=1)).to_have_text(me_heading)
+            expect(page.get_by_text(owes).first).to_be_visible()
+            read_in(page, lang, ENGLISH["me"])
+            page.screenshot(path=str(tmp_path / f"me-{lang}-{width}.png"), full_page=True)

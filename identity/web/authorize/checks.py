@@ -53,6 +53,7 @@ from starlette.responses import Response
 
 import policies
 from identity import logs, metrics
+from identity.i18n import N_, ngettext, number
 from identity.i18n import gettext as _
 from identity.oauth.grants.authorization_code import AlreadyAnswered, nonce_used
 from identity.oauth.patron import Patron
@@ -82,8 +83,9 @@ from identity.web.pages import CSRF_FIELD, csrf_ok
 log = logging.getLogger(__name__)
 events = logs.get("hub.sign_in")
 
-WRONG = "The card number and PIN do not match. Check both and try again."
-EXPIRED = "This page had expired. Please sign in again."
+#: translated when shown (``_(WRONG)``), in the patron's language
+WRONG = N_("The card number and PIN do not match. Check both and try again.")
+EXPIRED = N_("This page had expired. Please sign in again.")
 
 
 # --- every request: the link the client sent ---------------------------------------------
@@ -93,7 +95,8 @@ async def each_parameter_once(ctx: Context) -> Response | None:
     query = ctx.oauth.starlette.query_params
     repeated = sorted(k for k, v in query.multi_items() if k and len(query.getlist(k)) > 1)
     if repeated:
-        return bad_link(ctx.request, ctx.server, f"{repeated[0]} given more than once")
+        problem = _("{parameter} given more than once").format(parameter=repeated[0])
+        return bad_link(ctx.request, ctx.server, problem)
     return None
 
 
@@ -103,7 +106,8 @@ def authorization_request(ctx: Context) -> Response | None:
     except OAuth2Error as error:
         return _refuse(ctx.request, ctx.server, error, lender=_client_library(ctx))
     except ValueError:  # Authlib refuses to quote some malformed values in its error text
-        return bad_link(ctx.request, ctx.server, "a parameter has characters not allowed")
+        problem = _("a parameter has characters not allowed")
+        return bad_link(ctx.request, ctx.server, problem)
     return None
 
 
@@ -156,9 +160,9 @@ async def home_library(ctx: Context) -> Response | None:
     )
     if ctx.library is None:
         problem = (
-            "Choose your home library from the list."
+            _("Choose your home library from the list.")
             if ctx.chosen or not ctx.typed
-            else "Choose your home library: the card number does not say which it is."
+            else _("Choose your home library: the card number does not say which it is.")
         )
         return _again(ctx, problem, field="library")
     return None
@@ -169,25 +173,28 @@ def _library_of_address(ctx: Context, agreements: policies.Agreements) -> Respon
     if ctx.library is not None and signs_in_itself(ctx.library):
         return None
     if ctx.library is not None:
-        problem = (
-            f"{ctx.library.name} signs you in with your library card: enter your card number "
-            "and PIN below."
-        )
+        problem = _(
+            "{library} signs you in with your library card: enter your card number and PIN below."
+        ).format(library=ctx.library.name)
         ctx.chosen, ctx.email = ctx.library.id, ""
         return _again(ctx, problem)
     domain = ctx.email.rpartition("@")[2]
     problem = (
-        f"No library here signs you in with an address ending in @{domain[:100]}. Choose your "
-        "home library from the list."
+        _(
+            "No library here signs you in with an address ending in @{domain}. Choose your "
+            "home library from the list."
+        ).format(domain=domain[:100])
         if "@" in ctx.email and domain
-        else "Type your whole email address (like name@university.edu), or choose your home "
-        "library from the list."
+        else _(
+            "Type your whole email address (like name@university.edu), or choose your home "
+            "library from the list."
+        )
     )
     return _again(ctx, problem, field="email")
 
 
 async def card_given(ctx: Context) -> Response | None:
-    return None if ctx.typed else _again(ctx, "Enter your card number.")
+    return None if ctx.typed else _again(ctx, _("Enter your card number."))
 
 
 async def card_of_library(ctx: Context) -> Response | None:
@@ -198,7 +205,7 @@ async def card_of_library(ctx: Context) -> Response | None:
         ctx.card = cards.read_card(ctx.typed, ctx.library)
         problem = None
     except cards.NotACard as exc:
-        problem = str(exc)
+        problem = exc.translated()
     other = cards.named_elsewhere(ctx.typed, ctx.library, ctx.agreements) if ctx.chosen else None
     if other is not None:
         looks_like = _(
@@ -211,7 +218,7 @@ async def card_of_library(ctx: Context) -> Response | None:
 
 async def pin_given(ctx: Context) -> Response | None:
     """Refused here, before any home library is asked."""
-    return None if ctx.pin else _again(ctx, "Enter your PIN.", field="pin")
+    return None if ctx.pin else _again(ctx, _("Enter your PIN."), field="pin")
 
 
 def within_guessing_limits(ctx: Context) -> Response | None:
@@ -233,12 +240,15 @@ def within_guessing_limits(ctx: Context) -> Response | None:
                    retry_after_s=exc.retry_after)  # fmt: skip
         _signed_in(ctx, "locked_out")
         minutes = max(1, round(exc.retry_after / 60))
-        message = (
-            f"Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
-            "staff at the desk."
-        )
+        message = ngettext(
+            "Too many sign-in attempts. Please try again in about {minutes} minute, or ask "
+            "staff at the desk.",
+            "Too many sign-in attempts. Please try again in about {minutes} minutes, or ask "
+            "staff at the desk.",
+            minutes,
+        ).format(minutes=number(minutes))
         return wait_page(
-            ctx.request, server, "Too many attempts", message, 429, exc.retry_after,
+            ctx.request, server, _("Too many attempts"), message, 429, exc.retry_after,
             home=ctx.library, lender=_lender(ctx),
         )  # fmt: skip
     return None
@@ -276,11 +286,11 @@ async def card_and_pin(ctx: Context) -> Response | None:
         unanswered = True
         log.warning("home library unavailable: %s", exc)
         _signed_in(ctx, "unavailable")
-        message = (
-            f"{library.name} cannot check cards just now. Please try again in a few minutes; "
+        message = _(
+            "{library} cannot check cards just now. Please try again in a few minutes; "
             "nothing has been recorded against your card."
-        )
-        title = "Your library cannot be reached"
+        ).format(library=library.name)
+        title = _("Your library cannot be reached")
         return wait_page(
             ctx.request, server, title, message, 503, exc.retry_after, home=library,
             lender=_lender(ctx),
@@ -290,7 +300,7 @@ async def card_and_pin(ctx: Context) -> Response | None:
             await run_in_threadpool(finish, False)
     if holder is None:
         _signed_in(ctx, "wrong")
-        return _again(ctx, WRONG, field="card")
+        return _again(ctx, _(WRONG), field="card")
     known = standing.proves_standing(library)
     if not known:  # a directory: its standing source, if it names one
         try:
@@ -298,11 +308,11 @@ async def card_and_pin(ctx: Context) -> Response | None:
         except HomeLibraryUnavailable as exc:
             log.warning("standing source unavailable: %s", exc)
             _signed_in(ctx, "unavailable")
-            message = (
-                f"{library.name} cannot be asked about your account (fines, blocks, card "
-                "expiry) just now. Please try again in a few minutes; nothing was shared."
-            )
-            title = "Your library cannot be asked just now"
+            message = _(
+                "{library} cannot be asked about your account (fines, blocks, card expiry) "
+                "just now. Please try again in a few minutes; nothing was shared."
+            ).format(library=library.name)
+            title = _("Your library cannot be asked just now")
             return wait_page(ctx.request, server, title, message, 503, exc.retry_after)
     _signed_in(ctx, "signed_in")
     category = library.hub_category(holder.category)
@@ -399,7 +409,7 @@ def _expired(ctx: Context) -> Response:
     on the consent post). It blocks: in a worker thread."""
     if not ctx.followed:
         follow_agreements(ctx)
-    return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=EXPIRED)
+    return login_page(ctx.request, ctx.server, ctx.in_force, ctx.grant, error=_(EXPIRED))
 
 
 def _again(ctx: Context, error: str, *, field: str = "card") -> Response:

@@ -44,6 +44,8 @@ from starlette.responses import RedirectResponse, Response
 import policies
 from identity import logs, metrics
 from identity.agreements.publishing import InForce
+from identity.i18n import gettext as _
+from identity.i18n import ngettext, number
 from identity.oauth.patron import Patron
 from identity.oauth.server import HubServer
 from identity.patrons import cards, federated_signin, standing
@@ -87,11 +89,15 @@ def within_start_limits(ctx: Context) -> Response | None:
     except guessing_limits.TooManyAttempts as exc:
         log.warning("too many sign-ins started at identity providers from one address")
         minutes = max(1, round(exc.retry_after / 60))
-        message = (
-            f"Too many sign-ins were started from here. Please try again in about {minutes} "
-            "minutes, or ask staff at the desk."
-        )
-        return wait_page(ctx.request, server, "Too many attempts", message, 429, exc.retry_after)
+        message = ngettext(
+            "Too many sign-ins were started from here. Please try again in about {minutes} "
+            "minute, or ask staff at the desk.",
+            "Too many sign-ins were started from here. Please try again in about {minutes} "
+            "minutes, or ask staff at the desk.",
+            minutes,
+        ).format(minutes=number(minutes))
+        title = _("Too many attempts")
+        return wait_page(ctx.request, server, title, message, 429, exc.retry_after)
     return None
 
 
@@ -161,8 +167,8 @@ async def complete(
     library = agreements.libraries.get(pending.library)
     if library is None or library.connector.kind != protocol:
         return federated_problem(
-            request, server, "This sign-in cannot be finished",
-            "Your library no longer signs its patrons in this way. Please sign in again.",
+            request, server, _("This sign-in cannot be finished"),
+            _("Your library no longer signs its patrons in this way. Please sign in again."),
             400, again=again,
         )  # fmt: skip
     try:
@@ -257,9 +263,11 @@ def _lost(request: Request, server: HubServer) -> Response:
     return federated_problem(
         request,
         server,
-        "This sign-in cannot be finished",
-        "It has expired, was already used, or was started in another browser. Go back to the "
-        "library's website you came from and sign in again.",
+        _("This sign-in cannot be finished"),
+        _(
+            "It has expired, was already used, or was started in another browser. Go back to "
+            "the library's website you came from and sign in again."
+        ),
         400,
     )
 
@@ -273,17 +281,18 @@ def _refused(
     again: str,
 ) -> Response:
     if exc.declined:
-        title = f"You did not sign in at {library.name}"
-        message = (
-            f"{library.name} did not confirm your membership (perhaps the sign-in was "
-            "cancelled), so nothing was shared. You can sign in again."
+        title = _("You did not sign in at {library}")
+        message = _(
+            "{library} did not confirm your membership (perhaps the sign-in was cancelled), so "
+            "nothing was shared. You can sign in again."
         )
     else:
-        title = f"{library.name} could not sign you in"
-        message = (
-            f"The answer from {library.name}'s sign-in could not be accepted, so nothing was "
-            "shared. Please sign in again; if this happens again, ask library staff."
+        title = _("{library} could not sign you in")
+        message = _(
+            "The answer from {library}'s sign-in could not be accepted, so nothing was shared. "
+            "Please sign in again; if this happens again, ask library staff."
         )
+    title, message = (text.format(library=library.name) for text in (title, message))
     return federated_problem(request, server, title, message, 400, again=again)
 
 
@@ -295,13 +304,12 @@ def _no_standing(
     *,
     again: str,
 ) -> Response:
-    message = (
-        f"You signed in at {library.name}, but {library.name} cannot be asked about your "
-        "account (fines, blocks, card expiry) just now. Please try again in a few minutes; "
-        "nothing was shared."
-    )
+    message = _(
+        "You signed in at {library}, but {library} cannot be asked about your account (fines, "
+        "blocks, card expiry) just now. Please try again in a few minutes; nothing was shared."
+    ).format(library=library.name)
     return federated_problem(
-        request, server, "Your library cannot be asked just now", message, 503, again=again,
+        request, server, _("Your library cannot be asked just now"), message, 503, again=again,
         retry_after=exc.retry_after,
     )  # fmt: skip
 
@@ -314,11 +322,11 @@ def _unavailable(
     *,
     again: str,
 ) -> Response:
-    message = (
-        f"{library.name}'s sign-in cannot be reached just now. Please try again in a few "
-        "minutes; nothing was shared."
-    )
+    message = _(
+        "{library}'s sign-in cannot be reached just now. Please try again in a few minutes; "
+        "nothing was shared."
+    ).format(library=library.name)
     return federated_problem(
-        request, server, "Your library cannot be reached", message, 503, again=again,
+        request, server, _("Your library cannot be reached"), message, 503, again=again,
         retry_after=exc.retry_after,
     )  # fmt: skip

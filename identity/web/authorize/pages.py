@@ -203,9 +203,11 @@ def bad_link(
 ) -> Response:
     """A link the client got wrong; with the lender's contact when the client is known."""
     context = {
-        "title": "This sign-in link is not valid",
-        "message": "The library system that sent you here made a mistake in the link "
-        f"({problem}). Go back and try again, or ask staff.",
+        "title": _("This sign-in link is not valid"),
+        "message": _(
+            "The library system that sent you here made a mistake in the link ({problem}). Go "
+            "back and try again, or ask staff."
+        ).format(problem=problem),
         "helps": help_lines(None, lender),
     }
     return _page(request, server, "problem.html", context, status_code=400)
