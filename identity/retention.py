@@ -18,12 +18,14 @@ from identity.admin import sessions as admin_sessions
 from identity.security.guessing_limits import Limits, windows
 from identity.settings import Settings
 from identity.store.models import (
+    AdminLink,
     AdminSession,
     AuthorizationCode,
     EligibilityLookup,
     FederatedSignin,
     LoginAttempt,
     OAuthToken,
+    OutboxMail,
     RateWindow,
     RevokedFamily,
     RevokedToken,
@@ -33,6 +35,8 @@ from identity.store.models import (
 )
 
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
+#: emails to administrators (sent, given up, or never sent: no mail server) are kept so long
+MAIL_KEPT = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,12 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["SAML assertions seen"] = _delete(
         session, delete(SamlAssertionSeen).where(col(SamlAssertionSeen.expires_at) < now)
+    )
+    counts["emails"] = _delete(
+        session, delete(OutboxMail).where(col(OutboxMail.created_at) < now - MAIL_KEPT)
+    )
+    counts["administrator links"] = _delete(
+        session, delete(AdminLink).where(col(AdminLink.expires_at) < now - GRACE)
     )
     return counts
 

@@ -125,6 +125,38 @@ class Settings(BaseSettings):
     network_colour_dark: str = "#8ab4f8"
     network_help_url: str = ""
     network_help_email: str = ""
+    #: the mail server that administrators' notifications and one-time links are sent through
+    #: (unset: no email is sent, and none is queued); STARTTLS is required unless
+    #: ``smtp_starttls`` is off (only for a server on the same host); a user and password if
+    #: the server wants them; ``smtp_from`` is the sender's address
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    #: how often (seconds) ``hub serve`` sends the emails waiting in the outbox
+    smtp_send_interval_s: float = 10.0
+
+    @field_validator("smtp_send_interval_s")
+    @classmethod
+    def _send_interval(cls, value: float) -> float:
+        if not 0.05 <= value <= 3600:
+            raise ValueError("HUB_SMTP_SEND_INTERVAL_S must be between 0.05 and 3600 seconds")
+        return value
+
+    @field_validator("smtp_port")
+    @classmethod
+    def _smtp_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("HUB_SMTP_PORT must be a port number (1 to 65535)")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_from(self) -> Settings:
+        if self.smtp_host and not EMAIL.fullmatch(self.smtp_from):
+            raise ValueError("HUB_SMTP_HOST needs HUB_SMTP_FROM, the sender's email address")
+        return self
 
     @field_validator("issuer")
     @classmethod
