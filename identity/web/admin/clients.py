@@ -50,7 +50,7 @@ def register(
             "card_number": bool(card_number)}  # fmt: skip
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _list(request, admin, form=form, error=EXPIRED, status=400)
-    library = admin.library or library.strip()
+    library = library.strip() or admin.library or ""  # another's is refused by the rules
     try:
         with transaction(engine_of(request)) as session:
             made = clients.register(

@@ -44,7 +44,7 @@ async def import_post(
 ) -> Response:
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _page(request, admin, error="This page had expired. Please try again.", status=400)
-    library = admin.library or library.strip()
+    library = library.strip() or admin.library or ""  # another's is refused by the rules
     data = await file.read()
     try:
         with Session(engine_of(request)) as session:

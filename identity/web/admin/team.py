@@ -38,7 +38,8 @@ def invite(
     form = {"email": email, "library": library}
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _page(request, admin, form=form, error=EXPIRED, status=400)
-    chosen = admin.library if not admin.consortium else (None if library == CONSORTIUM else library)
+    # a library administrator's form names no library; one naming another is refused (rules)
+    chosen = None if library == CONSORTIUM else (library.strip() or admin.library)
     try:
         with transaction(engine_of(request)) as session:
             if chosen is not None and chosen not in in_force(request, session).libraries:

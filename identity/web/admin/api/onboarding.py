@@ -97,7 +97,7 @@ def register(request: Request, admin: ApiAdmin, body: ClientIn) -> Credentials:
         made = clients.register(
             session=session,
             admin=admin,
-            library=admin.library or body.library or "",
+            library=body.library or admin.library or "",
             libraries=set(in_force(request, session).libraries),
             kind=body.kind,
             redirect_uris=body.redirect_uris,
@@ -150,6 +150,7 @@ def list_administrators(session: SessionDep, admin: ApiAdmin) -> list[Administra
              responses=responses(*CHANGE, errors.InvalidRequest))  # fmt: skip
 def invite(request: Request, admin: ApiAdmin, body: InviteIn) -> AdministratorOut:
     library = body.library if admin.consortium else (body.library or admin.library)
+    # a library administrator naming another library is refused by ``rules``
     try:
         with transaction(engine_of(request)) as session:
             if library is not None and library not in in_force(request, session).libraries:
