@@ -35,7 +35,7 @@ BAD_CSV = GOOD_CSV + "22220000000044,Pat Typo,UNDERGRAD,4444,2030-02-30,0\n"
 @pytest.fixture
 def settings(database_url: str, mailbox: Mailbox) -> Settings:
     mailbox.clear()
-    return Settings(database_url=database_url, secret_key=SECRET, 
+    return Settings(database_url=database_url, secret_key=SECRET,
                     smtp_host="127.0.0.1", smtp_port=mailbox.port, smtp_starttls=False,
                     smtp_from="hub@hub.example", smtp_send_interval_s=3600)  # fmt: skip
 
