@@ -19,7 +19,7 @@ from identity.admin import accounts, clients, links
 from identity.agreements import rules
 from identity.patrons import registry_import
 from identity.store.database import transaction
-from identity.store.models import OAuthClient
+from identity.store.models import OAuthClient, as_utc
 from identity.web.admin.api.auth import AUTH, ApiAdmin
 from identity.web.admin.deps import engine_of, in_force, secret_of
 from identity.web.deps import SessionDep, client_address
@@ -54,7 +54,7 @@ class ClientOut(BaseModel):
     def of(cls, row: OAuthClient) -> ClientOut:
         return cls(client_id=row.client_id, library=row.library, kind=row.kind,
                    public=row.secret_sha256 is None, scopes=list(row.scopes),
-                   redirect_uris=list(row.redirect_uris), created_at=row.created_at,
+                   redirect_uris=list(row.redirect_uris), created_at=as_utc(row.created_at),
                    disabled=row.disabled_at is not None)  # fmt: skip
 
 
