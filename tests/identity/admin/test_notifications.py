@@ -123,3 +123,8 @@ def test_a_mail_is_given_up_after_its_last_try(settings: Settings, published: En
     assert outbox.send_due(engine=published, settings=closed, now=now + timedelta(days=1)) == (
         outbox.Sent()
     )
+
+
+def test_a_mail_server_needs_a_sender_address() -> None:
+    with pytest.raises(ValueError, match="HUB_SMTP_HOST needs HUB_SMTP_FROM"):
+        Settings(smtp_host="mail.example")

@@ -90,9 +90,7 @@ def serving(settings: Settings, engine: Engine, listening: socket.socket) -> Ite
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     # uvicorn closes the sockets it serves on when it stops: it gets a duplicate
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [listening.dup()]}, daemon=True
-    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening.dup()]}, daemon=True)
     thread.start()
     hub = LiveHub(settings.issuer, engine, settings, app)
     # stopped however the test ends, also when it never started: a server left running on
