@@ -14,6 +14,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from identity.web.admin import (
+    account,
     api,
     audit,
     clients,
@@ -33,5 +34,5 @@ def install(app: FastAPI) -> None:
     deps.install(app)
     for module in (login, password, edit, proposals, audit, versions, lookups, api):
         app.include_router(module.router)
-    for module in (clients, team, patrons):  # onboarding without a shell
+    for module in (clients, team, patrons, account):  # onboarding without a shell
         app.include_router(module.router)

@@ -121,6 +121,11 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     invited.get_by_label("Password").fill("a reading-room passphrase")
     invited.get_by_role("button", name="Sign in").click()
     expect(invited.get_by_role("main")).to_contain_text("an administrator of rmit")
+    nav(invited, "Your account")
+    invited.get_by_role("button", name="Set up an authenticator app").click()
+    expect(invited.get_by_label("The code the app shows now")).to_be_visible()
+    seen["your account, setting up an authenticator"] = violations(invited)
+    invited.screenshot(path=str(tmp_path / "authenticator.png"), full_page=True)
 
     invited.get_by_role("button", name="Sign out").click()
     invited.get_by_role("link", name="Forgotten your password?").click()

@@ -7,8 +7,10 @@ nothing; and each refused for another library's administrator."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -227,3 +229,27 @@ def test_a_csv_with_a_bad_row_is_refused_whole_and_a_good_one_imported(
     with Session(published) as session:
         cards = session.exec(select(RegistryPatron.card)).all()
     assert sorted(cards) == [MONASH_CARD, "22220000000043"]
+
+
+def test_an_administrator_sets_up_an_authenticator_app_and_then_needs_its_code(
+    client: TestClient, add_admin: AddAdmin
+) -> None:
+    added = add_admin("ann@monash.example", "monash")
+    assert sign_in(client, "ann@monash.example", added.password).status_code == 303
+    page = client.get("/admin/account")
+    assert "Authenticator code</dt><dd>not set up" in page.text
+    offered = client.post("/admin/account/totp", data={"csrf": csrf_of(page.text)})
+    key = re.search(r'id="totp-secret">([A-Z2-7]+)<', offered.text).group(1)  # type: ignore[union-attr]
+    offer = re.search(r'name="offer" value="([^"]+)"', offered.text).group(1)  # type: ignore[union-attr]
+    form = {"csrf": csrf_of(offered.text), "offer": offer}
+    wrong = client.post("/admin/account/totp", data={**form, "code": "000000"})
+    assert wrong.status_code == 400
+    assert "That code is not right" in wrong.text
+    assert key not in wrong.text  # shown once; the form stays, for the code again
+    now = datetime.now(UTC)
+    right = client.post("/admin/account/totp", data={**form, "code": pyotp.TOTP(key).at(now)})
+    assert "Your authenticator app is set up" in right.text
+    client.post("/admin/logout", data={"csrf": csrf_of(right.text)})
+    assert sign_in(client, "ann@monash.example", added.password).status_code == 400
+    later = pyotp.TOTP(key).at(now + timedelta(seconds=30))
+    assert sign_in(client, "ann@monash.example", added.password, later).status_code == 303
