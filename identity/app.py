@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity import logs, metrics, retention, web
 from identity.admin import outbox
+from identity.agreements import webhooks
 from identity.agreements.publishing import InForce
 from identity.eligibility.records import Recorder
 from identity.oauth import signing_keys
@@ -97,6 +98,9 @@ def create_app(settings: Settings) -> FastAPI:
             if settings.smtp_host:
                 sender = outbox.Sender(engine=engine, settings=settings)
                 chores.append(asyncio.create_task(sender.run()))
+            if settings.webhook_urls.strip():
+                hooks = webhooks.Sender(engine=engine, settings=settings)
+                chores.append(asyncio.create_task(hooks.run()))
             try:
                 yield
             finally:

@@ -31,11 +31,13 @@ from identity.store.models import (
     RevokedToken,
     SamlAssertionSeen,
     SpentTicket,
+    WebhookDelivery,
     utcnow,
 )
 
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
-#: emails to administrators (sent, given up, or never sent: no mail server) are kept so long
+#: emails to administrators (sent, given up, or never sent: no mail server) and webhook
+#: deliveries are kept so long
 MAIL_KEPT = timedelta(days=30)
 
 
@@ -115,6 +117,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["emails"] = _delete(
         session, delete(OutboxMail).where(col(OutboxMail.created_at) < now - MAIL_KEPT)
+    )
+    counts["webhook deliveries"] = _delete(
+        session, delete(WebhookDelivery).where(col(WebhookDelivery.created_at) < now - MAIL_KEPT)
     )
     counts["administrator links"] = _delete(
         session, delete(AdminLink).where(col(AdminLink.expires_at) < now - GRACE)

@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     smtp_from: str = ""
     #: how often (seconds) ``hub serve`` sends the emails waiting in the outbox
     smtp_send_interval_s: float = 10.0
+    #: partner systems told of each newly published agreement version: comma-separated https
+    #: URLs (http only for localhost), each POSTed a JSON event signed with HMAC-SHA256 under
+    #: ``webhook_secret``; tried every ``webhook_interval_s``
+    webhook_urls: str = ""
+    webhook_secret: str = ""
+    webhook_interval_s: float = 10.0
 
     @field_validator("smtp_send_interval_s")
     @classmethod
@@ -151,6 +157,30 @@ class Settings(BaseSettings):
         if not 1 <= value <= 65535:
             raise ValueError("HUB_SMTP_PORT must be a port number (1 to 65535)")
         return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: str) -> str:
+        for url in webhook_urls(value):
+            parts = urlsplit(url)
+            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+            if parts.scheme != "https" and not (parts.scheme == "http" and local):
+                raise ValueError(f"HUB_WEBHOOK_URLS takes https URLs (http only for localhost), "
+                                 f"not {url!r}")  # fmt: skip
+        return value
+
+    @field_validator("webhook_interval_s")
+    @classmethod
+    def _webhook_interval(cls, value: float) -> float:
+        if not 0.05 <= value <= 3600:
+            raise ValueError("HUB_WEBHOOK_INTERVAL_S must be between 0.05 and 3600 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        if self.webhook_urls.strip() and len(self.webhook_secret) < 32:
+            raise ValueError("HUB_WEBHOOK_URLS needs HUB_WEBHOOK_SECRET, 32 characters or more")
+        return self
 
     @model_validator(mode="after")
     def _smtp_from(self) -> Settings:
@@ -387,6 +417,10 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
         return self.secret_key
+
+
+def webhook_urls(value: str) -> list[str]:
+    return [url.strip() for url in value.split(",") if url.strip()]
 
 
 def proxies(value: str) -> list[str]:

@@ -457,3 +457,29 @@ class AdminLink(SQLModel, table=True):
     used_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One published agreement version told to one partner system's webhook (``url``), with how
+    its tries went (``identity.agreements.webhooks``): the delivery log."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=500, index=True)
+    version: int
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    given_up_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)

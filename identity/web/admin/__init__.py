@@ -27,6 +27,7 @@ from identity.web.admin import (
     proposals,
     team,
     versions,
+    webhooks,
 )
 
 
@@ -34,5 +35,5 @@ def install(app: FastAPI) -> None:
     deps.install(app)
     for module in (login, password, edit, proposals, audit, versions, lookups, api):
         app.include_router(module.router)
-    for module in (clients, team, patrons, account):  # onboarding without a shell
+    for module in (clients, team, patrons, account, webhooks):  # onboarding, notifications
         app.include_router(module.router)

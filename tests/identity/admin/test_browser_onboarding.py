@@ -107,6 +107,9 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     expect(page.get_by_role("row", name=re.compile("rae@rmit.example rmit"))).to_be_visible()
     seen["administrators"] = violations(page)
     page.screenshot(path=str(tmp_path / "administrators.png"), full_page=True)
+    nav(page, "Webhooks")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    seen["webhooks"] = violations(page)
 
     invited = new_page(**LAPTOP)
     invited.goto(link_in(mailbox.wait_for("rae@rmit.example", "invited")))

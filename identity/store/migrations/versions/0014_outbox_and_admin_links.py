@@ -1,4 +1,5 @@
-"""Emails waiting to be sent (notifications, one-time links) and administrators' one-time links.
+"""Emails waiting to be sent (notifications, one-time links), administrators' one-time links, and
+the webhook delivery log.
 
 Revision ID: 0014
 Revises: 0013
@@ -46,8 +47,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_sha256"),
     )
     op.create_index("ix_admin_link_account_id", "admin_link", ["account_id"])
+    op.create_table(
+        "webhook_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("url", sqlmodel.AutoString(length=500), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("given_up_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_error", sqlmodel.AutoString(length=300), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_webhook_delivery_url", "webhook_delivery", ["url"])
 
 
 def downgrade() -> None:
+    op.drop_table("webhook_delivery")
     op.drop_table("admin_link")
     op.drop_table("outbox_mail")
