@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from identity import errors
 from identity.admin import accounts, audit, outbox
 from identity.admin.accounts import Admin
 from identity.agreements import rules
@@ -71,14 +72,19 @@ def invite(
 
 
 def remove(*, session: Session, admin: Admin, email: str, address: str | None = None) -> None:
-    """Remove an administrator whom ``admin`` may manage (``accounts.remove_account``)."""
+    """Remove an administrator whom ``admin`` may manage (``accounts.remove_account``). Raises
+    ``NotFound``, ``NotPermitted``, or ``Conflict`` for the last consortium administrator."""
     account = session.exec(
         select(AdminAccount).where(AdminAccount.email == email.strip().lower())
     ).first()
     if account is None:
-        raise accounts.AccountRefused(f"there is no administrator {email}")
+        raise errors.NotFound(f"There is no administrator {email}.")
     rules.check_may_administer(admin, account.library, "administrators")
-    accounts.remove_account(session=session, email=account.email, actor=admin.actor)
+    try:
+        accounts.remove_account(session=session, email=account.email, actor=admin.actor)
+    except accounts.AccountRefused:
+        raise errors.Conflict(f"{account.email} is the only consortium administrator, and is "
+                              "kept: without one, no one could add another.") from None  # fmt: skip
 
 
 def request_reset(*, session: Session, email: str, secret: str, address: str | None = None) -> None:

@@ -69,8 +69,6 @@ def remove(
         with transaction(engine_of(request)) as session:
             links.remove(session=session, admin=admin, email=email,
                          address=client_address(request))  # fmt: skip
-    except accounts.AccountRefused as exc:
-        return _page(request, admin, error=_sentence(str(exc)), status=422)
     except errors.Problem as problem:
         return _page(request, admin, error=problem.detail, status=problem.status)
     return RedirectResponse(f"/admin/administrators?removed={email.strip().lower()}",

@@ -253,3 +253,16 @@ def test_an_administrator_sets_up_an_authenticator_app_and_then_needs_its_code(
     assert sign_in(client, "ann@monash.example", added.password).status_code == 400
     later = pyotp.TOTP(key).at(now + timedelta(seconds=30))
     assert sign_in(client, "ann@monash.example", added.password, later).status_code == 303
+
+
+def test_the_last_consortium_administrator_is_kept(client: TestClient, add_admin: AddAdmin) -> None:
+    root = token(client, add_admin, "root@consortium.example", None)
+    kept = client.delete("/api/v1/admin/administrators/root@consortium.example",
+                         headers=bearer(root))  # fmt: skip
+    assert kept.status_code == 409
+    assert kept.json()["detail"] == (
+        "root@consortium.example is the only consortium administrator, and is kept: without "
+        "one, no one could add another."
+    )
+    gone = client.delete("/api/v1/admin/administrators/nobody@x.example", headers=bearer(root))
+    assert gone.status_code == 404

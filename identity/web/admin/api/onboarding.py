@@ -164,14 +164,10 @@ def invite(request: Request, admin: ApiAdmin, body: InviteIn) -> AdministratorOu
 
 
 @router.delete("/administrators/{email}", status_code=204, summary="Remove an administrator",
-               responses=responses(*CHANGE, errors.InvalidRequest))  # fmt: skip
+               responses=responses(*CHANGE, errors.Conflict))  # fmt: skip
 def remove_administrator(request: Request, admin: ApiAdmin, email: str) -> Response:
-    try:
-        with transaction(engine_of(request)) as session:
-            links.remove(session=session, admin=admin, email=email,
-                         address=client_address(request))  # fmt: skip
-    except accounts.AccountRefused as exc:
-        raise errors.NotFound(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+    with transaction(engine_of(request)) as session:
+        links.remove(session=session, admin=admin, email=email, address=client_address(request))
     return Response(status_code=204)
 
 
