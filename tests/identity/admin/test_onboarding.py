@@ -158,7 +158,7 @@ def test_an_invited_administrator_sets_a_password_by_the_emailed_link_and_signs_
     assert actions[-4:-1] == ["admin.add", "admin.invite", "admin.set-password"]
 
 
-def test_a_library_administrator_invites_only_for_their_library(
+def test_a_library_administrator_invites_only_for_their_library_and_one_root_is_kept(
     client: TestClient, add_admin: AddAdmin
 ) -> None:
     ann = token(client, add_admin, "ann@monash.example", "monash")
@@ -180,6 +180,15 @@ def test_a_library_administrator_invites_only_for_their_library(
                        json={"email": "y@rmit.example", "library": "rmit"},
                        headers=bearer(root))  # fmt: skip
     assert made.status_code == 201
+    kept = client.delete("/api/v1/admin/administrators/root@consortium.example",
+                         headers=bearer(root))  # fmt: skip
+    assert kept.status_code == 409
+    assert kept.json()["detail"] == (
+        "root@consortium.example is the only consortium administrator, and is kept: without "
+        "one, no one could add another."
+    )
+    gone = client.delete("/api/v1/admin/administrators/nobody@x.example", headers=bearer(root))
+    assert gone.status_code == 404
 
 
 def test_a_forgotten_password_is_reset_by_a_one_time_link(
@@ -253,16 +262,3 @@ def test_an_administrator_sets_up_an_authenticator_app_and_then_needs_its_code(
     assert sign_in(client, "ann@monash.example", added.password).status_code == 400
     later = pyotp.TOTP(key).at(now + timedelta(seconds=30))
     assert sign_in(client, "ann@monash.example", added.password, later).status_code == 303
-
-
-def test_the_last_consortium_administrator_is_kept(client: TestClient, add_admin: AddAdmin) -> None:
-    root = token(client, add_admin, "root@consortium.example", None)
-    kept = client.delete("/api/v1/admin/administrators/root@consortium.example",
-                         headers=bearer(root))  # fmt: skip
-    assert kept.status_code == 409
-    assert kept.json()["detail"] == (
-        "root@consortium.example is the only consortium administrator, and is kept: without "
-        "one, no one could add another."
-    )
-    gone = client.delete("/api/v1/admin/administrators/nobody@x.example", headers=bearer(root))
-    assert gone.status_code == 404
