@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.responses import RedirectResponse, Response
 
 from identity.admin import links
+from identity.settings import Settings
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import engine_of, page, secret_of
@@ -26,7 +27,9 @@ EXPIRED = "This page had expired. Please try again."
 
 @router.get("/admin/password/forgot")
 def forgot(request: Request) -> Response:
-    return page(request, "password_forgot.html", {"sent": False, "email": ""})
+    settings: Settings = request.app.state.settings
+    context = {"sent": False, "email": "", "mail_off": not settings.smtp_host}
+    return page(request, "password_forgot.html", context)
 
 
 @router.post("/admin/password/forgot")

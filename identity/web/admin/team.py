@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from identity import errors
 from identity.admin import accounts, links
 from identity.admin.accounts import Admin
+from identity.settings import Settings
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, secret_of
@@ -23,6 +24,15 @@ router = APIRouter(include_in_schema=False)
 FormText = Annotated[str, Form()]
 CONSORTIUM = "(consortium)"
 EXPIRED = "This page had expired. Please try again."
+NO_MAIL = (
+    "This hub sends no email (its operator has not set HUB_SMTP_HOST), so it cannot send an "
+    "invitation: ask its operator to add the administrator with hub admin add."
+)
+
+
+def mail_on(request: Request) -> bool:
+    settings: Settings = request.app.state.settings
+    return bool(settings.smtp_host)
 
 
 @router.get("/admin/administrators")
@@ -38,6 +48,8 @@ def invite(
     form = {"email": email, "library": library}
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _page(request, admin, form=form, error=EXPIRED, status=400)
+    if not mail_on(request):
+        return _page(request, admin, form=form, error=NO_MAIL, status=409)
     # a library administrator's form names no library; one naming another is refused (rules)
     chosen = None if library == CONSORTIUM else (library.strip() or admin.library)
     try:
@@ -93,6 +105,7 @@ def _page(
         "consortium": CONSORTIUM,
         "form": form or {"email": "", "library": ""},
         "invited": request.query_params.get("invited", ""),
+        "mail_off": "" if mail_on(request) else NO_MAIL,
         "removed": request.query_params.get("removed", ""),
         "error": error,
     }

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from identity.admin import outbox
+from identity.app import create_app
 from identity.settings import Settings
 from identity.store.models import AdminLink, AuditEvent, OAuthClient, RegistryPatron
 from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
@@ -262,3 +263,17 @@ def test_an_administrator_sets_up_an_authenticator_app_and_then_needs_its_code(
     assert sign_in(client, "ann@monash.example", added.password).status_code == 400
     later = pyotp.TOTP(key).at(now + timedelta(seconds=30))
     assert sign_in(client, "ann@monash.example", added.password, later).status_code == 303
+
+
+def test_without_a_mail_server_no_invitation_or_reset_link_is_promised(
+    database_url: str, published: Engine, add_admin: AddAdmin
+) -> None:
+    quiet = Settings(database_url=database_url, secret_key=SECRET)
+    with TestClient(create_app(quiet)) as client:
+        root = token(client, add_admin, "root@consortium.example", None)
+        refused = client.post("/api/v1/admin/administrators",
+                              json={"email": "y@rmit.example", "library": "rmit"},
+                              headers=bearer(root))  # fmt: skip
+        assert refused.status_code == 409
+        assert "This hub sends no email" in refused.json()["detail"]
+        assert "This hub sends no email" in client.get("/admin/password/forgot").text

@@ -20,6 +20,7 @@ from identity.agreements import rules
 from identity.patrons import registry_import
 from identity.store.database import transaction
 from identity.store.models import OAuthClient, as_utc
+from identity.web.admin import team
 from identity.web.admin.api.auth import AUTH, ApiAdmin
 from identity.web.admin.deps import engine_of, in_force, secret_of
 from identity.web.deps import SessionDep, client_address
@@ -147,8 +148,10 @@ def list_administrators(session: SessionDep, admin: ApiAdmin) -> list[Administra
 
 @router.post("/administrators", status_code=201,
              summary="Invite an administrator: an emailed link to choose a password",
-             responses=responses(*CHANGE, errors.InvalidRequest))  # fmt: skip
+             responses=responses(*CHANGE, errors.InvalidRequest, errors.Conflict))  # fmt: skip
 def invite(request: Request, admin: ApiAdmin, body: InviteIn) -> AdministratorOut:
+    if not team.mail_on(request):
+        raise errors.Conflict(team.NO_MAIL)
     library = body.library if admin.consortium else (body.library or admin.library)
     # a library administrator naming another library is refused by ``rules``
     try:
