@@ -87,7 +87,8 @@ def _page(
 ) -> Response:
     with Session(engine_of(request)) as session:
         found = in_force(request, session).libraries
-    registry = sorted(name for name, lib in found.items() if lib.connector.kind == "registry")
+    registry = sorted(name for name, lib in found.items() if lib.connector.kind == "registry"
+                      and (admin.consortium or name == admin.library))  # fmt: skip
     context = {
         "registry": registry,
         "library": library or admin.library or "",
