@@ -74,7 +74,9 @@ def test_a_rejection_mails_the_proposer(
     made = client.post("/api/v1/admin/agreements", json={"yaml": NEW_BILATERAL},
                        headers=bearer(ann))  # fmt: skip
     number = made.json()["proposal"]["id"]
-    rejected = client.post(f"/api/v1/admin/proposals/{number}/reject", headers=bearer(lee))
+    reason = {"reason": "Alumni borrowing is not in our plan this year"}
+    rejected = client.post(f"/api/v1/admin/proposals/{number}/reject", json=reason,
+                           headers=bearer(lee))  # fmt: skip
     assert rejected.status_code == 200, rejected.text
     send(settings, published)
     told = mailbox.wait_for("ann@monash.example")
