@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from identity import logs, metrics, retention, web
+from identity.admin import outbox
+from identity.agreements import webhooks
 from identity.agreements.publishing import InForce
 from identity.eligibility.records import Recorder
 from identity.oauth import signing_keys
@@ -94,6 +96,12 @@ def create_app(settings: Settings) -> FastAPI:
             chores = [asyncio.create_task(metrics.sample_pool(engine))]
             if settings.purge_interval_s:
                 chores.append(asyncio.create_task(purging.run(settings.purge_interval_s)))
+            if settings.smtp_host:
+                sender = outbox.Sender(engine=engine, settings=settings)
+                chores.append(asyncio.create_task(sender.run()))
+            if settings.webhook_urls.strip():
+                hooks = webhooks.Sender(engine=engine, settings=settings)
+                chores.append(asyncio.create_task(hooks.run()))
             try:
                 yield
             finally:

@@ -18,21 +18,27 @@ from identity.admin import sessions as admin_sessions
 from identity.security.guessing_limits import Limits, windows
 from identity.settings import Settings
 from identity.store.models import (
+    AdminLink,
     AdminSession,
     AuthorizationCode,
     EligibilityLookup,
     FederatedSignin,
     LoginAttempt,
     OAuthToken,
+    OutboxMail,
     RateWindow,
     RevokedFamily,
     RevokedToken,
     SamlAssertionSeen,
     SpentTicket,
+    WebhookDelivery,
     utcnow,
 )
 
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
+#: emails to administrators (sent, given up, or never sent: no mail server) and webhook
+#: deliveries are kept so long
+MAIL_KEPT = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,15 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["SAML assertions seen"] = _delete(
         session, delete(SamlAssertionSeen).where(col(SamlAssertionSeen.expires_at) < now)
+    )
+    counts["emails"] = _delete(
+        session, delete(OutboxMail).where(col(OutboxMail.created_at) < now - MAIL_KEPT)
+    )
+    counts["webhook deliveries"] = _delete(
+        session, delete(WebhookDelivery).where(col(WebhookDelivery.created_at) < now - MAIL_KEPT)
+    )
+    counts["administrator links"] = _delete(
+        session, delete(AdminLink).where(col(AdminLink.expires_at) < now - GRACE)
     )
     return counts
 

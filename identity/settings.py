@@ -125,6 +125,68 @@ class Settings(BaseSettings):
     network_colour_dark: str = "#8ab4f8"
     network_help_url: str = ""
     network_help_email: str = ""
+    #: the mail server that administrators' notifications and one-time links are sent through
+    #: (unset: no email is sent, and none is queued); STARTTLS is required unless
+    #: ``smtp_starttls`` is off (only for a server on the same host); a user and password if
+    #: the server wants them; ``smtp_from`` is the sender's address
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    #: how often (seconds) ``hub serve`` sends the emails waiting in the outbox
+    smtp_send_interval_s: float = 10.0
+    #: partner systems told of each newly published agreement version: comma-separated https
+    #: URLs (http only for localhost), each POSTed a JSON event signed with HMAC-SHA256 under
+    #: ``webhook_secret``; tried every ``webhook_interval_s``
+    webhook_urls: str = ""
+    webhook_secret: str = ""
+    webhook_interval_s: float = 10.0
+
+    @field_validator("smtp_send_interval_s")
+    @classmethod
+    def _send_interval(cls, value: float) -> float:
+        if not 0.05 <= value <= 3600:
+            raise ValueError("HUB_SMTP_SEND_INTERVAL_S must be between 0.05 and 3600 seconds")
+        return value
+
+    @field_validator("smtp_port")
+    @classmethod
+    def _smtp_port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("HUB_SMTP_PORT must be a port number (1 to 65535)")
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: str) -> str:
+        for url in webhook_urls(value):
+            parts = urlsplit(url)
+            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+            if parts.scheme != "https" and not (parts.scheme == "http" and local):
+                raise ValueError(f"HUB_WEBHOOK_URLS takes https URLs (http only for localhost), "
+                                 f"not {url!r}")  # fmt: skip
+        return value
+
+    @field_validator("webhook_interval_s")
+    @classmethod
+    def _webhook_interval(cls, value: float) -> float:
+        if not 0.05 <= value <= 3600:
+            raise ValueError("HUB_WEBHOOK_INTERVAL_S must be between 0.05 and 3600 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        if self.webhook_urls.strip() and len(self.webhook_secret) < 32:
+            raise ValueError("HUB_WEBHOOK_URLS needs HUB_WEBHOOK_SECRET, 32 characters or more")
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_from(self) -> Settings:
+        if self.smtp_host and not EMAIL.fullmatch(self.smtp_from):
+            raise ValueError("HUB_SMTP_HOST needs HUB_SMTP_FROM, the sender's email address")
+        return self
 
     @field_validator("issuer")
     @classmethod
@@ -355,6 +417,10 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
         return self.secret_key
+
+
+def webhook_urls(value: str) -> list[str]:
+    return [url.strip() for url in value.split(",") if url.strip()]
 
 
 def proxies(value: str) -> list[str]:

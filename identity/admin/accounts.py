@@ -222,3 +222,52 @@ def _decrypt(token: str, secret: str) -> str:
         return derived_keys.fernet(secret, "admin totp").decrypt(token.encode()).decode()
     except InvalidToken:
         raise ValueError("a TOTP secret cannot be decrypted with this HUB_SECRET_KEY") from None
+
+
+#: how long an administrator has to enter the first code of a new authenticator
+TOTP_SETUP = 600
+
+
+def totp_offer(account: Admin, secret: str) -> tuple[str, str, str]:
+    """A new TOTP secret for ``account`` to put in an authenticator app: the secret, its
+    ``otpauth://`` address, and a sealed token carrying it to ``enable_totp`` (good for
+    ``TOTP_SETUP`` seconds, for this account only; nothing is stored until then)."""
+    totp_secret = pyotp.random_base32()
+    uri = pyotp.TOTP(totp_secret).provisioning_uri(name=account.email, issuer_name=ISSUER_NAME)
+    sealed = derived_keys.fernet(secret, "admin totp offer").encrypt(
+        f"{account.id}:{totp_secret}".encode()
+    )
+    return totp_secret, uri, sealed.decode()
+
+
+def enable_totp(
+    *, session: Session, admin: Admin, offer: str, code: str, secret: str,
+    address: str | None = None,
+) -> None:  # fmt: skip
+    """Require a code from the authenticator the offer's secret was put in, once ``code`` shows
+    that it works; audited. Raises ``AccountRefused``."""
+    try:
+        opened = derived_keys.fernet(secret, "admin totp offer").decrypt(
+            offer.encode(), ttl=TOTP_SETUP
+        )
+    except InvalidToken:
+        raise AccountRefused("this page had expired: start again") from None
+    owner, _, totp_secret = opened.decode().partition(":")
+    account = session.get(AdminAccount, admin.id)
+    if account is None or owner != str(admin.id):
+        raise AccountRefused("this page had expired: start again")
+    totp = pyotp.TOTP(totp_secret)
+    now = utcnow()
+    code = code.strip()
+    step = next((s for s in (totp.timecode(now) + d for d in (-1, 0, 1))
+                 if code.isdigit() and hmac.compare_digest(totp.generate_otp(s), code)),
+                None)  # fmt: skip
+    if step is None:
+        raise AccountRefused("that code is not right: enter the six digits the app shows now")
+    account.totp_secret_encrypted = (
+        derived_keys.fernet(secret, "admin totp").encrypt(totp_secret.encode()).decode()
+    )
+    account.totp_last_step = step
+    session.add(account)
+    audit.record(session=session, actor=admin.actor, action="admin.totp-on",
+                 subject=f"admin:{account.email}", address=address)  # fmt: skip

@@ -30,7 +30,7 @@ import policies
 from identity import errors
 from identity.admin import audit
 from identity.admin.accounts import Admin
-from identity.agreements import checks, edits, entries, publishing, queries, rules
+from identity.agreements import checks, edits, entries, notifications, publishing, queries, rules
 from identity.store.database import lock
 from identity.store.models import AgreementVersion, Proposal
 
@@ -97,6 +97,7 @@ def change(
         )
         record(session, admin, f"{entries.singular(section)}.{action}", section, target,
                before, after, address, version=published.id, also=claimed)  # fmt: skip
+        notifications.published(session, section, before, after, published.id)
         return Outcome(version=published)
     proposal = Proposal(
         proposed_by=admin.actor,
@@ -126,6 +127,7 @@ def change(
         address,
         proposal=proposal,
     )
+    notifications.proposal_waits(session, proposal)
     return Outcome(proposal=proposal)
 
 

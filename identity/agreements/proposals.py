@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from identity import errors
 from identity.admin.accounts import Admin
-from identity.agreements import changes, checks, entries, queries, rules
+from identity.agreements import changes, checks, entries, notifications, queries, rules
 from identity.store.database import lock
 from identity.store.models import AgreementVersion, Proposal, utcnow
 
@@ -71,6 +71,11 @@ def approve(
         proposal=proposal,
         version=published.id if published else None,
     )
+    if published is not None:
+        notifications.proposal_decided(session, proposal)
+        notifications.published(
+            session, proposal.section, proposal.before, proposal.after, published.id
+        )
     return changes.Outcome(version=published, proposal=proposal)
 
 
@@ -121,4 +126,6 @@ def _close(
         address,
         proposal=proposal,
     )
+    if status == "rejected":
+        notifications.proposal_decided(session, proposal)
     return proposal

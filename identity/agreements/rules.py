@@ -211,3 +211,19 @@ def joined(names: Iterable[str]) -> str:
 
 def split_names(names: str) -> set[str]:
     return {name for name in names.split(",") if name}
+
+
+def check_may_administer(admin: Admin, library: str | None, what: str) -> None:
+    """Raise ``NotPermitted`` unless ``admin`` may manage ``what`` (OAuth clients,
+    administrators, registry patrons) of ``library`` (None: the consortium's own, its
+    administrators): a consortium administrator, anyone's; a library administrator, their own
+    library's only."""
+    if admin.consortium:
+        return
+    if library is None:
+        raise errors.NotPermitted(f"Only a consortium administrator can manage {what} of the "
+                                  "consortium itself.")  # fmt: skip
+    if library != admin.library:
+        raise errors.NotPermitted(
+            f"Library {library} is not yours: you can manage only {admin.library}'s {what}."
+        )

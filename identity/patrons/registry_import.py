@@ -12,6 +12,7 @@ others left alone.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -69,6 +70,16 @@ def read_csv(path: Path, library: policies.Library) -> Checked:
             return check_rows(csv.reader(handle), library)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ImportRefused(f"cannot read {path}: {exc}") from None
+
+
+def read_text(data: bytes, library: policies.Library) -> Checked:
+    """``read_csv`` for a file's bytes (an upload)."""
+    try:
+        return check_rows(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), library)
+    except UnicodeDecodeError:
+        raise ImportRefused("the file is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise ImportRefused(f"the file is not CSV: {exc}") from None
 
 
 def check_rows(lines: Iterable[list[str]], library: policies.Library) -> Checked:

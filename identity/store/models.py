@@ -407,3 +407,79 @@ class SamlAssertionSeen(SQLModel, table=True):
     expires_at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
     )
+
+
+class OutboxMail(SQLModel, table=True):
+    """An email waiting to be sent, written in the transaction of what it tells about, so that it
+    is sent if and only if that commits; a sender sends it later, retrying with backoff
+    (``identity.admin.outbox``). ``sent_at`` set: sent; ``given_up_at`` set: no more tries."""
+
+    __tablename__ = "outbox_mail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    recipient: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    #: the text; ``sealed``: encrypted with a key derived from ``HUB_SECRET_KEY`` (a one-time
+    #: link's), and emptied once sent
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sealed: bool = False
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True),
+    )
+    sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )
+    given_up_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    last_error: str | None = Field(default=None, max_length=300)
+
+
+class AdminLink(SQLModel, table=True):
+    """A one-time link emailed to an administrator: to set a password when invited
+    (``purpose`` invite) or to choose a new one (reset). The link holds a random token; the table
+    only its SHA-256. Good once, until ``expires_at``."""
+
+    __tablename__ = "admin_link"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(index=True)
+    purpose: str = Field(max_length=10)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One published agreement version told to one partner system's webhook (``url``), with how
+    its tries went (``identity.agreements.webhooks``): the delivery log."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=500, index=True)
+    version: int
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    given_up_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)

@@ -33,6 +33,8 @@ SIGN_IN = frozenset({"/admin/login", "/api/v1/admin/sessions"})
 
 
 def limit_for(settings: Settings, path: str) -> int:
+    if path.startswith("/admin/password/"):  # anyone may post there too
+        return settings.max_body_bytes
     if path.startswith(("/admin/", "/api/v1/admin/")) and path not in SIGN_IN:
         return settings.max_admin_body_bytes
     return settings.max_body_bytes

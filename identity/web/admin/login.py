@@ -137,5 +137,6 @@ def _login_page(
         "email": email,
         "error": error,
         "signed_out": request.query_params.get("signed_out") == "1",
+        "password_set": request.query_params.get("password_set") == "1",
     }
     return page(request, "login.html", context, status_code=status_code, headers=headers)

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -79,14 +80,19 @@ def live_hub(
     issuer) served on the worker's port."""
     issuer = issuer_of(live_socket)
     settings = Settings(database_url=database_url, secret_key=SECRET, issuer=issuer)
+    with serving(settings, demo_network, live_socket) as hub:
+        yield hub
+
+
+@contextmanager
+def serving(settings: Settings, engine: Engine, listening: socket.socket) -> Iterator[LiveHub]:
+    """A hub with ``settings`` served on ``listening`` (its issuer's port) while in the block."""
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     # uvicorn closes the sockets it serves on when it stops: it gets a duplicate
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [live_socket.dup()]}, daemon=True
-    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening.dup()]}, daemon=True)
     thread.start()
-    hub = LiveHub(issuer, demo_network, settings, app)
+    hub = LiveHub(settings.issuer, engine, settings, app)
     # stopped however the test ends, also when it never started: a server left running on
     # the worker's socket would answer the next test's requests from this test's database
     try:
@@ -94,7 +100,7 @@ def live_hub(
         while not server.started:
             assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
             time.sleep(0.01)
-        assert httpx.get(f"{issuer}/healthz").status_code == 200
+        assert httpx.get(f"{settings.issuer}/healthz").status_code == 200
         yield hub
     finally:
         for browser in hub.browsers:

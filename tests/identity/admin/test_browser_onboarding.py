@@ -1,0 +1,176 @@
+"""Notifications and onboarding in headless Chromium, against a live hub that sends its mail to a
+real SMTP server (aiosmtpd): a library administrator proposes a bilateral agreement, the
+partner's administrator follows the emailed link, approves, and the decision changes; an
+invited administrator chooses a password by the emailed link and signs in; a client registered
+on the page works with the secret shown once, and a CSV with a bad row is refused whole. Each new
+page passes axe-core, and is photographed at 1280 px."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import Engine
+
+from identity.admin import accounts
+from identity.settings import Settings
+from identity.store.database import transaction
+from tests.conftest import issuer_of
+from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
+from tests.identity.admin.test_browser_accessibility import violations
+from tests.identity.admin.test_browser_journeys import BILATERAL, EDITOR, SLV_GOOD, ask, nav
+from tests.identity.admin.test_onboarding import BAD_CSV
+from tests.identity.oauth.conftest import SECRET, LiveHub, serving
+from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
+
+__all__ = ["chromium", "mailbox", "new_page"]
+
+
+@pytest.fixture
+def mail_hub(
+    demo_network: Engine, database_url: str, live_socket: socket.socket, mailbox: Mailbox
+) -> Iterator[LiveHub]:
+    """The demo network served live, sending its mail to ``mailbox`` as soon as it is queued."""
+    mailbox.clear()
+    settings = Settings(database_url=database_url, secret_key=SECRET,
+                        issuer=issuer_of(live_socket), smtp_host="127.0.0.1",
+                        smtp_port=mailbox.port, smtp_starttls=False,
+                        smtp_from="hub@hub.example", smtp_send_interval_s=0.1)  # fmt: skip
+    with serving(settings, demo_network, live_socket) as hub:
+        yield hub
+
+
+def account(hub: LiveHub, email: str, library: str | None) -> str:
+    with transaction(hub.engine) as session:
+        return accounts.add_account(session=session, email=email, library=library,
+                                    actor="test").password  # fmt: skip
+
+
+def sign_in_at(page: Page, url: str, email: str, password: str) -> None:
+    """Open ``url``, signing in on the way (the sign-in page sends the browser back)."""
+    page.goto(url)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_the_partner_is_emailed_a_proposal_and_approves_it_from_the_link(
+    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox
+) -> None:
+    sam = account(mail_hub, "sam@slv.example", "slv")
+    page = new_page(**LAPTOP)
+    sign_in_at(page, f"{mail_hub.issuer}/admin", "ann@monash.example",
+               account(mail_hub, "ann@monash.example", "monash"))  # fmt: skip
+    nav(page, "Agreements")
+    page.get_by_role("link", name="New bilateral agreement").click()
+    page.get_by_label(EDITOR).fill(BILATERAL.format(category="public"))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Proposed. It is published when slv approves.")
+    number = page.url.split("?")[0].rsplit("/", 1)[1]
+
+    mail = mailbox.wait_for("sam@slv.example", "waits for your approval")
+    assert mail["Subject"] == (
+        f"Proposal {number} waits for your approval: agreement monash-slv-public"
+    )
+    partner = new_page(**LAPTOP)
+    sign_in_at(partner, link_in(mail), "sam@slv.example", sam)
+    expect(partner.get_by_role("heading", level=1)).to_have_text(
+        f"Proposal {number}: create agreement monash-slv-public"
+    )
+    assert ask(mail_hub, "monash", "slv", SLV_GOOD)["eligible"] is False
+    partner.get_by_role("button", name="Approve for slv").click()
+    expect(partner.get_by_role("definition").first).to_have_text(
+        re.compile(r"^published: published as version 2 by ")
+    )
+    assert ask(mail_hub, "monash", "slv", SLV_GOOD)["eligible"] is True
+    told = mailbox.wait_for("ann@monash.example", f"Proposal {number} published")
+    assert "was approved and is published as version 2" in str(told.get_payload(decode=True))
+
+
+def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in(
+    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    seen: dict[str, list[str]] = {}
+    page = new_page(**LAPTOP)
+    sign_in_at(page, f"{mail_hub.issuer}/admin", "root@consortium.example",
+               account(mail_hub, "root@consortium.example", None))  # fmt: skip
+    nav(page, "Administrators")
+    page.get_by_label("Their email address").fill("rae@rmit.example")
+    page.get_by_label("Administrator of").select_option("rmit")
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.get_by_role("status")).to_contain_text("Invited rae@rmit.example: an email")
+    expect(page.get_by_role("row", name=re.compile("rae@rmit.example rmit"))).to_be_visible()
+    seen["administrators"] = violations(page)
+    page.screenshot(path=str(tmp_path / "administrators.png"), full_page=True)
+    nav(page, "Webhooks")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+    seen["webhooks"] = violations(page)
+
+    invited = new_page(**LAPTOP)
+    invited.goto(link_in(mailbox.wait_for("rae@rmit.example", "invited")))
+    expect(invited.get_by_role("heading", level=1)).to_have_text("Choose your password")
+    seen["choose a password"] = violations(invited)
+    invited.screenshot(path=str(tmp_path / "choose-password.png"), full_page=True)
+    invited.get_by_label("New password", exact=True).fill("a reading-room passphrase")
+    invited.get_by_label("The same password again").fill("a reading-room passphrase")
+    invited.get_by_role("button", name="Save the password").click()
+    expect(invited.get_by_role("status")).to_have_text("Your password is saved. Sign in with it.")
+    invited.get_by_label("Email address").fill("rae@rmit.example")
+    invited.get_by_label("Password").fill("a reading-room passphrase")
+    invited.get_by_role("button", name="Sign in").click()
+    expect(invited.get_by_role("main")).to_contain_text("an administrator of rmit")
+    nav(invited, "Your account")
+    invited.get_by_role("button", name="Set up an authenticator app").click()
+    expect(invited.get_by_label("The code the app shows now")).to_be_visible()
+    seen["your account, setting up an authenticator"] = violations(invited)
+    invited.screenshot(path=str(tmp_path / "authenticator.png"), full_page=True)
+
+    invited.get_by_role("button", name="Sign out").click()
+    invited.get_by_role("link", name="Forgotten your password?").click()
+    seen["forgotten password"] = violations(invited)
+    invited.screenshot(path=str(tmp_path / "forgotten-password.png"), full_page=True)
+    assert seen == {key: [] for key in seen}
+
+
+def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refused_whole(
+    mail_hub: LiveHub, new_page: NewPage, tmp_path: Path
+) -> None:
+    page = new_page(**LAPTOP)
+    sign_in_at(page, f"{mail_hub.issuer}/admin/clients", "ann@monash.example",
+               account(mail_hub, "ann@monash.example", "monash"))  # fmt: skip
+    expect(page.get_by_role("heading", level=1)).to_have_text("OAuth clients")
+    found = violations(page)
+    page.get_by_label("A library system asking the eligibility API (partner)").check()
+    page.get_by_role("button", name="Register").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Client registered")
+    found += violations(page)
+    page.screenshot(path=str(tmp_path / "client-registered.png"), full_page=True)
+    client_id = page.locator("#client-id").inner_text()
+    secret = page.locator("#client-secret").inner_text()
+    answer = httpx.post(f"{mail_hub.issuer}/token", data={"grant_type": "client_credentials"},
+                        auth=(client_id, secret))  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    page.get_by_role("link", name="All clients").click()
+    expect(page.get_by_role("row", name=re.compile(client_id))).to_contain_text("partner system")
+    expect(page.get_by_role("main")).not_to_contain_text(secret)
+    page.screenshot(path=str(tmp_path / "clients.png"), full_page=True)
+
+    nav(page, "Patrons")
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "patrons.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}
+    )
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "1 row of patrons.csv has a problem; nothing was imported."
+    )
+    problems = page.get_by_role("region", name="The rows with a problem")
+    expect(problems.get_by_role("listitem")).to_have_count(1)
+    expect(problems.get_by_role("listitem")).to_contain_text("Line 4: ")
+    page.screenshot(path=str(tmp_path / "patrons-refused.png"), full_page=True)
+    found += violations(page)
+    assert found == []
