@@ -142,7 +142,10 @@ class LoginAttempt(SQLModel, table=True):
     card_key: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    outcome: str = Field(default="pending", max_length=10)  # pending|failure|success|unanswered
+    #: pending|failure|success|unanswered, or ``cleared``: desk staff cleared the card's lock
+    outcome: str = Field(default="pending", max_length=10)
+    #: the library whose sign-in page the attempt was made at (None: an administrator's)
+    lender: str | None = Field(default=None, max_length=64)
 
 
 class AuthorizationCode(SQLModel, table=True):

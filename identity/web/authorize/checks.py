@@ -176,8 +176,9 @@ def within_guessing_limits(ctx: Context) -> Response | None:
     )
     try:
         ctx.attempt = guessing_limits.begin(
-            engine=server.engine, key=key, address=address, limits=limits
-        )
+            engine=server.engine, key=key, address=address, limits=limits,
+            lender=ctx.grant.request.client.library,
+        )  # fmt: skip
     except guessing_limits.TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
         message = (

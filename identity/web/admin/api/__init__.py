@@ -1,7 +1,8 @@
 """The admin API, ``/api/v1/admin/...``: what the ``/admin`` pages do, as JSON for scripts, a
 router per resource: ``sessions`` (sign in and out, who is signed in), ``entries`` (libraries
 and agreements), ``checks`` (a change checked without making it; a library's connection),
-``proposals``, ``versions`` and ``audit``. ``auth`` is the bearer session they all take.
+``proposals``, ``versions``, ``audit`` and ``desk`` (a card's sign-in attempts and lock).
+``auth`` is the bearer session they all take.
 
 An administrator signs in with ``POST /api/v1/admin/sessions`` (email, password, TOTP code:
 the same checks and guessing limits as the sign-in page) and sends the token it returns as
@@ -19,8 +20,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from identity.web.admin.api import audit, checks, entries, proposals, sessions, versions
+from identity.web.admin.api import audit, checks, desk, entries, proposals, sessions, versions
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-for _resource in (sessions, entries, checks, proposals, versions, audit):
+for _resource in (sessions, entries, checks, proposals, versions, audit, desk):
     router.include_router(_resource.router)
