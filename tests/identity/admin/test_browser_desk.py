@@ -49,8 +49,11 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
     # the header and the five wrong PINs (the refused try asked no library: not recorded)
     expect(attempts.get_by_role("row")).to_have_count(6)
     expect(attempts.get_by_role("row").nth(1).get_by_role("cell")).to_have_text(
-        [re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"), "Monash University Library",
-         "Wrong card number or PIN"]  # fmt: skip
+        [
+            re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$"),
+            "Monash University Library",
+            "Wrong card number or PIN",
+        ]  # fmt: skip
     )
     staff.screenshot(path=str(tmp_path / "desk-locked.png"), full_page=True)
     assert violations(staff) == []
@@ -61,6 +64,34 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
     )
     expect(staff.get_by_text("Not locked: the patron can sign in.")).to_be_visible()
     staff.screenshot(path=str(tmp_path / "desk-cleared.png"), full_page=True)
+    assert violations(staff) == []
+
+    # the audit log says who cleared it, and what changed, as a diff
+    nav(staff, "Audit log")
+    staff.get_by_label("Action").select_option("card.unlock")
+    staff.get_by_role("button", name="Filter").click()
+    expect(staff.get_by_text("1 event.")).to_be_visible()
+    staff.get_by_text(
+        "Changed: locked_for_seconds", exact=True
+    ).click()  # the summary opens the diff
+    diff = staff.get_by_role("region", name=re.compile("^Before and after of event"))
+    expect(diff).to_contain_text("- locked_for_seconds: ")
+    expect(diff).to_contain_text("+ locked_for_seconds: 0")
+    staff.screenshot(path=str(tmp_path / "audit-unlock.png"), full_page=True)
+    assert violations(staff) == []
+
+    # the audit log says who cleared it, and what changed, as a diff
+    nav(staff, "Audit log")
+    staff.get_by_label("Action").select_option("card.unlock")
+    staff.get_by_role("button", name="Filter").click()
+    expect(staff.get_by_text("1 event.")).to_be_visible()
+    staff.get_by_text(
+        "Changed: locked_for_seconds", exact=True
+    ).click()  # the summary opens the diff
+    diff = staff.get_by_role("region", name=re.compile("^Before and after of event"))
+    expect(diff).to_contain_text("- locked_for_seconds: ")
+    expect(diff).to_contain_text("+ locked_for_seconds: 0")
+    staff.screenshot(path=str(tmp_path / "audit-unlock.png"), full_page=True)
     assert violations(staff) == []
 
     patron.goto(rp.authorization_url())
