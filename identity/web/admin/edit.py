@@ -30,6 +30,7 @@ from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
 from identity.web.deps import client_address
+from policies.warnings import introduced
 
 router = APIRouter(include_in_schema=False)
 
@@ -131,15 +132,13 @@ def _post(
         with Session(engine_of(request)) as session:
             after, problems = checks.preview(session, admin, section, entry_id, text)
             on = date.today()  # noqa: DTZ011
-            flips = (
-                []
-                if after is None
-                else whatif.counted(session, in_force(request, session), after, on=on)
-            )
+            now = in_force(request, session)
+            flips = [] if after is None else whatif.counted(session, now, after, on=on)
+            found = [] if after is None else introduced(now, after)
     except errors.Problem as problem:
         return _refused(request, admin, section, entry_id, text, note, problem)
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
-                   flips=flips, checked=after is not None,
+                   flips=flips, checked=after is not None, warnings=found,
                    status=422 if problems else 200)  # fmt: skip
 
 
@@ -227,6 +226,7 @@ def _editor(
     problems: list[policies.Problem] | None = None,
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
+    warnings: list[policies.Problem] | None = None,
     connection: Report | dict[str, Any] | None = None,
     card: str = "",
     status: int = 200,
@@ -255,6 +255,7 @@ def _editor(
         "elsewhere": [p for p in problems if p.file != entries.EDITED],
         "flips": flips or [],
         "checked": checked,
+        "warnings": warnings or [],
         "editable": editable,
         "parties": sorted(rules.parties(section, found.data)) if found else [],
         "waiting": waiting,

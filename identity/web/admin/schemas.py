@@ -181,6 +181,11 @@ class CheckOut(BaseModel):
     valid: bool
     problems: list[ProblemAt]
     flips: list[FlipOut]
+    warnings: list[ProblemAt] = Field(
+        default_factory=list,
+        description="Likely mistakes the change brings, which do not stop it (a category a "
+        "borrowing library never maps, an agreement that can apply to nobody)",
+    )
 
 
 class YouMay(BaseModel):
