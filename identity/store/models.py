@@ -344,6 +344,8 @@ class Proposal(SQLModel, table=True):
     status: str = Field(default="pending", max_length=12, index=True)
     note: str | None = Field(default=None, max_length=500)
     decided_by: str | None = Field(default=None, max_length=200)
+    #: why it was rejected, for the proposer (required to reject)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

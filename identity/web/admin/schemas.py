@@ -211,6 +211,7 @@ class ProposalOut(BaseModel):
     after: dict[str, Any] | None
     decided_by: str | None
     decided_at: str | None
+    reason: str | None = Field(description="why it was rejected")
     version: int | None
     you_may: YouMay
 
@@ -234,6 +235,7 @@ class ProposalOut(BaseModel):
             before=proposal.before,
             after=proposal.after,
             decided_by=proposal.decided_by,
+            reason=proposal.reason,
             decided_at=_seconds(proposal.decided_at) if proposal.decided_at else None,
             version=proposal.version,
             you_may=YouMay(

@@ -43,6 +43,10 @@ def test_check_then_propose_then_partner_approves(
     assert checked.status_code == 200, checked.text
     assert "No problems" in checked.text
     assert "now eligible" in checked.text
+    # latrobe has no alumni category in its map: allowed, but said
+    assert "1 warning" in checked.text
+    assert "agreement monash-latrobe-alumni: can apply to nobody: latrobe maps no patron to alumni"\
+        in checked.text  # fmt: skip
 
     saved = client.post(
         "/admin/agreements/new",
@@ -68,6 +72,41 @@ def test_check_then_propose_then_partner_approves(
     assert done.status_code == 303
     assert "published" in client.get(proposal_url).text
     assert decide(published, "monash", "latrobe", "alumni")["eligible"] is True
+
+
+def test_a_rejection_says_why_and_the_proposer_reads_it(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "ann@monash.example", "monash")
+    new = client.get("/admin/agreements/new?kind=bilateral")
+    saved = client.post(
+        "/admin/agreements/new",
+        data={"csrf": csrf_of(new.text), "yaml": NEW_BILATERAL, "do": "save"},
+        follow_redirects=False,
+    )
+    proposal_url = saved.headers["location"].split("?")[0]
+
+    client.cookies.clear()
+    signed_in(client, add_admin, "lee@latrobe.example", "latrobe")
+    page = client.get(proposal_url)
+    assert 'name="reason"' in page.text and "the proposer is shown your reason" in page.text
+    unsaid = client.post(f"{proposal_url}/reject", data={"csrf": csrf_of(page.text),
+                                                         "reason": "  "})  # fmt: skip
+    assert unsaid.status_code == 422
+    assert "Say why you reject it: the proposer is shown your reason." in unsaid.text
+    assert 'aria-invalid="true"' in unsaid.text and "Waiting for" in unsaid.text  # still pending
+    done = client.post(
+        f"{proposal_url}/reject",
+        data={"csrf": csrf_of(page.text), "reason": "We have no alumni borrowing <yet>"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+
+    client.cookies.clear()
+    signed_in(client, add_admin, "max@monash.example", "monash")
+    seen = client.get(proposal_url).text
+    assert "rejected" in seen and "Why it was rejected" in seen
+    assert "We have no alumni borrowing &lt;yet&gt;" in seen
 
 
 def test_library_admin_cannot_edit_other_pairs_agreement(

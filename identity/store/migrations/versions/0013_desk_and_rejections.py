@@ -1,4 +1,5 @@
-"""Which lender's sign-in page a sign-in attempt was made at (for the desk tools).
+"""Which lender's sign-in page a sign-in attempt was made at (for the desk tools), and why a
+proposal was rejected.
 
 Revision ID: 0013
 Revises: 0012
@@ -20,8 +21,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("login_attempt") as table:
         table.add_column(sa.Column("lender", sqlmodel.AutoString(length=64), nullable=True))
+    with op.batch_alter_table("proposal") as table:
+        table.add_column(sa.Column("reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("proposal") as table:
+        table.drop_column("reason")
     with op.batch_alter_table("login_attempt") as table:
         table.drop_column("lender")
