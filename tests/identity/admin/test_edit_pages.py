@@ -5,6 +5,10 @@ pair's agreement; a connection test answers from the registry."""
 
 from __future__ import annotations
 
+import html
+import re
+import socket
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -202,3 +206,47 @@ def test_the_editor_refuses_another_librarys_entry_before_reading_the_text(
     assert "Library rmit is not yours" in refused.text
     with transaction(published) as session:
         assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+
+
+def test_saving_settings_whose_connection_test_failed_asks_to_confirm(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "boss@caval.example", None)
+    page = client.get("/admin/libraries/rmit")
+    csrf = csrf_of(page.text)
+    text = html.unescape(page.text.split('name="yaml"')[1].split(">", 1)[1].split("</textarea>")[0])
+    nowhere = port_nobody_listens_on()
+    broken = text.replace(
+        "connector: {kind: registry}",
+        f"connector: {{kind: sip2, host: 127.0.0.1, port: {nowhere}, institution: rmit, "
+        "timeout_s: 1}",
+    )
+    assert broken != text
+    asking = {"csrf": csrf, "yaml": broken, "do": "test", "card": "21110000000001"}
+    tested = client.post("/admin/libraries/rmit", data=asking)
+    assert "The home system could not be reached" in tested.text
+    failed = re.search(r'name="failed" value="([0-9a-f]{64})"', tested.text)
+    assert failed is not None
+
+    form = {"csrf": csrf, "yaml": broken, "failed": failed.group(1)}
+    asked = client.post("/admin/libraries/rmit", data={**form, "do": "save"})
+    assert asked.status_code == 409
+    assert "Save settings whose connection test failed?" in asked.text
+    assert "rmit's patrons may be unable to sign in" in asked.text
+    assert ">Save anyway</button>" in asked.text and 'value="save">Save<' not in asked.text
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+    # other settings than those tested are saved as usual (the mark is for that text only)
+    retyped = broken.replace("timeout_s: 1", "timeout_s: 2")
+    other = client.post("/admin/libraries/rmit", data={**form, "do": "save", "yaml": retyped},
+                        follow_redirects=False)  # fmt: skip
+    assert other.status_code == 303
+    anyway = client.post("/admin/libraries/rmit", data={**form, "do": "save-anyway"},
+                         follow_redirects=False)  # fmt: skip
+    assert anyway.status_code == 303 and "published=3" in anyway.headers["location"]
+
+
+def port_nobody_listens_on() -> int:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return int(free.getsockname()[1])
