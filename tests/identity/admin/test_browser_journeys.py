@@ -45,9 +45,9 @@ agreements:
 """
 
 
-def signed_in(hub: LiveHub, new_page: NewPage, email: str, library: str) -> Page:
+def signed_in(hub: LiveHub, new_page: NewPage, email: str, library: str | None) -> Page:
     """A page of a new browser (its own cookies), signed in as a new administrator of
-    ``library``, on the admin home page."""
+    ``library`` (None: a consortium administrator), on the admin home page."""
     with transaction(hub.engine) as session:
         made = accounts.add_account(
             session=session, email=email, library=library, actor="test", secret=SECRET
