@@ -28,7 +28,16 @@ import policies
 from identity import errors
 from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.agreements import changes, checks, entries, minifile, queries, rules, whatif
+from identity.agreements import (
+    changes,
+    checks,
+    entries,
+    minifile,
+    queries,
+    rules,
+    status,
+    whatif,
+)
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
@@ -51,12 +60,21 @@ def _routes(section: entries.Section, path: str) -> None:
         with Session(engine_of(request)) as session:
             shown = queries.visible_entries(session, admin, section, library or None)
             known = queries.visible_entries(session, admin, "libraries")
+            every = queries.visible_entries(session, admin, "agreements")
             pending = queries.proposals(session, admin)
         libraries = sorted(e.id for e in known)
+        names = {e.id: str(e.data.get("name") or e.id) for e in known}
+        today = date.today()  # noqa: DTZ011
+        agreements = [e.data for e in every]
+        rows = [_row(admin, section, e) for e in shown]
+        for row in rows:
+            row["names"] = names
+            if section == "agreements":
+                row["status"] = status.of(row["data"], agreements, today)
         context = {
             "section": section,
             "singular": singular,
-            "entries": [_row(admin, section, e) for e in shown],
+            "entries": rows,
             "library": library,
             "libraries": libraries,
             "kinds": KINDS,

@@ -173,6 +173,7 @@ def test_a_rollback_shows_what_it_flips_and_is_confirmed(
     height = page.evaluate("document.scrollingElement.scrollHeight")
     print(f"/admin/audit, 25 of 43 events: {height} px high at 1280 px wide")
     assert height < 2500, height
-    for path in ("/admin/lookups?library=rmit", "/admin/desk"):
+    for path in ("/admin/lookups?library=rmit", "/admin/desk", "/admin/agreements"):
         page.goto(f"{live_hub.issuer}{path}")
         assert violations(page) == [], path
+    page.screenshot(path=str(tmp_path / "agreements.png"), full_page=True)
