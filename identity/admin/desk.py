@@ -74,6 +74,8 @@ def read(
     """The library and card desk staff asked about, once ``admin`` may serve its cards:
     ``NotPermitted``, ``NotFound`` for a library not in the set, ``InvalidRequest`` for text
     that is not one of its cards."""
+    if not library:
+        raise errors.InvalidRequest("Choose the card's home library.")
     rules.check_may_serve_cards(admin, library)
     found = agreements.libraries.get(library)
     if found is None:

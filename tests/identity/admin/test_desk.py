@@ -118,3 +118,7 @@ def test_a_consortium_administrator_serves_any_librarys_cards_by_api(
     wrong = client.post("/api/v1/admin/desk/card", headers=api,
                         json={"library": "nowhere", "card": CARD})  # fmt: skip
     assert wrong.status_code == 404
+    unsaid = client.post("/api/v1/admin/desk/card", headers=api, json={"library": "", "card": CARD})
+    assert (
+        unsaid.status_code == 422 and unsaid.json()["detail"] == "Choose the card's home library."
+    )
