@@ -10,10 +10,13 @@ concern their library by a structured field, never by a substring (``rmit`` must
 - the ``after`` record's ``parties`` names theirs (``,rmit,monash,``: a change to an agreement
   or library entry, and proposals, seen by every library party to it, so that a library sees
   at once that a partner suspended lending to its patrons),
-- and every ``agreements.publish``: each published version is the whole consortium's set,
-  which every member administrator may read (``/admin/versions``), so its summary is theirs too.
+- and every ``agreements.publish`` (rollback, import): each published version is the whole
+  consortium's set, which every member administrator may read (``/admin/versions``), so its
+  summary is theirs too.
 
 Everything else (signing-key rotations, other libraries' clients and administrators) is hidden.
+The filter by library (``Filters.library``) keeps the events ``concerning`` that library, by
+the same fields.
 """
 
 from __future__ import annotations
@@ -39,25 +42,33 @@ class Filters:
     actor: str = ""  # any part of the actor's name
     since: date | None = None  # inclusive, UTC
     until: date | None = None  # inclusive, UTC
+    library: str = ""  # the events concerning this library (``concerning``)
 
 
-def visible_to(admin: Admin) -> ColumnElement[bool]:
-    if admin.library is None:
-        return true()
-    library = admin.library
+#: the events about the whole set, which every administrator sees
+WHOLE_SET = ("agreements.publish", "agreements.rollback", "agreements.import")
+
+
+def concerning(library: str) -> ColumnElement[bool]:
+    """The events about ``library`` by a structured field (above)."""
     return or_(
         col(AuditEvent.subject) == f"library:{library}",
         col(AuditEvent.after)["library"].as_string() == library,
         col(AuditEvent.before)["library"].as_string() == library,
         col(AuditEvent.after)["parties"].as_string().contains(f",{library},", autoescape=True),
-        col(AuditEvent.action).in_(
-            ("agreements.publish", "agreements.rollback", "agreements.import")
-        ),
     )
+
+
+def visible_to(admin: Admin) -> ColumnElement[bool]:
+    if admin.library is None:
+        return true()
+    return or_(concerning(admin.library), col(AuditEvent.action).in_(WHOLE_SET))
 
 
 def _conditions(admin: Admin, filters: Filters) -> list[ColumnElement[bool]]:
     conditions = [visible_to(admin)]
+    if filters.library:
+        conditions.append(concerning(filters.library))
     if filters.action:
         conditions.append(col(AuditEvent.action) == filters.action)
     if filters.actor:
@@ -70,14 +81,22 @@ def _conditions(admin: Admin, filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def events(
-    *, session: Session, admin: Admin, filters: Filters, limit: int | None = None
+    *,
+    session: Session,
+    admin: Admin,
+    filters: Filters,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[AuditEvent]:
-    """The events ``admin`` may see that pass ``filters``, newest first."""
+    """The events ``admin`` may see that pass ``filters``, newest first (past the first
+    ``offset``)."""
     query = (
         select(AuditEvent).where(*_conditions(admin, filters)).order_by(col(AuditEvent.id).desc())
     )
     if limit is not None:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     return list(session.exec(query))
 
 

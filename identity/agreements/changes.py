@@ -235,6 +235,8 @@ def record(
     if proposal is not None:
         extra |= {"proposal": proposal.id, "status": proposal.status,
                   "awaiting": sorted(rules.split_names(proposal.awaiting))}  # fmt: skip
+        if proposal.reason:
+            extra["reason"] = proposal.reason
     if version is not None:
         extra["version"] = version
     audit.record(

@@ -79,10 +79,24 @@ def approve(
     return changes.Outcome(version=published, proposal=proposal)
 
 
-def reject(*, session: Session, admin: Admin, number: int, address: str | None = None) -> Proposal:
+#: the longest reason for a rejection
+REASON_MAX = 1000
+
+
+def reject(
+    *, session: Session, admin: Admin, number: int, reason: str, address: str | None = None
+) -> Proposal:
+    """Reject proposal ``number``, saying why (``reason``, required: the proposer is shown
+    it)."""
+    reason = reason.strip()
+    if not reason:
+        raise errors.InvalidRequest("Say why you reject it: the proposer is shown your reason.")
+    if len(reason) > REASON_MAX:
+        raise errors.InvalidRequest(f"A reason is at most {REASON_MAX} characters long.")
     lock(session, "agreements")  # not while an approval is publishing it
     proposal = queries.get_proposal(session, admin, number)
     _check_decidable(admin, proposal)
+    proposal.reason = reason
     return _close(session, admin, proposal, "rejected", address)
 
 

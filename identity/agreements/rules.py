@@ -12,7 +12,8 @@ agreement, a consortium administrator's; a suspension, the lender's alone; and a
 whose new card prefixes overlap another library's, that library's too (``overlapping``); one
 that lists new email ``domains``, a consortium administrator's (``new_domains``). Who may
 see, decide on and withdraw a proposal (``may_see``, ``may_decide``, ``may_withdraw``); a
-proposal keeps its parties and whom it awaits as ``joined`` names.
+proposal keeps its parties and whom it awaits as ``joined`` names. Whose cards' sign-in
+attempts an administrator may see and unlock at the desk (``check_may_serve_cards``).
 """
 
 from __future__ import annotations
@@ -184,6 +185,18 @@ def _connector_key(data: dict[str, Any], key: str) -> str | None:
     connector = data.get("connector")
     value = connector.get(key) if isinstance(connector, dict) else None
     return str(value) if value is not None else None
+
+
+def check_may_serve_cards(admin: Admin, library: str) -> None:
+    """Raise ``NotPermitted`` unless ``admin`` may see the sign-in attempts of ``library``'s
+    cards and clear their locks: a consortium administrator, any library's; a library
+    administrator, their own library's."""
+    if admin.consortium or admin.library == library:
+        return
+    raise errors.NotPermitted(
+        f"The cards of {library} are that library's: you can see and clear the locks only of "
+        f"{admin.library}'s cards."
+    )
 
 
 def may_see(admin: Admin, proposal: Proposal) -> bool:

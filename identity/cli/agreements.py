@@ -43,7 +43,10 @@ def _load(sources: list[tuple[str, str]]) -> policies.Agreements:
 
 @app.command()
 def check(paths: Paths) -> None:
-    """Validate agreement files: every problem with file, line and column, or what was loaded."""
+    """Validate agreement files: every problem with file, line and column, or what was loaded,
+    and its warnings (likely mistakes that do not stop it loading)."""
+    from policies.warnings import warnings
+
     sources = policies.read(*paths)
     agreements = _load(sources)
     kinds = Counter(a.kind for a in agreements.agreements.values())
@@ -53,6 +56,12 @@ def check(paths: Paths) -> None:
         f"from {len(sources)} file{'s' if len(sources) != 1 else ''}; "
         f"categories: {', '.join(sorted(agreements.categories))}"
     )
+    found = warnings(agreements)
+    for warning in found:
+        typer.echo(f"warning: {warning}")
+    if found:
+        typer.echo(f"{len(found)} warning{'s' if len(found) != 1 else ''} (not problems: "
+                   "the files load as they are)")  # fmt: skip
 
 
 @app.command()

@@ -19,6 +19,9 @@ nothing, but each start asks the provider's metadata and keeps a waiting sign-in
 database: starts are counted per client address in windows of their own (``started`` rows, which
 the PIN limits do not count), so a flood from one address gets a 429 and neither fills the table
 of waiting sign-ins nor reaches the providers.
+
+Desk staff can clear a card's lock (``clear``): a ``cleared`` attempt starts the card's count
+again, as a success does; the attempts before it stay, to be seen.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ ADDRESS = Counted(("pending", "failure", "unanswered"), reset=False)
 STARTS = Counted(("started",), reset=False)
 #: the ``card_key`` of a start: there is no card
 STARTED = "identity provider"
+#: the outcomes after which a card's count starts again
+RESETS = ("success", "cleared")
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,17 @@ def card_key(secret: str, library: str, card: str) -> str:
 
 
 def begin(
-    *, engine: Engine, key: str, address: str, limits: Limits, now: datetime | None = None
+    *,
+    engine: Engine,
+    key: str,
+    address: str,
+    limits: Limits,
+    now: datetime | None = None,
+    lender: str | None = None,
 ) -> int:
-    """Record an attempt for the card ``key`` from ``address``, or raise ``TooManyAttempts``.
-    One transaction: the two locks, one query for both counts, the new row."""
+    """Record an attempt for the card ``key`` from ``address`` (at ``lender``'s sign-in page),
+    or raise ``TooManyAttempts``. One transaction: the two locks, one query for both counts,
+    the new row."""
     now = now or utcnow()
     address = client_network(address)
     with transaction(engine) as session:
@@ -103,7 +115,8 @@ def begin(
         full = waits(session, key=key, address=address, now=now, limits=limits)
         if full:
             raise TooManyAttempts(max(full))
-        row = {"card_key": key, "address": address, "at": now, "outcome": "pending"}
+        row = {"card_key": key, "address": address, "at": now, "outcome": "pending",
+               "lender": lender}  # fmt: skip
         attempt: int = session.execute(_ADD, row).scalar_one()
         return attempt
 
@@ -188,7 +201,7 @@ def _recent() -> CompoundSelect[tuple[str, datetime]]:
         if counted.reset:
             last_success = (
                 select(func.max(LoginAttempt.at))
-                .where(mine, LoginAttempt.outcome == "success")
+                .where(mine, col(LoginAttempt.outcome).in_(RESETS))
                 .scalar_subquery()
             )
             query = query.where(col(LoginAttempt.at) > func.coalesce(last_success, since))
@@ -210,6 +223,26 @@ def waits_per_window(
         *_waits(session, LoginAttempt.card_key == key, now, limits.per_card, CARD),
         *_waits(session, LoginAttempt.address == address, now, limits.per_address, ADDRESS),
     ]
+
+
+def card_wait(session: Session, *, key: str, limits: Limits, now: datetime | None = None) -> int:
+    """Seconds until the card ``key`` may try again (0: it is not locked)."""
+    full = _waits(session, LoginAttempt.card_key == key, now or utcnow(), limits.per_card, CARD)
+    return max(full, default=0)
+
+
+def recent(session: Session, *, key: str, limit: int) -> list[LoginAttempt]:
+    """The card ``key``'s latest ``limit`` attempts, newest first."""
+    query = select(LoginAttempt).where(LoginAttempt.card_key == key)
+    return list(session.exec(query.order_by(col(LoginAttempt.at).desc()).limit(limit)))
+
+
+def clear(session: Session, *, key: str, now: datetime | None = None) -> None:
+    """Clear the card ``key``'s lock, in the caller's transaction: a ``cleared`` attempt, after
+    which its count starts again. Its client address's count is left as it is."""
+    lock(session, f"card:{key}")
+    row = {"card_key": key, "address": "", "at": now or utcnow(), "outcome": "cleared"}
+    session.execute(_ADD, row)
 
 
 def _full(times: list[datetime], now: datetime, limits: tuple[Window, ...]) -> list[int]:
@@ -235,7 +268,10 @@ def _waits(
     last_success = None
     if counted.reset:
         last_success = session.exec(
-            select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.outcome == "success")  # type: ignore[arg-type]
+            select(func.max(LoginAttempt.at)).where(
+                condition,  # type: ignore[arg-type]
+                col(LoginAttempt.outcome).in_(RESETS),
+            )
         ).one()
     full = []
     for allowed, window in limits:

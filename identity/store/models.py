@@ -142,8 +142,11 @@ class LoginAttempt(SQLModel, table=True):
     card_key: str = Field(max_length=64, index=True)
     address: str = Field(max_length=64, index=True)
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=True))
-    #: pending, failure, success, unanswered; or started (at an identity provider: no card)
+    #: pending, failure, success, unanswered; started (at an identity provider: no card); or
+    #: cleared (desk staff cleared the card's lock)
     outcome: str = Field(default="pending", max_length=10)
+    #: the library whose sign-in page the attempt was made at (None: an administrator's)
+    lender: str | None = Field(default=None, max_length=64)
 
 
 class AuthorizationCode(SQLModel, table=True):
@@ -344,6 +347,8 @@ class Proposal(SQLModel, table=True):
     status: str = Field(default="pending", max_length=12, index=True)
     note: str | None = Field(default=None, max_length=500)
     decided_by: str | None = Field(default=None, max_length=200)
+    #: why it was rejected, for the proposer (required to reject)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

@@ -238,3 +238,23 @@ def test_the_first_100_problems_are_listed_and_all_counted(tmp_path: Path) -> No
     assert len(lines) == 101 and lines[0].startswith(f"{bad}:2:")
     assert lines[-1] == f"{bad}: and 50 more problems, not listed"
     assert result.stderr == "150 problems; nothing loaded.\n"
+
+
+def test_check_prints_warnings_and_still_exits_0(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(
+        "agreements:\n"
+        "  - id: monash-latrobe-alumni\n"
+        "    kind: bilateral\n"
+        "    lender: monash\n"
+        "    borrowers_from: [latrobe]\n"
+        "    categories: [alumni]\n"
+        "    terms: {max_items: 2, loan_days: 14}\n"
+    )
+    result = hub("agreements", "check", str(EXAMPLES), str(extra))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        f"warning: {extra}: agreement monash-latrobe-alumni: can apply to nobody: latrobe maps "
+        "no patron to alumni",
+        "1 warning (not problems: the files load as they are)",
+    ]

@@ -5,12 +5,15 @@ validator's messages name the textarea's own lines. The editor's form has three 
 ``check`` (the validator's problems, or the decisions the change would flip), ``save``
 (published at once, or proposed to the other party: ``identity.agreements.rules`` decides), and,
 on a library, ``test`` (ask the home system, with the settings in the textarea, about a card;
-or the library's own identity provider for its discovery and keys).
+or the library's own identity provider for its discovery and keys). Saving settings whose
+test just failed asks to confirm first (``save-anyway``).
 Removing an entry is a form of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Coroutine
 from datetime import date
 from functools import partial
@@ -25,11 +28,21 @@ import policies
 from identity import errors
 from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.agreements import changes, checks, entries, minifile, queries, rules, whatif
+from identity.agreements import (
+    changes,
+    checks,
+    entries,
+    minifile,
+    queries,
+    rules,
+    status,
+    whatif,
+)
 from identity.store.database import transaction
 from identity.web import pages
 from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
 from identity.web.deps import client_address
+from policies.warnings import introduced
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,12 +60,21 @@ def _routes(section: entries.Section, path: str) -> None:
         with Session(engine_of(request)) as session:
             shown = queries.visible_entries(session, admin, section, library or None)
             known = queries.visible_entries(session, admin, "libraries")
+            every = queries.visible_entries(session, admin, "agreements")
             pending = queries.proposals(session, admin)
         libraries = sorted(e.id for e in known)
+        names = {e.id: str(e.data.get("name") or e.id) for e in known}
+        today = date.today()  # noqa: DTZ011
+        agreements = [e.data for e in every]
+        rows = [_row(admin, section, e) for e in shown]
+        for row in rows:
+            row["names"] = names
+            if section == "agreements":
+                row["status"] = status.of(row["data"], agreements, today)
         context = {
             "section": section,
             "singular": singular,
-            "entries": [_row(admin, section, e) for e in shown],
+            "entries": rows,
             "library": library,
             "libraries": libraries,
             "kinds": KINDS,
@@ -97,8 +119,9 @@ def _routes(section: entries.Section, path: str) -> None:
         do: FormText = "check",
         csrf: FormText = "",
         card: FormText = "",
+        failed: FormText = "",
     ) -> Response:
-        return _post(request, admin, section, entry_id, yaml, note, do, csrf, card)
+        return _post(request, admin, section, entry_id, yaml, note, do, csrf, card, failed)
 
 
 _routes("libraries", "libraries")
@@ -115,6 +138,7 @@ def _post(
     do: str,
     csrf: str,
     card: str,
+    failed: str = "",
 ) -> Response:
     text = text.replace("\r\n", "\n")  # browsers send CRLF from a textarea
     if not pages.csrf_ok(secret_of(request), request, csrf):
@@ -123,7 +147,10 @@ def _post(
         )
     if do == "remove" and entry_id is not None:
         return _save(request, admin, section, entry_id, None, note)
-    if do == "save":
+    if do == "save" and entry_id is not None and failed_test(request, entry_id, text, failed):
+        return _editor(request, admin, section, entry_id, text, note=note, card=card,
+                       failed=failed, confirm_save=True, status=409)  # fmt: skip
+    if do in ("save", "save-anyway"):
         return _save(request, admin, section, entry_id, text, note)
     if do == "test" and section == "libraries" and entry_id is not None:
         return _test(request, admin, entry_id, text, note, card)
@@ -131,15 +158,13 @@ def _post(
         with Session(engine_of(request)) as session:
             after, problems = checks.preview(session, admin, section, entry_id, text)
             on = date.today()  # noqa: DTZ011
-            flips = (
-                []
-                if after is None
-                else whatif.counted(session, in_force(request, session), after, on=on)
-            )
+            now = in_force(request, session)
+            flips = [] if after is None else whatif.counted(session, now, after, on=on)
+            found = [] if after is None else introduced(now, after)
     except errors.Problem as problem:
         return _refused(request, admin, section, entry_id, text, note, problem)
     return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
-                   flips=flips, checked=after is not None,
+                   flips=flips, checked=after is not None, warnings=found,
                    status=422 if problems else 200)  # fmt: skip
 
 
@@ -211,8 +236,22 @@ def _test(
         report = {"reachable": False, "detail": exc.detail, "card": card}
     except errors.Problem as problem:
         return _refused(request, admin, "libraries", entry_id, text, note, problem, card=card)
+    reachable = report.get("reachable") if isinstance(report, dict) else report.reachable
+    failed = "" if reachable else failed_mark(request, entry_id, text)
     return _editor(request, admin, "libraries", entry_id, text, note=note, connection=report,
-                   card=card)  # fmt: skip
+                   card=card, failed=failed)  # fmt: skip
+
+
+def failed_mark(request: Request, entry_id: str, text: str) -> str:
+    """What the editor carries after a connection test of ``text`` failed (an HMAC of it), so
+    that saving those very settings asks to confirm first."""
+    message = f"connection test failed\n{entry_id}\n{text}".encode()
+    return hmac.new(secret_of(request).encode(), message, hashlib.sha256).hexdigest()
+
+
+def failed_test(request: Request, entry_id: str, text: str, mark: str) -> bool:
+    """Whether the last connection test of exactly ``text`` failed (``mark``)."""
+    return bool(mark) and hmac.compare_digest(failed_mark(request, entry_id, text), mark)
 
 
 def _editor(
@@ -227,8 +266,11 @@ def _editor(
     problems: list[policies.Problem] | None = None,
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
+    warnings: list[policies.Problem] | None = None,
     connection: Report | dict[str, Any] | None = None,
     card: str = "",
+    failed: str = "",
+    confirm_save: bool = False,
     status: int = 200,
 ) -> Response:
     with Session(engine_of(request)) as session:
@@ -255,11 +297,14 @@ def _editor(
         "elsewhere": [p for p in problems if p.file != entries.EDITED],
         "flips": flips or [],
         "checked": checked,
+        "warnings": warnings or [],
         "editable": editable,
         "parties": sorted(rules.parties(section, found.data)) if found else [],
         "waiting": waiting,
         "connection": connection,
         "card": card,
+        "failed": failed,
+        "confirm_save": confirm_save,
         "published": request.query_params.get("published", ""),
         "kinds": KINDS,
         "rows": max(12, min(40, text.count("\n") + 3)),

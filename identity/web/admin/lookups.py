@@ -1,7 +1,7 @@
 """``/admin/lookups``: who asked the eligibility API about the patrons of the signed-in
 administrator's library (docs/eligibility.md: lookups by card are a privacy matter for the home
-library). A consortium administrator chooses the library; a library administrator sees only
-their own."""
+library). A consortium administrator chooses the library from a list; a library administrator
+sees only their own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from identity.patrons.cards import NotACard, read_card
 from identity.store.models import EligibilityLookup
-from identity.web.admin.deps import AdminDep, engine_of, page
+from identity.web.admin.deps import AdminDep, engine_of, in_force, page
+from identity.web.admin.desk import choices
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,7 +22,10 @@ SHOWN = 200
 @router.get("/admin/lookups")
 def lookups_page(request: Request, admin: AdminDep, library: str = "", card: str = "") -> Response:
     home = admin.library or library.strip()
-    context: dict[str, object] = {"library": home, "card": card, "rows": [], "total": 0}
+    with Session(engine_of(request)) as session:
+        libraries = choices(admin, in_force(request, session))
+    context: dict[str, object] = {"library": home, "card": card, "rows": [], "total": 0,
+                                  "libraries": libraries}  # fmt: skip
     wanted = None
     if card.strip():
         try:

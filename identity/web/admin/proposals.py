@@ -49,7 +49,12 @@ def proposal_page(request: Request, admin: AdminDep, number: Number) -> Response
 
 @router.post("/admin/proposals/{number}/{verb}")
 def decide(
-    request: Request, admin: AdminDep, number: Number, verb: str, csrf: FormText = ""
+    request: Request,
+    admin: AdminDep,
+    number: Number,
+    verb: str,
+    csrf: FormText = "",
+    reason: FormText = "",
 ) -> Response:
     if verb not in ("approve", "reject", "withdraw"):
         return _page(request, admin, number, error="No such action.", status=404)
@@ -57,17 +62,27 @@ def decide(
         return _page(request, admin, number, error="This page had expired. Please try again.",
                      status=400)  # fmt: skip
     address = client_address(request)
-    act = {"approve": proposals.approve, "reject": proposals.reject, "withdraw": proposals.withdraw}
+    act = {"approve": proposals.approve, "withdraw": proposals.withdraw}
     try:
         with transaction(engine_of(request)) as session:
-            act[verb](session=session, admin=admin, number=number, address=address)
+            if verb == "reject":
+                proposals.reject(session=session, admin=admin, number=number, reason=reason,
+                                 address=address)  # fmt: skip
+            else:
+                act[verb](session=session, admin=admin, number=number, address=address)
     except errors.Problem as problem:
-        return _refused(request, admin, number, problem)
+        return _refused(request, admin, number, problem, reason=reason)
     return RedirectResponse(f"/admin/proposals/{number}", status_code=303)
 
 
 def _page(
-    request: Request, admin: Admin, number: int, *, error: str = "", status: int = 200
+    request: Request,
+    admin: Admin,
+    number: int,
+    *,
+    error: str = "",
+    status: int = 200,
+    reason: str = "",
 ) -> Response:
     with Session(engine_of(request)) as session:
         try:
@@ -109,11 +124,15 @@ def _page(
         "may_withdraw": rules.may_withdraw(admin, proposal),
         "created": request.query_params.get("created") == "1",
         "error": error,
+        "reason": reason,
+        "reason_missing": status == 422 and not reason.strip(),
     }
     return page(request, "proposal.html", context, admin=admin, status_code=status)
 
 
-def _refused(request: Request, admin: Admin, number: int, problem: errors.Problem) -> Response:
+def _refused(
+    request: Request, admin: Admin, number: int, problem: errors.Problem, *, reason: str = ""
+) -> Response:
     """The proposal's page again, saying why it was not decided, in the problem's status; a
     page of its own when there is no such proposal."""
     if isinstance(problem, errors.NotFound):
@@ -122,4 +141,4 @@ def _refused(request: Request, admin: Admin, number: int, problem: errors.Proble
     if isinstance(problem, errors.InvalidAgreements):
         found = "; ".join(f"{p.file} line {p.line}: {p.message}" for p in problem.problems)
         error = f"It would not be valid now: {found}"
-    return _page(request, admin, number, error=error, status=problem.status)
+    return _page(request, admin, number, error=error, status=problem.status, reason=reason)

@@ -181,6 +181,11 @@ class CheckOut(BaseModel):
     valid: bool
     problems: list[ProblemAt]
     flips: list[FlipOut]
+    warnings: list[ProblemAt] = Field(
+        default_factory=list,
+        description="Likely mistakes the change brings, which do not stop it (a category a "
+        "borrowing library never maps, an agreement that can apply to nobody)",
+    )
 
 
 class YouMay(BaseModel):
@@ -206,6 +211,7 @@ class ProposalOut(BaseModel):
     after: dict[str, Any] | None
     decided_by: str | None
     decided_at: str | None
+    reason: str | None = Field(description="why it was rejected")
     version: int | None
     you_may: YouMay
 
@@ -229,6 +235,7 @@ class ProposalOut(BaseModel):
             before=proposal.before,
             after=proposal.after,
             decided_by=proposal.decided_by,
+            reason=proposal.reason,
             decided_at=_seconds(proposal.decided_at) if proposal.decided_at else None,
             version=proposal.version,
             you_may=YouMay(

@@ -2,10 +2,13 @@
 two; one version exported as a single YAML file that ``hub agreements check`` accepts. Every
 administrator may read them: a version is the whole consortium's published set. A consortium
 administrator may also roll back to a version (published again as a new one) and import files
-as a new version (``identity.agreements.changes``)."""
+as a new version (``identity.agreements.changes``), each first shown with what it would change
+and made by a second request that confirms it (``identity.agreements.confirming``)."""
 
 from __future__ import annotations
 
+from base64 import b64decode, b64encode
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -15,9 +18,9 @@ from starlette.responses import RedirectResponse, Response
 
 from identity import errors
 from identity.admin.accounts import Admin
-from identity.agreements import changes, versions
+from identity.agreements import changes, confirming, versions
 from identity.settings import Settings
-from identity.store.database import transaction
+from identity.store.database import lock, transaction
 from identity.store.models import AgreementVersion
 from identity.web import pages
 from identity.web.admin.deps import (
@@ -33,6 +36,10 @@ from identity.web.deps import client_address
 
 FormText = Annotated[str, Form()]
 EXPIRED = "This page had expired. Please try again."
+STALE = (
+    "The agreements in force changed since you were shown what this does. Nothing was "
+    "published: here is what it does now."
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,7 +66,8 @@ async def import_files(
     note: FormText = "",
     csrf: FormText = "",
 ) -> Response:
-    """Publish the uploaded YAML files as the whole new set (consortium administrators)."""
+    """What publishing the uploaded YAML files as the whole new set would change, to confirm
+    (consortium administrators): nothing is published yet."""
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _list(request, admin, error=EXPIRED, status=400)
     sources: list[tuple[str, str]] = []
@@ -69,36 +77,96 @@ async def import_files(
             sources.append((upload.filename or "upload.yaml", data.decode("utf-8-sig")))
         except UnicodeDecodeError:
             return _list(request, admin, error=f"{upload.filename} is not UTF-8 text.", status=422)
-    address = client_address(request)
-    settings: Settings = request.app.state.settings
+    return await _import(request, admin, sources, note, confirm="")
 
-    def publish() -> int | None:
+
+@router.post("/admin/versions/import/confirm")
+async def confirm_import(
+    request: Request,
+    admin: AdminDep,
+    name: Annotated[list[str], Form()],
+    text: Annotated[list[str], Form()],
+    note: FormText = "",
+    csrf: FormText = "",
+    confirm: FormText = "",
+) -> Response:
+    """Publish the files shown with their what-if (each text in base64, so that the browser
+    changes none of its line endings), if ``confirm`` still matches the set in force."""
+    if not pages.csrf_ok(secret_of(request), request, csrf):
+        return _list(request, admin, error=EXPIRED, status=400)
+    try:
+        sources = [
+            (n, b64decode(t, validate=True).decode()) for n, t in zip(name, text, strict=True)
+        ]
+    except ValueError:
+        return _list(request, admin, error="The files were not sent back whole: import them again.",
+                     status=400)  # fmt: skip
+    return await _import(request, admin, sources, note, confirm=confirm)
+
+
+async def _import(
+    request: Request, admin: Admin, sources: list[tuple[str, str]], note: str, *, confirm: str
+) -> Response:
+    address, secret = client_address(request), secret_of(request)
+    settings: Settings = request.app.state.settings
+    limits = settings.agreement_limits()
+
+    def publish() -> int | confirming.Preview | None:
         with transaction(engine_of(request)) as session:
+            lock(session, "agreements")  # so that what was confirmed is what is replaced
+            if not confirming.confirmed(session, secret, "import", sources, confirm):
+                return confirming.import_set(session, admin, sources, secret=secret,
+                                             on=date.today(), limits=limits)  # noqa: DTZ011  # fmt: skip
             version = changes.import_set(session=session, admin=admin, files=sources,
                                          note=note.strip() or None, address=address,
-                                         limits=settings.agreement_limits())  # fmt: skip
+                                         limits=limits)  # fmt: skip
             return version.id
 
     try:
-        number = await validating(request, publish)
+        done = await validating(request, publish)
     except errors.Problem as problem:
         return _refused(request, admin, problem)
-    return RedirectResponse(f"/admin/versions/{number}", status_code=303)
+    if isinstance(done, confirming.Preview):
+        encoded = [(n, b64encode(t.encode()).decode()) for n, t in sources]
+        context = {"kind": "import", "preview": done, "files": encoded, "note": note}
+        return _confirm_page(request, admin, context, stale=bool(confirm))
+    return RedirectResponse(f"/admin/versions/{done}", status_code=303)
 
 
 @router.post("/admin/versions/{number}/rollback")
-def rollback(request: Request, admin: AdminDep, number: Number, csrf: FormText = "") -> Response:
+def rollback(
+    request: Request, admin: AdminDep, number: Number, csrf: FormText = "", confirm: FormText = ""
+) -> Response:
+    """Without ``confirm``, what rolling back to version ``number`` would change, to confirm;
+    with it (still matching the set in force), the rollback."""
     if not pages.csrf_ok(secret_of(request), request, csrf):
         return _list(request, admin, error=EXPIRED, status=400)
-    address = client_address(request)
+    address, secret = client_address(request), secret_of(request)
     try:
         with transaction(engine_of(request)) as session:
+            lock(session, "agreements")
+            old, preview = confirming.rollback(session, admin, number, secret=secret,
+                                               on=date.today())  # noqa: DTZ011  # fmt: skip
+            files = [(f["name"], f["text"]) for f in old.files]
+            if not confirming.confirmed(session, secret, "rollback", files, confirm):
+                context = {"kind": "rollback", "preview": preview, "version": old}
+                return _confirm_page(request, admin, context, stale=bool(confirm))
             version = changes.rollback(session=session, admin=admin, number=number,
                                        address=address)  # fmt: skip
             made = version.id
     except errors.Problem as problem:
         return _refused(request, admin, problem)
     return RedirectResponse(f"/admin/versions/{made}", status_code=303)
+
+
+def _confirm_page(
+    request: Request, admin: Admin, context: dict[str, object], *, stale: bool
+) -> Response:
+    """The what-if of a rollback or an import, with the form that confirms it; ``stale``: a
+    confirmation came for a set no longer in force (409), shown what it does now."""
+    error = STALE if stale else ""
+    return page(request, "confirm.html", {**context, "error": error}, admin=admin,
+                status_code=409 if stale else 200)  # fmt: skip
 
 
 @router.get("/admin/versions/{number}")

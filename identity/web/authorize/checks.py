@@ -232,8 +232,9 @@ def within_guessing_limits(ctx: Context) -> Response | None:
     )
     try:
         ctx.attempt = guessing_limits.begin(
-            engine=server.engine, key=key, address=address, limits=limits
-        )
+            engine=server.engine, key=key, address=address, limits=limits,
+            lender=ctx.grant.request.client.library,
+        )  # fmt: skip
     except guessing_limits.TooManyAttempts as exc:
         metrics.RATE_LIMITED.labels("sign_in").inc()
         logs.event(events, "lockout", home_library=ctx.library.id, lender=_lender_id(ctx),

@@ -322,3 +322,21 @@ def test_an_import_over_the_size_limit_is_refused_unread(
             assert problem["file"] == "big.yaml" and message in problem["message"]
     with transaction(published) as session:
         assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+
+
+def test_a_rejection_needs_a_reason_and_carries_it(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    monash = token(client, add_admin, "ann@monash.example", "monash")
+    latrobe = token(client, add_admin, "lee@latrobe.example", "latrobe")
+    made = client.post("/api/v1/admin/agreements", headers=bearer(monash),
+                       json={"yaml": NEW_BILATERAL})  # fmt: skip
+    number = made.json()["proposal"]["id"]
+    path = f"/api/v1/admin/proposals/{number}/reject"
+    for body in (None, {}, {"reason": ""}, {"reason": "   "}):
+        refused = client.post(path, headers=bearer(latrobe), json=body)
+        assert refused.status_code == 422, body
+    done = client.post(path, headers=bearer(latrobe), json={"reason": "No alumni here"})
+    assert done.status_code == 200
+    seen = client.get(f"/api/v1/admin/proposals/{number}", headers=bearer(monash)).json()
+    assert (seen["status"], seen["reason"]) == ("rejected", "No alumni here")

@@ -110,6 +110,8 @@ class Hub:
         self, who: str, method: str, path: str, yaml: str | None = None, *, n: int = 1
     ) -> httpx2.Response:
         body = {"yaml": yaml} if yaml is not None else None
+        if path.endswith("/reject"):  # a rejection says why
+            body = {"reason": "Not on these terms"}
         return self.client.request(
             method,
             f"{API}{path}",

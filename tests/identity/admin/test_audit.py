@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from identity.admin import audit
+from identity.admin import audit, auditdiff
 from identity.oauth import registration
 from identity.store.database import transaction
 from identity.store.models import AuditEvent, utcnow
@@ -167,3 +167,45 @@ def test_a_bad_date_is_said_so(
     assert page.status_code == 400 and message in page.text and 'role="alert"' in page.text
     exported = client.get("/admin/audit.csv", params=params)
     assert exported.status_code == 400 and message in exported.text
+
+
+def test_before_and_after_are_shown_as_what_changed() -> None:
+    before = {"entry": {"id": "a", "terms": {"max_items": 2, "loan_days": 14}}, "n": 1}
+    after = {"entry": {"id": "a", "terms": {"max_items": 3, "loan_days": 14}}, "n": 1}
+    change = auditdiff.change(before, after)
+    assert change.fields == ["entry.terms.max_items"]
+    assert change.summary == "entry.terms.max_items"
+    changed = [(line.kind, line.text) for line in change.lines if line.kind in ("add", "del")]
+    assert changed == [("del", "    max_items: 2"), ("add", "    max_items: 3")]
+    made = auditdiff.change(None, {"added": 4})
+    assert [(line.kind, line.text) for line in made.lines] == [("add", "added: 4")]
+    assert made.summary == "added"
+    many = auditdiff.change({}, dict.fromkeys("abcdef", 1))
+    assert many.summary == "a, b, c, d and 2 more"
+
+
+def test_a_page_at_a_time_filtered_by_library(
+    client: TestClient, add_admin: AddAdmin, events: Engine
+) -> None:
+    with transaction(events) as session:
+        for n in range(60):
+            audit.record(session=session, actor="cli:carol", action="test.many",
+                         subject="library:rmit", before={"n": n}, after={"n": n + 1})  # fmt: skip
+    added = add_admin("root@consortium.example")
+    sign_in(client, "root@consortium.example", added.password)
+    first = client.get("/admin/audit", params={"action": "test.many"})
+    assert "Events 1 to 25 of 60." in first.text and "Page 1 of 3" in first.text
+    assert first.text.count("<details>") == 25 and "Newer events" not in first.text
+    assert '<a href="/admin/audit?action=test.many&amp;page=2" rel="next">' in first.text
+    assert '<span class="del">- n: 59</span>' in first.text  # the newest: n 59 to 60
+    assert '<span class="add">+ n: 60</span>' in first.text
+    last = client.get("/admin/audit", params={"action": "test.many", "page": "3"})
+    assert "Events 51 to 60 of 60." in last.text and "Older events" not in last.text
+    assert last.text.count("<details>") == 10 and "- n: 0<" in last.text
+    assert client.get("/admin/audit", params={"page": "0"}).status_code == 422
+
+    rmit = client.get("/admin/audit", params={"library": "rmit", "page": "1"}).text
+    assert "library:rmit2" not in rmit and "library:monash" not in rmit
+    assert '<option value="rmit" selected>' in rmit
+    only = {r["subject"] for r in csv_rows(client, library="rmit", action="patrons.import")}
+    assert only == {"library:rmit"}

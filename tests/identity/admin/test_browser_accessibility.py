@@ -5,6 +5,8 @@ what-if. Any violation fails, whatever its impact."""
 
 from __future__ import annotations
 
+import re
+
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, ViewportSize, expect
 
@@ -26,6 +28,7 @@ PAGES = (
     "/admin/versions/1",
     "/admin/audit",
     "/admin/lookups",
+    "/admin/desk",
 )
 TABLET: ViewportSize = {"width": 820, "height": 1180}
 PROPOSAL = """\
@@ -64,5 +67,11 @@ def test_the_admin_pages_pass_axe(live_hub: LiveHub, new_page: NewPage) -> None:
     seen["proposal with its what-if"] = violations(page)
     page.set_viewport_size(TABLET)
     seen["proposal on a tablet"] = violations(page)
+
+    partner = signed_in(live_hub, new_page, "axe@slv.example", "slv")
+    partner.goto(page.url)
+    partner.get_by_role("button", name="Reject").click()  # without the reason it needs
+    expect(partner.get_by_label(re.compile("^Why you reject it"))).to_be_focused()
+    seen["proposal with the form to reject it"] = violations(partner)
 
     assert {where: found for where, found in seen.items() if found} == {}

@@ -45,9 +45,9 @@ agreements:
 """
 
 
-def signed_in(hub: LiveHub, new_page: NewPage, email: str, library: str) -> Page:
+def signed_in(hub: LiveHub, new_page: NewPage, email: str, library: str | None) -> Page:
     """A page of a new browser (its own cookies), signed in as a new administrator of
-    ``library``, on the admin home page."""
+    ``library`` (None: a consortium administrator), on the admin home page."""
     with transaction(hub.engine) as session:
         made = accounts.add_account(
             session=session, email=email, library=library, actor="test", secret=SECRET
@@ -154,7 +154,7 @@ def test_an_agreement_of_two_other_libraries_can_be_read_but_not_changed(
 ) -> None:
     page = signed_in(live_hub, new_page, "dee@deakin.example", "deakin")
     nav(page, "Agreements")
-    agreements = page.get_by_role("table", name="Agreements in force")
+    agreements = page.get_by_role("table", name="Agreements, with their status today")
     expect(agreements.get_by_role("link", name="Edit deakin-alumni", exact=True)).to_be_visible()
     expect(agreements.get_by_role("link", name="Edit monash-rmit-staff")).to_have_count(0)
     agreements.get_by_role("link", name="View monash-rmit-staff", exact=True).click()
@@ -208,9 +208,16 @@ def test_a_suspension_is_in_force_at_once_and_the_other_party_sees_it(
     other.get_by_label("Involving library").select_option("rmit")
     other.get_by_role("button", name="Filter").click()
     expect(other).to_have_url(re.compile(r"/admin/agreements\?library=rmit$"))
-    rows = other.get_by_role("table", name="Agreements in force").get_by_role("row")
+    rows = other.get_by_role("table", name="Agreements, with their status today").get_by_role("row")
     suspension = rows.filter(has_text="monash-suspends-rmit")
     expect(suspension.get_by_role("cell")).to_contain_text(
-        ["monash-suspends-rmit", "suspension", "monash → rmit"]
+        [
+            "monash-suspends-rmit",
+            "in force",
+            "suspension",
+            "Monash University Library stops lending to RMIT University Library",
+        ]  # fmt: skip
     )
+    caval = rows.filter(has_text="caval-2026")  # monash's lending to rmit in it is suspended
+    expect(caval.get_by_role("cell").nth(1)).to_contain_text("monash suspends rmit")
     expect(rows.filter(has_text="swinburne-vu-postgrad-2027")).to_have_count(0)  # not rmit's

@@ -5,6 +5,10 @@ pair's agreement; a connection test answers from the registry."""
 
 from __future__ import annotations
 
+import html
+import re
+import socket
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -43,6 +47,10 @@ def test_check_then_propose_then_partner_approves(
     assert checked.status_code == 200, checked.text
     assert "No problems" in checked.text
     assert "now eligible" in checked.text
+    # latrobe has no alumni category in its map: allowed, but said
+    assert "1 warning" in checked.text
+    assert "agreement monash-latrobe-alumni: can apply to nobody: latrobe maps no patron to alumni"\
+        in checked.text  # fmt: skip
 
     saved = client.post(
         "/admin/agreements/new",
@@ -68,6 +76,41 @@ def test_check_then_propose_then_partner_approves(
     assert done.status_code == 303
     assert "published" in client.get(proposal_url).text
     assert decide(published, "monash", "latrobe", "alumni")["eligible"] is True
+
+
+def test_a_rejection_says_why_and_the_proposer_reads_it(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "ann@monash.example", "monash")
+    new = client.get("/admin/agreements/new?kind=bilateral")
+    saved = client.post(
+        "/admin/agreements/new",
+        data={"csrf": csrf_of(new.text), "yaml": NEW_BILATERAL, "do": "save"},
+        follow_redirects=False,
+    )
+    proposal_url = saved.headers["location"].split("?")[0]
+
+    client.cookies.clear()
+    signed_in(client, add_admin, "lee@latrobe.example", "latrobe")
+    page = client.get(proposal_url)
+    assert 'name="reason"' in page.text and "the proposer is shown your reason" in page.text
+    unsaid = client.post(f"{proposal_url}/reject", data={"csrf": csrf_of(page.text),
+                                                         "reason": "  "})  # fmt: skip
+    assert unsaid.status_code == 422
+    assert "Say why you reject it: the proposer is shown your reason." in unsaid.text
+    assert 'aria-invalid="true"' in unsaid.text and "Waiting for" in unsaid.text  # still pending
+    done = client.post(
+        f"{proposal_url}/reject",
+        data={"csrf": csrf_of(page.text), "reason": "We have no alumni borrowing <yet>"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+
+    client.cookies.clear()
+    signed_in(client, add_admin, "max@monash.example", "monash")
+    seen = client.get(proposal_url).text
+    assert "rejected" in seen and "Why it was rejected" in seen
+    assert "We have no alumni borrowing &lt;yet&gt;" in seen
 
 
 def test_library_admin_cannot_edit_other_pairs_agreement(
@@ -163,3 +206,47 @@ def test_the_editor_refuses_another_librarys_entry_before_reading_the_text(
     assert "Library rmit is not yours" in refused.text
     with transaction(published) as session:
         assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+
+
+def test_saving_settings_whose_connection_test_failed_asks_to_confirm(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    signed_in(client, add_admin, "boss@caval.example", None)
+    page = client.get("/admin/libraries/rmit")
+    csrf = csrf_of(page.text)
+    text = html.unescape(page.text.split('name="yaml"')[1].split(">", 1)[1].split("</textarea>")[0])
+    nowhere = port_nobody_listens_on()
+    broken = text.replace(
+        "connector: {kind: registry}",
+        f"connector: {{kind: sip2, host: 127.0.0.1, port: {nowhere}, institution: rmit, "
+        "timeout_s: 1}",
+    )
+    assert broken != text
+    asking = {"csrf": csrf, "yaml": broken, "do": "test", "card": "21110000000001"}
+    tested = client.post("/admin/libraries/rmit", data=asking)
+    assert "The home system could not be reached" in tested.text
+    failed = re.search(r'name="failed" value="([0-9a-f]{64})"', tested.text)
+    assert failed is not None
+
+    form = {"csrf": csrf, "yaml": broken, "failed": failed.group(1)}
+    asked = client.post("/admin/libraries/rmit", data={**form, "do": "save"})
+    assert asked.status_code == 409
+    assert "Save settings whose connection test failed?" in asked.text
+    assert "rmit's patrons may be unable to sign in" in asked.text
+    assert ">Save anyway</button>" in asked.text and 'value="save">Save<' not in asked.text
+    with transaction(published) as session:
+        assert publishing.latest(session=session).id == 1  # type: ignore[union-attr]
+    # other settings than those tested are saved as usual (the mark is for that text only)
+    retyped = broken.replace("timeout_s: 1", "timeout_s: 2")
+    other = client.post("/admin/libraries/rmit", data={**form, "do": "save", "yaml": retyped},
+                        follow_redirects=False)  # fmt: skip
+    assert other.status_code == 303
+    anyway = client.post("/admin/libraries/rmit", data={**form, "do": "save-anyway"},
+                         follow_redirects=False)  # fmt: skip
+    assert anyway.status_code == 303 and "published=3" in anyway.headers["location"]
+
+
+def port_nobody_listens_on() -> int:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        return int(free.getsockname()[1])

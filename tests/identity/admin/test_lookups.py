@@ -52,6 +52,8 @@ def test_a_consortium_administrator_chooses_the_library(
     sign_in(client, "cora@caval.example", made.password)
     page = client.get("/admin/lookups", params={"library": "monash"}).text
     assert "22220000000001" in page and "21110000000001" not in page
+    assert '<option value="monash" selected>Monash University Library (monash)</option>' in page
+    assert '<option value="rmit">' in page  # every library, to choose from
     assert client.get("/admin/lookups").status_code == 200
 
 

@@ -3,8 +3,10 @@ accepts and that decides as the version did."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from base64 import b64encode
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,17 +145,32 @@ def test_rollback_and_import_from_the_pages(
     page = client.get("/admin/versions/1")
     assert "Roll back to version 1" in page.text
     assert "Roll back" not in client.get("/admin/versions/2").text  # the one in force
+    asked = client.post("/admin/versions/1/rollback", data={"csrf": csrf_of(page.text)})
+    assert asked.status_code == 200  # what it changes, to confirm: nothing published yet
+    assert "<h1>Roll back to version 1?</h1>" in asked.text
+    assert "in place of version 2. Nothing is published until you confirm." in asked.text
+    assert "Decisions this change flips" in asked.text or "flips no lending decision" in asked.text
+    with transaction(second) as session:
+        assert publishing.latest(session=session).id == 2  # type: ignore[union-attr]
     rolled = client.post(
-        "/admin/versions/1/rollback", data={"csrf": csrf_of(page.text)}, follow_redirects=False
+        "/admin/versions/1/rollback",
+        data={"csrf": csrf_of(asked.text), "confirm": confirm_of(asked.text)},
+        follow_redirects=False,
     )
     assert rolled.status_code == 303 and rolled.headers["location"] == "/admin/versions/3"
     with transaction(second) as session:
         third = session.get(AgreementVersion, 3)
         assert third is not None and third.note == "Rollback to version 1"
         assert third.sha256 == session.get(AgreementVersion, 1).sha256  # type: ignore[union-attr]
+    again = client.post(  # the same confirmation, now that the set in force is another
+        "/admin/versions/2/rollback",
+        data={"csrf": csrf_of(asked.text), "confirm": confirm_of(asked.text)},
+    )
+    assert again.status_code == 409 and "Nothing was published" in again.text
+    assert "<h1>Roll back to version 2?</h1>" in again.text  # shown what it does now
 
     listing = client.get("/admin/versions")
-    exported = client.get("/admin/versions/2/export").text
+    exported = client.get("/admin/versions/2/export").text.replace("\n", "\r\n")
     bad = client.post(
         "/admin/versions/import",
         data={"csrf": csrf_of(listing.text), "note": "bad"},
@@ -161,13 +178,34 @@ def test_rollback_and_import_from_the_pages(
     )
     assert bad.status_code == 422
     assert "bad.yaml, line 2" in bad.text
-    good = client.post(
+    shown = client.post(
         "/admin/versions/import",
         data={"csrf": csrf_of(listing.text), "note": "as 2"},
         files=[("files", ("v2.yaml", exported.encode(), "application/yaml"))],
-        follow_redirects=False,
     )
+    assert shown.status_code == 200
+    assert "<h1>Import 1 file as the whole new set?</h1>" in shown.text
+    with transaction(second) as session:
+        assert publishing.latest(session=session).id == 3  # type: ignore[union-attr]
+    sent_back = re.search(r'name="text" value="([^"]+)"', shown.text)
+    assert sent_back is not None
+    form = {"csrf": csrf_of(shown.text), "confirm": confirm_of(shown.text),
+            "name": "v2.yaml", "note": "as 2", "text": sent_back.group(1)}  # fmt: skip
+    other = b64encode(f"{exported}# more\n".encode()).decode()
+    forged = client.post("/admin/versions/import/confirm", data={**form, "text": other})
+    assert forged.status_code == 409  # other files than those shown: shown again, not published
+    good = client.post("/admin/versions/import/confirm", data=form, follow_redirects=False)
     assert good.status_code == 303 and good.headers["location"] == "/admin/versions/4"
+    with transaction(second) as session:
+        fourth = session.get(AgreementVersion, 4)
+        assert fourth is not None and fourth.note == "as 2"
+        assert fourth.files[0]["text"] == exported  # its line endings as uploaded
+
+
+def confirm_of(page: str) -> str:
+    found = re.search(r'name="confirm" value="([0-9a-f]{64})"', page)
+    assert found, "the page has no confirmation"
+    return found.group(1)
 
 
 def test_a_library_administrator_cannot_roll_back(

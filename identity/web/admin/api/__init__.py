@@ -1,8 +1,9 @@
 """The admin API, ``/api/v1/admin/...``: what the ``/admin`` pages do, as JSON for scripts, a
 router per resource: ``sessions`` (sign in and out, who is signed in), ``entries`` (libraries
 and agreements), ``checks`` (a change checked without making it; a library's connection),
-``proposals``, ``versions``, ``audit`` and ``onboarding`` (clients, administrators, registry
-patrons). ``auth`` is the bearer session they all take.
+``proposals``, ``versions``, ``audit``, ``desk`` (a card's sign-in attempts and lock) and
+``onboarding`` (clients, administrators, registry patrons). ``auth`` is the bearer session
+they all take.
 
 An administrator signs in with ``POST /api/v1/admin/sessions`` (email, password, TOTP code:
 the same checks and guessing limits as the sign-in page) and sends the token it returns as
@@ -23,6 +24,7 @@ from fastapi import APIRouter
 from identity.web.admin.api import (
     audit,
     checks,
+    desk,
     entries,
     onboarding,
     proposals,
@@ -31,5 +33,5 @@ from identity.web.admin.api import (
 )
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-for _resource in (sessions, entries, checks, proposals, versions, audit, onboarding):
+for _resource in (sessions, entries, checks, proposals, versions, audit, desk, onboarding):
     router.include_router(_resource.router)

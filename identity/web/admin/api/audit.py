@@ -23,10 +23,15 @@ def audit_log(
     admin: ApiAdmin,
     action: str = "",
     actor: str = "",
+    library: str = "",
     since: Day | None = None,
     until: Day | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> list[AuditEventOut]:
-    filters = auditlog.Filters(action, actor, since, until)
-    found = auditlog.events(session=session, admin=admin, filters=filters, limit=limit)
+    """``library``: the events concerning that library (for a library administrator, within
+    those about their own); ``offset``: past the newest so many."""
+    filters = auditlog.Filters(action, actor, since, until, library.strip())
+    found = auditlog.events(session=session, admin=admin, filters=filters, limit=limit,
+                            offset=offset)  # fmt: skip
     return [AuditEventOut.of(e) for e in found]

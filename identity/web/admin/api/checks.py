@@ -19,6 +19,7 @@ from identity.web.admin.deps import engine_of, in_force
 from identity.web.admin.schemas import CheckIn, CheckOut, ConnectionIn, FlipOut, ProblemAt
 from identity.web.deps import OAuthDep, SessionDep
 from identity.web.problems import responses
+from policies.warnings import introduced
 
 router = APIRouter()
 
@@ -34,12 +35,13 @@ def check(request: Request, session: SessionDep, admin: ApiAdmin, body: CheckIn)
     standing on ``on``."""
     after, problems = checks.preview(session, admin, body.section, body.id, body.yaml)
     on = body.on or date.today()  # noqa: DTZ011
-    flipped = [] if after is None else whatif.counted(session, in_force(request, session),
-                                                      after, on=on)  # fmt: skip
+    now = in_force(request, session)
+    flipped = [] if after is None else whatif.counted(session, now, after, on=on)
     return CheckOut(
         valid=not problems,
         problems=[ProblemAt.of(p) for p in problems],
         flips=[FlipOut.of(f) for f in flipped],
+        warnings=[] if after is None else [ProblemAt.of(w) for w in introduced(now, after)],
     )
 
 

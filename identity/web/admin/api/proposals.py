@@ -6,6 +6,7 @@ from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from identity import errors
 from identity.agreements import proposals, queries, whatif
@@ -61,12 +62,18 @@ def approve(request: Request, admin: ApiAdmin, number: Number) -> Approved:
         )
 
 
-@router.post("/proposals/{number}/reject", summary="Reject", responses=responses(*CHANGE))
-def reject(request: Request, admin: ApiAdmin, number: Number) -> Decided:
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=proposals.REASON_MAX,
+                        description="Why: the proposer is shown it")  # fmt: skip
+
+
+@router.post("/proposals/{number}/reject", summary="Reject, saying why",
+             responses=responses(*CHANGE))  # fmt: skip
+def reject(request: Request, admin: ApiAdmin, number: Number, body: RejectIn) -> Decided:
     with transaction(engine_of(request)) as session:
-        proposal = proposals.reject(
-            session=session, admin=admin, number=number, address=client_address(request)
-        )
+        address = client_address(request)
+        proposal = proposals.reject(session=session, admin=admin, number=number,
+                                    reason=body.reason, address=address)  # fmt: skip
         return Decided(proposal=ProposalOut.of(admin, proposal))
 
 
