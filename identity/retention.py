@@ -1,8 +1,10 @@
 """Forgetting what is no longer needed: spent and expired authorization codes, tokens long
 expired, answered consent tickets, sign-ins at a library's identity provider once expired, old
 rate-limit windows, sign-in attempts older than ``HUB_RETAIN_SIGNIN_ATTEMPTS_DAYS`` (and the
-longest guessing window), eligibility lookups older than ``HUB_RETAIN_LOOKUPS_DAYS``, and the
-SAML assertions seen, once expired. Their rows hold card numbers (codes, tokens, lookups) or
+longest guessing window), eligibility lookups older than ``HUB_RETAIN_LOOKUPS_DAYS``, which card
+a lender's pairwise ``sub`` stands for once the patron has not signed in there for
+``HUB_RETAIN_PAIRWISE_DAYS`` (and no refresh token can still use it), and the SAML assertions
+seen, once expired. Their rows hold card numbers (codes, tokens, lookups) or
 traces of them, so they are not kept. Runs when the app starts, and as ``hub db purge`` (for a
 daily cron job). ``/privacy`` tells patrons these periods (``kept_for``)."""
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Delete, delete, or_
+from sqlalchemy import Delete, delete, func, or_
 from sqlmodel import Session, col
 
 from identity.admin import sessions as admin_sessions
@@ -26,6 +28,7 @@ from identity.store.models import (
     LoginAttempt,
     OAuthToken,
     OutboxMail,
+    PairwiseSubject,
     RateWindow,
     RevokedFamily,
     RevokedToken,
@@ -48,6 +51,7 @@ class Periods:
     lookups: timedelta  # the eligibility API's record of questions about a card
     signin_attempts: timedelta  # sign-in attempts (a keyed hash of the card, the address)
     tokens: timedelta  # a sign-in's tokens, with what the lender was told, after the sign-in
+    pairwise: timedelta  # which card a lender's pairwise sub stands for, after the latest sign-in
 
 
 def kept_for(settings: Settings) -> Periods:
@@ -55,11 +59,12 @@ def kept_for(settings: Settings) -> Periods:
     limits = Limits.parse(settings.guesses_per_card, settings.guesses_per_address)
     starts = windows(settings.federated_starts_per_address)  # starts at an identity provider
     longest_window = max(w for _, w in (*limits.per_card, *limits.per_address, *starts))
+    tokens = timedelta(seconds=max(settings.refresh_lifetime_s, settings.token_lifetime_s)) + GRACE
     return Periods(
         lookups=timedelta(days=settings.retain_lookups_days),
         signin_attempts=max(timedelta(days=settings.retain_signin_attempts_days), longest_window),
-        tokens=timedelta(seconds=max(settings.refresh_lifetime_s, settings.token_lifetime_s))
-        + GRACE,
+        tokens=tokens,
+        pairwise=max(timedelta(days=settings.retain_pairwise_days), tokens),
     )
 
 
@@ -111,6 +116,10 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["eligibility lookups"] = _delete(
         session, delete(EligibilityLookup).where(col(EligibilityLookup.at) < now - periods.lookups)
+    )
+    last_seen = func.coalesce(col(PairwiseSubject.last_seen), col(PairwiseSubject.first_seen))
+    counts["pairwise subjects"] = _delete(
+        session, delete(PairwiseSubject).where(last_seen < now - periods.pairwise)
     )
     counts["SAML assertions seen"] = _delete(
         session, delete(SamlAssertionSeen).where(col(SamlAssertionSeen.expires_at) < now)

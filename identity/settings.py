@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     retain_lookups_days: int = 180
     #: how long sign-in attempts are kept (days), and never less than the longest guessing window
     retain_signin_attempts_days: int = 1
+    #: how long which card a lender's pairwise ``sub`` stands for is kept after the patron's
+    #: latest sign-in (days), and never less than a refresh token lives
+    retain_pairwise_days: int = 400
     #: the network's name, logo (a file on the hub: SVG, PNG, WebP or JPEG, served at
     #: /brand/logo) and accent colours (light and dark), on every patron page; help: where
     #: patrons get help with the hub itself (a URL, an email address)
@@ -311,10 +314,10 @@ class Settings(BaseSettings):
             raise ValueError("HUB_PURGE_INTERVAL_S must be 0, or between 60 s and 7 days")
         return value
 
-    @field_validator("retain_lookups_days", "retain_signin_attempts_days")
+    @field_validator("retain_lookups_days", "retain_signin_attempts_days", "retain_pairwise_days")
     @classmethod
     def _retain(cls, value: int, info: ValidationInfo) -> int:
-        longest = 3650 if info.field_name == "retain_lookups_days" else 365
+        longest = 365 if info.field_name == "retain_signin_attempts_days" else 3650
         if not 1 <= value <= longest:
             name = f"HUB_{(info.field_name or '').upper()}"
             raise ValueError(f"{name} must be between 1 and {longest} days")

@@ -133,12 +133,13 @@ def save(
                     PairwiseSubject(
                         lender=grantee.lender, sub=grantee.sub, home_library=patron.home_library,
                         card=patron.card, scope=token.get("scope", ""), first_seen=now,
-                        standing_card=patron.standing_card,
+                        last_seen=now, standing_card=patron.standing_card,
                     )
                 )  # fmt: skip
             else:  # the latest grant decides (a new sign-in, or a narrowing refresh)
                 known.scope = token.get("scope", "")
                 known.standing_card = patron.standing_card
+                known.last_seen = now
         session.add(
             OAuthToken(
                 jti=jti,

@@ -257,6 +257,10 @@ class PairwiseSubject(SQLModel, table=True):
     #: a federated patron's card at their library's standing source, as at the latest sign-in
     standing_card: str | None = Field(default=None, max_length=64)
     first_seen: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    #: the latest sign-in or refresh that gave the lender this ``sub`` (None: before it was kept)
+    last_seen: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class EligibilityLookup(SQLModel, table=True):

@@ -50,6 +50,7 @@ def privacy(request: Request, settings: SettingsDep) -> Response:
         "lookups_days": days(periods.lookups),
         "attempts_days": days(periods.signin_attempts),
         "tokens_days": days(periods.tokens),
+        "pairwise_days": days(periods.pairwise),
     }
     return render(request, "privacy.html", context, secret=settings.secret())
 

@@ -17,6 +17,7 @@ from identity.store.models import (
     EligibilityLookup,
     LoginAttempt,
     OAuthToken,
+    PairwiseSubject,
     SpentTicket,
     utcnow,
 )
@@ -118,3 +119,41 @@ def test_lookups_are_kept_six_months_by_default(engine: Engine) -> None:
     with transaction(engine) as session:
         retention.purge(session=session, settings=Settings(database_url="sqlite://"))
     assert count(engine, EligibilityLookup) == 1
+
+
+def pairwise(sub: str, first_days_ago: float, last_days_ago: float | None) -> PairwiseSubject:
+    now = utcnow()
+    last = None if last_days_ago is None else now - timedelta(days=last_days_ago)
+    return PairwiseSubject(
+        lender="monash", sub=sub, home_library="rmit", card="21110000000001", scope="openid",
+        first_seen=now - timedelta(days=first_days_ago), last_seen=last,
+    )  # fmt: skip
+
+
+def test_a_lenders_pairwise_subject_is_forgotten_once_the_patron_stops_signing_in_there(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as session:
+        session.add_all([
+            pairwise("signed-in-last-week", 900, 7),
+            pairwise("not-since-last-year", 900, 401),
+            pairwise("kept-before-last-seen-was", 401, None),
+            pairwise("new", 0, 0),
+        ])  # fmt: skip
+    with transaction(engine) as session:
+        counts = retention.purge(session=session, settings=Settings(database_url="sqlite://"))
+    assert counts["pairwise subjects"] == 2  # 400 days after the latest sign-in, by default
+    with Session(engine) as session:
+        kept = sorted(row.sub for row in session.exec(select(PairwiseSubject)))
+    assert kept == ["new", "signed-in-last-week"]
+
+    # never shorter than a refresh token lives: a lender holding one may still ask by sub
+    settings = Settings(database_url="sqlite://", retain_pairwise_days=1,
+                        refresh_lifetime_s=30 * 86400)  # fmt: skip
+    assert retention.kept_for(settings).pairwise == timedelta(days=31)
+    with transaction(engine) as session:
+        session.add_all([pairwise("twenty-days-ago", 900, 20), pairwise("forty-days-ago", 900, 40)])
+    with transaction(engine) as session:
+        assert retention.purge(session=session, settings=settings)["pairwise subjects"] == 1
+    with Session(engine) as session:
+        assert session.get(PairwiseSubject, ("monash", "twenty-days-ago")) is not None
