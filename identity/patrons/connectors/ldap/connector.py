@@ -28,7 +28,6 @@ patron's bind or entry says. A directory that cannot be asked is ``HomeLibraryUn
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import ssl
@@ -49,8 +48,6 @@ from policies.model import LdapConnector as LdapSettings
 T = TypeVar("T")
 
 MISCONFIGURED_RETRY_S = 300  # a missing password or CA file is not fixed by trying again soon
-BUSY_RETRY_S = 1
-BAD_RECORD_RETRY_S = 60
 #: what a patron's bind may answer besides success, all meaning "not this patron with this
 #: password": invalidCredentials (AD: also disabled, expired, locked), invalidDNSyntax,
 #: noSuchObject, inappropriateAuthentication, insufficientAccessRights, unwillingToPerform
@@ -218,43 +215,11 @@ class LdapConnector:
     def _guarded(self, ask: Callable[[float], T]) -> T:
         """``ask(deadline)`` behind the breaker, its failures turned into
         ``HomeLibraryUnavailable``."""
-        library, link = self.library.id, self.link
-        where = f"LDAP {self.settings.url}"
-        admission = link.breaker.admit()
-        if admission.wait is not None:
-            raise HomeLibraryUnavailable(
-                library,
-                "the directory did not answer lately; not asking it again yet"
-                if not link.breaker.trying
-                else "the directory did not answer lately; another request is checking it is back",
-                retry_after=max(1, math.ceil(admission.wait)),
-            )
-        verdict = "released"
-        try:
-            answer = ask(time.monotonic() + self.settings.timeout_s)
-            verdict = "succeeded"
-            return answer
-        except Busy as exc:
-            raise HomeLibraryUnavailable(
-                library, f"{where}: {exc}", retry_after=BUSY_RETRY_S
-            ) from None
-        except BadRecord as exc:  # the directory answered: this patron's entry is the trouble
-            verdict = "succeeded"
-            raise HomeLibraryUnavailable(
-                library, f"{where}: {exc}", retry_after=BAD_RECORD_RETRY_S
-            ) from None
-        except LdapError as exc:
-            verdict = "failed"
-            link.breaker.failed()
-            left = link.breaker.remaining() or link.breaker.cooldown_s
-            raise HomeLibraryUnavailable(
-                library, f"{where}: {exc}", retry_after=max(1, math.ceil(left))
-            ) from None
-        finally:
-            if verdict == "succeeded":
-                link.breaker.succeeded()
-            elif verdict == "released":
-                link.breaker.released(admission)
+        return self.link.breaker.guard(
+            lambda: ask(time.monotonic() + self.settings.timeout_s),
+            library=self.library.id, peer="the directory", where=f"LDAP {self.settings.url}",
+            busy=Busy, bad_record=BadRecord, failure=LdapError,
+        )  # fmt: skip
 
     def _service_password(self) -> str:
         search = self.settings.search

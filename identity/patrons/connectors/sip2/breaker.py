@@ -11,22 +11,30 @@ next caller be the trial.
 
 A caller that ``admit()`` let through must report exactly one of ``succeeded()``,
 ``failed()`` or ``released()``. Only failures of the ILS itself (unreachable, dropped, no answer
-in time, a garbled or out-of-step reply, a refused login) are ``failed()``.
+in time, a garbled or out-of-step reply, a refused login) are ``failed()``. ``guard()`` does all
+of that for one question, for the SIP2 and LDAP connectors alike.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from identity import logs, metrics
+from identity.patrons.connectors import HomeLibraryUnavailable
+
+T = TypeVar("T")
 
 FAILURES = 3
 COOLDOWN_S = 30.0
 log = logs.get("hub.breaker")
 TRIAL_WAIT_S = 1.0  # the Retry-After of callers turned away while a trial call is under way
+BUSY_RETRY_S = 1  # every connection to the library's system was in use
+BAD_RECORD_RETRY_S = 60  # one patron's record the hub cannot read is not fixed in seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +123,55 @@ class Breaker:
         if admission.trial:
             with self._lock:
                 self._trial = False
+
+    def guard(
+        self,
+        ask: Callable[[], T],
+        *,
+        library: str,
+        peer: str,
+        where: str,
+        busy: type[Exception],
+        bad_record: type[Exception],
+        failure: type[Exception],
+    ) -> T:
+        """``ask()`` behind the breaker, its failures turned into ``HomeLibraryUnavailable``
+        for ``library`` (``peer``: "the ILS", "the directory"; ``where``: its address, for
+        the log). The hub's own pool being full (``busy``) is no verdict; one patron's record
+        the hub cannot read (``bad_record``) means the library answered; any other
+        ``failure`` of the library's system counts against it."""
+        admission = self.admit()
+        if admission.wait is not None:
+            raise HomeLibraryUnavailable(
+                library,
+                f"{peer} did not answer lately; not asking it again yet"
+                if not self.trying
+                else f"{peer} did not answer lately; another request is checking it is back",
+                retry_after=max(1, math.ceil(admission.wait)),
+            )
+        verdict = "released"
+        try:
+            answer = ask()
+            verdict = "succeeded"
+            return answer
+        except busy as exc:
+            raise HomeLibraryUnavailable(
+                library, f"{where}: {exc}", retry_after=BUSY_RETRY_S
+            ) from None
+        except bad_record as exc:
+            verdict = "succeeded"
+            raise HomeLibraryUnavailable(
+                library, f"{where}: {exc}", retry_after=BAD_RECORD_RETRY_S
+            ) from None
+        except failure as exc:
+            verdict = "failed"
+            self.failed()
+            left = self.remaining() or self.cooldown_s
+            raise HomeLibraryUnavailable(
+                library, f"{where}: {exc}", retry_after=max(1, math.ceil(left))
+            ) from None
+        finally:
+            if verdict == "succeeded":
+                self.succeeded()
+            elif verdict == "released":
+                self.released(admission)

@@ -43,7 +43,6 @@ removed from the agreements does not keep its sockets.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import ssl
@@ -65,8 +64,6 @@ from identity.patrons.connectors.sip2.errors import (
 from policies.model import Sip2Connector as Sip2Settings
 
 MISCONFIGURED_RETRY_S = 300  # a missing password variable is not fixed by trying again soon
-BUSY_RETRY_S = 1  # every connection to the ILS was in use
-BAD_RECORD_RETRY_S = 60  # one patron's record the hub cannot read is not fixed in seconds
 
 _AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
@@ -111,17 +108,6 @@ class Sip2Connector:
         request = messages.patron_information(
             institution=settings.institution, card=card, pin=pin, now=now
         )
-        where = f"SIP2 {settings.host}:{settings.port}"
-        link = self.link
-        admission = link.breaker.admit()
-        if admission.wait is not None:
-            raise HomeLibraryUnavailable(
-                self.library,
-                "the ILS did not answer lately; not asking it again yet"
-                if not link.breaker.trying
-                else "the ILS did not answer lately; another request is checking it is back",
-                retry_after=max(1, math.ceil(admission.wait)),
-            )
 
         def connect(deadline: float) -> client.Connection:
             return client.open_connection(
@@ -141,34 +127,14 @@ class Sip2Connector:
             reply = connection.exchange(request, "64", deadline=deadline)
             return self._holder(card, reply, pin_sent=pin is not None)
 
-        verdict = "released"
-        try:
-            holder = link.pool.run(
+        link = self.link
+        return link.breaker.guard(
+            lambda: link.pool.run(
                 connect, work, wait_s=settings.timeout_s, budget_s=settings.timeout_s
-            )
-            verdict = "succeeded"
-            return holder
-        except Busy as exc:
-            raise HomeLibraryUnavailable(
-                self.library, f"{where}: {exc}", retry_after=BUSY_RETRY_S
-            ) from None
-        except BadRecord as exc:  # the ILS answered: this patron's record is the trouble
-            verdict = "succeeded"
-            raise HomeLibraryUnavailable(
-                self.library, f"{where}: {exc}", retry_after=BAD_RECORD_RETRY_S
-            ) from None
-        except Sip2Error as exc:
-            verdict = "failed"
-            link.breaker.failed()
-            left = link.breaker.remaining() or link.breaker.cooldown_s
-            raise HomeLibraryUnavailable(
-                self.library, f"{where}: {exc}", retry_after=max(1, math.ceil(left))
-            ) from None
-        finally:
-            if verdict == "succeeded":
-                link.breaker.succeeded()
-            elif verdict == "released":
-                link.breaker.released(admission)
+            ),
+            library=self.library, peer="the ILS", where=f"SIP2 {settings.host}:{settings.port}",
+            busy=Busy, bad_record=BadRecord, failure=Sip2Error,
+        )  # fmt: skip
 
     def _password(self) -> str:
         name = self.settings.password_env
