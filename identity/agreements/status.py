@@ -1,6 +1,10 @@
 """An agreement's status on a day, as the lists show it: ``in force``, ``not yet`` (it starts
 later), ``ended``, or ``suspended`` (in force, but a suspension in force by one of its lenders
-covers some of its borrowers). Read from the entries as written (``entries.Entry.data``)."""
+covers some of its borrowers). Read from the entries as written (``entries.Entry.data``).
+
+A library's status on a day (``of_library``): ``suspended`` (a suspension in force stops a
+lender lending to its patrons), ``active`` (party to a lending agreement in force), or ``no
+agreement`` (party to none)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,35 @@ def of(data: dict[str, Any], every: Iterable[dict[str, Any]], on: date) -> Statu
     if cut:
         return Status("suspended", "; ".join(cut))
     return Status("in force", f"until {end}" if end else "")
+
+
+def of_library(library: str, every: Iterable[dict[str, Any]], on: date) -> Status:
+    """The status on ``on`` of the library ``library``, among ``every`` agreement of the set;
+    the detail names the suspensions in force that name it, either way."""
+    now = [a for a in every if of(a, (), on).name == "in force"]
+    suspensions = [a for a in now if a.get("kind") == "suspension"]
+    cut = [
+        f"{s.get('lender')} suspends its {_whom(s)}"
+        for s in suspensions
+        if library in _borrowers(s)
+    ]
+    cutting = [
+        f"suspends {', '.join(sorted(_borrowers(s)))}"
+        for s in suspensions
+        if s.get("lender") == library
+    ]
+    detail = "; ".join(sorted(cut) + sorted(cutting))
+    if cut:
+        return Status("suspended", detail)
+    lending = [a for a in now if a.get("kind") != "suspension"]
+    if not any(library in set().union(*_lenders_and_borrowers(a)) for a in lending):
+        return Status("no agreement", detail)
+    return Status("active", detail)
+
+
+def _whom(suspension: dict[str, Any]) -> str:
+    categories = [str(c) for c in suspension.get("categories") or ()]
+    return f"{' and '.join(categories)} patrons" if categories else "patrons"
 
 
 def _borrowers(data: dict[str, Any]) -> set[str]:

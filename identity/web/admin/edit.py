@@ -71,6 +71,8 @@ def _routes(section: entries.Section, path: str) -> None:
             row["names"] = names
             if section == "agreements":
                 row["status"] = status.of(row["data"], agreements, today)
+            else:
+                row["status"] = status.of_library(row["id"], agreements, today)
         context = {
             "section": section,
             "singular": singular,

@@ -43,3 +43,31 @@ def test_the_list_shows_names_and_status(
     assert "Monash University Library lends to" in page
     assert 'class="status status-in-force">in force<' in page
     assert 'class="status status-not-yet">not yet<' in page  # the examples' 2027 agreement
+
+
+def test_a_library_is_active_suspended_or_without_agreement() -> None:
+    suspends = {**SUSPENDS, "categories": ["undergraduate"]}
+    assert status.of_library("rmit", [LENDS, suspends], ON) == status.Status(
+        "suspended", "monash suspends its undergraduate patrons"
+    )
+    assert status.of_library("monash", [LENDS, suspends], ON) == status.Status(
+        "active", "suspends rmit"
+    )
+    assert status.of_library("vu", [LENDS, suspends], ON) == status.Status("active")
+    assert status.of_library("slv", [LENDS, suspends], ON) == status.Status("no agreement")
+    ended = {**SUSPENDS, "effective": {"until": "2026-12-06"}}
+    assert status.of_library("rmit", [LENDS, ended], ON) == status.Status("active")
+
+
+def test_the_libraries_list_shows_names_and_status(
+    client: TestClient, add_admin: AddAdmin, published: Engine
+) -> None:
+    added = add_admin("ann@monash.example", "monash")
+    sign_in(client, "ann@monash.example", added.password)
+    page = client.get("/admin/libraries").text
+    assert "Libraries, with their status today" in page
+    rmit = page.split('<a href="/admin/libraries/rmit">', 1)[1].split("</tr>", 1)[0]
+    # the examples' suspension of rmit by latrobe has no end date
+    assert "<td>RMIT University Library</td>" in rmit
+    assert 'class="status status-suspended">suspended<' in rmit
+    assert "latrobe suspends its patrons" in rmit
