@@ -1,7 +1,8 @@
 """The administration pages under ``/admin`` (issue 6): sign-in and sign-out; libraries and
 agreements, each edited as it is written in an agreement file; proposals waiting for another
 party; the audit log (filtered, and as CSV); the published agreement versions (view, diff,
-export, roll back, import); lookups; the desk (a card's sign-in attempts and lock); OAuth
+export, roll back, import); the network (who lends to whom, per category and day) and
+an agreement's printable summary; lookups; the desk (a card's sign-in attempts and lock); OAuth
 clients, administrators (invited by email) and registry patrons (a CSV upload); choosing a
 password through an emailed link. And the same as JSON under ``/api/v1/admin`` (``api``).
 
@@ -23,6 +24,7 @@ from identity.web.admin import (
     edit,
     login,
     lookups,
+    network,
     password,
     patrons,
     proposals,
@@ -34,7 +36,7 @@ from identity.web.admin import (
 
 def install(app: FastAPI) -> None:
     deps.install(app)
-    for module in (login, password, edit, proposals, audit, versions, lookups, desk, api):
+    for module in (login, password, network, edit, proposals, audit, versions, lookups, desk, api):
         app.include_router(module.router)
     for module in (clients, team, patrons, account, webhooks):  # onboarding, notifications
         app.include_router(module.router)
