@@ -42,6 +42,8 @@ class Summary:
     start: date | None
     until: date | None
     dates: str
+    #: the categories it names (empty: a suspension of every category)
+    category_names: tuple[str, ...]
     categories: str
     standing: tuple[str, ...]
     terms: tuple[str, ...]
@@ -102,6 +104,7 @@ def of(agreements: policies.Agreements, agreement_id: str) -> Summary:
         start=effective.from_,
         until=effective.until,
         dates=dates(effective.from_, effective.until),
+        category_names=agreement.categories or (),
         categories=_categories(agreement.categories),
         standing=_standing(agreement, agreements.network),
         terms=_terms(agreement, agreements.network),

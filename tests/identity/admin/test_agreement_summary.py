@@ -91,7 +91,7 @@ def test_the_summary_page(client: TestClient, add_admin: AddAdmin) -> None:
         "Parties RMIT University Library (rmit); Monash University Library (monash); La Trobe "
         "University Library (latrobe); Deakin University Library (deakin); Swinburne University "
         "Library (swinburne); Victoria University Library (vu) In force from 1 March 2026 In "
-        "force until 28 February 2027"
+        "force until 28 February 2027 Categories staff, postgraduate, undergraduate"
     ) in text
     assert "It covers staff, postgraduate and undergraduate patrons." in text
     assert "The borrower may owe at most AUD 10.00 in fines." in text
