@@ -55,8 +55,9 @@ def cell(page: str, lender: str, home: str) -> str:
     """The words and the links of one cell of the page's table (row ``lender``, column ``home``)."""
     head = re.search(r"<thead>(.*?)</thead>", page, re.S)
     assert head, "the page has no table"
-    homes = re.findall(r'<th scope="col"><abbr title="[^"]*" aria-hidden="true">([^<]+)</abbr>',
-                       head.group(1))
+    homes = re.findall(
+        r'<th scope="col"><abbr title="[^"]*" aria-hidden="true">([^<]+)</abbr>', head.group(1)
+    )
     rows = re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", page, re.S)
     row = next(r for r in rows if f'<span class="hint">{lender}</span>' in r)
     cells = re.findall(r"<td class=\"([^\"]+)\">(.*?)</td>", row, re.S)
