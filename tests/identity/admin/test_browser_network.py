@@ -1,8 +1,8 @@
 """The network and an agreement's summary in headless Chromium: a library administrator opens
 who lends to whom, picks a category and a day, follows a cell's link to the deciding agreement
-and opens its printable summary; every page passes axe-core, the table's headers stay in view
-while it scrolls, and the summary prints on one A4 page without the menus. Screenshots go to
-``HUB_SCREENSHOTS`` when it is set."""
+and opens its printable summary, then the libraries with their status. Every page passes
+axe-core, the table's headers stay in view while it scrolls, and the summary prints on one A4
+page without the menus. Screenshots go to ``HUB_SCREENSHOTS`` when it is set."""
 
 from __future__ import annotations
 
@@ -90,5 +90,11 @@ def test_from_the_network_to_an_agreement_and_its_printed_summary(
     expect(page.get_by_role("region", name=re.compile("^Signature for"))).to_have_count(6)
     shot(page, "summary-caval-print")
     assert pdf_pages(page) == 1
+
+    page.emulate_media(media="screen")
+    nav(page, "Libraries")  # each library with its status today
+    rmit = page.get_by_role("row", name=re.compile("^rmit RMIT University Library"))
+    expect(rmit.get_by_role("cell").nth(2)).to_contain_text("suspended")
+    shot(page, "libraries")
 
     assert {where: found for where, found in seen.items() if found} == {}
