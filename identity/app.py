@@ -55,6 +55,7 @@ from identity.web import (
     oidc_callback,
     openapi,
     problems,
+    routes,
     saml,
     token,
     userinfo,
@@ -143,10 +144,10 @@ def create_app(settings: Settings) -> FastAPI:
         language,
         brand,
     ):
-        app.include_router(module.router)
+        routes.add(app, module.router)
     install_admin(app)
     if settings.demo:
-        app.include_router(demo.router)
+        routes.add(app, demo.router)
     openapi.install(app)
     api_docs.install(app)
     app.add_middleware(BodyLimit, settings=settings)

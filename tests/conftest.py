@@ -22,13 +22,17 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from identity import demo
+from identity.oauth import signing_keys
 from identity.settings import Settings
 from identity.store import migrate
 from identity.store.database import database_url as database_url_for
-from identity.store.database import make_engine
+from identity.store.database import make_engine, transaction
 
 #: the ``hub`` command installed beside the interpreter running the tests
 HUB = shutil.which("hub", path=str(Path(sys.executable).parent)) or "hub"
+#: the ``HUB_SECRET_KEY`` of the tests' hubs: the signing keys of the demo network's template
+#: are sealed with it
+SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 Hub = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -119,6 +123,10 @@ def _demo(_migrated: str, live_socket: socket.socket) -> Iterator[str]:
     engine = make_engine(Settings(database_url=made))
     try:
         demo.build(engine=engine, issuer=issuer_of(live_socket), today=date.today())
+        # the keys a hub started on it makes first (sealed with ``SECRET``): each test's copy
+        # starts with them, rather than generating RSA and EC keys of its own
+        with transaction(engine) as session:
+            signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
     finally:
         engine.dispose()
     yield str(template) if not url else made

@@ -27,7 +27,7 @@ from identity import errors, i18n
 from identity.i18n import gettext as _
 from identity.settings import Settings
 from identity.store import database
-from identity.web import pages
+from identity.web import pages, routes
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -149,7 +149,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    app.include_router(router)
+    routes.add(app, router)
 
 
 def allowed_methods(request: Request) -> list[str]:

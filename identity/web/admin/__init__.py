@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from identity.web import routes
 from identity.web.admin import (
     account,
     api,
@@ -37,6 +38,6 @@ from identity.web.admin import (
 def install(app: FastAPI) -> None:
     deps.install(app)
     for module in (login, password, network, edit, proposals, audit, versions, lookups, desk, api):
-        app.include_router(module.router)
+        routes.add(app, module.router)
     for module in (clients, team, patrons, account, webhooks):  # onboarding, notifications
-        app.include_router(module.router)
+        routes.add(app, module.router)
