@@ -215,6 +215,8 @@ def put(
         return
     if isinstance(value, list):
         old = parent.get(key)
+        kept = [v for v in old if str(v) in value] if isinstance(old, list) else []
+        value = kept + [v for v in value if v not in {str(k) for k in kept}]
         if isinstance(old, CommentedSeq):
             del old[:]
             old.extend(value)
@@ -243,8 +245,8 @@ def _absent(value: Any, default: object) -> bool:
 def _same(old: Any, new: Any) -> bool:
     if isinstance(old, bool) or isinstance(new, bool):
         return old is new
-    if isinstance(new, list):
-        return isinstance(old, list | tuple) and [str(v) for v in old] == [str(v) for v in new]
+    if isinstance(new, list):  # a checkbox list posts in the page's order, not the entry's
+        return isinstance(old, list | tuple) and sorted(map(str, old)) == sorted(map(str, new))
     if isinstance(new, int | float | Decimal):
         return isinstance(old, int | float) and _number(old) == _number(new)
     return (

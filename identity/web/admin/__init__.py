@@ -21,6 +21,7 @@ from identity.web.admin import (
     deps,
     desk,
     edit,
+    forms,
     login,
     lookups,
     password,
@@ -34,7 +35,7 @@ from identity.web.admin import (
 
 def install(app: FastAPI) -> None:
     deps.install(app)
-    for module in (login, password, edit, proposals, audit, versions, lookups, desk, api):
+    for module in (login, password, forms, edit, proposals, audit, versions, lookups, desk, api):
         app.include_router(module.router)
     for module in (clients, team, patrons, account, webhooks):  # onboarding, notifications
         app.include_router(module.router)

@@ -9,6 +9,7 @@ is a form of its own.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -64,7 +65,7 @@ def _routes(section: entries.Section, path: str) -> None:
     def new_page(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
         mine = [admin.library] if admin.library else []
         text = minifile.template(section, _kind(kind), libraries=mine)
-        return _editor(request, admin, section, None, text)
+        return _editor(request, admin, section, None, text, kind=_kind(kind))
 
     @router.post(f"/admin/{path}/new", name=f"new_{singular}_post")
     def new_post(
@@ -141,6 +142,7 @@ def _editor(
     failed: str = "",
     confirm_save: bool = False,
     status: int = 200,
+    kind: str = "",
 ) -> Response:
     with Session(engine_of(request)) as session:
         _, files = queries.current_files(session)
@@ -177,6 +179,7 @@ def _editor(
         "published": request.query_params.get("published", ""),
         "kinds": KINDS,
         "rows": max(12, min(40, text.count("\n") + 3)),
+        "form_view": _form_view(section, entry_id, kind or _kind_of(text)),
     }
     return page(request, "entry.html", context, admin=admin, status_code=status)
 
@@ -190,6 +193,18 @@ def _row(admin: Admin, section: entries.Section, entry: entries.Entry) -> dict[s
         "parties": sorted(rules.parties(section, data)),
         "editable": rules.may_touch(admin, section, data, data),
     }
+
+
+def _form_view(section: entries.Section, entry_id: str | None, kind: str) -> str:
+    """The form's page for the entry (a new one: of ``kind``)."""
+    if entry_id is not None:
+        return f"/admin/{section}/{entry_id}/form"
+    return f"/admin/{section}/new/form" + (f"?kind={kind}" if section == "agreements" else "")
+
+
+def _kind_of(text: str) -> str:
+    found = re.search(r"^\s*kind: (bilateral|consortium|suspension)\s*$", text, re.MULTILINE)
+    return found.group(1) if found else "bilateral"
 
 
 def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:
