@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.scalarfloat import ScalarFloat
+from ruamel.yaml.scalarstring import ScalarString
 
 from identity.agreements.entries import EDITED, Section
 from identity.agreements.minifile import _yaml
@@ -216,7 +217,9 @@ def put(
     if isinstance(value, list):
         old = parent.get(key)
         kept = [v for v in old if str(v) in value] if isinstance(old, list) else []
-        value = kept + [v for v in value if v not in {str(k) for k in kept}]
+        quoted = [type(v) for v in old or () if isinstance(v, ScalarString)][:1]
+        added = [v for v in value if v not in {str(k) for k in kept}]
+        value = kept + [quoted[0](v) if quoted else v for v in added]  # quoted as the others
         if isinstance(old, CommentedSeq):
             del old[:]
             old.extend(value)
@@ -298,22 +301,21 @@ def field_of(
     if problem.file != EDITED:
         return None
     paths: list[Path] = []
+    dotted = re.match(_DOTTED, problem.message)
+    if dotted:  # the key path the message names, then the keys that hold its line and column
+        paths.append(tuple(int(k) if k.isdigit() else k for k in dotted.group(1).split(".")))
     if problem.line is not None:
         where = (problem.line - 1, (problem.column or 1) - 1)
         found = [p for p, start, end in _spans(text) if start <= where < end or start == where]
         paths += sorted(found, key=len, reverse=True)
-    dotted = re.match(_DOTTED, problem.message)
-    if dotted:
-        paths.append(tuple(int(k) if k.isdigit() else k for k in dotted.group(1).split(".")))
-    by_path = {f.path: f.name for f in fields}
-    for path in paths:
-        keys = tuple(k for k in path if isinstance(k, str))
-        while keys:
-            if keys in by_path:
-                return by_path[keys]
-            if aliases and keys in aliases:
-                return aliases[keys]
-            keys = keys[:-1]
+    by_path: dict[Path, str] = {f.path: f.name for f in fields}
+    for names in (by_path, {**by_path, **(aliases or {})}):  # a field's own key first
+        for path in paths:
+            keys = tuple(k for k in path if isinstance(k, str))
+            while keys:
+                if keys in names:
+                    return names[keys]
+                keys = keys[:-1]
     return None
 
 

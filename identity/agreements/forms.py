@@ -15,14 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 import policies
 from identity.agreements.entries import Kind
-from identity.agreements.formfields import Field, Path, Posted, dump, fresh, load, put, write
+from identity.agreements.formfields import Field, Path, Posted, dump, fresh, load, write
 from policies.model import FLAGS
 
-CATEGORY_ROWS = 3  # empty rows below a library's category map, for adding codes
 CONNECTOR_KINDS = ("registry", "sip2", "ldap", "saml", "oidc")
 ENCODINGS = ("ascii", "cp437", "cp850", "cp1252", "iso8859-1", "utf-8")
 
@@ -155,54 +152,6 @@ def agreement_text(
     order = [(k,) for k in _AGREEMENT_ORDER] + [f.path for f in fields]
     write(entry, [f for f in fields if f.name != "id"], values, order=order)
     return dump(document)
-
-
-def categories_shown(data: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """A library's category map as rows of (code, category), with empty rows to add to."""
-    held = (data or {}).get("categories") or {}
-    rows = [(str(k), str(v)) for k, v in held.items()] if isinstance(held, Mapping) else []
-    return rows + [("", "")] * CATEGORY_ROWS
-
-
-def categories_read(posted: Mapping[str, Sequence[str]]) -> tuple[dict[str, str], str]:
-    """The category map from the rows posted (``code-N``, ``category-N``), and what is wrong."""
-    found: dict[str, str] = {}
-    for index in range(200):
-        code = _one(posted, f"code-{index}")
-        category = _one(posted, f"category-{index}").strip()
-        if f"code-{index}" not in posted and f"category-{index}" not in posted:
-            break
-        if not code.strip() and not category:
-            continue
-        if not code.strip() or not category:
-            return found, f"Row {index + 1}: give both the ILS code and the hub category"
-        if code in found:
-            return found, f"Row {index + 1}: the code {code!r} is in the map twice"
-        found[code] = category
-    return found, ""
-
-
-def _one(posted: Mapping[str, Sequence[str]], name: str) -> str:
-    given = posted.get(name) or [""]
-    return given[0]
-
-
-def put_categories(entry: CommentedMap, categories: dict[str, str]) -> None:
-    """Set a library's category map, changing the written map in place (its style kept)."""
-    old = entry.get("categories")
-    if isinstance(old, CommentedMap):
-        if list(old.items()) == list(categories.items()):
-            return
-        for code in [c for c in old if c not in categories]:
-            del old[code]
-        for code, category in categories.items():
-            old[code] = category
-        return
-    put(entry, ("categories",), categories or None, order=[(k,) for k in LIBRARY_ORDER])
-
-
-LIBRARY_ORDER = ("id", "name", "card_prefixes", "card_pattern", "pin_format", "categories",
-                 "domains", "connector", "contact", "standing")  # fmt: skip
 
 
 def posted_of(items: Iterable[tuple[str, Any]]) -> Posted:

@@ -55,9 +55,9 @@ def new_post(request: Request, admin: AdminDep, posted: PostedDep) -> Response:
 
 @router.get("/admin/agreements/{entry_id}/form", name="agreement_form")
 def entry_form(request: Request, admin: AdminDep, entry_id: str) -> Response:
-    found = _entry(request, "agreements", entry_id)
+    found = entry_of(request, "agreements", entry_id)
     if found is None:
-        return _missing(request, admin, "agreement", entry_id)
+        return missing(request, admin, "agreement", entry_id)
     kind = _kind(str(found.data.get("kind")))
     fields = forms.agreement_fields(kind, new=False)
     posted = formfields.shown(fields, found.data)
@@ -72,9 +72,9 @@ def entry_post(request: Request, admin: AdminDep, entry_id: str, posted: PostedD
 def _agreement_post(
     request: Request, admin: Admin, entry_id: str | None, posted: Posted
 ) -> Response:
-    found = _entry(request, "agreements", entry_id) if entry_id else None
+    found = entry_of(request, "agreements", entry_id) if entry_id else None
     if entry_id and found is None:
-        return _missing(request, admin, "agreement", entry_id)
+        return missing(request, admin, "agreement", entry_id)
     kind = _kind(str(found.data.get("kind") if found else first(posted, "kind")))
     show = _agreement_shower(request, admin, entry_id, kind, posted)
     fields = forms.agreement_fields(kind, new=entry_id is None)
@@ -86,7 +86,7 @@ def _agreement_post(
     values, invalid = formfields.read(fields, posted, options.ids())
     if invalid:
         return show("", note=first(posted, "note"), invalid=invalid, status=422)
-    base = minifile.editable(_files(request), "agreements", entry_id) if entry_id else None
+    base = minifile.editable(files_of(request), "agreements", entry_id) if entry_id else None
     text = forms.agreement_text(base, kind, fields, values)
     return editing.submit(request, admin, "agreements", entry_id, text,
                           note=first(posted, "note"), do=first(posted, "do") or "check",
@@ -132,7 +132,7 @@ def _agreement_page(
     text: str = "",
     **what: Any,
 ) -> Response:
-    found = _entry(request, "agreements", entry_id) if entry_id else None
+    found = entry_of(request, "agreements", entry_id) if entry_id else None
     with Session(engine_of(request)) as session:
         options = forms.options_of(in_force(request, session), found.data if found else None)
     fields = forms.agreement_fields(kind, new=entry_id is None)
@@ -183,11 +183,13 @@ def render(
             at.setdefault(name, []).append(formfields.message_of(problem))
     labels = {f.name: f.label for f in fields} | context.get("labels", {})
     kinds = {f.name: f.kind for f in fields}
+    anchors: Mapping[str, str] = context.get("anchors", {})
     summary = [
-        (f"#{name}-0" if kinds.get(name) == "many" else f"#{name}", labels.get(name, name), m)
+        (f"#{anchors.get(name) or (f'{name}-0' if kinds.get(name) == 'many' else name)}",
+         labels.get(name, name), message)
         for name, messages in at.items()
-        for m in messages
-    ]
+        for message in messages
+    ]  # fmt: skip
     if found is None:
         editable = admin.consortium or section == "agreements"
     else:
@@ -233,19 +235,19 @@ def first(posted: Posted, name: str) -> str:
     return values[0]
 
 
-def _entry(
+def entry_of(
     request: Request, section: entries.Section, entry_id: str | None
 ) -> entries.Entry | None:
-    return entries.find(_files(request), section, entry_id) if entry_id else None
+    return entries.find(files_of(request), section, entry_id) if entry_id else None
 
 
-def _files(request: Request) -> entries.Files:
+def files_of(request: Request) -> entries.Files:
     with Session(engine_of(request)) as session:
         _, files = queries.current_files(session)
     return files
 
 
-def _missing(request: Request, admin: Admin, noun: str, entry_id: str) -> Response:
+def missing(request: Request, admin: Admin, noun: str, entry_id: str) -> Response:
     return problem_page(request, admin, errors.NotFound(f"There is no {noun} {entry_id}."))
 
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from identity.agreements import edits, minifile, publishing, queries
+from identity.agreements import edits, formfields, forms, minifile, publishing, queries
 from identity.store.database import transaction
 from identity.store.models import Proposal
 from tests.identity.admin.conftest import AddAdmin, sign_in
@@ -237,3 +237,22 @@ def test_a_stale_csrf_token_and_an_administrator_who_may_only_read_are_refused(
     assert stale.status_code == 400
     assert "This page had expired" in html.unescape(stale.text)
     assert nothing_saved(published)
+
+
+def test_keys_and_comments_the_form_does_not_know_are_kept() -> None:
+    base = (
+        "agreements:\n  - id: a-b\n    kind: bilateral\n    lender: a\n"
+        "    borrowers_from: [b]  # since 2025\n    categories: [staff]\n"
+        "    reviewed_by: the board      # a key of a later format\n"
+        "    terms:\n      max_items: 2   # two only\n      loan_days: 14\n"
+    )
+    fields = forms.agreement_fields("bilateral", new=False)
+    data = {"id": "a-b", "kind": "bilateral", "lender": "a", "borrowers_from": ["b"],
+            "categories": ["staff"], "terms": {"max_items": 2, "loan_days": 14}}  # fmt: skip
+    posted = formfields.shown(fields, data) | {"max_items": ["3"], "categories": ["staff", "x"]}
+    offered = {"libraries": ["a", "b"], "categories": ["staff", "x"], "flags": [], "materials": []}
+    values, invalid = formfields.read(fields, posted, offered)
+    assert invalid == {}
+    assert forms.agreement_text(base, "bilateral", fields, values) == base.replace(
+        "[staff]", "[staff, x]"
+    ).replace("max_items: 2 ", "max_items: 3 ")
