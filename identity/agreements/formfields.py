@@ -107,7 +107,7 @@ def _value(field: Field, given: list[str], offered: Iterable[str]) -> Any:
             if value not in allowed:
                 raise ValueError(f"{value!r} is not one of the choices offered")
         if field.required and not given:
-            raise ValueError(f"Choose at least one: {field.label.lower()}")
+            raise ValueError(f"Choose at least one: {_lower(field.label)}")
         return list(dict.fromkeys(given))
     if field.kind == "bool":
         return bool(given)
@@ -118,7 +118,7 @@ def _value(field: Field, given: list[str], offered: Iterable[str]) -> Any:
         return [w for w in re.split(r"[\s,]+", text) if w]
     if not text:
         if field.required:
-            raise ValueError(f"Enter {field.label.lower()}")
+            raise ValueError(f"Enter {_lower(field.label)}")
         return None
     if field.kind == "one":
         if text not in set(offered):
@@ -126,24 +126,29 @@ def _value(field: Field, given: list[str], offered: Iterable[str]) -> Any:
         return text
     if field.kind == "int":
         if not re.fullmatch(r"-?[0-9]{1,9}", text):
-            raise ValueError(f"Enter {field.label.lower()} as a whole number, like 5")
+            raise ValueError(f"Enter {_lower(field.label)} as a whole number, like 5")
         return int(text)
     if field.kind == "number":
         try:
             number = float(Decimal(text))
         except InvalidOperation:
-            raise ValueError(f"Enter {field.label.lower()} as a number, like 5 or 2.5") from None
+            raise ValueError(f"Enter {_lower(field.label)} as a number, like 5 or 2.5") from None
         return int(number) if number.is_integer() and "." not in text else number
     if field.kind == "money":
         if not re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,2})?", text):
-            raise ValueError(f"Enter {field.label.lower()} as an amount, like 10.50")
+            raise ValueError(f"Enter {_lower(field.label)} as an amount, like 10.50")
         return Decimal(text)
     if field.kind == "date":
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"Enter {field.label.lower()} as a date, like 2026-03-01") from None
+            raise ValueError(f"Enter {_lower(field.label)} as a date, like 2026-03-01") from None
     return text
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: "Loan period in days" as "loan period in days"."""
+    return label[:1].lower() + label[1:]
 
 
 # --- writing values onto the mini file ----------------------------------------------------

@@ -166,7 +166,7 @@ def categories_read(posted: Posted) -> tuple[dict[str, str], str]:
         if not code.strip() and not category:
             continue
         if not code.strip() or not category:
-            return found, f"Row {index + 1}: give both the home ILS code and the hub category"
+            return found, f"Row {index + 1}: give both the home system code and the hub category"
         if code in found:
             return found, f"Row {index + 1}: the code {code!r} is in the map twice"
         found[code] = category

@@ -184,10 +184,11 @@ def render(
     labels = {f.name: f.label for f in fields} | context.get("labels", {})
     kinds = {f.name: f.kind for f in fields}
     anchors: Mapping[str, str] = context.get("anchors", {})
+    order: list[str] = context.get("order") or [f.name for f in fields]
     summary = [
         (f"#{anchors.get(name) or (f'{name}-0' if kinds.get(name) == 'many' else name)}",
          labels.get(name, name), message)
-        for name, messages in at.items()
+        for name, messages in sorted(at.items(), key=lambda item: _place(order, item[0]))
         for message in messages
     ]  # fmt: skip
     if found is None:
@@ -228,6 +229,10 @@ def grouped(fields: Sequence[Field], legends: Mapping[str, str]) -> list[tuple[s
         else:
             out.append((legend, [field]))
     return out
+
+
+def _place(order: list[str], name: str) -> int:
+    return order.index(name) if name in order else len(order)
 
 
 def first(posted: Posted, name: str) -> str:

@@ -110,6 +110,9 @@ def _library_page(
         "groups": grouped(common, {"contact": "Where its patrons get help"}),
         "aliases": library_forms.ALIASES,
         "anchors": {"categories": "code-0"},
+        "order": [f.name for f in common]
+        + ["categories"]
+        + [f.name for f in fields[len(common) :]],
         "labels": {"categories": "Category map"}
         | {f.name: f"{title}: {f.label}" for f in library_forms.CONNECTOR_FIELDS[kind]},
         "extra": "admin/_library_fields.html",

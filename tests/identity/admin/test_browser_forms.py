@@ -104,3 +104,38 @@ def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
     page.set_viewport_size(PHONE["viewport"])
     photograph(page, shots, "new-consortium-form-narrow")
     assert {where: found for where, found in seen.items() if found} == {}
+
+
+def test_the_library_form_passes_axe_with_and_without_problems(
+    mail_hub: LiveHub, new_page: NewPage, tmp_path: Path
+) -> None:
+    shots = Path(os.environ.get("HUB_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, list[str]] = {}
+    page = new_page(**LAPTOP)
+    sign_in_at(page, f"{mail_hub.issuer}/admin/libraries", "root@consortium.example",
+               account(mail_hub, "root@consortium.example", None))  # fmt: skip
+    page.get_by_role("link", name="Edit rmit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Library rmit")
+    seen["library form"] = violations(page)
+    photograph(page, shots, "library-form")
+    page.get_by_label("Home system code, row 6").fill("FAC")
+    page.get_by_label("How cards are checked").select_option("sip2")
+    page.get_by_role("button", name="Check and show what it changes").click()
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There are 4 problems; nothing was saved")
+    expect(summary.get_by_role("link")).to_have_text([
+        "Category map: Row 6: give both the home system code and the hub category",
+        "SIP2: Host: Enter host", "SIP2: Port: Enter port",
+        "SIP2: Institution id (AO): Enter institution id (AO)",
+    ])  # in the order of the page  # fmt: skip
+    summary.get_by_role("link", name="SIP2: Port: Enter port").click()
+    expect(page.get_by_label("Port")).to_be_focused()
+    seen["library form with problems"] = violations(page)
+    photograph(page, shots, "library-form-problems")
+    page.set_viewport_size(PHONE["viewport"])
+    seen["library form with problems, narrow"] = violations(page)
+    photograph(page, shots, "library-form-problems-narrow")
+    page.goto(f"{mail_hub.issuer}/admin/libraries/new/form")
+    seen["new library form"] = violations(page)
+    assert {where: found for where, found in seen.items() if found} == {}

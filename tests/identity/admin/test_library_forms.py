@@ -53,7 +53,7 @@ def test_a_library_changes_its_category_map_by_form_as_by_yaml(
     half = post(client, "/admin/libraries/rmit/form",
                 changed(fields, **{"code-4": "FAC", "do": "check"}))  # fmt: skip
     assert half.status_code == 422
-    assert "Row 5: give both the home ILS code and the hub category" in half.text
+    assert "Row 5: give both the home system code and the hub category" in half.text
     assert 'href="#code-0">Category map: Row 5' in half.text
 
 
