@@ -44,7 +44,8 @@ PostedDep = Annotated[Posted, Depends(posted_form)]
 def new_form(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
     chosen = _kind(kind)
     mine = [admin.library] if admin.library else []
-    posted: Posted = {"lender": mine} if chosen != "consortium" else {"members": mine}
+    posted = formfields.shown(forms.agreement_fields(chosen, new=True), {})  # the defaults
+    posted["members" if chosen == "consortium" else "lender"] = mine
     return _agreement_page(request, admin, None, chosen, posted)
 
 

@@ -173,6 +173,9 @@ def test_a_new_agreement_by_form_and_a_suspension_in_force_at_once(
     signed_in(client, add_admin, "ann@monash.example", "monash")
     agreements = client.get("/admin/agreements").text
     assert 'href="/admin/agreements/new/form?kind=suspension"' in agreements
+    bilateral = form_of(client.get("/admin/agreements/new/form?kind=bilateral").text)
+    assert ("card_must_be_valid", "on") in bilateral and ("renewals", "0") in bilateral
+    assert ("lender", "monash") in bilateral
     page = client.get("/admin/agreements/new/form?kind=suspension")
     assert '<option value="monash" selected>' in page.text  # their own library, to start with
     fields = changed(form_of(page.text), id="monash-suspends-vu", borrowers_from=["vu"],
