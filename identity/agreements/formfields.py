@@ -257,11 +257,9 @@ def _same(old: Any, new: Any) -> bool:
         return isinstance(old, list | tuple) and sorted(map(str, old)) == sorted(map(str, new))
     if isinstance(new, int | float | Decimal):
         return isinstance(old, int | float) and _number(old) == _number(new)
-    return (
-        type(old) is type(new)
-        and bool(old == new)
-        or (isinstance(old, str) and isinstance(new, str) and old == new)
-    )
+    if isinstance(new, str):  # a quoted scalar is a str too
+        return isinstance(old, str) and old == new
+    return type(old) is type(new) and bool(old == new)
 
 
 def _number(value: float | Decimal) -> Decimal:

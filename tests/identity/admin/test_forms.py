@@ -202,6 +202,8 @@ def test_bad_input_is_refused_at_its_field_and_nothing_is_saved(
         "borrowers_from": ({"borrowers_from": []},
                            "Choose at least one: lends to the patrons of"),
         "lender": ({"lender": "nowhere"}, "&#39;nowhere&#39; is not one of the choices offered"),
+        "categories": ({"categories": ["staff", "alumnus"]},
+                       "&#39;alumnus&#39; is not one of the choices offered"),
         "loan_days": ({"loan_days": "two weeks"},
                       "Enter loan period in days as a whole number, like 5"),
     }  # fmt: skip

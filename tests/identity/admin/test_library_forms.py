@@ -87,6 +87,10 @@ def test_only_a_consortium_administrator_adds_a_library(
 ) -> None:
     signed_in(client, add_admin, "rae@rmit.example", "rmit")
     page = client.get("/admin/libraries/rmit/form")
+    theirs = post(client, "/admin/libraries/monash/form",
+                  changed(form_of(page.text), name="Monash Two", do="save"))  # fmt: skip
+    assert theirs.status_code == 403
+    assert "Library monash is not yours" in theirs.text
     mine = changed(form_of(page.text), id="rmit2", name="RMIT Two", do="save")
     refused = post(client, "/admin/libraries/new/form", mine)
     assert refused.status_code == 403
