@@ -129,6 +129,7 @@ def test_the_library_form_passes_axe_with_and_without_problems(
         "SIP2: Host: Enter host", "SIP2: Port: Enter port",
         "SIP2: Institution id (AO): Enter institution id (AO)",
     ])  # in the order of the page  # fmt: skip
+    expect(page.get_by_label("Hub category, row 6")).to_have_attribute("aria-invalid", "true")
     summary.get_by_role("link", name="SIP2: Port: Enter port").click()
     expect(page.get_by_label("Port")).to_be_focused()
     seen["library form with problems"] = violations(page)
