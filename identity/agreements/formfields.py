@@ -31,7 +31,7 @@ from ruamel.yaml.scalarfloat import ScalarFloat
 from ruamel.yaml.scalarstring import ScalarString
 
 from identity.agreements.entries import EDITED, Section
-from identity.agreements.minifile import _yaml
+from identity.agreements.minifile import round_trip
 from policies import Problem, yamltext
 
 Kind = Literal["text", "long", "int", "number", "money", "date", "bool", "one", "many", "words"]
@@ -156,12 +156,12 @@ def _lower(label: str) -> str:
 
 def load(text: str) -> Any:
     """The ruamel round-trip of a mini file (comments, quoting and styles kept)."""
-    return yamltext.guarded(_yaml().load, text)
+    return yamltext.guarded(round_trip().load, text)
 
 
 def dump(document: Any) -> str:
     stream = io.StringIO()
-    _yaml().dump(document, stream)
+    round_trip().dump(document, stream)
     return stream.getvalue()
 
 
