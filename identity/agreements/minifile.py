@@ -213,6 +213,11 @@ class Mini:
         return stream.getvalue().strip()
 
 
+def round_trip() -> YAML:
+    """The ruamel round trip mini files are read and written with (quotes kept, no wrapping)."""
+    return _yaml()
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True

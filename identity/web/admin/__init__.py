@@ -1,10 +1,11 @@
 """The administration pages under ``/admin`` (issue 6): sign-in and sign-out; libraries and
-agreements, each edited as it is written in an agreement file; proposals waiting for another
-party; the audit log (filtered, and as CSV); the published agreement versions (view, diff,
-export, roll back, import); the network (who lends to whom, per category and day) and
-an agreement's printable summary; lookups; the desk (a card's sign-in attempts and lock); OAuth
-clients, administrators (invited by email) and registry patrons (a CSV upload); choosing a
-password through an emailed link. And the same as JSON under ``/api/v1/admin`` (``api``).
+agreements, each edited as a form or as it is written in an agreement file; proposals waiting
+for another party; the audit log (filtered, and as CSV); the published agreement versions
+(view, diff, export, roll back, import); the network (who lends to whom, per category and
+day) and an agreement's printable summary; lookups; the desk (a card's sign-in attempts and
+lock); OAuth clients, administrators (invited by email) and registry patrons (a CSV upload);
+choosing a password through an emailed link. And the same as JSON under ``/api/v1/admin``
+(``api``).
 
 ``install(app)`` adds their routes and the handler that sends a browser without a session to
 ``/admin/login``.
@@ -23,6 +24,8 @@ from identity.web.admin import (
     deps,
     desk,
     edit,
+    forms,
+    library_form,
     login,
     lookups,
     network,
@@ -37,7 +40,9 @@ from identity.web.admin import (
 
 def install(app: FastAPI) -> None:
     deps.install(app)
-    for module in (login, password, network, edit, proposals, audit, versions, lookups, desk, api):
+    for module in (login, password, network, forms, library_form, edit, proposals, audit):
+        routes.add(app, module.router)
+    for module in (versions, lookups, desk, api):
         routes.add(app, module.router)
     for module in (clients, team, patrons, account, webhooks):  # onboarding, notifications
         routes.add(app, module.router)

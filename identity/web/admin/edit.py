@@ -1,55 +1,34 @@
-"""``/admin/libraries`` and ``/admin/agreements``: the entries in force, and one entry's editor.
+"""``/admin/libraries`` and ``/admin/agreements``: the entries in force, and one entry's YAML
+editor ("Advanced: edit as YAML"; the form of ``forms`` is the usual way in).
 
 An entry is edited as it is written in agreement files (a one-entry file in a textarea), so the
-validator's messages name the textarea's own lines. The editor's form has three buttons:
-``check`` (the validator's problems, or the decisions the change would flip), ``save``
-(published at once, or proposed to the other party: ``identity.agreements.rules`` decides), and,
-on a library, ``test`` (ask the home system, with the settings in the textarea, about a card;
-or the library's own identity provider for its discovery and keys). Saving settings whose
-test just failed asks to confirm first (``save-anyway``).
-Removing an entry is a form of its own.
+validator's messages name the textarea's own lines. Its buttons (check, save, save anyway, and on
+a library, test connection) do what ``editing.submit`` says, as the form's do. Removing an entry
+is a form of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Callable, Coroutine
+import re
 from datetime import date
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from anyio import from_thread
 from fastapi import APIRouter, Form, Request
 from sqlmodel import Session
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 import policies
 from identity import errors
-from identity.admin import connections
 from identity.admin.accounts import Admin
-from identity.agreements import (
-    changes,
-    checks,
-    entries,
-    minifile,
-    queries,
-    rules,
-    status,
-    whatif,
-)
-from identity.store.database import transaction
-from identity.web import pages
-from identity.web.admin.deps import AdminDep, engine_of, in_force, page, problem_page, secret_of
-from identity.web.deps import client_address
-from policies.warnings import introduced
+from identity.agreements import entries, minifile, queries, rules, status, whatif
+from identity.web.admin import editing
+from identity.web.admin.deps import AdminDep, engine_of, page, problem_page
 
 router = APIRouter(include_in_schema=False)
 
-Report = connections.Report | connections.IdentityProviderReport | connections.ProviderReport
 FormText = Annotated[str, Form()]
 KINDS = ("bilateral", "consortium", "suspension")
-EXPIRED = "This page had expired. Your text is below; please try again."
 
 
 def _routes(section: entries.Section, path: str) -> None:
@@ -88,7 +67,7 @@ def _routes(section: entries.Section, path: str) -> None:
     def new_page(request: Request, admin: AdminDep, kind: str = "bilateral") -> Response:
         mine = [admin.library] if admin.library else []
         text = minifile.template(section, _kind(kind), libraries=mine)
-        return _editor(request, admin, section, None, text)
+        return _editor(request, admin, section, None, text, kind=_kind(kind))
 
     @router.post(f"/admin/{path}/new", name=f"new_{singular}_post")
     def new_post(
@@ -142,118 +121,9 @@ def _post(
     card: str,
     failed: str = "",
 ) -> Response:
-    text = text.replace("\r\n", "\n")  # browsers send CRLF from a textarea
-    if not pages.csrf_ok(secret_of(request), request, csrf):
-        return _editor(
-            request, admin, section, entry_id, text, note=note, error=EXPIRED, status=400
-        )
-    if do == "remove" and entry_id is not None:
-        return _save(request, admin, section, entry_id, None, note)
-    if do == "save" and entry_id is not None and failed_test(request, entry_id, text, failed):
-        return _editor(request, admin, section, entry_id, text, note=note, card=card,
-                       failed=failed, confirm_save=True, status=409)  # fmt: skip
-    if do in ("save", "save-anyway"):
-        return _save(request, admin, section, entry_id, text, note)
-    if do == "test" and section == "libraries" and entry_id is not None:
-        return _test(request, admin, entry_id, text, note, card)
-    try:
-        with Session(engine_of(request)) as session:
-            after, problems = checks.preview(session, admin, section, entry_id, text)
-            on = date.today()  # noqa: DTZ011
-            now = in_force(request, session)
-            flips = [] if after is None else whatif.counted(session, now, after, on=on)
-            found = [] if after is None else introduced(now, after)
-    except errors.Problem as problem:
-        return _refused(request, admin, section, entry_id, text, note, problem)
-    return _editor(request, admin, section, entry_id, text, note=note, problems=problems,
-                   flips=flips, checked=after is not None, warnings=found,
-                   status=422 if problems else 200)  # fmt: skip
-
-
-def _save(
-    request: Request,
-    admin: Admin,
-    section: entries.Section,
-    entry_id: str | None,
-    text: str | None,
-    note: str,
-) -> Response:
-    address = client_address(request)
-    try:
-        with transaction(engine_of(request)) as session:
-            outcome = changes.change(session=session, admin=admin, section=section,
-                                     entry_id=entry_id, text=text, note=note.strip() or None,
-                                     address=address)  # fmt: skip
-            version = outcome.version.id if outcome.version else None
-            proposal = outcome.proposal.id if outcome.proposal else None
-    except errors.Problem as problem:
-        return _refused(request, admin, section, entry_id, text or "", note, problem)
-    if proposal is not None:
-        return RedirectResponse(f"/admin/proposals/{proposal}?created=1", status_code=303)
-    path = "libraries" if section == "libraries" else "agreements"
-    if text is None:
-        return RedirectResponse(f"/admin/{path}?removed={entry_id}&version={version}", 303)
-    target = entry_id or (checks.new_id(section, text) or "")
-    return RedirectResponse(f"/admin/{path}/{target}?published={version}", status_code=303)
-
-
-def _test(
-    request: Request, admin: Admin, entry_id: str, text: str, note: str, card: str
-) -> Response:
-    """Ask the home system about ``card`` with the settings in the textarea (not saved)."""
-    if not admin.consortium and admin.library != entry_id:
-        error = (
-            f"Library {entry_id} is not yours: you can test only your own library's "
-            f"connection ({admin.library})."
-        )
-        return _editor(request, admin, "libraries", entry_id, text, note=note, error=error,
-                       status=403)  # fmt: skip
-    try:
-        with Session(engine_of(request)) as session:
-            after, problems = checks.preview(session, admin, "libraries", entry_id, text)
-        if after is None:
-            return _editor(request, admin, "libraries", entry_id, text, note=note,
-                           problems=problems, status=422)  # fmt: skip
-        library = after.libraries[entry_id]  # its id cannot change
-        oauth = request.app.state.oauth
-        if library.connector.kind == "saml":  # no card: its IdP's metadata is what is tested
-            ask_idp = partial(connections.ask_identity_provider, library=library,
-                              gates=oauth.gates, settings=request.app.state.settings)  # fmt: skip
-            saml_report: Report = from_thread.run(ask_idp)
-            return _editor(request, admin, "libraries", entry_id, text, note=note,
-                           connection=saml_report)  # fmt: skip
-        if library.connector.kind == "oidc":  # no card: its provider's discovery and keys
-            ask: Callable[[], Coroutine[Any, Any, Report]] = partial(
-                connections.ask_openid_provider, library=library, hub_issuer=oauth.issuer,
-                gates=oauth.gates)  # fmt: skip
-        elif not card.strip():
-            return _editor(request, admin, "libraries", entry_id, text, note=note, status=400,
-                           error="Enter a card number to ask the home system about.")  # fmt: skip
-        else:
-            ask = partial(connections.ask_about_card, library=library, card=card,
-                          gates=oauth.gates, engine=engine_of(request))  # fmt: skip
-        # from this worker thread, in a connection test's turn on the event loop
-        report: Report | dict[str, Any] = from_thread.run(ask)
-    except errors.HomeLibraryUnavailable as exc:
-        report = {"reachable": False, "detail": exc.detail, "card": card}
-    except errors.Problem as problem:
-        return _refused(request, admin, "libraries", entry_id, text, note, problem, card=card)
-    reachable = report.get("reachable") if isinstance(report, dict) else report.reachable
-    failed = "" if reachable else failed_mark(request, entry_id, text)
-    return _editor(request, admin, "libraries", entry_id, text, note=note, connection=report,
-                   card=card, failed=failed)  # fmt: skip
-
-
-def failed_mark(request: Request, entry_id: str, text: str) -> str:
-    """What the editor carries after a connection test of ``text`` failed (an HMAC of it), so
-    that saving those very settings asks to confirm first."""
-    message = f"connection test failed\n{entry_id}\n{text}".encode()
-    return hmac.new(secret_of(request).encode(), message, hashlib.sha256).hexdigest()
-
-
-def failed_test(request: Request, entry_id: str, text: str, mark: str) -> bool:
-    """Whether the last connection test of exactly ``text`` failed (``mark``)."""
-    return bool(mark) and hmac.compare_digest(failed_mark(request, entry_id, text), mark)
+    show = partial(_editor, request, admin, section, entry_id)
+    return editing.submit(request, admin, section, entry_id, text, note=note, do=do, csrf=csrf,
+                          card=card, failed=failed, show=show)  # fmt: skip
 
 
 def _editor(
@@ -269,11 +139,12 @@ def _editor(
     flips: list[whatif.Flip] | None = None,
     checked: bool = False,
     warnings: list[policies.Problem] | None = None,
-    connection: Report | dict[str, Any] | None = None,
+    connection: editing.Report | dict[str, Any] | None = None,
     card: str = "",
     failed: str = "",
     confirm_save: bool = False,
     status: int = 200,
+    kind: str = "",
 ) -> Response:
     with Session(engine_of(request)) as session:
         _, files = queries.current_files(session)
@@ -310,6 +181,7 @@ def _editor(
         "published": request.query_params.get("published", ""),
         "kinds": KINDS,
         "rows": max(12, min(40, text.count("\n") + 3)),
+        "form_view": _form_view(section, entry_id, kind or _kind_of(text)),
     }
     return page(request, "entry.html", context, admin=admin, status_code=status)
 
@@ -325,28 +197,19 @@ def _row(admin: Admin, section: entries.Section, entry: entries.Entry) -> dict[s
     }
 
 
+def _form_view(section: entries.Section, entry_id: str | None, kind: str) -> str:
+    """The form's page for the entry (a new one: of ``kind``)."""
+    if entry_id is not None:
+        return f"/admin/{section}/{entry_id}/form"
+    return f"/admin/{section}/new/form" + (f"?kind={kind}" if section == "agreements" else "")
+
+
+def _kind_of(text: str) -> str:
+    found = re.search(r"^\s*kind: (bilateral|consortium|suspension)\s*$", text, re.MULTILINE)
+    return found.group(1) if found else "bilateral"
+
+
 def _kind(name: str) -> Literal["consortium", "bilateral", "suspension"]:
     if name == "consortium":
         return "consortium"
     return "suspension" if name == "suspension" else "bilateral"
-
-
-def _refused(
-    request: Request,
-    admin: Admin,
-    section: entries.Section,
-    entry_id: str | None,
-    text: str,
-    note: str,
-    problem: errors.Problem,
-    *,
-    card: str = "",
-) -> Response:
-    """The editor again, showing why the change was refused (the validator's problems in the
-    textarea's lines), in the problem's status; a page of its own when there is no such entry."""
-    if isinstance(problem, errors.NotFound):
-        return problem_page(request, admin, problem)
-    found = problem.problems if isinstance(problem, errors.InvalidAgreements) else []
-    return _editor(request, admin, section, entry_id, text, note=note, card=card,
-                   error="" if found else problem.detail, problems=found,
-                   status=problem.status)  # fmt: skip

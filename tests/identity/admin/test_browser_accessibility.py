@@ -23,6 +23,9 @@ PAGES = (
     "/admin/agreements",
     "/admin/agreements/caval-2026",
     "/admin/agreements/new?kind=suspension",
+    "/admin/agreements/monash-rmit-staff/form",
+    "/admin/agreements/new/form?kind=suspension",
+    "/admin/libraries/monash/form",
     "/admin/proposals",
     "/admin/versions",
     "/admin/versions/1",
@@ -56,6 +59,7 @@ def test_the_admin_pages_pass_axe(live_hub: LiveHub, new_page: NewPage) -> None:
 
     nav(page, "Agreements")
     page.get_by_role("link", name="New bilateral agreement").click()
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     page.get_by_label(EDITOR).fill(PROPOSAL.replace("[public]", "[publik]"))
     page.get_by_role("button", name="Check and show what it changes").click()
     expect(page.get_by_role("alert")).to_contain_text("Line 6, column 18")

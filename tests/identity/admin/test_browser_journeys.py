@@ -84,7 +84,8 @@ def test_a_bilateral_agreement_is_proposed_checked_and_in_force_once_approved(
 ) -> None:
     page = signed_in(live_hub, new_page, "ann@monash.example", "monash")
     nav(page, "Agreements")
-    page.get_by_role("link", name="New bilateral agreement").click()
+    page.get_by_role("link", name="New bilateral agreement").click()  # the form
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     expect(page.get_by_role("heading", name="New agreement", level=1)).to_be_visible()
     editor = page.get_by_label(EDITOR)
     # the page is there (its heading is), so a missing editor need not be waited for
@@ -169,8 +170,9 @@ def test_an_agreement_of_two_other_libraries_can_be_read_but_not_changed(
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("^Remove"))).to_have_count(0)
 
-    nav(page, "Agreements")  # and their own agreement opens in the editor
-    page.get_by_role("link", name="Edit deakin-alumni", exact=True).click()
+    nav(page, "Agreements")  # and their own agreement opens in the editor (its YAML view here)
+    page.get_by_role("link", name="Edit deakin-alumni", exact=True).click()  # the form
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     expect(page.get_by_label(EDITOR)).to_have_value(re.compile(r"id: deakin-alumni"))
     expect(page.get_by_role("button", name="Save")).to_be_visible()
 
@@ -182,7 +184,8 @@ def test_a_suspension_is_in_force_at_once_and_the_other_party_sees_it(
 
     page = signed_in(live_hub, new_page, "ann@monash.example", "monash")
     nav(page, "Agreements")
-    page.get_by_role("link", name="New suspension agreement").click()
+    page.get_by_role("link", name="New suspension agreement").click()  # the form
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     expect(page.get_by_role("heading", name="New agreement", level=1)).to_be_visible()
     editor = page.get_by_label(EDITOR)
     expect(editor).to_have_value(re.compile(r"kind: suspension"))

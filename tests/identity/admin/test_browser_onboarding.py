@@ -68,6 +68,7 @@ def test_the_partner_is_emailed_a_proposal_and_approves_it_from_the_link(
                account(mail_hub, "ann@monash.example", "monash"))  # fmt: skip
     nav(page, "Agreements")
     page.get_by_role("link", name="New bilateral agreement").click()
+    page.get_by_role("link", name="Advanced: edit as YAML").click()
     page.get_by_label(EDITOR).fill(BILATERAL.format(category="public"))
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Proposed. It is published when slv approves.")
