@@ -59,6 +59,18 @@ def running_for(session: Session, library: str, now: datetime | None = None) -> 
     ).first()
 
 
+def recent(session: Session, libraries: list[str], count: int = 10) -> list[PatronImport]:
+    """The latest imports into ``libraries``, the latest first."""
+    return list(
+        session.exec(
+            select(PatronImport)
+            .where(col(PatronImport.library).in_(libraries))
+            .order_by(col(PatronImport.started_at).desc())
+            .limit(count)
+        )
+    )
+
+
 def seen(job: PatronImport, now: datetime | None = None) -> PatronImport:
     """``job`` as its page shows it: failed if it is running but has stalled."""
     if job.state in RUNNING and as_utc(job.updated_at) < (now or utcnow()) - STALLED:

@@ -126,10 +126,12 @@ def _page(
 ) -> Response:
     with Session(engine_of(request)) as session:
         found = in_force(request, session).libraries
-    registry = sorted(name for name, lib in found.items() if lib.connector.kind == "registry"
-                      and (admin.consortium or name == admin.library))  # fmt: skip
+        registry = sorted(name for name, lib in found.items() if lib.connector.kind == "registry"
+                          and (admin.consortium or name == admin.library))  # fmt: skip
+        recent = [import_jobs.seen(job) for job in import_jobs.recent(session, registry)]
     context = {
         "registry": registry,
+        "recent": recent,
         "library": library or admin.library or "",
         "running": running,
         "error": error,

@@ -183,6 +183,9 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
 
     mail_hub.app.state.imports.step = 10  # its progress written every 10 rows
     page.get_by_role("link", name="Import another file").click()
+    recent = page.get_by_role("region", name="Recent imports")
+    expect(recent.get_by_role("row", name=re.compile("patrons.csv"))).to_contain_text("refused")
+    found += violations(page)
     page.get_by_label("CSV file").set_input_files(
         {"name": "big.csv", "mimeType": "text/csv", "buffer": patrons_csv(300).encode()}
     )
@@ -201,6 +204,9 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
     page.screenshot(path=str(tmp_path / "patrons-imported.png"), full_page=True)
     found += violations(page)
+    nav(page, "Patrons")
+    expect(recent.get_by_role("row", name=re.compile("big.csv"))).to_contain_text("imported 300")
+    page.screenshot(path=str(tmp_path / "patrons-recent.png"), full_page=True)
     assert found == []
 
 

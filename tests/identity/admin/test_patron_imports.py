@@ -114,8 +114,12 @@ def test_only_the_librarys_and_the_consortiums_administrators_see_an_import(
     csrf = signed_in(client, add_admin, "ann@monash.example", "monash")
     url = upload(client, csrf, patrons_csv(2))
     watch(client, url)
+    listed = client.get("/admin/patrons").text
+    assert f'<a href="{url}">patrons.csv</a></td>\n      <td>monash</td>' in listed
+    assert "imported 2</td>" in listed
     client.cookies.clear()
     signed_in(client, add_admin, "rae@rmit.example", "rmit")
+    assert url not in client.get("/admin/patrons").text
     refused = client.get(url)
     assert refused.status_code == 403
     assert "Library monash is not yours" in refused.text
