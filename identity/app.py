@@ -32,6 +32,7 @@ from identity.agreements.publishing import InForce
 from identity.eligibility.records import Recorder
 from identity.oauth import signing_keys
 from identity.oauth.server import HubServer
+from identity.patrons import import_jobs
 from identity.purge_schedule import PurgeSchedule
 from identity.settings import Settings
 from identity.store import database, migrate
@@ -93,6 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.oauth = HubServer(settings=settings, engine=engine, in_force=in_force)
             # the eligibility API's records, written several requests at a time
             app.state.records = Recorder(engine)
+            # patron CSV imports started on the admin pages, each in a thread of its own
+            app.state.imports = import_jobs.Runner(engine)
             purging = PurgeSchedule(engine=engine, settings=settings)
             chores = [asyncio.create_task(metrics.sample_pool(engine))]
             if settings.purge_interval_s:
@@ -109,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
                 for chore in chores:
                     chore.cancel()
                 await asyncio.gather(*chores, return_exceptions=True)
+                await run_in_threadpool(app.state.imports.close)  # stopped, saving nothing
                 purging.close()
                 app.state.oauth.close()
         finally:

@@ -4,8 +4,9 @@ rate-limit windows, sign-in attempts older than ``HUB_RETAIN_SIGNIN_ATTEMPTS_DAY
 longest guessing window), eligibility lookups older than ``HUB_RETAIN_LOOKUPS_DAYS``, which card
 a lender's pairwise ``sub`` stands for once the patron has not signed in there for
 ``HUB_RETAIN_PAIRWISE_DAYS`` (and no refresh token can still use it), and the SAML assertions
-seen, once expired. Their rows hold card numbers (codes, tokens, lookups) or
-traces of them, so they are not kept. Runs when the app starts, and as ``hub db purge`` (for a
+seen, once expired; emails, webhook deliveries and patron imports after 30 days. Their rows hold
+card numbers (codes, tokens, lookups, an import's problems) or traces of them, so they are not
+kept. Runs when the app starts, and as ``hub db purge`` (for a
 daily cron job). ``/privacy`` tells patrons these periods (``kept_for``)."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from identity.store.models import (
     OAuthToken,
     OutboxMail,
     PairwiseSubject,
+    PatronImport,
     RateWindow,
     RevokedFamily,
     RevokedToken,
@@ -39,8 +41,9 @@ from identity.store.models import (
 )
 
 GRACE = timedelta(days=1)  # so an answer about a just-expired token can still be explained
-#: emails to administrators (sent, given up, or never sent: no mail server) and webhook
-#: deliveries are kept so long
+#: emails to administrators (sent, given up, or never sent: no mail server), webhook
+#: deliveries and patron imports started on the admin pages (their problems name cards) are kept
+#: so long
 MAIL_KEPT = timedelta(days=30)
 
 
@@ -129,6 +132,9 @@ def purge(*, session: Session, settings: Settings, now: datetime | None = None) 
     )
     counts["webhook deliveries"] = _delete(
         session, delete(WebhookDelivery).where(col(WebhookDelivery.created_at) < now - MAIL_KEPT)
+    )
+    counts["patron imports"] = _delete(
+        session, delete(PatronImport).where(col(PatronImport.started_at) < now - MAIL_KEPT)
     )
     counts["administrator links"] = _delete(
         session, delete(AdminLink).where(col(AdminLink.expires_at) < now - GRACE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -135,6 +136,9 @@ class Settings(BaseSettings):
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_starttls: bool = True
+    #: the certificate authorities (PEM) the mail server's certificate is checked against,
+    #: instead of the system's (a relay with a certificate of the organisation's own CA)
+    smtp_ca_file: str = ""
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_from: str = ""
@@ -159,6 +163,17 @@ class Settings(BaseSettings):
     def _smtp_port(cls, value: int) -> int:
         if not 1 <= value <= 65535:
             raise ValueError("HUB_SMTP_PORT must be a port number (1 to 65535)")
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file(cls, value: str) -> str:
+        if value:
+            try:
+                ssl.create_default_context(cafile=value)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"HUB_SMTP_CA_FILE must be a file of PEM certificates; "
+                                 f"{value!r} cannot be read as one ({exc})") from None  # fmt: skip
         return value
 
     @field_validator("webhook_urls")

@@ -5,6 +5,10 @@ action never waits for, or fails with, the mail server); ``send_due`` sends what
 pauses (``BACKOFF``), then given up and logged. ``hub serve`` runs ``send_due`` every
 ``HUB_SMTP_SEND_INTERVAL_S`` (``Sender``).
 
+The connection is upgraded with STARTTLS first (unless ``HUB_SMTP_STARTTLS`` is off), the
+server's certificate checked against ``HUB_SMTP_CA_FILE``'s authorities or else the system's; a
+server that offers no STARTTLS or is not trusted is told nothing, and the mail waits.
+
 Links in a mail are written relative to the hub, ``HUB_LINK/admin/...``: the sender makes them
 absolute with ``HUB_ISSUER``. A mail carrying a one-time link is ``sealed``: its text is kept
 encrypted, and emptied once sent. Nothing of a mail's text is logged.
@@ -145,7 +149,9 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S)
     try:
         if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            # the server's certificate checked (HUB_SMTP_CA_FILE's authorities, else the
+            # system's) before anything is said: if it is not trusted, nothing is sent
+            smtp.starttls(context=ssl.create_default_context(cafile=settings.smtp_ca_file or None))
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
     except BaseException:

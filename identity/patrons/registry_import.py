@@ -74,23 +74,44 @@ def read_csv(path: Path, library: policies.Library) -> Checked:
 
 def read_text(data: bytes, library: policies.Library) -> Checked:
     """``read_csv`` for a file's bytes (an upload)."""
+    return check_rows(parse(data), library)
+
+
+def parse(data: bytes) -> list[list[str]]:
+    """A file's lines, read as CSV with its header checked (``ImportRefused`` if it is not a
+    patron CSV at all); its rows are not checked yet."""
     try:
-        return check_rows(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")), library)
+        lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     except UnicodeDecodeError:
         raise ImportRefused("the file is not UTF-8 text") from None
     except csv.Error as exc:
         raise ImportRefused(f"the file is not CSV: {exc}") from None
+    _check_header([h.strip() for h in lines[0]] if lines else [])
+    return lines
 
 
-def check_rows(lines: Iterable[list[str]], library: policies.Library) -> Checked:
+def patron_rows(lines: Sequence[list[str]]) -> int:
+    """How many patron rows ``parse``'s lines have (not the header, nor blank lines)."""
+    return sum(1 for values in lines[1:] if any(v.strip() for v in values))
+
+
+def check_rows(
+    lines: Iterable[list[str]],
+    library: policies.Library,
+    progress: Callable[[int], None] = lambda done: None,
+) -> Checked:
+    """Check each row; ``progress(n)`` is told as the n-th patron row is checked."""
     rows = iter(lines)
     header = [h.strip() for h in next(rows, [])]
     _check_header(header)
     checked = Checked()
     seen: dict[str, int] = {}
+    done = 0
     for number, values in enumerate(rows, start=2):
         if not any(v.strip() for v in values):
             continue  # blank line
+        done += 1
+        progress(done)
         if len(values) != len(header):
             checked.rejected.append((number, f"{len(values)} fields, the header has {len(header)}"))
             continue
@@ -209,13 +230,17 @@ def hash_pins(
     rows: Sequence[Row], progress: Callable[[int], None] = lambda done: None
 ) -> list[str]:
     """The PIN hash to store for each row, hashing plain PINs on every core (argon2 leaves the
-    interpreter while it works). Done before the import's transaction, which then holds the
+    interpreter while it works); ``progress(n)`` is told after each of them, in order, and may
+    raise to stop. Done before the import's transaction, which then holds the
     database's write lock only for the writing."""
-    with ThreadPoolExecutor(max_workers=cpu_count() or 1) as pool:
+    pool = ThreadPoolExecutor(max_workers=cpu_count() or 1)
+    try:
         hashes = []
         for done, hashed in enumerate(pool.map(_pin_hash, rows), start=1):
             hashes.append(hashed)
             progress(done)
+    finally:  # if progress raised (an import stopped), the rows not yet begun are not hashed
+        pool.shutdown(cancel_futures=True)
     return hashes
 
 

@@ -492,3 +492,37 @@ class WebhookDelivery(SQLModel, table=True):
     )
     last_status: int | None = None
     last_error: str | None = Field(default=None, max_length=300)
+
+
+class PatronImport(SQLModel, table=True):
+    """A patron CSV uploaded on the admin pages, imported by a job in a worker thread
+    (``identity.patrons.import_jobs``): its progress, written in short transactions of its own
+    so that every process of the hub can show it, and its outcome. ``id`` is random and long,
+    the page's address."""
+
+    __tablename__ = "patron_import"
+
+    id: str = Field(primary_key=True, max_length=43)
+    library: str = Field(max_length=64, index=True)
+    admin: str = Field(max_length=200)  # the uploading administrator's actor name
+    file: str = Field(max_length=200)
+    #: checking, importing, saving, then imported, refused or failed
+    state: str = Field(max_length=10)
+    total: int = 0  # the file's patron rows
+    done: int = 0  # rows checked (checking) or ready to save (importing)
+    added: int = 0
+    updated: int = 0
+    not_in_file: int = 0
+    rejected: int = 0  # rows with a problem (refused); ``problems`` lists the first of them
+    problems: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str | None = Field(default=None, max_length=500)  # why it failed
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    #: when the job last wrote its progress: one that stops moving is shown as failed
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    finished_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True, index=True)
+    )

@@ -18,6 +18,7 @@ from identity.store.models import (
     LoginAttempt,
     OAuthToken,
     PairwiseSubject,
+    PatronImport,
     SpentTicket,
     utcnow,
 )
@@ -157,3 +158,20 @@ def test_a_lenders_pairwise_subject_is_forgotten_once_the_patron_stops_signing_i
         assert retention.purge(session=session, settings=settings)["pairwise subjects"] == 1
     with Session(engine) as session:
         assert session.get(PairwiseSubject, ("monash", "twenty-days-ago")) is not None
+
+
+def test_a_patron_import_is_forgotten_after_30_days(engine: Engine) -> None:
+    """Its problems name cards."""
+
+    def started(name: str, days_ago: float) -> PatronImport:
+        return PatronImport(id=name, library="monash", admin="admin:a@x", file="p.csv",
+                            state="refused", problems=[[2, "card 2222 is also on line 3"]],
+                            started_at=utcnow() - timedelta(days=days_ago))  # fmt: skip
+
+    with transaction(engine) as session:
+        session.add_all([started("old", 30.1), started("recent", 29.9)])
+    with transaction(engine) as session:
+        counts = retention.purge(session=session, settings=Settings(database_url="sqlite://"))
+    assert counts["patron imports"] == 1
+    with Session(engine) as session:
+        assert session.exec(select(PatronImport.id)).all() == ["recent"]

@@ -18,11 +18,23 @@ from tests.conftest import free_port
 
 
 class Mailbox:
-    def __init__(self) -> None:
+    """``options``: aiosmtpd's, e.g. ``tls_context`` and ``require_starttls``."""
+
+    def __init__(self, **options: Any) -> None:
         self.messages: list[Message] = []
+        #: for each MAIL command (a mail begun), whether it came over TLS
+        self.began_over_tls: list[bool] = []
         self._arrived = threading.Condition()
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
+
+    async def handle_MAIL(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        self.began_over_tls.append(session.ssl is not None)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content)
@@ -52,6 +64,7 @@ class Mailbox:
     def clear(self) -> None:
         with self._arrived:
             self.messages.clear()
+            self.began_over_tls.clear()
 
 
 def body_of(message: Message) -> str:

@@ -2,8 +2,9 @@
 real SMTP server (aiosmtpd): a library administrator proposes a bilateral agreement, the
 partner's administrator follows the emailed link, approves, and the decision changes; an
 invited administrator chooses a password by the emailed link and signs in; a client registered
-on the page works with the secret shown once, and a CSV with a bad row is refused whole. Each new
-page passes axe-core, and is photographed at 1280 px."""
+on the page works with the secret shown once, a CSV with a bad row is refused whole, and a large
+one shows its progress while it is imported. Each new page passes axe-core, and is photographed
+at 1280 px."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import BILATERAL, EDITOR, SLV_GOOD, ask, nav
 from tests.identity.admin.test_onboarding import BAD_CSV
+from tests.identity.admin.test_patron_imports import patrons_csv
 from tests.identity.oauth.conftest import SECRET, LiveHub, serving
 from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
 
@@ -166,12 +168,62 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
         {"name": "patrons.csv", "mimeType": "text/csv", "buffer": BAD_CSV.encode()}
     )
     page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import of patrons.csv")
     expect(page.get_by_role("alert")).to_contain_text(
         "1 row of patrons.csv has a problem; nothing was imported."
+    )
+    expect(page.get_by_role("status")).to_have_text(
+        "Refused: 3 of 3 rows checked, nothing imported."
     )
     problems = page.get_by_role("region", name="The rows with a problem")
     expect(problems.get_by_role("listitem")).to_have_count(1)
     expect(problems.get_by_role("listitem")).to_contain_text("Line 4: ")
+    expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)  # finished
     page.screenshot(path=str(tmp_path / "patrons-refused.png"), full_page=True)
     found += violations(page)
+
+    mail_hub.app.state.imports.step = 10  # its progress written every 10 rows
+    page.get_by_role("link", name="Import another file").click()
+    recent = page.get_by_role("region", name="Recent imports")
+    expect(recent.get_by_role("row", name=re.compile("patrons.csv"))).to_contain_text("refused")
+    found += violations(page)
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "big.csv", "mimeType": "text/csv", "buffer": patrons_csv(300).encode()}
+    )
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_role("progressbar")).to_have_attribute("max", "300")
+    # the page asks for its progress every 2 seconds, and puts it in place
+    expect(page.get_by_role("status")).to_have_text(
+        re.compile(r"^Hashing the PINs: [1-9][0-9]* of 300 rows ready\.$"), timeout=20_000
+    )
+    page.screenshot(path=str(tmp_path / "patrons-importing.png"), full_page=True)
+    found += violations(page)
+    expect(page.get_by_role("status")).to_contain_text(
+        re.compile(r"^Imported 300 patrons from big.csv into monash: \d+ new, \d+ updated\."),
+        timeout=120_000,
+    )
+    expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "patrons-imported.png"), full_page=True)
+    found += violations(page)
+    nav(page, "Patrons")
+    expect(recent.get_by_role("row", name=re.compile("big.csv"))).to_contain_text("imported 300")
+    page.screenshot(path=str(tmp_path / "patrons-recent.png"), full_page=True)
     assert found == []
+
+
+def test_without_javascript_an_imports_page_reloads_itself_until_it_has_finished(
+    mail_hub: LiveHub, new_page: NewPage
+) -> None:
+    page = new_page(**LAPTOP, java_script_enabled=False)
+    sign_in_at(page, f"{mail_hub.issuer}/admin/patrons", "ann@monash.example",
+               account(mail_hub, "ann@monash.example", "monash"))  # fmt: skip
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "big.csv", "mimeType": "text/csv", "buffer": patrons_csv(200).encode()}
+    )
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_role("status")).to_contain_text("of 200 rows")  # running
+    expect(page.get_by_role("link", name="Stop updating it")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text(
+        re.compile(r"^Imported 200 patrons from big.csv into monash"), timeout=120_000
+    )  # only by reloading: no script runs here
+    expect(page.get_by_role("link", name="Import another file")).to_be_visible()
