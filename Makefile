@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed-$(shell cat $(LOCK) | cksum | cut -d' ' -f1)
 INDEX_SOURCES := policies/_index.pyx $(sort $(wildcard policies/_index_*.pxi)) hatch_build.py
 INDEX  := $(VENV)/.index-$(shell cat pyproject.toml clients/pyproject.toml $(INDEX_SOURCES) | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint lock translations bench bench-http clean
+.PHONY: demo test venv lint lock translations bench bench-http clean
 
 # pip installs uv (its entry in the lock, hashes checked), and uv the rest: the same hashes, in
 # a few seconds rather than a minute.
@@ -31,6 +31,10 @@ $(STAMP):
 $(INDEX): $(STAMP) pyproject.toml clients/pyproject.toml $(INDEX_SOURCES)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e . -e ./clients
 	rm -f $(VENV)/.index-* && touch $@
+
+## venv: the virtual environment with the hub, the SDK and the compiled index (what demo and
+## test build first)
+venv: $(INDEX)
 
 ## demo: show the policy engine on the example network, then serve the demo hub (Ctrl-C stops)
 demo: $(INDEX)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.conftest import HUB, free_port, wait_for_health
+from tests.conftest import HUB, free_port, run_hub, wait_for_health
 
 SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: an ID token as a relying party sends it to /logout: it names the patron and their standing
@@ -111,13 +111,9 @@ def test_a_named_proxy_is_believed(database_url: str, engine: object) -> None:
 
 def test_a_proxy_that_is_not_an_address_is_refused(database_url: str) -> None:
     def serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [HUB, "serve", "--port", str(free_port()), *args],
-            env={**os.environ, "HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET, **env},
-            capture_output=True,
-            text=True,
-            timeout=30,  # refused before serving, not served
-        )
+        # refused before serving: nothing listens on the port
+        environment = {"HUB_DATABASE_URL": database_url, "HUB_SECRET_KEY": SECRET, **env}
+        return run_hub("serve", "--port", str(free_port()), *args, env=environment)
 
     bad = serve("--forwarded-allow-ips", "proxy.example.org")
     assert bad.returncode == 2

@@ -1,4 +1,7 @@
-"""Which connector checks a library's cards (the ``connector`` of its directory entry)."""
+"""Which connector checks a library's cards (the ``connector`` of its directory entry).
+
+The ldap connector (and ldap3 with it) is imported when a library that has one is first asked
+about: a hub without a directory library does not load it in each worker it starts."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from sqlalchemy import Engine
 
 import policies
 from identity.patrons.connectors import Connector, HomeLibraryUnavailable
-from identity.patrons.connectors.ldap import LdapConnector
 from identity.patrons.connectors.registry import RegistryConnector
 from identity.patrons.connectors.sip2 import Sip2Connector
 
@@ -19,6 +21,8 @@ def connector_for(library: policies.Library, engine: Engine) -> Connector:
     if kind == "sip2":
         return Sip2Connector(library)
     if kind == "ldap":
+        from identity.patrons.connectors.ldap import LdapConnector  # noqa: PLC0415
+
         return LdapConnector(library)
     if kind == "saml":  # identity/patrons/connectors/saml: a sign-in at the library's IdP
         raise HomeLibraryUnavailable(
