@@ -54,12 +54,12 @@ HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 # compile each module once rather than once per process.
 unexport PYTHONDONTWRITEBYTECODE
 
-## test: lint and type-check beside the suite on SQLite, then the database-behaviour tests
-## (marked db) on PostgreSQL with the packaging and benchmark smoke tests (marked slow), which
-## need no database
+## test: lint and type-check, the suite on SQLite, and the database-behaviour tests (marked db)
+## on PostgreSQL with the packaging and benchmark smoke tests (marked slow), which need no
+## database: the three side by side, each filling the others' waits for browsers, servers and
+## timeouts
 test: $(INDEX)
-	$(MAKE) --no-print-directory -j 2 --output-sync=line lint test-sqlite
-	$(MAKE) --no-print-directory test-postgresql
+	$(MAKE) --no-print-directory -j 3 --output-sync=line lint test-sqlite test-postgresql
 
 # The suite's two passes, each on two processes (pytest-xdist).
 .PHONY: test-sqlite test-postgresql

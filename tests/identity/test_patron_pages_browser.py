@@ -11,10 +11,9 @@ from playwright.sync_api import Page, expect
 
 from identity import i18n
 from tests.identity.admin.test_browser_accessibility import violations
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import OWES, LiveHub
-from tests.identity.oauth.test_browser import LAPTOP, PHONE, NewPage, chromium, new_page
-
-__all__ = ["chromium", "new_page"]
+from tests.identity.oauth.test_browser import LAPTOP, PHONE
 
 #: each page's main heading, in each language
 HEADINGS = {

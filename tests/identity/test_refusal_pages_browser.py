@@ -11,18 +11,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.identity.admin.test_browser_accessibility import violations
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
-from tests.identity.oauth.test_browser import (
-    LAPTOP,
-    PHONE,
-    NewPage,
-    chromium,
-    new_page,
-    no_sideways_scroll,
-)
+from tests.identity.oauth.test_browser import LAPTOP, PHONE, no_sideways_scroll
 from tests.identity.test_refusal_pages import EXAMPLES, ids_and_codes
-
-__all__ = ["chromium", "new_page"]
 
 
 def looked_at(page: Page, path: Path) -> None:

@@ -11,10 +11,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.identity.admin.test_browser_journeys import EDITOR, nav, signed_in
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import LiveHub
-from tests.identity.oauth.test_browser import NewPage, chromium, new_page
-
-__all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
 
 PAGES = (
     "/admin",

@@ -9,10 +9,9 @@ from playwright.sync_api import expect
 
 from identity.admin import accounts
 from identity.store.database import transaction
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
-from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
-
-__all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
+from tests.identity.oauth.test_browser import LAPTOP
 
 
 def test_a_library_administrator_signs_in_reads_and_signs_out(

@@ -16,10 +16,9 @@ from identity.security import guessing_limits
 from identity.store.database import transaction
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import SUSPENSION, ask, nav, signed_in
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
-from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
-
-__all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
+from tests.identity.oauth.test_browser import LAPTOP
 
 
 def test_desk_staff_clear_a_lock_and_the_patron_signs_in(

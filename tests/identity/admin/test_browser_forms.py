@@ -18,10 +18,11 @@ from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import SLV_GOOD, ask, nav
 from tests.identity.admin.test_browser_onboarding import account, mail_hub, sign_in_at
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import LiveHub
-from tests.identity.oauth.test_browser import LAPTOP, PHONE, NewPage, chromium, new_page
+from tests.identity.oauth.test_browser import LAPTOP, PHONE
 
-__all__ = ["chromium", "mail_hub", "mailbox", "new_page"]
+__all__ = ["mail_hub", "mailbox"]
 
 
 def photograph(page: Page, folder: Path, name: str) -> None:

@@ -14,10 +14,8 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.identity.admin.test_browser_accessibility import TABLET, violations
 from tests.identity.admin.test_browser_journeys import nav, signed_in
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import LiveHub
-from tests.identity.oauth.test_browser import NewPage, chromium, new_page
-
-__all__ = ["chromium", "new_page"]  # the fixtures, shared with the patron's browser tests
 
 CAPTION = "Lending to staff patrons in good standing on 2026-12-07"
 

@@ -27,10 +27,11 @@ from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import BILATERAL, EDITOR, SLV_GOOD, ask, nav
 from tests.identity.admin.test_onboarding import BAD_CSV
 from tests.identity.admin.test_patron_imports import patrons_csv
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import SECRET, LiveHub, serving
-from tests.identity.oauth.test_browser import LAPTOP, NewPage, chromium, new_page
+from tests.identity.oauth.test_browser import LAPTOP
 
-__all__ = ["chromium", "mailbox", "new_page"]
+__all__ = ["mailbox"]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.identity.browser import NewPage
 from tests.identity.connectors.oidc_idp import SECRET, SECRET_ENV, UNIVERSITY, University
 from tests.identity.connectors.oidc_idp import publish_university as publish
 from tests.identity.oauth.conftest import LiveHub
@@ -19,15 +20,10 @@ from tests.identity.oauth.test_browser import (
     LENDER,
     PHONE,
     WATCH_CSP,
-    NewPage,
-    chromium,
-    new_page,
     no_sideways_scroll,
     redirected,
     signed_in_name,
 )
-
-__all__ = ["chromium", "new_page"]  # the fixtures, used here
 
 
 def test_a_university_patron_signs_in_on_a_phone(

@@ -8,30 +8,24 @@ Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.sync_api import (
-    Browser,
-    BrowserContext,
     ConsoleMessage,
     Page,
     expect,
-    sync_playwright,
 )
 
 import policies
 from identity.agreements import publishing
 from identity.store.database import transaction
+from tests.identity.browser import NewPage
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
-CHROMIUM = Path("/usr/bin/chromium")
 LENDER = "Monash University Library"
 WRONG = "The card number and PIN do not match"
 #: the list's label (its hint, and the search box's label, also say "home library")
@@ -43,40 +37,6 @@ PHONE: dict[str, Any] = {
     "has_touch": True,
 }
 LAPTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}}
-
-NewPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the module (Playwright runs it without its sandbox, which
-    Chromium needs when the tests run as root)."""
-    if not CHROMIUM.is_file():
-        reason = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
-        if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(chromium: Browser) -> Iterator[NewPage]:
-    """A page in a new browser context (no cookies; ``options`` as for ``new_context``), closed
-    when the test ends."""
-    contexts: list[BrowserContext] = []
-
-    def make(**options: Any) -> Page:
-        context = chromium.new_context(**options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def redirected(page: Page, rp: RelyingParty, live_hub: LiveHub) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from tests.identity.admin.test_browser_accessibility import violations
+from tests.identity.browser import NewPage
 from tests.identity.connectors.saml.idp_site import IdpSite, idp_site
 from tests.identity.connectors.saml.test_saml_end_to_end import UNIVERSITY, at_university
 from tests.identity.oauth.conftest import LiveHub
@@ -19,15 +20,12 @@ from tests.identity.oauth.test_browser import (
     LENDER,
     PHONE,
     WATCH_CSP,
-    NewPage,
-    chromium,
-    new_page,
     no_sideways_scroll,
     redirected,
     signed_in_name,
 )
 
-__all__ = ["at_university", "chromium", "idp_site", "new_page"]  # the fixtures, used here
+__all__ = ["at_university", "idp_site"]  # the fixtures, used here
 
 
 def test_a_university_patron_types_their_address_and_signs_in_on_a_phone(

@@ -1,0 +1,51 @@
+"""The browser of the browser tests: Debian's ``chromium``, headless, driven by Playwright; one
+for each pytest worker (``chromium``), and a page in a new context of it for each test
+(``new_page``). Registered for every identity test by ``tests/identity/conftest.py``.
+
+Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
+(set by ``.ci/run``, which installs it), which makes that a failure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+NewPage = Callable[..., Page]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the worker (Playwright runs it without its sandbox, which
+    Chromium needs when the tests run as root)."""
+    if not CHROMIUM.is_file():
+        reason = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
+        if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium: Browser) -> Iterator[NewPage]:
+    """A page in a new browser context (no cookies; ``options`` as for ``new_context``), closed
+    when the test ends."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> Page:
+        context = chromium.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
