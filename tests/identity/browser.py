@@ -1,5 +1,5 @@
 """The browser of the browser tests: Debian's ``chromium``, headless, driven by Playwright; one
-for each pytest worker (``chromium``), and a page in a new context of it for each test
+for each test module (``chromium``), and a page in a new context of it for each test
 (``new_page``). Registered for every identity test by ``tests/identity/conftest.py``.
 
 Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
@@ -19,9 +19,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 NewPage = Callable[..., Page]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the worker (Playwright runs it without its sandbox, which
+    """One headless Chromium for the module (Playwright runs it without its sandbox, which
     Chromium needs when the tests run as root)."""
     if not CHROMIUM.is_file():
         reason = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
