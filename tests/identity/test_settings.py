@@ -44,4 +44,6 @@ def test_settings_imports_nothing_of_the_hub() -> None:
          "print(sorted(m for m in sys.modules if m.startswith('identity.')))"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert loaded.strip() == "['identity.settings']"
+    assert loaded.strip() == (
+        "['identity.settings', 'identity.settings.outgoing', 'identity.settings.values']"
+    )

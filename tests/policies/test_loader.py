@@ -496,7 +496,7 @@ def test_money_is_cents_and_finite(limit: str, problem: str) -> None:
     assert any(problem in message for _, _, _, message in found), found
 
 
-#: pydantic's own money limits, which policies.model._cents does in one pass
+#: pydantic's own money limits, which policies.model_types._cents does in one pass
 PYDANTIC_MONEY: TypeAdapter[Decimal] = TypeAdapter(
     Annotated[Decimal, Field(ge=0, max_digits=11, decimal_places=2, allow_inf_nan=False)]
 )

@@ -6,40 +6,46 @@ module imports nothing of ``identity``: every other part may read it.
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import ssl
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import PrivateAttr, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 import policies
+from identity.settings.outgoing import OutgoingSettings
+from identity.settings.values import (
+    EMAIL,
+    GUESSES,
+    LOGO_TYPES,
+    QUESTIONS,
+    check_colour,
+    check_logo,
+    proxies,
+    rate,
+    rates,
+    webhook_urls,
+)
 
 #: The secret key used when none is configured. Accepted only in demo mode.
 DEVELOPMENT_SECRET = "development-only-not-secret"
 
-#: how each rate setting is written, for the message when it is not
-GUESSES = "a guessing limit is written like 5/900 (failures/seconds)"
-QUESTIONS = "a rate limit is written like 600/60 (questions/seconds)"
-EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
-#: a logo's file types, and the content type it is served with
-LOGO_TYPES = {
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".webp": "image/webp",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-}
-LOGO_MAX_BYTES = 512 * 1024
-#: the backgrounds the accent colour is drawn on (and text on it), light and dark
-LIGHT_SURFACE, DARK_SURFACE = "#ffffff", "#1c1c1c"
+__all__ = [
+    "DEVELOPMENT_SECRET",
+    "GUESSES",
+    "LOGO_TYPES",
+    "QUESTIONS",
+    "Settings",
+    "proxies",
+    "rate",
+    "rates",
+    "webhook_urls",
+]
 
 
-class Settings(BaseSettings):
-    """Every setting of the hub; each may be given as ``HUB_<NAME>`` in the environment."""
+class Settings(OutgoingSettings):
+    """Every setting of the hub; each may be given as ``HUB_<NAME>`` in the environment. The
+    mail server's and the webhooks' are those of ``OutgoingSettings``."""
 
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
 
@@ -129,82 +135,6 @@ class Settings(BaseSettings):
     network_colour_dark: str = "#8ab4f8"
     network_help_url: str = ""
     network_help_email: str = ""
-    #: the mail server that administrators' notifications and one-time links are sent through
-    #: (unset: no email is sent, and none is queued); STARTTLS is required unless
-    #: ``smtp_starttls`` is off (only for a server on the same host); a user and password if
-    #: the server wants them; ``smtp_from`` is the sender's address
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    #: the certificate authorities (PEM) the mail server's certificate is checked against,
-    #: instead of the system's (a relay with a certificate of the organisation's own CA)
-    smtp_ca_file: str = ""
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_from: str = ""
-    #: how often (seconds) ``hub serve`` sends the emails waiting in the outbox
-    smtp_send_interval_s: float = 10.0
-    #: partner systems told of each newly published agreement version: comma-separated https
-    #: URLs (http only for localhost), each POSTed a JSON event signed with HMAC-SHA256 under
-    #: ``webhook_secret``; tried every ``webhook_interval_s``
-    webhook_urls: str = ""
-    webhook_secret: str = ""
-    webhook_interval_s: float = 10.0
-
-    @field_validator("smtp_send_interval_s")
-    @classmethod
-    def _send_interval(cls, value: float) -> float:
-        if not 0.05 <= value <= 3600:
-            raise ValueError("HUB_SMTP_SEND_INTERVAL_S must be between 0.05 and 3600 seconds")
-        return value
-
-    @field_validator("smtp_port")
-    @classmethod
-    def _smtp_port(cls, value: int) -> int:
-        if not 1 <= value <= 65535:
-            raise ValueError("HUB_SMTP_PORT must be a port number (1 to 65535)")
-        return value
-
-    @field_validator("smtp_ca_file")
-    @classmethod
-    def _smtp_ca_file(cls, value: str) -> str:
-        if value:
-            try:
-                ssl.create_default_context(cafile=value)
-            except (OSError, ssl.SSLError) as exc:
-                raise ValueError(f"HUB_SMTP_CA_FILE must be a file of PEM certificates; "
-                                 f"{value!r} cannot be read as one ({exc})") from None  # fmt: skip
-        return value
-
-    @field_validator("webhook_urls")
-    @classmethod
-    def _webhook_urls(cls, value: str) -> str:
-        for url in webhook_urls(value):
-            parts = urlsplit(url)
-            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-            if parts.scheme != "https" and not (parts.scheme == "http" and local):
-                raise ValueError(f"HUB_WEBHOOK_URLS takes https URLs (http only for localhost), "
-                                 f"not {url!r}")  # fmt: skip
-        return value
-
-    @field_validator("webhook_interval_s")
-    @classmethod
-    def _webhook_interval(cls, value: float) -> float:
-        if not 0.05 <= value <= 3600:
-            raise ValueError("HUB_WEBHOOK_INTERVAL_S must be between 0.05 and 3600 seconds")
-        return value
-
-    @model_validator(mode="after")
-    def _webhook_secret(self) -> Settings:
-        if self.webhook_urls.strip() and len(self.webhook_secret) < 32:
-            raise ValueError("HUB_WEBHOOK_URLS needs HUB_WEBHOOK_SECRET, 32 characters or more")
-        return self
-
-    @model_validator(mode="after")
-    def _smtp_from(self) -> Settings:
-        if self.smtp_host and not EMAIL.fullmatch(self.smtp_from):
-            raise ValueError("HUB_SMTP_HOST needs HUB_SMTP_FROM, the sender's email address")
-        return self
 
     @field_validator("issuer")
     @classmethod
@@ -435,88 +365,3 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("HUB_SECRET_KEY must be at least 32 characters long")
         return self.secret_key
-
-
-def webhook_urls(value: str) -> list[str]:
-    return [url.strip() for url in value.split(",") if url.strip()]
-
-
-def proxies(value: str) -> list[str]:
-    """The proxies named in a comma-separated list of addresses, networks or ``*`` (empty:
-    trust no forwarding header); ValueError names one that is none of these."""
-    named = [part.strip() for part in value.split(",") if part.strip()]
-    for item in named:
-        if item != "*":
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network") from None
-    return named
-
-
-def rates(text: str, written: str) -> tuple[tuple[int, int], ...]:
-    """A rate setting: ``count/seconds`` windows, comma-separated, all of which must hold
-    (``"5/900,20/86400"``), as (count, seconds) pairs; ValueError says how one is ``written``."""
-    windows = []
-    for part in text.split(","):
-        count, _, seconds = part.strip().partition("/")
-        if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
-            raise ValueError(f"{written}, not {part!r}")
-        windows.append((int(count), int(seconds)))
-    return tuple(windows)
-
-
-def rate(text: str, written: str) -> tuple[int, int]:
-    """A rate setting of one window (``"600/60"``): (count, seconds)."""
-    windows = rates(text, written) if "," not in text else ()
-    if len(windows) != 1:
-        raise ValueError(f"{written}, not {text!r}")
-    return windows[0]
-
-
-def check_logo(value: str) -> str:
-    """A logo file the hub can serve (``/brand/logo``): an image of a known type, at most
-    ``LOGO_MAX_BYTES``; ValueError says what is wrong with it."""
-    if not value:
-        return value
-    if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
-        raise ValueError(
-            "HUB_NETWORK_LOGO must be a file on the hub (it is served at /brand/logo), not a "
-            f"URL: the pages' Content-Security-Policy loads images from the hub only ({value!r})"
-        )
-    path = Path(value)
-    if path.suffix.lower() not in LOGO_TYPES:
-        raise ValueError(f"HUB_NETWORK_LOGO must be an SVG, PNG, WebP or JPEG file, not {value!r}")
-    if not path.is_file():
-        raise ValueError(f"HUB_NETWORK_LOGO names no file: {value!r}")
-    if path.stat().st_size > LOGO_MAX_BYTES:
-        raise ValueError(f"HUB_NETWORK_LOGO must be at most {LOGO_MAX_BYTES // 1024} KiB")
-    return value
-
-
-def check_colour(value: str, *, dark: bool) -> str:
-    """An accent colour written ``#rrggbb`` whose contrast with the page it is drawn on (and
-    the text drawn on it) is at least 4.5:1 (WCAG 1.4.3), in lower case."""
-    name = "HUB_NETWORK_COLOUR_DARK" if dark else "HUB_NETWORK_COLOUR"
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        raise ValueError(f"{name} must be written like #0b5394, not {value!r}")
-    ratio = contrast(value, DARK_SURFACE if dark else LIGHT_SURFACE)
-    if ratio < 4.5:
-        surface = "the dark page (#1c1c1c)" if dark else "white"
-        raise ValueError(
-            f"{name} {value} has a contrast of {ratio:.1f}:1 with {surface}; it needs 4.5:1 "
-            "to be read by everyone"
-        )
-    return value.lower()
-
-
-def contrast(first: str, second: str) -> float:
-    """The WCAG contrast ratio of two ``#rrggbb`` colours."""
-
-    def luminance(colour: str) -> float:
-        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
