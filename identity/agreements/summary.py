@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
+
+from babel.dates import format_date
+from babel.lists import format_list
 
 import policies
 from policies.decision import money
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
+#: the administration pages' English: ``1 March 2026``, ``a, b and c``
+ENGLISH = "en_GB"
 KINDS = {"consortium": "Consortium agreement", "bilateral": "Bilateral agreement",
          "suspension": "Suspension"}  # fmt: skip
 TIMES = {0: "not renewable", 1: "renewable once", 2: "renewable twice"}
@@ -52,14 +56,14 @@ class Summary:
 
 def day(value: date) -> str:
     """``1 March 2026``."""
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    return format_date(value, format="long", locale=ENGLISH)
 
 
-def joined(items: list[str] | tuple[str, ...], word: str = "and") -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+def joined(items: list[str] | tuple[str, ...], word: Literal["and", "or"] = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c`` (or ``a, b or c``)."""
+    if not items:
+        return ""
+    return format_list(list(items), style="standard" if word == "and" else "or", locale=ENGLISH)
 
 
 def of(agreements: policies.Agreements, agreement_id: str) -> Summary:
