@@ -33,7 +33,8 @@ from hub_client import (
 from identity import demo
 from identity.oauth import signing_keys
 from identity.store.database import transaction
-from tests.identity.oauth.conftest import GOOD, OWES, SECRET, LiveHub, live_hub
+from tests.conftest import SECRET
+from tests.identity.oauth.conftest import GOOD, OWES, LiveHub, live_hub
 from tests.identity.oauth.test_login import publish_far_library
 
 __all__ = ["live_hub"]  # the fixture, imported for this module's tests

@@ -10,8 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import HUB, wait_for_health
-from tests.identity.oauth.conftest import SECRET
+from tests.conftest import HUB, SECRET, wait_for_health
 
 
 @contextlib.contextmanager

@@ -15,9 +15,7 @@ from sqlalchemy import text
 from identity.app import NotReady, create_app
 from identity.settings import Settings
 from identity.store.database import make_engine
-from tests.conftest import HUB, free_port, wait_for_health
-
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+from tests.conftest import HUB, SECRET, free_port, wait_for_health
 
 
 def test_health_and_the_jwks_of_a_fresh_hub(database_url: str, engine: object) -> None:

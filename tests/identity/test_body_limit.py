@@ -19,9 +19,8 @@ from fastapi.testclient import TestClient
 
 from identity.app import create_app
 from identity.settings import Settings
-from tests.conftest import HUB, free_port, wait_for_health
+from tests.conftest import HUB, SECRET, free_port, wait_for_health
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 KIB, MIB = 1024, 1024 * 1024
 SMALL = 64 * KIB  # HUB_MAX_BODY_BYTES by default
 ADMIN = 8 * MIB  # HUB_MAX_ADMIN_BODY_BYTES by default

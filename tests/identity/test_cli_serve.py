@@ -13,9 +13,8 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.conftest import HUB, free_port, run_hub, wait_for_health
+from tests.conftest import HUB, SECRET, free_port, run_hub, wait_for_health
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: an ID token as a relying party sends it to /logout: it names the patron and their standing
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJuYW1lIjoiQWRhIEdvb2QiLCJjYXJkIjoiMjExMTAwMDAwMDAwMDEifQ.c2ln"
 

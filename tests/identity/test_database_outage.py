@@ -28,8 +28,8 @@ from identity.app import create_app
 from identity.settings import Settings
 from identity.store.database import PING_AFTER_IDLE_S
 from identity.store.database import database_url as database_url_for
-from tests.conftest import free_port
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.conftest import SECRET, free_port
+from tests.identity.oauth.conftest import GOOD, LiveHub
 
 PROBLEM = "application/problem+json"
 

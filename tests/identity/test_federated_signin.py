@@ -17,10 +17,10 @@ from identity.retention import purge
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import FederatedSignin, utcnow
+from tests.conftest import SECRET
 
 pytestmark = pytest.mark.db
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 QUERY = "response_type=code&client_id=c&state=s"
 
 

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from identity.app import create_app
 from identity.settings import Settings
-
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
+from tests.conftest import SECRET
 
 
 def test_every_response_refuses_to_be_framed(database_url: str, engine: object) -> None:

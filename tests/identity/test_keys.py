@@ -17,11 +17,10 @@ from identity.oauth.server import HubServer
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import utcnow
-from tests.conftest import run_hub
+from tests.conftest import SECRET, run_hub
 
 pytestmark = pytest.mark.db
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 HOUR = timedelta(hours=1)
 
 

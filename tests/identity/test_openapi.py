@@ -25,9 +25,8 @@ from sqlalchemy import Engine
 from identity import demo
 from identity.app import create_app
 from identity.settings import Settings
-from tests.conftest import issuer_of
+from tests.conftest import SECRET, issuer_of
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: requests generated per operation by the fuzzing phase (the examples phase sends the
 #: document's examples, the coverage phase its boundary and invalid values, on top)
 MAX_EXAMPLES = 10

@@ -24,9 +24,9 @@ from sqlalchemy import Engine
 from identity import demo
 from identity.oauth import registration
 from identity.store.database import transaction
-from tests.conftest import HUB, free_port
+from tests.conftest import HUB, SECRET, free_port
 from tests.identity.oauth.browser import Browser
-from tests.identity.oauth.conftest import GOOD, SECRET
+from tests.identity.oauth.conftest import GOOD
 from tests.identity.oauth.relying_party import RelyingParty
 
 TOKEN = "a-metrics-token-that-is-long-enough-0123456789"

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 import policies
 from identity.app import create_app
 from identity.settings import Settings
-from tests.identity.oauth.conftest import SECRET
+from tests.conftest import SECRET
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "policies" / "examples"
 

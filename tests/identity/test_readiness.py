@@ -21,8 +21,8 @@ from identity.app import create_app
 from identity.settings import Settings
 from identity.store import migrate
 from identity.store.database import transaction
+from tests.conftest import SECRET
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 TOKEN = "a-metrics-token-that-is-long-enough-0123456789"
 EXAMPLES = Path(policies.__file__).parent / "examples"
 LOOPBACK = ("127.0.0.1", 50000)

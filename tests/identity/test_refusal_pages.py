@@ -25,9 +25,9 @@ from identity.patrons import lending
 from identity.security import derived_keys
 from identity.settings import Settings
 from identity.web import pages, patron_session, problems
-from tests.conftest import issuer_of
+from tests.conftest import SECRET, issuer_of
 from tests.identity.oauth.browser import Browser, forms
-from tests.identity.oauth.conftest import BLOCKED, EXPIRED, GOOD, OWES, SECRET, LiveHub
+from tests.identity.oauth.conftest import BLOCKED, EXPIRED, GOOD, OWES, LiveHub
 from tests.identity.oauth.test_login import attempts, login_page
 from tests.identity.patrons.test_advice import ADVICE, NETWORK, ON
 from tests.identity.visible import visible_text

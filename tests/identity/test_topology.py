@@ -28,10 +28,10 @@ from sqlalchemy import Engine
 from identity import demo
 from identity.oauth import registration
 from identity.store.database import transaction
-from tests.conftest import HUB, free_port
+from tests.conftest import HUB, SECRET, free_port
 from tests.identity.connectors.saml.idp import make_keys
 from tests.identity.oauth.browser import Browser
-from tests.identity.oauth.conftest import GOOD, SECRET
+from tests.identity.oauth.conftest import GOOD
 from tests.identity.oauth.relying_party import RelyingParty
 
 #: slow as well as db: make test runs it once, in its PostgreSQL pass (three servers to start)

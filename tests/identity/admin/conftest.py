@@ -18,8 +18,8 @@ from identity.agreements import publishing
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.database import transaction
+from tests.conftest import SECRET
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 EXAMPLES = Path(policies.__file__).parent / "examples"
 SOURCES = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
 

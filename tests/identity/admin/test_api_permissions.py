@@ -33,7 +33,8 @@ from identity.security import passwords
 from identity.settings import Settings
 from identity.store.database import make_engine
 from identity.store.models import Proposal
-from tests.identity.admin.conftest import SECRET, AddAdmin
+from tests.conftest import SECRET
+from tests.identity.admin.conftest import AddAdmin
 
 API = "/api/v1/admin"
 BOSS = "consortium"  # the consortium administrator (library None)

@@ -9,8 +9,9 @@ from playwright.sync_api import expect
 
 from identity.admin import accounts
 from identity.store.database import transaction
+from tests.conftest import SECRET
 from tests.identity.browser import NewPage
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP
 
 

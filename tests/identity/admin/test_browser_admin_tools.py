@@ -14,10 +14,11 @@ from identity.admin import audit
 from identity.agreements import publishing
 from identity.security import guessing_limits
 from identity.store.database import transaction
+from tests.conftest import SECRET
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import SUSPENSION, ask, nav, signed_in
 from tests.identity.browser import NewPage
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP
 
 

@@ -18,8 +18,9 @@ from playwright.sync_api import Page, expect
 
 from identity.admin import accounts
 from identity.store.database import transaction
+from tests.conftest import SECRET
 from tests.identity.browser import NewPage
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP
 
 #: slv's first demo patron: a public member in good standing (no agreement covers them at monash)

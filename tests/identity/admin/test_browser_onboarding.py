@@ -21,14 +21,14 @@ from sqlalchemy import Engine
 from identity.admin import accounts
 from identity.settings import Settings
 from identity.store.database import transaction
-from tests.conftest import issuer_of
+from tests.conftest import SECRET, issuer_of
 from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import BILATERAL, EDITOR, SLV_GOOD, ask, nav
 from tests.identity.admin.test_onboarding import BAD_CSV
 from tests.identity.admin.test_patron_imports import patrons_csv
 from tests.identity.browser import NewPage
-from tests.identity.oauth.conftest import SECRET, LiveHub, serving
+from tests.identity.oauth.conftest import LiveHub, serving
 from tests.identity.oauth.test_browser import LAPTOP
 
 __all__ = ["mailbox"]

@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 import policies
 from identity.security import passwords
 from identity.store.models import AdminAccount, AuditEvent
-from tests.conftest import Hub, run_hub
-from tests.identity.admin.conftest import SECRET
+from tests.conftest import SECRET, Hub, run_hub
 
 EXAMPLES = Path(policies.__file__).parent / "examples"
 

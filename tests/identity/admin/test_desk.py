@@ -10,7 +10,8 @@ from sqlmodel import Session, col, select
 
 from identity.security import guessing_limits
 from identity.store.models import AuditEvent
-from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
+from tests.conftest import SECRET
+from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 from tests.identity.admin.test_api import bearer, token
 
 CARD = "21110000000001"  # rmit's

@@ -15,7 +15,8 @@ from identity.admin import accounts, sessions
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.models import AdminAccount, AuditEvent, utcnow
-from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
+from tests.conftest import SECRET
+from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 
 WRONG = "The email address, password or code is not right."
 

@@ -21,7 +21,7 @@ from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import OutboxMail, utcnow
 from tests import certificates
-from tests.identity.admin.conftest import SECRET
+from tests.conftest import SECRET
 from tests.identity.admin.mailbox import Mailbox, body_of, mailbox
 
 __all__ = ["mailbox"]  # a server without STARTTLS

@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from identity.admin import outbox
 from identity.settings import Settings
 from identity.store.models import OutboxMail, utcnow
-from tests.conftest import free_port
-from tests.identity.admin.conftest import SECRET, AddAdmin
+from tests.conftest import SECRET, free_port
+from tests.identity.admin.conftest import AddAdmin
 from tests.identity.admin.mailbox import Mailbox, body_of, mailbox
 from tests.identity.admin.test_api import NEW_BILATERAL, SUSPENSION, bearer, token
 

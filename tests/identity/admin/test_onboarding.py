@@ -20,7 +20,8 @@ from identity.admin import outbox
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.models import AdminLink, AuditEvent, OAuthClient, RegistryPatron
-from tests.identity.admin.conftest import SECRET, AddAdmin, csrf_of, sign_in
+from tests.conftest import SECRET
+from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
 from tests.identity.admin.test_api import bearer, token
 from tests.identity.admin.test_patron_imports import upload, watch

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from identity.agreements import webhooks
 from identity.settings import Settings
 from identity.store.models import utcnow
-from tests.conftest import free_port
-from tests.identity.admin.conftest import SECRET, AddAdmin, sign_in
+from tests.conftest import SECRET, free_port
+from tests.identity.admin.conftest import AddAdmin, sign_in
 from tests.identity.admin.test_api import SUSPENSION, bearer, token
 
 HOOK_SECRET = "a-partner-systems-shared-webhook-secret-0123"

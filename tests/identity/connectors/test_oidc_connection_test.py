@@ -17,8 +17,8 @@ from identity.agreements import publishing
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.database import transaction
-from tests.conftest import free_port
-from tests.identity.admin.conftest import SECRET, csrf_of, sign_in
+from tests.conftest import SECRET, free_port
+from tests.identity.admin.conftest import csrf_of, sign_in
 from tests.identity.connectors.conftest import Hub
 from tests.identity.connectors.oidc_idp import SECRET_ENV, University
 

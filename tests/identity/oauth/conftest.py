@@ -21,11 +21,10 @@ from identity.app import create_app
 from identity.oauth import registration
 from identity.settings import Settings
 from identity.store.database import transaction
-from tests.conftest import issuer_of
+from tests.conftest import SECRET, issuer_of
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.relying_party import RelyingParty
 
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 #: rmit's demo patrons (PIN: the card's last four digits)
 GOOD, BLOCKED, EXPIRED, OWES = (f"2111000000000{n}" for n in range(1, 5))
 

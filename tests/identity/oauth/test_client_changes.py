@@ -19,7 +19,8 @@ from identity.app import create_app
 from identity.oauth import registration
 from identity.settings import Settings
 from identity.store.database import transaction
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.conftest import SECRET
+from tests.identity.oauth.conftest import GOOD, LiveHub
 
 pytestmark = pytest.mark.db
 

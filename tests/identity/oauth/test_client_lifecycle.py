@@ -16,8 +16,8 @@ from identity import demo
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.models import AuditEvent, OAuthClient
-from tests.conftest import Hub
-from tests.identity.oauth.conftest import GOOD, SECRET
+from tests.conftest import SECRET, Hub
+from tests.identity.oauth.conftest import GOOD
 
 pytestmark = pytest.mark.db
 

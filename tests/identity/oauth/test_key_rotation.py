@@ -8,8 +8,9 @@ from joserfc import jws
 
 from identity.oauth import signing_keys
 from identity.store.database import transaction
+from tests.conftest import SECRET
 from tests.identity.oauth.browser import forms
-from tests.identity.oauth.conftest import GOOD, SECRET, LiveHub
+from tests.identity.oauth.conftest import GOOD, LiveHub
 
 
 def kid(token: str) -> str:

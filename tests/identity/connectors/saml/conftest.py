@@ -15,10 +15,10 @@ import policies
 from identity.patrons.connectors.saml.provider import ServiceProvider
 from identity.settings import Settings
 from identity.store.database import make_engine
+from tests.conftest import SECRET
 from tests.identity.connectors.saml.idp import Federation, IdentityProvider, KeyPair, make_keys
 
 ISSUER = "https://hub.example.org"
-SECRET = "a-test-secret-that-is-long-enough-for-the-hub-0123456789"
 IDP = "https://idp.uni.test/idp/shibboleth"
 OTHER_IDP = "https://idp.college.test/idp/shibboleth"
 CATEGORIES = {"staff@uni.test": "staff", "student@uni.test": "undergraduate"}

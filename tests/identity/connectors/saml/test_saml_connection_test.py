@@ -19,8 +19,9 @@ from identity.app import create_app
 from identity.cli import app, context
 from identity.settings import Settings
 from identity.store.database import make_engine, transaction
+from tests.conftest import SECRET
 from tests.identity.admin.conftest import csrf_of, sign_in
-from tests.identity.connectors.saml.conftest import IDP, SECRET, Keys
+from tests.identity.connectors.saml.conftest import IDP, Keys
 from tests.identity.connectors.saml.idp import Federation, IdentityProvider
 
 EXAMPLES = Path(policies.__file__).parent / "examples"

@@ -21,7 +21,8 @@ from identity.security import derived_keys
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import SamlKey, utcnow
-from tests.identity.connectors.saml.conftest import ISSUER, SECRET, Keys, Library, sp_settings
+from tests.conftest import SECRET
+from tests.identity.connectors.saml.conftest import ISSUER, Keys, Library, sp_settings
 from tests.identity.connectors.saml.idp import IdentityProvider
 
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"

@@ -25,8 +25,8 @@ from identity.oauth import registration
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import FederatedSignin
-from tests.conftest import free_port
-from tests.identity.connectors.saml.conftest import IDP, SECRET, Keys
+from tests.conftest import SECRET, free_port
+from tests.identity.connectors.saml.conftest import IDP, Keys
 from tests.identity.connectors.saml.test_saml_end_to_end import publish_saml_university
 from tests.identity.oauth.browser import forms
 from tests.identity.oauth.relying_party import RelyingParty
