@@ -66,9 +66,9 @@ test: $(INDEX)
 # The suite's two passes, each on two processes (pytest-xdist).
 .PHONY: test-sqlite test-postgresql
 test-sqlite: $(INDEX)
-	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow and not browser"
+	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow"
 test-postgresql: $(INDEX)
-	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow or browser"
+	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow"
 
 # The two type checks run side by side (mypy takes one core), each with a cache of its own.
 lint: $(INDEX)

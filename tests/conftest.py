@@ -69,15 +69,6 @@ def run_hub(
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that drives Chromium is marked ``browser``: ``make test`` runs it once, in the
-    PostgreSQL pass."""
-    for item in items:
-        if "chromium" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """This worker's migrated database, made once: the template each test's database is copied

@@ -279,6 +279,7 @@ def _node_id(request: pytest.FixtureRequest) -> None:
         request.node._nodeid = request.node.nodeid
 
 
+@pytest.mark.slow  # the suite's longest: run once, in the PostgreSQL pass (docs/development.md)
 @schema.parametrize()
 def test_every_answer_is_one_the_document_declares(case: Case[Any]) -> None:
     case.call_and_validate()
