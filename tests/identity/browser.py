@@ -2,6 +2,8 @@
 for each test module (``chromium``), and a page in a new context of it for each test
 (``new_page``). Registered for every identity test by ``tests/identity/conftest.py``.
 
+``screenshot`` saves what a test shows, to be looked at, when ``HUB_SCREENSHOTS`` names a folder.
+
 Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
 (set by ``.ci/run``, which installs it), which makes that a failure."""
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 NewPage = Callable[..., Page]
@@ -49,3 +51,18 @@ def new_page(chromium: Browser) -> Iterator[NewPage]:
     yield make
     for context in contexts:
         context.close()
+
+
+def screenshot(what: Page | Locator, name: str, *, full_page: bool = True) -> None:
+    """``what`` (the whole page, or one element) as ``NAME.png`` in the folder
+    ``HUB_SCREENSHOTS`` names, to be looked at; nothing when it is not set, since no test reads
+    the picture and each costs Chromium about half a second of CPU."""
+    where = os.environ.get("HUB_SCREENSHOTS")
+    if not where:
+        return
+    Path(where).mkdir(parents=True, exist_ok=True)
+    path = str(Path(where) / f"{name}.png")
+    if isinstance(what, Locator):
+        what.screenshot(path=path)
+    else:
+        what.screenshot(path=path, full_page=full_page)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from identity.store.database import transaction
 from identity.store.models import EligibilityLookup
-from tests.conftest import run_hub
+from tests.conftest import TLS, run_hub
 from tests.identity.oauth.conftest import BLOCKED, GOOD, OWES, LiveHub
 from tests.identity.oauth.test_login import publish_far_library
 
@@ -35,7 +35,9 @@ def ask(
         headers["Accept-Language"] = language
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{live_hub.issuer}/api/v1/eligibility{path}", content=raw, headers=headers)
+    return httpx.post(
+        f"{live_hub.issuer}/api/v1/eligibility{path}", content=raw, headers=headers, verify=TLS
+    )
 
 
 def problem(answer: httpx.Response, status: int, slug: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from identity.errors import RateLimited
 from identity.settings import Settings
 from identity.store.database import make_engine
 from identity.store.models import EligibilityLookup, RateWindow, utcnow
+from tests.conftest import TLS
 from tests.identity.oauth.conftest import GOOD, LiveHub
 
 pytestmark = pytest.mark.db
@@ -168,7 +169,7 @@ def poisoned_commits(live_hub: LiveHub) -> Iterator[None]:
 def ask(live_hub: LiveHub, token: str, body: dict[str, object]) -> httpx.Response:
     return httpx.post(
         f"{live_hub.issuer}/api/v1/eligibility", json=body,
-        headers={"Authorization": f"Bearer {token}"}, timeout=30,
+        headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=TLS,
     )  # fmt: skip
 
 

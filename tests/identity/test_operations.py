@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from identity import demo
 from identity.oauth import registration
 from identity.store.database import transaction
-from tests.conftest import HUB, SECRET, free_port
+from tests.conftest import HUB, SECRET, TLS, free_port
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.conftest import GOOD
 from tests.identity.oauth.relying_party import RelyingParty
@@ -117,7 +117,7 @@ def test_two_workers_log_json_and_share_their_metrics(
         assert asked.status_code == 200 and asked.headers["x-request-id"] == "lender-42"
         before = sum(healthz_counts(directory, tmp_path / "before").values())
         with ThreadPoolExecutor(8) as pool:  # new connections, spread over both workers
-            statuses = list(pool.map(lambda _: httpx.get(f"{url}/healthz").status_code,
+            statuses = list(pool.map(lambda _: httpx.get(f"{url}/healthz", verify=TLS).status_code,
                                      range(HEALTH_CHECKS)))  # fmt: skip
         assert statuses == [200] * HEALTH_CHECKS
         scraped = httpx.get(f"{url}/metrics")

@@ -1,26 +1,24 @@
 """A refused patron's pages in headless Chromium on a phone (390 CSS pixels): the consent page
 of a refusal with its advice, ``/me`` reached from it, and the page for too many attempts, each
-checked by axe-core, kept from scrolling sideways, and saved as a screenshot (in the test's
-``tmp_path``) to be looked at; and the consent page and ``/me`` in French and Spanish, on a
+checked by axe-core, kept from scrolling sideways, and photographed (``HUB_SCREENSHOTS``) to
+be looked at; and the consent page and ``/me`` in French and Spanish, on a
 phone and a laptop (1280 px), with nothing left in English."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from playwright.sync_api import Page, expect
 
 from tests.identity.admin.test_browser_accessibility import violations
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import GOOD, OWES, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, PHONE, no_sideways_scroll
 from tests.identity.test_refusal_pages import EXAMPLES, ids_and_codes
 
 
-def looked_at(page: Page, path: Path) -> None:
+def looked_at(page: Page, name: str) -> None:
     no_sideways_scroll(page)
     assert violations(page) == []
-    page.screenshot(path=str(path), full_page=True)
+    screenshot(page, name)
 
 
 def sign_in(page: Page, card: str) -> None:
@@ -29,7 +27,7 @@ def sign_in(page: Page, card: str) -> None:
     page.get_by_label("PIN", exact=True).press("Enter")
 
 
-def test_a_refused_patron_on_a_phone(live_hub: LiveHub, new_page: NewPage, tmp_path: Path) -> None:
+def test_a_refused_patron_on_a_phone(live_hub: LiveHub, new_page: NewPage) -> None:
     rp = live_hub.add_rp("monash")
     page = new_page(**PHONE)
     page.goto(rp.authorization_url())
@@ -37,7 +35,7 @@ def test_a_refused_patron_on_a_phone(live_hub: LiveHub, new_page: NewPage, tmp_p
     expect(page.get_by_text("No", exact=True)).to_be_visible()
     expect(page.get_by_text("You owe A$25.50 to RMIT University Library.")).to_be_visible()
     expect(page.get_by_text("Pay at RMIT University Library (library.rmit.edu.au)")).to_be_visible()
-    looked_at(page, tmp_path / "refusal-phone.png")
+    looked_at(page, "refusal-phone")
 
     with page.context.expect_page() as opened:
         page.get_by_role("link", name="See every library that would lend to you today").tap()
@@ -47,11 +45,11 @@ def test_a_refused_patron_on_a_phone(live_hub: LiveHub, new_page: NewPage, tmp_p
     expect(me.get_by_text("You owe A$25.50 to RMIT University Library.").first).to_be_visible()
     expect(me.get_by_role("heading", name="What you can do")).to_be_visible()
     expect(me.get_by_text("Pay at RMIT University Library (library.rmit.edu.au)")).to_be_visible()
-    looked_at(me, tmp_path / "me-phone.png")
+    looked_at(me, "me-phone")
 
 
 def test_where_a_patron_in_good_standing_can_borrow_and_too_many_attempts(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    live_hub: LiveHub, new_page: NewPage
 ) -> None:
     rp = live_hub.add_rp("monash")
     page = new_page(**PHONE)
@@ -59,7 +57,7 @@ def test_where_a_patron_in_good_standing_can_borrow_and_too_many_attempts(
     sign_in(page, GOOD)
     page.goto(f"{live_hub.issuer}/me")
     expect(page.get_by_text("Deakin University Library", exact=True)).to_be_visible()
-    looked_at(page, tmp_path / "me-good-phone.png")
+    looked_at(page, "me-good-phone")
 
     for _ in range(6):  # 5 failures per card, then the sixth is refused before it is asked
         page.goto(rp.authorization_url())
@@ -69,7 +67,7 @@ def test_where_a_patron_in_good_standing_can_borrow_and_too_many_attempts(
         page.wait_for_load_state()
     expect(page.get_by_role("heading", name="Too many attempts")).to_be_visible()
     expect(page.get_by_role("link", name="library.rmit.edu.au")).to_be_visible()
-    looked_at(page, tmp_path / "too-many-phone.png")
+    looked_at(page, "too-many-phone")
     page.get_by_role("link", name="Back to the sign-in page").tap()
     expect(page.get_by_role("heading", name="Sign in with your library card")).to_be_visible()
 
@@ -115,9 +113,7 @@ def read_in(page: Page, lang: str, english: list[str]) -> None:
     assert violations(page) == [], lang
 
 
-def test_a_refused_patron_reads_french_and_spanish(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
-) -> None:
+def test_a_refused_patron_reads_french_and_spanish(live_hub: LiveHub, new_page: NewPage) -> None:
     rp = live_hub.add_rp("monash")
     for lang, (heading, owes, me_heading) in SAID.items():
         for width, device in ((390, PHONE), (1280, LAPTOP)):
@@ -131,10 +127,10 @@ def test_a_refused_patron_reads_french_and_spanish(
             expect(page.get_by_text(owes)).to_be_visible()
             read_in(page, lang, ENGLISH["consent"])
             no_sideways_scroll(page)
-            page.screenshot(path=str(tmp_path / f"consent-{lang}-{width}.png"), full_page=True)
+            screenshot(page, f"consent-{lang}-{width}")
 
             page.goto(f"{live_hub.issuer}/me")
             expect(page.get_by_role("heading", level=1)).to_have_text(me_heading)
             expect(page.get_by_text(owes).first).to_be_visible()
             read_in(page, lang, ENGLISH["me"])
-            page.screenshot(path=str(tmp_path / f"me-{lang}-{width}.png"), full_page=True)
+            screenshot(page, f"me-{lang}-{width}")

@@ -6,7 +6,6 @@ shown what it flips first, and confirms. Each new page passes axe-core."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -17,13 +16,13 @@ from identity.store.database import transaction
 from tests.conftest import SECRET
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import SUSPENSION, ask, nav, signed_in
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.test_browser import LAPTOP
 
 
 def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    live_hub: LiveHub, new_page: NewPage
 ) -> None:
     # five wrong PINs at monash's sign-in page: the default limit per card
     limits = guessing_limits.Limits.parse(live_hub.settings.guesses_per_card,
@@ -59,7 +58,7 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
             "Wrong card number or PIN",
         ]  # fmt: skip
     )
-    staff.screenshot(path=str(tmp_path / "desk-locked.png"), full_page=True)
+    screenshot(staff, "desk-locked")
     assert violations(staff) == []
 
     staff.get_by_role("button", name="Clear the lock").click()
@@ -67,7 +66,7 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
         "The lock is cleared: the patron can sign in now."
     )
     expect(staff.get_by_text("Not locked: the patron can sign in.")).to_be_visible()
-    staff.screenshot(path=str(tmp_path / "desk-cleared.png"), full_page=True)
+    screenshot(staff, "desk-cleared")
     assert violations(staff) == []
 
     # the audit log says who cleared it, and what changed, as a diff
@@ -81,7 +80,7 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
     diff = staff.get_by_role("region", name=re.compile("^Before and after of event"))
     expect(diff).to_contain_text("- locked_for_seconds: ")
     expect(diff).to_contain_text("+ locked_for_seconds: 0")
-    staff.screenshot(path=str(tmp_path / "audit-unlock.png"), full_page=True)
+    screenshot(staff, "audit-unlock")
     assert violations(staff) == []
 
     patron.goto(rp.authorization_url())
@@ -93,7 +92,7 @@ def test_desk_staff_clear_a_lock_and_the_patron_signs_in(
 
 
 def test_a_rollback_shows_what_it_flips_and_is_confirmed(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    live_hub: LiveHub, new_page: NewPage
 ) -> None:
     with transaction(live_hub.engine) as session:  # version 2: monash suspends rmit
         first = publishing.latest(session=session)
@@ -126,7 +125,7 @@ def test_a_rollback_shows_what_it_flips_and_is_confirmed(
             re.compile(r"^\d+$"),
         ]  # fmt: skip
     )
-    page.screenshot(path=str(tmp_path / "rollback-whatif.png"), full_page=True)
+    screenshot(page, "rollback-whatif")
     assert violations(page) == []
     assert ask(live_hub, "monash", "rmit", GOOD)["eligible"] is False  # nothing published yet
 
@@ -143,7 +142,7 @@ def test_a_rollback_shows_what_it_flips_and_is_confirmed(
     page.get_by_text(re.compile("^Changed: ")).first.click()
     diff = page.get_by_role("region", name=re.compile("^Before and after of event"))
     expect(diff.first).to_contain_text("+ note: Rollback to version 1")
-    page.screenshot(path=str(tmp_path / "audit-consortium.png"), full_page=True)
+    screenshot(page, "audit-consortium")
     assert violations(page) == []
     with transaction(live_hub.engine) as session:  # 43 changes of a whole agreement each
         entry = {"id": "monash-rmit-staff", "kind": "bilateral", "lender": "monash",
@@ -162,4 +161,4 @@ def test_a_rollback_shows_what_it_flips_and_is_confirmed(
     for path in ("/admin/lookups?library=rmit", "/admin/desk", "/admin/agreements"):
         page.goto(f"{live_hub.issuer}{path}")
         assert violations(page) == [], path
-    page.screenshot(path=str(tmp_path / "agreements.png"), full_page=True)
+    screenshot(page, "agreements")

@@ -3,37 +3,28 @@ server (aiosmtpd): monash's administrator ticks a category of an agreement with 
 sees what the change would flip, and saves it; slv's administrator follows the emailed link and
 approves; the eligibility API's answer changes. A form with problems shows each beside its field
 and in the summary at the top, whose links move to the field. Every form page passes axe-core,
-at laptop and phone widths, and is photographed (``HUB_SCREENSHOTS``, else the test's temporary
-directory)."""
+at laptop and phone widths, and is photographed when ``HUB_SCREENSHOTS`` names a folder."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.identity.admin.mailbox import Mailbox, link_in, mailbox
 from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import SLV_GOOD, ask, nav
 from tests.identity.admin.test_browser_onboarding import account, mail_hub, sign_in_at
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import LiveHub
 from tests.identity.oauth.test_browser import LAPTOP, PHONE
 
 __all__ = ["mail_hub", "mailbox"]
 
 
-def photograph(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
 def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
-    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox, tmp_path: Path
+    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox
 ) -> None:
-    shots = Path(os.environ.get("HUB_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     seen: dict[str, list[str]] = {}
     sam = account(mail_hub, "sam@slv.example", "slv")
     page = new_page(**LAPTOP)
@@ -44,7 +35,7 @@ def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
         .get_by_role("link", name="Edit monash-slv-researchers").click()  # fmt: skip
     expect(page.get_by_role("heading", level=1)).to_have_text("Agreement monash-slv-researchers")
     seen["agreement form"] = violations(page)
-    photograph(page, shots, "agreement-form")
+    screenshot(page, "agreement-form")
 
     categories = page.get_by_role("group", name="Categories of patrons")
     expect(categories.get_by_label("researcher")).to_be_checked()
@@ -57,12 +48,12 @@ def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
     expect(page.locator("#until-error")).to_contain_text("is before 'from' 2026-06-01")
     expect(page.get_by_label("Items on loan at once")).to_have_attribute("aria-invalid", "true")
     seen["agreement form with problems"] = violations(page)
-    photograph(page, shots, "agreement-form-problems")
+    screenshot(page, "agreement-form-problems")
     summary.get_by_role("link", name=re.compile("^Items on loan at once")).click()
     expect(page.get_by_label("Items on loan at once")).to_be_focused()
     page.set_viewport_size(PHONE["viewport"])
     seen["agreement form with problems, narrow"] = violations(page)
-    photograph(page, shots, "agreement-form-problems-narrow")
+    screenshot(page, "agreement-form-problems-narrow")
     page.set_viewport_size(LAPTOP["viewport"])
 
     page.get_by_label("Items on loan at once").fill("4")
@@ -74,7 +65,7 @@ def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
     expect(page.get_by_role("status")).to_contain_text("No problems")
     expect(page.get_by_role("table")).to_contain_text("now eligible")
     seen["agreement form checked"] = violations(page)
-    photograph(page, shots, "agreement-form-checked")
+    screenshot(page, "agreement-form-checked")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Proposed. It is published when slv approves.")
     number = page.url.split("?")[0].rsplit("/", 1)[1]
@@ -103,15 +94,13 @@ def test_a_library_edits_an_agreement_by_form_and_the_partner_approves_it(
     page.get_by_role("link", name="Form", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New consortium agreement")
     page.set_viewport_size(PHONE["viewport"])
-    photograph(page, shots, "new-consortium-form-narrow")
+    screenshot(page, "new-consortium-form-narrow")
     assert {where: found for where, found in seen.items() if found} == {}
 
 
 def test_the_library_form_passes_axe_with_and_without_problems(
-    mail_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    mail_hub: LiveHub, new_page: NewPage
 ) -> None:
-    shots = Path(os.environ.get("HUB_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     seen: dict[str, list[str]] = {}
     page = new_page(**LAPTOP)
     sign_in_at(page, f"{mail_hub.issuer}/admin/libraries", "root@consortium.example",
@@ -119,7 +108,7 @@ def test_the_library_form_passes_axe_with_and_without_problems(
     page.get_by_role("link", name="Edit rmit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Library rmit")
     seen["library form"] = violations(page)
-    photograph(page, shots, "library-form")
+    screenshot(page, "library-form")
     page.get_by_label("Home system code, row 6").fill("FAC")
     page.get_by_label("How cards are checked").select_option("sip2")
     page.get_by_role("button", name="Check and show what it changes").click()
@@ -134,10 +123,10 @@ def test_the_library_form_passes_axe_with_and_without_problems(
     summary.get_by_role("link", name="SIP2: Port: Enter port").click()
     expect(page.get_by_label("Port")).to_be_focused()
     seen["library form with problems"] = violations(page)
-    photograph(page, shots, "library-form-problems")
+    screenshot(page, "library-form-problems")
     page.set_viewport_size(PHONE["viewport"])
     seen["library form with problems, narrow"] = violations(page)
-    photograph(page, shots, "library-form-problems-narrow")
+    screenshot(page, "library-form-problems-narrow")
     page.goto(f"{mail_hub.issuer}/admin/libraries/new/form")
     seen["new library form"] = violations(page)
     assert {where: found for where, found in seen.items() if found} == {}

@@ -6,30 +6,16 @@ page without the menus. Screenshots go to ``HUB_SCREENSHOTS`` when it is set."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.identity.admin.test_browser_accessibility import TABLET, violations
 from tests.identity.admin.test_browser_journeys import nav, signed_in
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import LiveHub
 
 CAPTION = "Lending to staff patrons in good standing on 2026-12-07"
-
-
-def shot(what: Page | Locator, name: str) -> None:
-    """A screenshot of the whole page, or of one element, when ``HUB_SCREENSHOTS`` is set."""
-    where = os.environ.get("HUB_SCREENSHOTS")
-    if where:
-        Path(where).mkdir(parents=True, exist_ok=True)
-        path = str(Path(where) / f"{name}.png")
-        if isinstance(what, Locator):
-            what.screenshot(path=path)
-        else:
-            what.screenshot(path=path, full_page=True)
 
 
 def pdf_pages(page: Page) -> int:
@@ -52,7 +38,7 @@ def test_from_the_network_to_an_agreement_and_its_printed_summary(
     expect(table.get_by_role("rowheader")).to_have_count(7)
     expect(table.get_by_role("columnheader", name="Monash University Library")).to_be_visible()
     seen = {"network": violations(page)}
-    shot(page, "network")
+    screenshot(page, "network")
 
     # the headers stay in view when the table scrolls (a short window makes it scroll)
     page.set_viewport_size({"width": 700, "height": 500})
@@ -65,7 +51,7 @@ def test_from_the_network_to_an_agreement_and_its_printed_summary(
     row_box = lender.bounding_box()
     assert row_box and abs(row_box["x"] - wrap["x"]) < 3
     seen["network on a small window"] = violations(page)
-    shot(region, "network-scrolled")
+    screenshot(region, "network-scrolled")
     page.set_viewport_size(TABLET)
 
     monash = table.get_by_role("row", name=re.compile("^Monash University Library"))
@@ -76,23 +62,23 @@ def test_from_the_network_to_an_agreement_and_its_printed_summary(
     expect(page.get_by_text("Up to 10 items for 28 days, renewable twice.")).to_be_visible()
     expect(page.get_by_role("region", name=re.compile("^Signature for"))).to_have_count(2)
     seen["summary"] = violations(page)
-    shot(page, "summary")
+    screenshot(page, "summary")
 
     page.emulate_media(media="print")
     expect(page.get_by_role("navigation", name="Administration")).to_be_hidden()
     expect(page.get_by_role("link", name="Back to agreement monash-rmit-staff")).to_be_hidden()
-    shot(page, "summary-print")
+    screenshot(page, "summary-print")
     assert pdf_pages(page) == 1
 
     page.goto(f"{live_hub.issuer}/admin/agreements/caval-2026/summary")  # six parties sign
     expect(page.get_by_role("region", name=re.compile("^Signature for"))).to_have_count(6)
-    shot(page, "summary-caval-print")
+    screenshot(page, "summary-caval-print")
     assert pdf_pages(page) == 1
 
     page.emulate_media(media="screen")
     nav(page, "Libraries")  # each library with its status today
     rmit = page.get_by_role("row", name=re.compile("^rmit RMIT University Library"))
     expect(rmit.get_by_role("cell").nth(2)).to_contain_text("suspended")
-    shot(page, "libraries")
+    screenshot(page, "libraries")
 
     assert {where: found for where, found in seen.items() if found} == {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,7 +26,7 @@ from tests.identity.admin.test_browser_accessibility import violations
 from tests.identity.admin.test_browser_journeys import BILATERAL, EDITOR, SLV_GOOD, ask, nav
 from tests.identity.admin.test_onboarding import BAD_CSV
 from tests.identity.admin.test_patron_imports import patrons_csv
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import LiveHub, serving
 from tests.identity.oauth.test_browser import LAPTOP
 
@@ -97,7 +96,7 @@ def test_the_partner_is_emailed_a_proposal_and_approves_it_from_the_link(
 
 
 def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in(
-    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox, tmp_path: Path
+    mail_hub: LiveHub, new_page: NewPage, mailbox: Mailbox
 ) -> None:
     seen: dict[str, list[str]] = {}
     page = new_page(**LAPTOP)
@@ -110,7 +109,7 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     expect(page.get_by_role("status")).to_contain_text("Invited rae@rmit.example: an email")
     expect(page.get_by_role("row", name=re.compile("rae@rmit.example rmit"))).to_be_visible()
     seen["administrators"] = violations(page)
-    page.screenshot(path=str(tmp_path / "administrators.png"), full_page=True)
+    screenshot(page, "administrators")
     nav(page, "Webhooks")
     expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
     seen["webhooks"] = violations(page)
@@ -119,7 +118,7 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     invited.goto(link_in(mailbox.wait_for("rae@rmit.example", "invited")))
     expect(invited.get_by_role("heading", level=1)).to_have_text("Choose your password")
     seen["choose a password"] = violations(invited)
-    invited.screenshot(path=str(tmp_path / "choose-password.png"), full_page=True)
+    screenshot(invited, "choose-password")
     invited.get_by_label("New password", exact=True).fill("a reading-room passphrase")
     invited.get_by_label("The same password again").fill("a reading-room passphrase")
     invited.get_by_role("button", name="Save the password").click()
@@ -132,17 +131,17 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     invited.get_by_role("button", name="Set up an authenticator app").click()
     expect(invited.get_by_label("The code the app shows now")).to_be_visible()
     seen["your account, setting up an authenticator"] = violations(invited)
-    invited.screenshot(path=str(tmp_path / "authenticator.png"), full_page=True)
+    screenshot(invited, "authenticator")
 
     invited.get_by_role("button", name="Sign out").click()
     invited.get_by_role("link", name="Forgotten your password?").click()
     seen["forgotten password"] = violations(invited)
-    invited.screenshot(path=str(tmp_path / "forgotten-password.png"), full_page=True)
+    screenshot(invited, "forgotten-password")
     assert seen == {key: [] for key in seen}
 
 
 def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refused_whole(
-    mail_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    mail_hub: LiveHub, new_page: NewPage
 ) -> None:
     page = new_page(**LAPTOP)
     sign_in_at(page, f"{mail_hub.issuer}/admin/clients", "ann@monash.example",
@@ -153,7 +152,7 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     page.get_by_role("button", name="Register").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Client registered")
     found += violations(page)
-    page.screenshot(path=str(tmp_path / "client-registered.png"), full_page=True)
+    screenshot(page, "client-registered")
     client_id = page.locator("#client-id").inner_text()
     secret = page.locator("#client-secret").inner_text()
     answer = httpx.post(f"{mail_hub.issuer}/token", data={"grant_type": "client_credentials"},
@@ -162,7 +161,7 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     page.get_by_role("link", name="All clients").click()
     expect(page.get_by_role("row", name=re.compile(client_id))).to_contain_text("partner system")
     expect(page.get_by_role("main")).not_to_contain_text(secret)
-    page.screenshot(path=str(tmp_path / "clients.png"), full_page=True)
+    screenshot(page, "clients")
 
     nav(page, "Patrons")
     page.get_by_label("CSV file").set_input_files(
@@ -180,7 +179,7 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     expect(problems.get_by_role("listitem")).to_have_count(1)
     expect(problems.get_by_role("listitem")).to_contain_text("Line 4: ")
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)  # finished
-    page.screenshot(path=str(tmp_path / "patrons-refused.png"), full_page=True)
+    screenshot(page, "patrons-refused")
     found += violations(page)
 
     mail_hub.app.state.imports.step = 10  # its progress written every 10 rows
@@ -197,18 +196,18 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     expect(page.get_by_role("status")).to_have_text(
         re.compile(r"^Hashing the PINs: [1-9][0-9]* of 300 rows ready\.$"), timeout=20_000
     )
-    page.screenshot(path=str(tmp_path / "patrons-importing.png"), full_page=True)
+    screenshot(page, "patrons-importing")
     found += violations(page)
     expect(page.get_by_role("status")).to_contain_text(
         re.compile(r"^Imported 300 patrons from big.csv into monash: \d+ new, \d+ updated\."),
         timeout=120_000,
     )
     expect(page.locator('meta[http-equiv="refresh"]')).to_have_count(0)
-    page.screenshot(path=str(tmp_path / "patrons-imported.png"), full_page=True)
+    screenshot(page, "patrons-imported")
     found += violations(page)
     nav(page, "Patrons")
     expect(recent.get_by_role("row", name=re.compile("big.csv"))).to_contain_text("imported 300")
-    page.screenshot(path=str(tmp_path / "patrons-recent.png"), full_page=True)
+    screenshot(page, "patrons-recent")
     assert found == []
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.connectors.oidc_idp import SECRET, SECRET_ENV, UNIVERSITY, University
 from tests.identity.connectors.oidc_idp import publish_university as publish
 from tests.identity.oauth.conftest import LiveHub
@@ -45,7 +45,7 @@ def test_a_university_patron_signs_in_on_a_phone(
     ).to_be_visible()
     expect(page.get_by_role("button", name=UNIVERSITY)).to_be_visible()
     no_sideways_scroll(page)
-    page.screenshot(path=str(tmp_path / "sign-in-university-phone.png"), full_page=True)
+    screenshot(page, "sign-in-university-phone")
 
     library, card = page.get_by_label(HOME_LIBRARY), page.get_by_label("Card number", exact=True)
     library.select_option(label=f"{UNIVERSITY} (signs you in itself)")

@@ -9,6 +9,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from tests.conftest import TLS
+
 
 @dataclass
 class Form:
@@ -58,7 +60,7 @@ def forms(html: str) -> list[Form]:
 class Browser:
     def __init__(self, issuer: str) -> None:
         self.issuer = issuer
-        self.http = httpx.Client(follow_redirects=False, timeout=30)
+        self.http = httpx.Client(follow_redirects=False, timeout=30, verify=TLS)
 
     def get(self, url: str) -> httpx.Response:
         return self.http.get(urljoin(self.issuer, url))

@@ -21,7 +21,7 @@ from identity.app import create_app
 from identity.oauth import registration
 from identity.settings import Settings
 from identity.store.database import transaction
-from tests.conftest import SECRET, issuer_of
+from tests.conftest import SECRET, TLS, issuer_of
 from tests.identity.oauth.browser import Browser
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -48,6 +48,7 @@ class LiveHub:
             f"{self.issuer}/token",
             data={"grant_type": "client_credentials"},
             auth=(f"demo-{library}-partner", demo.client_secret(library, "partner")),
+            verify=TLS,
         )
         assert answer.status_code == 200, answer.text
         return str(answer.json()["access_token"])
@@ -99,7 +100,7 @@ def serving(settings: Settings, engine: Engine, listening: socket.socket) -> Ite
         while not server.started:
             assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
             time.sleep(0.01)
-        assert httpx.get(f"{settings.issuer}/healthz").status_code == 200
+        assert httpx.get(f"{settings.issuer}/healthz", verify=TLS).status_code == 200
         yield hub
     finally:
         for browser in hub.browsers:

@@ -14,6 +14,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
+from tests.conftest import TLS
 from tests.identity.oauth.browser import Browser
 
 SCOPE = "openid profile membership borrowing"
@@ -38,6 +39,7 @@ class RelyingParty:
             redirect_uri=self.redirect_uri,
             code_challenge_method="S256",
             token_endpoint_auth_method="client_secret_basic" if self.client_secret else "none",
+            verify=TLS,
         )
 
     def authorization_url(self, **extra: str) -> str:
@@ -68,7 +70,7 @@ class RelyingParty:
     def verify(self, id_token: str, nonce: str | None = None) -> dict[str, Any]:
         """The ID token's claims, its signature checked against the published JWKS (and its
         nonce against ``nonce``, or that of the latest authorization request)."""
-        keys = KeySet.import_key_set(httpx.get(f"{self.issuer}/jwks.json").json())
+        keys = KeySet.import_key_set(httpx.get(f"{self.issuer}/jwks.json", verify=TLS).json())
         token = jwt.decode(id_token, keys, algorithms=["RS256"])
         JWTClaimsRegistry(
             iss={"essential": True, "value": self.issuer},

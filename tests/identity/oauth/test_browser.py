@@ -22,7 +22,7 @@ from playwright.sync_api import (
 import policies
 from identity.agreements import publishing
 from identity.store.database import transaction
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -158,7 +158,7 @@ def test_signing_in_needs_no_javascript(live_hub: LiveHub, new_page: NewPage) ->
 
 
 def test_the_keyboards_follow_the_library_chosen_on_a_phone(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
+    live_hub: LiveHub, new_page: NewPage
 ) -> None:
     """A library whose cards are letters and digits: choosing it brings a full keyboard for
     card and PIN, choosing one with 14-digit cards and numeric PINs brings the numeric one."""
@@ -185,7 +185,7 @@ def test_the_keyboards_follow_the_library_chosen_on_a_phone(
     expect(card).to_have_attribute("inputmode", "text")
     expect(pin).to_have_attribute("inputmode", "text")
     no_sideways_scroll(page)
-    page.screenshot(path=str(tmp_path / "sign-in-koha-phone.png"), full_page=True)
+    screenshot(page, "sign-in-koha-phone")
     assert page.evaluate("window.__violations") == []
 
     card.fill(GOOD)
@@ -253,9 +253,7 @@ def test_the_pages_keep_to_their_content_security_policy(
     assert page.evaluate("window.__violations") == ["style-src-elem inline"]
 
 
-def test_the_api_documentation_works_offline(
-    live_hub: LiveHub, new_page: NewPage, tmp_path: Path
-) -> None:
+def test_the_api_documentation_works_offline(live_hub: LiveHub, new_page: NewPage) -> None:
     """/docs and /redoc draw the API from the hub's own files: nothing is fetched from anywhere
     else, and their policy blocks nothing they need."""
     page = new_page(**LAPTOP)
@@ -274,18 +272,18 @@ def test_the_api_documentation_works_offline(
     page.goto(f"{live_hub.issuer}/docs")
     expect(page.get_by_text("/api/v1/eligibility/batch")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("patron identity hub"))).to_be_visible()
-    page.screenshot(path=str(tmp_path / "docs.png"), full_page=False)
+    screenshot(page, "docs", full_page=False)
     page.get_by_text("/api/v1/eligibility", exact=True).click()  # its request and answers
     body = page.get_by_text("Request body").first
     expect(body).to_be_visible()
     body.scroll_into_view_if_needed()
-    page.screenshot(path=str(tmp_path / "eligibility.png"), full_page=False)
+    screenshot(page, "eligibility", full_page=False)
     assert elsewhere == [] and complaints == []
 
     page.goto(f"{live_hub.issuer}/redoc")
     expect(page.get_by_role("heading", name=re.compile("patron identity hub"))).to_be_visible()
     expect(page.get_by_text("/api/v1/eligibility/batch").first).to_be_attached()
-    page.screenshot(path=str(tmp_path / "redoc.png"), full_page=False)
+    screenshot(page, "redoc", full_page=False)
     assert elsewhere == []
     # Redoc's footer asks for its maker's logo from their CDN: the policy refuses it
     assert all("img-src 'self' data:" in complaint for complaint in complaints), complaints

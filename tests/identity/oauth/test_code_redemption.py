@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from tests.conftest import TLS
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -31,7 +32,7 @@ def redeem(rp: RelyingParty, code: str, **changes: Any) -> httpx.Response:
     auth = (rp.client_id, rp.client_secret) if rp.client_secret else None
     if auth is None:
         data["client_id"] = rp.client_id
-    return httpx.post(f"{rp.issuer}/token", data=data, auth=auth)
+    return httpx.post(f"{rp.issuer}/token", data=data, auth=auth, verify=TLS)
 
 
 def introspect(rp: RelyingParty, token: str) -> bool:

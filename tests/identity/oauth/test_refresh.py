@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.conftest import TLS
 from tests.identity.oauth.conftest import GOOD, LiveHub
 from tests.identity.oauth.relying_party import RelyingParty
 
@@ -15,6 +16,7 @@ def refresh(rp: RelyingParty, token: str) -> httpx.Response:
         f"{rp.issuer}/token",
         data={"grant_type": "refresh_token", "refresh_token": token},
         auth=(rp.client_id, rp.client_secret or ""),
+        verify=TLS,
     )
 
 

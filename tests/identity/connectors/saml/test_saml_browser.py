@@ -7,12 +7,10 @@ page saying what is wrong with the address."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from playwright.sync_api import expect
 
 from tests.identity.admin.test_browser_accessibility import violations
-from tests.identity.browser import NewPage
+from tests.identity.browser import NewPage, screenshot
 from tests.identity.connectors.saml.idp_site import IdpSite, idp_site
 from tests.identity.connectors.saml.test_saml_end_to_end import UNIVERSITY, at_university
 from tests.identity.oauth.conftest import LiveHub
@@ -29,7 +27,7 @@ __all__ = ["at_university", "idp_site"]  # the fixtures, used here
 
 
 def test_a_university_patron_types_their_address_and_signs_in_on_a_phone(
-    at_university: LiveHub, idp_site: IdpSite, new_page: NewPage, tmp_path: Path
+    at_university: LiveHub, idp_site: IdpSite, new_page: NewPage
 ) -> None:
     live_hub = at_university
     rp = live_hub.add_rp("monash")
@@ -40,7 +38,7 @@ def test_a_university_patron_types_their_address_and_signs_in_on_a_phone(
     address = page.get_by_label("Or type your email address")
     expect(address).to_be_visible()
     no_sideways_scroll(page)
-    page.screenshot(path=str(tmp_path / "sign-in-by-email-phone.png"), full_page=True)
+    screenshot(page, "sign-in-by-email-phone")
 
     address.fill("nobody@elsewhere.test")
     page.get_by_role("button", name="Continue").tap()
@@ -50,7 +48,7 @@ def test_a_university_patron_types_their_address_and_signs_in_on_a_phone(
     expect(page.get_by_label("Or type your email address")).to_be_focused()
     no_sideways_scroll(page)
     assert violations(page) == []
-    page.screenshot(path=str(tmp_path / "sign-in-by-email-unknown-phone.png"), full_page=True)
+    screenshot(page, "sign-in-by-email-unknown-phone")
     assert page.evaluate("window.__violations") == []
 
     page.get_by_label("Or type your email address").fill("alice@student.uni.test")
