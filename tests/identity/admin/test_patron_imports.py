@@ -67,25 +67,25 @@ def signed_in(client: TestClient, add_admin: AddAdmin, email: str, library: str 
 def test_a_large_file_shows_its_progress_and_then_how_many_were_imported(
     client: TestClient, add_admin: AddAdmin, published: Engine
 ) -> None:
-    client.app.state.imports.step = 10  # type: ignore[attr-defined]
+    client.app.state.imports.step = 5  # type: ignore[attr-defined]
     csrf = signed_in(client, add_admin, "ann@monash.example", "monash")
-    seen = watch(client, upload(client, csrf, patrons_csv(120), "big.csv"))
+    seen = watch(client, upload(client, csrf, patrons_csv(40), "big.csv"))
     running = [page for page in seen if REFRESH in page]
     assert running, "the first page was already the finished one"
     midway = [page for page in running if "Hashing the PINs" in page]
     values = {int(PROGRESS.search(page).group(2)) for page in midway}  # type: ignore[union-attr]
-    assert values & set(range(10, 120, 10)), values  # seen between the start and the end
+    assert values & set(range(5, 40, 5)), values  # seen between the start and the end
     done = min(values - {0})
-    assert f"Hashing the PINs: {done} of 120 rows ready." in "\n".join(midway)
+    assert f"Hashing the PINs: {done} of 40 rows ready." in "\n".join(midway)
     assert 'role="status" aria-live="polite"' in running[-1]
     finished = seen[-1]
-    assert "Imported 120 patrons from big.csv into monash: 120 new, 0 updated." in finished
-    assert PROGRESS.search(finished).groups() == ("120", "120")  # type: ignore[union-attr]
+    assert "Imported 40 patrons from big.csv into monash: 40 new, 0 updated." in finished
+    assert PROGRESS.search(finished).groups() == ("40", "40")  # type: ignore[union-attr]
     with Session(published) as session:
-        assert len(session.exec(select(RegistryPatron)).all()) == 120
+        assert len(session.exec(select(RegistryPatron)).all()) == 40
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "patrons.import")).one()
     assert (event.actor, event.subject) == ("admin:ann@monash.example", "library:monash")
-    assert event.after == {"added": 120, "updated": 0, "rejected": 0}
+    assert event.after == {"added": 40, "updated": 0, "rejected": 0}
 
 
 def test_a_bad_row_anywhere_refuses_the_whole_file_by_its_line(
