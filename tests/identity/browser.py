@@ -1,11 +1,13 @@
-"""The browser of the browser tests: Debian's ``chromium``, headless, driven by Playwright; one
+"""The browser of the browser tests: Debian's ``chromium-headless-shell`` (Chromium's headless
+shell, the build Playwright itself runs for headless tests: the same Blink and V8 as ``chromium``
+without the desktop browser around them, about a third of its CPU), driven by Playwright; one
 for each test module (``chromium``), and a page in a new context of it for each test
 (``new_page``). Registered for every identity test by ``tests/identity/conftest.py``.
 
 ``screenshot`` saves what a test shows, to be looked at, when ``HUB_SCREENSHOTS`` names a folder.
 
-Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
-(set by ``.ci/run``, which installs it), which makes that a failure."""
+Without ``/usr/bin/chromium-headless-shell`` these tests skip, saying why, unless
+``HUB_REQUIRE_BROWSER=1`` (set by ``.ci/run``, which installs it), which makes that a failure."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 NewPage = Callable[..., Page]
 
 
@@ -26,7 +28,10 @@ def chromium() -> Iterator[Browser]:
     """One headless Chromium for the module (Playwright runs it without its sandbox, which
     Chromium needs when the tests run as root)."""
     if not CHROMIUM.is_file():
-        reason = f"Debian's chromium is not installed ({CHROMIUM}): apt-get install chromium"
+        reason = (
+            f"Debian's headless Chromium is not installed ({CHROMIUM}):"
+            " apt-get install chromium-headless-shell"
+        )
         if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
             pytest.fail(reason)
         pytest.skip(reason)

@@ -1,9 +1,9 @@
-"""The sign-in and consent pages in a real browser: headless Chromium (Debian's ``chromium``,
-driven by Playwright) on a phone, by keyboard alone, with JavaScript off, and under the pages'
-Content-Security-Policy. Each test follows a patron from the lender's link to the lender's
-redirect URI and checks what the patron sees on the way.
+"""The sign-in and consent pages in a real browser: headless Chromium (Debian's
+``chromium-headless-shell``, driven by Playwright) on a phone, by keyboard alone, with
+JavaScript off, and under the pages' Content-Security-Policy. Each test follows a patron from
+the lender's link to the lender's redirect URI and checks what the patron sees on the way.
 
-Without ``/usr/bin/chromium`` these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
+Without it these tests skip, saying why, unless ``HUB_REQUIRE_BROWSER=1``
 (set by ``.ci/run``, which installs it), which makes that a failure."""
 
 from __future__ import annotations
