@@ -1,6 +1,7 @@
 """Fixtures shared by the suites. A test that uses the database gets one of its own: a fresh SQLite
 file, or a fresh PostgreSQL database beside the one ``HUB_TEST_DATABASE_URL`` names. A test that
-asks for ``engine`` gets it migrated, copied from a template each worker migrates once.
+asks for ``engine`` gets it migrated, copied from a template each worker migrates once (and
+likewise for ``published_examples`` and ``demo_network``, with what they put in it).
 PostgreSQL that cannot be reached skips those tests, saying why, unless
 ``HUB_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which makes it a failure."""
 
@@ -22,7 +23,9 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+import policies
 from identity import demo
+from identity.agreements import publishing
 from identity.oauth import signing_keys
 from identity.settings import Settings
 from identity.store import migrate
@@ -138,6 +141,40 @@ def _demo(_migrated: str, live_socket: socket.socket) -> Iterator[str]:
         _drop(url, made)
 
 
+#: the example network's agreements, and their files' names and texts as ``published_examples``
+#: publishes them
+EXAMPLES = Path(policies.__file__).parent / "examples"
+SOURCES = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
+
+
+@pytest.fixture(scope="session")
+def _published(_migrated: str) -> Iterator[str]:
+    """This worker's migrated database with the example agreements published (by ``cli:alice``,
+    "first") and the signing keys a hub started on it makes first: the template of each
+    ``published_examples`` test's database (the admin tests')."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if _migrated.startswith("unreachable: "):
+        yield _migrated
+        return
+    if not url:
+        template = Path(_migrated).with_name("published.db")
+        shutil.copyfile(_migrated, template)
+        made = f"sqlite:///{template}"
+    else:
+        made = _recreate(url, "published", template=_migrated)
+    engine = make_engine(Settings(database_url=made))
+    try:
+        with transaction(engine) as session:
+            publishing.publish(session=session, sources=SOURCES, actor="cli:alice", note="first")
+        with transaction(engine) as session:
+            signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
+    finally:
+        engine.dispose()
+    yield str(template) if not url else made
+    if url:
+        _drop(url, made)
+
+
 def _migrate(url: str) -> None:
     engine = make_engine(Settings(database_url=url))
     try:
@@ -149,7 +186,8 @@ def _migrate(url: str) -> None:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of this test's own; for a test that asks for ``engine`` a migrated one,
-    and for one that asks for ``demo_network`` one with the demo network in it, each copied from
+    for one that asks for ``published_examples`` one with the example agreements published, and
+    for one that asks for ``demo_network`` one with the demo network in it, each copied from
     this worker's template rather than made again."""
     url = os.environ.get("HUB_TEST_DATABASE_URL")
     if url == "":
@@ -159,6 +197,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     template = (
         request.getfixturevalue("_demo")
         if "demo_network" in request.fixturenames
+        else request.getfixturevalue("_published")
+        if "published_examples" in request.fixturenames
         else request.getfixturevalue("_migrated")
         if "engine" in request.fixturenames
         else None
@@ -220,6 +260,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(Settings(database_url=database_url))
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def published_examples(engine: Engine) -> Engine:
+    """The test's database with the example agreements published (``SOURCES``, by
+    ``cli:alice``) and the signing keys a hub makes at its first start: copied from this
+    worker's template."""
+    return engine
 
 
 @pytest.fixture

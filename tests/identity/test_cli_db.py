@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-import policies
 from identity.store import migrate
 from identity.store.database import transaction
 from identity.store.models import AgreementVersion
-from tests.conftest import Hub, run_hub
-
-EXAMPLES = Path(policies.__file__).parent / "examples"
+from tests.conftest import EXAMPLES, Hub, run_hub
 
 
 @pytest.mark.db

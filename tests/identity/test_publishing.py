@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -14,10 +13,10 @@ import policies
 from identity.agreements import publishing
 from identity.store.database import transaction
 from identity.store.models import AgreementVersion, AuditEvent
+from tests.conftest import EXAMPLES
 
 pytestmark = pytest.mark.db
 
-EXAMPLES = Path(policies.__file__).parent / "examples"
 SOURCES = policies.read(EXAMPLES)
 
 

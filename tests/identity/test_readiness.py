@@ -21,10 +21,9 @@ from identity.app import create_app
 from identity.settings import Settings
 from identity.store import migrate
 from identity.store.database import transaction
-from tests.conftest import SECRET
+from tests.conftest import EXAMPLES, SECRET
 
 TOKEN = "a-metrics-token-that-is-long-enough-0123456789"
-EXAMPLES = Path(policies.__file__).parent / "examples"
 LOOPBACK = ("127.0.0.1", 50000)
 
 

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-import policies
 from identity.admin import accounts
-from identity.agreements import publishing
 from identity.app import create_app
 from identity.settings import Settings
 from identity.store.database import transaction
 from tests.conftest import SECRET
-
-EXAMPLES = Path(policies.__file__).parent / "examples"
-SOURCES = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
 
 AddAdmin = Callable[..., accounts.Added]
 
@@ -32,10 +26,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def published(engine: Engine) -> Engine:
-    with transaction(engine) as session:
-        publishing.publish(session=session, sources=SOURCES, actor="cli:alice", note="first")
-    return engine
+def published(published_examples: Engine) -> Engine:
+    """The test's database with the example agreements published, and signing keys."""
+    return published_examples
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 import policies
 from identity.agreements import summary
-from tests.identity.admin.conftest import EXAMPLES, AddAdmin, sign_in
+from tests.conftest import EXAMPLES
+from tests.identity.admin.conftest import AddAdmin, sign_in
 
 NETWORK = policies.load(EXAMPLES)
 

@@ -13,11 +13,9 @@ once per worker: what is tested is who may do what, and the file stays fast."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -28,12 +26,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from identity.agreements import publishing
-from identity.app import prepare
 from identity.security import passwords
-from identity.settings import Settings
-from identity.store.database import make_engine
 from identity.store.models import Proposal
-from tests.conftest import SECRET
 from tests.identity.admin.conftest import AddAdmin
 
 API = "/api/v1/admin"
@@ -140,29 +134,6 @@ class Hub:
         before = self.state()
         yield
         assert self.state() == before
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite database migrated, with a signing key, made once per worker."""
-    path = tmp_path_factory.mktemp("template") / "hub.db"
-    settings = Settings(database_url=f"sqlite:///{path}", secret_key=SECRET)
-    engine = make_engine(settings)
-    prepare(engine=engine, settings=settings)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """The conftest's migrated database; on SQLite a copy of one that has a signing key too,
-    made once per worker, as making the key takes longer than the tests that use it."""
-    if database_url.startswith("sqlite:///"):
-        template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
-    engine = make_engine(Settings(database_url=database_url))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

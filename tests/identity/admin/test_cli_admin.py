@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
-import policies
 from identity.security import passwords
 from identity.store.models import AdminAccount, AuditEvent
-from tests.conftest import SECRET, Hub, run_hub
-
-EXAMPLES = Path(policies.__file__).parent / "examples"
+from tests.conftest import EXAMPLES, SECRET, Hub, run_hub
 
 
 def dump(engine: Engine) -> str:

@@ -18,8 +18,8 @@ from identity.agreements import edits, entries, minifile
 from identity.agreements.entries import EDITED, EntryRefused, Section
 from identity.agreements.versions import export
 from identity.store.models import AgreementVersion
+from tests.conftest import EXAMPLES
 
-EXAMPLES = Path(policies.__file__).parent / "examples"
 Files = list[tuple[str, str]]
 
 

@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 import policies
 from identity.agreements import matrix
 from policies import reference
-from tests.identity.admin.conftest import EXAMPLES, AddAdmin, sign_in
+from tests.conftest import EXAMPLES
+from tests.identity.admin.conftest import AddAdmin, sign_in
 
 NETWORK = policies.load(EXAMPLES)
 DAYS = (date(2025, 6, 1), date(2026, 10, 31), date(2026, 11, 1), date(2026, 12, 31),

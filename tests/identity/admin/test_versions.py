@@ -22,8 +22,8 @@ from identity.app import create_app
 from identity.settings import Settings
 from identity.store.database import transaction
 from identity.store.models import AgreementVersion
-from tests.conftest import free_port, run_hub
-from tests.identity.admin.conftest import SOURCES, AddAdmin, csrf_of, sign_in
+from tests.conftest import SOURCES, free_port, run_hub
+from tests.identity.admin.conftest import AddAdmin, csrf_of, sign_in
 
 EXTRA = """\
 libraries:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +21,8 @@ from identity.agreements import whatif
 from identity.store.database import transaction
 from identity.store.models import RegistryPatron
 from policies.model import Effective, Sip2Connector
+from tests.conftest import EXAMPLES
 
-EXAMPLES = Path(policies.__file__).parent / "examples"
 BASE = policies.load(EXAMPLES)
 ON = date(2026, 11, 22)
 DAYS = [date(2025, 6, 1), date(2026, 2, 28), ON, date(2026, 12, 31), date(2027, 6, 1)]
