@@ -43,10 +43,12 @@ agreements:
     borrowers_from: [rmit]
     reason: Stocktake
 """
-# The longest any request may take while the set is read back. Reading it back in a request
-# held every request for about 4 s at 100,000 agreements; read in the background, the build's
-# pauses (the YAML parser and the garbage collector hold the interpreter) stay well under a
-# second on a quiet machine, and about a second when both cores are busy with other tests.
+# The longest any request may take while the set is read back: BUDGET_S, or half as long as the
+# read-back took in the same run if that is longer. Reading it back in a request held every
+# request for the whole read-back (about 4 s at 100,000 agreements); read in the background, the
+# build's pauses (the YAML parser and the garbage collector hold the interpreter) stay well under
+# a second on a quiet machine, and grow with the read-back when the cores are busy with other
+# tests (up to 2.4 s, with the whole suite running beside it on two cores).
 BUDGET_S = 2.0
 AGREEMENTS = 100_000  # read back in about 2 s here
 
@@ -198,19 +200,22 @@ def test_100000_agreements_published_elsewhere_stall_no_request_and_then_decide(
     try:
         time.sleep(0.3)
         published_elsewhere(engine, big)  # the hub reads it back from the database
-        deadline = time.monotonic() + 30
+        published = time.monotonic()
+        deadline = published + 30
         while not any("Generated Library 0" in p.text for p in probes[-6:]):
             assert time.monotonic() < deadline, "the new version never came into force"
             time.sleep(0.1)
+        read_back_s = time.monotonic() - published
         time.sleep(0.3)
     finally:
         done.set()
         for prober in probers:
             prober.join(timeout=30)
 
+    budget = max(BUDGET_S, read_back_s / 2)
     late = [(p.what, p.status, round(p.seconds, 2)) for p in probes
-            if p.status != 200 or p.seconds >= BUDGET_S]  # fmt: skip
-    assert not late, f"answered late or not at all: {late}"
+            if p.status != 200 or p.seconds >= budget]  # fmt: skip
+    assert not late, f"answered late or not at all: {late} (read back in {read_back_s:.1f} s)"
     reasons = [
         [r["code"] for r in httpx.Response(200, text=p.text).json()["reasons"]]
         for p in probes
