@@ -97,7 +97,9 @@ def test_an_empty_password_is_never_sent(slapd: Slapd) -> None:
             connector.authenticate(ADA.uid, "")
         assert connector.authenticate(GRACE.uid, GRACE.password) is not None  # what follows
         log = slapd.since(mark, until=f'BIND dn="{GRACE.dn}"')
-        assert ADA.uid not in log and binds(log, GRACE.dn) == [GRACE.dn]
+        # Ada named nowhere (as a word: slapd's hexadecimal connection stamps may hold "ada")
+        assert re.search(rf"\b{ADA.uid}\b", log) is None, log
+        assert binds(log, GRACE.dn) == [GRACE.dn]
 
 
 INJECTIONS = ["*", "ada)(uid=*", "*)(|(uid=*", "ad*", "ada)", "(uid=ada)", "\\2a", "ada\\",
