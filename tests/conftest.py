@@ -117,28 +117,11 @@ def _demo(_migrated: str, live_socket: socket.socket) -> Iterator[str]:
     """This worker's migrated database with the demo network in it (``hub demo``'s agreements,
     patrons and clients, for the issuer of ``live_socket``), made once: the template of each
     ``demo_network`` test's database."""
-    url = os.environ.get("HUB_TEST_DATABASE_URL")
-    if _migrated.startswith("unreachable: "):
-        yield _migrated
-        return
-    if not url:
-        template = Path(_migrated).with_name("demo.db")
-        shutil.copyfile(_migrated, template)
-        made = f"sqlite:///{template}"
-    else:
-        made = _recreate(url, "demo", template=_migrated)
-    engine = make_engine(Settings(database_url=made))
-    try:
+
+    def build(engine: Engine) -> None:
         demo.build(engine=engine, issuer=issuer_of(live_socket), today=date.today())
-        # the keys a hub started on it makes first (sealed with ``SECRET``): each test's copy
-        # starts with them, rather than generating RSA and EC keys of its own
-        with transaction(engine) as session:
-            signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
-    finally:
-        engine.dispose()
-    yield str(template) if not url else made
-    if url:
-        _drop(url, made)
+
+    yield from _template(_migrated, "demo", build)
 
 
 #: the example network's agreements, and their files' names and texts as ``published_examples``
@@ -150,22 +133,34 @@ SOURCES = [(Path(name).name, text) for name, text in policies.read(EXAMPLES)]
 @pytest.fixture(scope="session")
 def _published(_migrated: str) -> Iterator[str]:
     """This worker's migrated database with the example agreements published (by ``cli:alice``,
-    "first") and the signing keys a hub started on it makes first: the template of each
-    ``published_examples`` test's database (the admin tests')."""
-    url = os.environ.get("HUB_TEST_DATABASE_URL")
-    if _migrated.startswith("unreachable: "):
-        yield _migrated
-        return
-    if not url:
-        template = Path(_migrated).with_name("published.db")
-        shutil.copyfile(_migrated, template)
-        made = f"sqlite:///{template}"
-    else:
-        made = _recreate(url, "published", template=_migrated)
-    engine = make_engine(Settings(database_url=made))
-    try:
+    "first"), made once: the template of each ``published_examples`` test's database (the admin
+    tests')."""
+
+    def build(engine: Engine) -> None:
         with transaction(engine) as session:
             publishing.publish(session=session, sources=SOURCES, actor="cli:alice", note="first")
+
+    yield from _template(_migrated, "published", build)
+
+
+def _template(migrated: str, purpose: str, build: Callable[[Engine], None]) -> Iterator[str]:
+    """A copy of this worker's ``migrated`` template, named for ``purpose``, with what ``build``
+    puts in it and then the signing keys a hub started on it makes first (sealed with
+    ``SECRET``): each test's copy starts with them, rather than generating RSA and EC keys of
+    its own. Dropped (on PostgreSQL) once the worker is done with it."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if migrated.startswith("unreachable: "):
+        yield migrated
+        return
+    if not url:
+        template = Path(migrated).with_name(f"{purpose}.db")
+        shutil.copyfile(migrated, template)
+        made = f"sqlite:///{template}"
+    else:
+        made = _recreate(url, purpose, template=migrated)
+    engine = make_engine(Settings(database_url=made))
+    try:
+        build(engine)
         with transaction(engine) as session:
             signing_keys.ensure(session=session, secret=SECRET, actor="hub:startup")
     finally:
