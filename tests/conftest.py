@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from passlib.context import CryptContext
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
@@ -27,6 +28,7 @@ import policies
 from identity import demo
 from identity.agreements import publishing
 from identity.oauth import signing_keys
+from identity.security import passwords
 from identity.settings import Settings
 from identity.store import migrate
 from identity.store.database import database_url as database_url_for
@@ -41,6 +43,12 @@ Hub = Callable[..., subprocess.CompletedProcess[str]]
 #: the TLS context of the tests' own HTTP clients (``verify=TLS``), made once: httpx makes one
 #: for each client otherwise, about 20 ms of CPU, though the hubs they ask serve plain HTTP
 TLS = ssl.create_default_context()
+#: argon2id at its smallest cost (64 KiB, one pass), which the tests hash and verify with unless
+#: marked ``deployed_hash_cost`` (the hubs they start in a process of their own hash as deployed)
+CHEAP_HASHES = CryptContext(
+    schemes=["argon2", "bcrypt"], deprecated=["bcrypt"], argon2__type="ID",
+    argon2__memory_cost=64, argon2__time_cost=1, argon2__parallelism=1,
+)  # fmt: skip
 
 
 def run_hub(
@@ -74,6 +82,19 @@ def run_hub(
     return subprocess.CompletedProcess(
         ["hub", *args], result.exit_code, result.stdout, result.stderr
     )
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PINs and passwords hashed and verified at argon2id's smallest cost (``CHEAP_HASHES``),
+    as Django's documentation advises for a test suite: at the deployed cost each hash takes
+    tens of milliseconds, and few tests are about the hash. Those that are (what is stored, how
+    long a sign-in or an import takes) are marked ``deployed_hash_cost``."""
+    if request.node.get_closest_marker("deployed_hash_cost"):
+        return
+    monkeypatch.setattr(passwords, "CONTEXT", CHEAP_HASHES)
+    passwords._dummy.cache_clear()  # an unknown card is verified against a hash of this cost
+    request.addfinalizer(passwords._dummy.cache_clear)
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +140,9 @@ def _demo(_migrated: str, live_socket: socket.socket) -> Iterator[str]:
     ``demo_network`` test's database."""
 
     def build(engine: Engine) -> None:
-        demo.build(engine=engine, issuer=issuer_of(live_socket), today=date.today())
+        with pytest.MonkeyPatch.context() as patch:  # its patrons' PINs hashed as in the tests
+            patch.setattr(passwords, "CONTEXT", CHEAP_HASHES)
+            demo.build(engine=engine, issuer=issuer_of(live_socket), today=date.today())
 
     yield from _template(_migrated, "demo", build)
 

@@ -7,9 +7,9 @@ refused request leaves the published version and the proposals as they were.
 
 The network is ``policies/examples`` published as version 1: ``monash-rmit-staff`` (monash lends
 to rmit), ``deakin-alumni`` (deakin lends to rmit and monash), ``caval-2026`` (a consortium of
-the six universities; slv is not a member), ``latrobe-suspends-rmit``. Passwords are hashed at
-argon2's smallest cost and, on SQLite, each test starts from a copy of one database migrated
-once per worker: what is tested is who may do what, and the file stays fast."""
+the six universities; slv is not a member), ``latrobe-suspends-rmit``. On SQLite, each test
+starts from a copy of one database migrated once per worker: what is tested is who may do what,
+and the file stays fast."""
 
 from __future__ import annotations
 
@@ -21,12 +21,10 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from passlib.context import CryptContext
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from identity.agreements import publishing
-from identity.security import passwords
 from identity.store.models import Proposal
 from tests.identity.admin.conftest import AddAdmin
 
@@ -134,15 +132,6 @@ class Hub:
         before = self.state()
         yield
         assert self.state() == before
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its smallest cost: these tests sign in up to seven administrators each, and
-    what they check is who may do what, not the hash (``test_login.py`` signs in as deployed)."""
-    cheap = CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64,
-                         argon2__time_cost=1, argon2__parallelism=1)  # fmt: skip
-    monkeypatch.setattr(passwords, "CONTEXT", cheap)
 
 
 @pytest.fixture

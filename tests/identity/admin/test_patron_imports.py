@@ -9,6 +9,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -64,6 +65,7 @@ def signed_in(client: TestClient, add_admin: AddAdmin, email: str, library: str 
     return csrf_of(client.get("/admin/patrons").text)
 
 
+@pytest.mark.deployed_hash_cost  # hashing takes long enough to be seen midway
 def test_a_large_file_shows_its_progress_and_then_how_many_were_imported(
     client: TestClient, add_admin: AddAdmin, published: Engine
 ) -> None:
