@@ -57,18 +57,18 @@ HUB_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 unexport PYTHONDONTWRITEBYTECODE
 
 ## test: lint and type-check, the suite on SQLite, and the database-behaviour tests (marked db)
-## on PostgreSQL with the packaging and benchmark smoke tests (marked slow), which need no
-## database: the three side by side, each filling the others' waits for browsers, servers and
-## timeouts
+## on PostgreSQL with the browser tests (marked browser) and the packaging and benchmark smoke
+## tests (marked slow), which run once: the three side by side, each filling the others' waits
+## for browsers, servers and timeouts
 test: $(INDEX)
 	$(MAKE) --no-print-directory -j 3 --output-sync=line lint test-sqlite test-postgresql
 
 # The suite's two passes, each on two processes (pytest-xdist).
 .PHONY: test-sqlite test-postgresql
 test-sqlite: $(INDEX)
-	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow"
+	env -u HUB_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 -m "not slow and not browser"
 test-postgresql: $(INDEX)
-	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow"
+	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow or browser"
 
 # The two type checks run side by side (mypy takes one core), each with a cache of its own.
 lint: $(INDEX)

@@ -323,3 +323,10 @@ def wait_for_health(server: subprocess.Popen[str], port: int, within_s: float) -
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
                 assert time.monotonic() < deadline, f"no answer on port {port} within {within_s} s"
                 time.sleep(0.2)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test that drives the browser (through ``chromium``) is marked ``browser``."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
