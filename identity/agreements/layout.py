@@ -12,7 +12,9 @@ and ``identity.agreements.edits``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -38,14 +40,16 @@ class Span:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where the entries of one section are in one file's text (without its BOM)."""
+    """Where the entries of one section are in one file's text (without its BOM). Shared by
+    whoever asks for the same text's layout (``section_layout`` keeps the last few): read it,
+    never change it."""
 
-    lines: list[str]
+    lines: tuple[str, ...]
     key_line: int
     flow: bool
     node: SequenceNode | None  # None: the section is empty or absent
-    spans: list[Span]
-    ids: list[str | None]
+    spans: tuple[Span, ...]
+    ids: tuple[str | None, ...]
 
 
 def locate(files: Files, section: Section, entry_id: str) -> tuple[int, Layout, int] | None:
@@ -58,8 +62,12 @@ def locate(files: Files, section: Section, entry_id: str) -> tuple[int, Layout, 
     return None
 
 
+@lru_cache(maxsize=64)
 def section_layout(text: str, section: Section) -> Layout | None:
-    """The section's entries in ``text``, or None when the file does not parse."""
+    """The section's entries in ``text``, or None when the file does not parse. An edit asks
+    for the same file's layout several times (to show the entry, to validate the edit, to
+    apply it), and composing the file is most of an edit's time: the last layouts made are
+    kept."""
     body = text.removeprefix(BOM)
     try:
         root = yamltext.guarded(YAML(typ="rt").compose, body)
@@ -68,25 +76,25 @@ def section_layout(text: str, section: Section) -> Layout | None:
     data = parsed(text)
     if not isinstance(root, MappingNode) or not isinstance(data, dict):
         return None
-    lines = LINE.findall(body)
+    lines = tuple(LINE.findall(body))
     keys = [k for k, _ in root.value]
     found = next((i for i, k in enumerate(keys) if scalar(k) == section), None)
     if found is None:
-        return Layout(lines, -1, False, None, [], [])
+        return Layout(lines, -1, False, None, (), ())
     key, node = root.value[found]
     raw = data.get(section)
     if not isinstance(node, SequenceNode) or not isinstance(raw, list):
-        return Layout(lines, key.start_mark.line, False, None, [], [])
-    ids = [
+        return Layout(lines, key.start_mark.line, False, None, (), ())
+    ids = tuple(
         i.get("id") if isinstance(i, dict) and isinstance(i.get("id"), str) else None for i in raw
-    ]
+    )
     items: list[Node] = list(node.value)
     if node.flow_style:
-        spans = [
+        flow = tuple(
             Span(i.start_mark.line, i.start_mark.line, i.end_mark.line + 1, 0, *indices(i))
             for i in items
-        ]
-        return Layout(lines, key.start_mark.line, True, node, spans, ids)
+        )
+        return Layout(lines, key.start_mark.line, True, node, flow, ids)
     bound = keys[found + 1].start_mark.line if found + 1 < len(keys) else len(lines)
     for number in range(key.start_mark.line + 1, bound):
         if MARKER.fullmatch(strip_end(lines[number])):
@@ -106,7 +114,7 @@ def section_layout(text: str, section: Section) -> Layout | None:
         while end - 1 > line and (blank(lines[end - 1]) or comment_at_most(lines[end - 1], column)):
             end -= 1
         spans.append(Span(firsts[n], line, end, column, *indices(item)))
-    return Layout(lines, key.start_mark.line, False, node, spans, ids)
+    return Layout(lines, key.start_mark.line, False, node, tuple(spans), ids)
 
 
 def indices(node: Node) -> tuple[int, int]:
@@ -117,7 +125,7 @@ def scalar(node: Node) -> object:
     return node.value if isinstance(node, ScalarNode) else None
 
 
-def dash_of(lines: list[str], item: Node) -> tuple[int, int]:
+def dash_of(lines: Sequence[str], item: Node) -> tuple[int, int]:
     """The line and column of the ``-`` that introduces a block list item."""
     line, column = item.start_mark.line, item.start_mark.column
     before = lines[line][:column].rstrip()
@@ -147,6 +155,6 @@ def comment_at_most(line: str, column: int) -> bool:
     return line.lstrip(" ").startswith("#") and indent(line) <= column
 
 
-def line_ending(lines: list[str]) -> str:
+def line_ending(lines: Sequence[str]) -> str:
     first = lines[0] if lines else "\n"
     return "\r\n" if first.endswith("\r\n") else "\r" if first.endswith("\r") else "\n"
