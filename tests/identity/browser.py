@@ -2,7 +2,8 @@
 shell, the build Playwright itself runs for headless tests: the same Blink and V8 as ``chromium``
 without the desktop browser around them, about a third of its CPU), driven by Playwright; one
 for each test process (``chromium``), and a page in a new context of it, with no cookies or
-storage of another test's, for each test (``new_page``). Registered for every identity test by ``tests/identity/conftest.py``.
+storage of another test's, for each test (``new_page``). Registered for every identity test by
+``tests/identity/conftest.py``.
 
 ``screenshot`` saves what a test shows, to be looked at, when ``HUB_SCREENSHOTS`` names a folder.
 

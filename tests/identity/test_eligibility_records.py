@@ -5,7 +5,6 @@ requests at a time; the limit exact across processes sharing the database."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
@@ -16,27 +15,16 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from identity.eligibility.records import Lookup, Ticket, write
+from identity.eligibility.records import write
 from identity.errors import RateLimited
 from identity.settings import Settings
 from identity.store.database import make_engine
-from identity.store.models import EligibilityLookup, RateWindow, utcnow
+from identity.store.models import EligibilityLookup, RateWindow
 from tests.conftest import TLS
+from tests.identity.limit_processes import CLIENT, ask_until_full, ticket
 from tests.identity.oauth.conftest import GOOD, LiveHub
 
 pytestmark = pytest.mark.db
-
-CLIENT = "demo-monash-partner"
-FOREVER = 10**9  # one window for the whole test
-
-
-def ticket(*cards: str, allowed: int, client: str = CLIENT) -> Ticket:
-    lookups = [
-        Lookup(at=utcnow(), client_id=client, lender="monash", home_library="rmit", card=card,
-               by="card", answer="eligible")
-        for card in cards
-    ]  # fmt: skip
-    return Ticket(client, lookups, allowed=allowed, per_s=FOREVER)
 
 
 def recorded(engine: Engine) -> list[str | None]:
@@ -91,48 +79,13 @@ def test_a_request_whose_record_fails_fails_alone(engine: Engine) -> None:
     assert counted(engine) == 2
 
 
-def _ask_until_full(url: str, threads: int, allowed: int, start: Any) -> int:
-    """In a process of its own: ``threads`` threads count requests of 3, 2 and 1 questions
-    (some two requests at a time) until one of a single question is refused; the questions
-    this process got counted. Both processes start when both are ready (``start``)."""
-    engine = make_engine(Settings(database_url=url))
-    with engine.connect():
-        pass
-    got = [0] * threads
-    start.wait()
-
-    def ask(n: int) -> None:
-        for turn in range(10_000):
-            size = 3 - turn % 3
-            tickets = [ticket(*[f"{n}-{turn}-{q}" for q in range(size)], allowed=allowed)]
-            if turn % 2:
-                tickets.append(ticket(f"{n}-{turn}-x", allowed=allowed))
-            outcomes = write(engine, tickets)
-            got[n] += sum(
-                len(t.lookups) for t, o in zip(tickets, outcomes, strict=True) if o is None
-            )
-            if any(
-                o is not None and len(t.lookups) == 1
-                for t, o in zip(tickets, outcomes, strict=True)
-            ):
-                return  # not even one more question fits: the window is full
-
-    workers = [threading.Thread(target=ask, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    engine.dispose()
-    return sum(got)
-
-
 def test_the_limit_is_exact_across_processes(engine: Engine, database_url: str) -> None:
     allowed = 300
     spawn = get_context("spawn")
     with spawn.Manager() as manager, ProcessPoolExecutor(2, mp_context=spawn) as processes:
         start = manager.Barrier(2)
         asked: list[list[Any]] = [[database_url] * 2, [4, 4], [allowed] * 2, [start] * 2]
-        got = list(processes.map(_ask_until_full, *asked))
+        got = list(processes.map(ask_until_full, *asked))
     assert sum(got) == allowed, got
     assert all(got), f"one process was never counted: {got}"
     assert counted(engine) == allowed
