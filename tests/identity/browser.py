@@ -1,9 +1,10 @@
 """The browser of the browser tests: Debian's ``chromium-headless-shell`` (Chromium's headless
 shell, the build Playwright itself runs for headless tests: the same Blink and V8 as ``chromium``
 without the desktop browser around them, about a third of its CPU), driven by Playwright; one
-for each test process (``chromium``), and a page in a new context of it, with no cookies or
-storage of another test's, for each test (``new_page``). Registered for every identity test by
-``tests/identity/conftest.py``.
+for each test module (``chromium``: while it is open, Playwright's synchronous API keeps an
+asyncio event loop running in the thread, which a later test's ``asyncio.run`` would find), and
+a page in a new context of it for each test (``new_page``). Registered for every identity test
+by ``tests/identity/conftest.py``.
 
 ``screenshot`` saves what a test shows, to be looked at, when ``HUB_SCREENSHOTS`` names a folder.
 
@@ -24,11 +25,10 @@ CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 NewPage = Callable[..., Page]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the test process (Playwright runs it without its sandbox,
-    which Chromium needs when the tests run as root): starting Playwright's driver and the
-    browser costs most of a second of CPU."""
+    """One headless Chromium for the module (Playwright runs it without its sandbox, which
+    Chromium needs when the tests run as root)."""
     if not CHROMIUM.is_file():
         reason = (
             f"Debian's headless Chromium is not installed ({CHROMIUM}):"
