@@ -70,15 +70,12 @@ test-sqlite: $(INDEX)
 test-postgresql: $(INDEX)
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_DATABASE_URL) $(BIN)/pytest -q -n 2 -m "db or slow or browser"
 
-# The two type checks run side by side (mypy takes one core), each with a cache of its own.
 lint: $(INDEX)
 	$(BIN)/python requirements/lock.py check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy --config-file clients/pyproject.toml --cache-dir .mypy_cache/sdk \
-	    clients/hub_client tests/clients & sdk=$$!; \
-	$(BIN)/mypy; hub=$$?; wait $$sdk && exit $$hub
+	$(BIN)/mypy
 
 ## translations: extract the patron text of the code and templates (babel.cfg) into
 ## identity/locales/messages.pot, bring each language's messages.po up to date with it (new
