@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -88,13 +89,36 @@ def run_hub(
 def cheap_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """PINs and passwords hashed and verified at argon2id's smallest cost (``CHEAP_HASHES``),
     as Django's documentation advises for a test suite: at the deployed cost each hash takes
-    tens of milliseconds, and few tests are about the hash. Those that are (what is stored, how
-    long a sign-in or an import takes) are marked ``deployed_hash_cost``."""
+    tens of milliseconds, and few tests are about the hash. Those that are (what a stored hash
+    holds) are marked ``deployed_hash_cost``; those that watch an import's progress while its
+    PINs are hashed pace the hashes instead (``paced_hashes``)."""
     if request.node.get_closest_marker("deployed_hash_cost"):
         return
     monkeypatch.setattr(passwords, "CONTEXT", CHEAP_HASHES)
     passwords._dummy.cache_clear()  # an unknown card is verified against a hash of this cost
     request.addfinalizer(passwords._dummy.cache_clear)
+
+
+class PacedHashes:
+    """``CHEAP_HASHES`` with each new hash taking ``pause_s`` longer, asleep: an import of PINs
+    takes about as long as at the deployed cost (about 40 ms a hash) without its CPU."""
+
+    def __init__(self, pause_s: float) -> None:
+        self.pause_s = pause_s
+
+    def hash(self, secret: str) -> str:
+        time.sleep(self.pause_s)
+        return str(CHEAP_HASHES.hash(secret))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(CHEAP_HASHES, name)
+
+
+@pytest.fixture
+def paced_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PINs hashed as slowly as deployed (``PacedHashes``), for the tests that watch an
+    import's progress while its PINs are hashed."""
+    monkeypatch.setattr(passwords, "CONTEXT", PacedHashes(0.04))
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,7 @@ def test_an_invited_administrator_chooses_a_password_from_the_email_and_signs_in
     assert seen == {key: [] for key in seen}
 
 
-@pytest.mark.deployed_hash_cost  # hashing takes long enough to be seen midway
+@pytest.mark.usefixtures("paced_hashes")  # hashing takes long enough to be seen midway
 def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refused_whole(
     mail_hub: LiveHub, new_page: NewPage
 ) -> None:
@@ -212,7 +212,7 @@ def test_a_library_registers_a_client_and_uses_its_secret_then_a_bad_csv_is_refu
     assert found == []
 
 
-@pytest.mark.deployed_hash_cost  # hashing takes long enough to be seen midway
+@pytest.mark.usefixtures("paced_hashes")  # hashing takes long enough to be seen midway
 def test_without_javascript_an_imports_page_reloads_itself_until_it_has_finished(
     mail_hub: LiveHub, new_page: NewPage
 ) -> None:

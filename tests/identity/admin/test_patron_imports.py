@@ -65,7 +65,7 @@ def signed_in(client: TestClient, add_admin: AddAdmin, email: str, library: str 
     return csrf_of(client.get("/admin/patrons").text)
 
 
-@pytest.mark.deployed_hash_cost  # hashing takes long enough to be seen midway
+@pytest.mark.usefixtures("paced_hashes")  # hashing takes long enough to be seen midway
 def test_a_large_file_shows_its_progress_and_then_how_many_were_imported(
     client: TestClient, add_admin: AddAdmin, published: Engine
 ) -> None:
