@@ -349,6 +349,7 @@ def wait_for_health(server: subprocess.Popen[str], port: int, within_s: float) -
                 time.sleep(0.2)
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each test that drives the browser (through ``chromium``) is marked ``browser``."""
     for item in items:
